@@ -1,0 +1,24 @@
+/* cn_clock: one time base for every stamp camnet takes.
+ *
+ * All stamps are CLOCK_MONOTONIC in int64 nanoseconds, the clock V4L2
+ * drivers use for buffer timestamps, so a driver stamp and our own stamps
+ * can be subtracted directly. JSON output converts to seconds.
+ */
+#ifndef CN_CLOCK_H
+#define CN_CLOCK_H
+
+#include <stdint.h>
+
+#define CN_NS_PER_S INT64_C(1000000000)
+#define CN_NS_PER_MS INT64_C(1000000)
+
+/* Monotonic now, in nanoseconds. Any thread. */
+int64_t cn_clock_now(void);
+
+/* CPU time consumed by the calling thread, in nanoseconds. */
+int64_t cn_clock_thread_cpu(void);
+
+static inline double cn_ns_to_s(int64_t ns) { return (double)ns / 1e9; }
+static inline double cn_ns_to_ms(int64_t ns) { return (double)ns / 1e6; }
+
+#endif

@@ -1,0 +1,60 @@
+#include "core/error.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+const char *cn_strerror(int code) {
+  switch (code) {
+  case CN_OK:
+    return "success";
+#define CN__ERR_CASE(name, value, text)                                        \
+  case CN_E##name:                                                             \
+    return text;
+    CN_ERRNO_MAP(CN__ERR_CASE)
+#undef CN__ERR_CASE
+  default:
+    return "unknown error";
+  }
+}
+
+int cn_err_set(cn_err_t *err, int code, const char *fmt, ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    err->code = code;
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+int cn_err_from_errno(int errnum) {
+  switch (errnum) {
+  case 0:
+    return CN_OK;
+  case ENOMEM:
+    return CN_ENOMEM;
+  case EINVAL:
+    return CN_EINVAL;
+  case ENOENT:
+    return CN_ENOENT;
+  case ENODEV:
+  case ENXIO:
+    return CN_ENODEV;
+  case ECONNREFUSED:
+    return CN_ECONNREFUSED;
+  case ETIMEDOUT:
+    return CN_ETIMEDOUT;
+  case EAGAIN:
+    return CN_EAGAIN;
+  case EACCES:
+  case EPERM:
+    return CN_EPERM;
+  case ENOSYS:
+  case ENOTSUP:
+    return CN_EUNSUPPORTED;
+  default:
+    return CN_EIO;
+  }
+}

@@ -1,0 +1,63 @@
+/* cn_error: error codes and the error record every fallible call fills.
+ *
+ * Functions return int: 0 (or a count) on success, a negative CN_E* code on
+ * failure. Callers that want the detail pass a cn_err_t; the failing call
+ * writes a one-line message into it, naming the file, URL or request and
+ * what is wrong ("rtsp://127.0.0.1:8554/cam: connection refused"). Passing
+ * NULL for the cn_err_t is allowed everywhere. The library never exits.
+ *
+ * Threads: all functions are safe from any thread; a cn_err_t belongs to
+ * the caller that passed it.
+ */
+#ifndef CN_ERROR_H
+#define CN_ERROR_H
+
+#include <stddef.h>
+
+/* X-macro: name, value, default text. Add new codes at the end. */
+#define CN_ERRNO_MAP(X)                                                        \
+  X(NOMEM, -1, "out of memory")                                                \
+  X(INVAL, -2, "invalid argument")                                             \
+  X(NOENT, -3, "no such file")                                                 \
+  X(NODEV, -4, "no such device")                                               \
+  X(CONNREFUSED, -5, "connection refused")                                     \
+  X(TIMEDOUT, -6, "timed out")                                                 \
+  X(FORMAT, -7, "invalid data")                                                \
+  X(CODEC, -8, "unsupported codec")                                            \
+  X(IO, -9, "input/output error")                                              \
+  X(EOF, -10, "end of stream")                                                 \
+  X(CLOSED, -11, "closed")                                                     \
+  X(AGAIN, -12, "try again")                                                   \
+  X(UNSUPPORTED, -13, "not supported")                                         \
+  X(PERM, -14, "permission denied")                                            \
+  X(INTERNAL, -15, "internal error")
+
+enum {
+  CN_OK = 0,
+#define CN__ERR_ENUM(name, value, text) CN_E##name = value,
+  CN_ERRNO_MAP(CN__ERR_ENUM)
+#undef CN__ERR_ENUM
+};
+
+#define CN_ERR_MSG_MAX 256
+
+typedef struct cn_err {
+  int code;                  /* last error code, 0 when none */
+  char msg[CN_ERR_MSG_MAX]; /* one line, no trailing newline */
+} cn_err_t;
+
+/* Static text for a code; never NULL ("unknown error" for foreign codes). */
+const char *cn_strerror(int code);
+
+/* Fills err (if not NULL) with code and a printf-style message and returns
+ * code, so callers can write `return cn_err_set(err, CN_ENOENT, ...)`. */
+int cn_err_set(cn_err_t *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Maps a positive errno value to the nearest CN_E* code. */
+int cn_err_from_errno(int errnum);
+
+#endif

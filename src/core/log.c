@@ -1,0 +1,34 @@
+#include "core/log.h"
+
+#include <stdio.h>
+
+int cn_log_enabled(const cn_logger_t *log, cn_log_level_t level) {
+  cn_log_level_t max = log ? log->level : CN_LOG_INFO;
+  return level <= max;
+}
+
+void cn_logv(const cn_logger_t *log, cn_log_level_t level, const char *prefix,
+             const char *fmt, va_list ap) {
+  if (!cn_log_enabled(log, level))
+    return;
+  static const char *const names[] = {"error: ", "warning: ", "", ""};
+  char body[1024], line[1200];
+  vsnprintf(body, sizeof body, fmt, ap);
+  snprintf(line, sizeof line, "camnet: %s%s%s%s%s\n",
+           level >= CN_LOG_ERROR && level <= CN_LOG_DEBUG ? names[level] : "",
+           prefix ? "[" : "", prefix ? prefix : "", prefix ? "] " : "", body);
+  if (log && log->sink) {
+    log->sink(log->opaque, level, line);
+    return;
+  }
+  /* One fputs per line: stdio locks the stream, so lines never interleave. */
+  fputs(line, stderr);
+}
+
+void cn_log(const cn_logger_t *log, cn_log_level_t level, const char *prefix,
+            const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cn_logv(log, level, prefix, fmt, ap);
+  va_end(ap);
+}

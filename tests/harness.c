@@ -1,0 +1,140 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *cn_test_build_dir(void) {
+  const char *d = getenv("CN_BUILD_DIR");
+  return d ? d : ".";
+}
+
+const char *cn_test_source_dir(void) {
+  const char *d = getenv("CN_SOURCE_DIR");
+  return d ? d : ".";
+}
+
+int cn_test_free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) ||
+      getsockname(fd, (struct sockaddr *)&a, &len)) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+char *cn_test_mkdtemp(void) {
+  const char *tmp = getenv("TMPDIR");
+  char *path = malloc(512);
+  snprintf(path, 512, "%s/camnet-test-XXXXXX", tmp ? tmp : "/tmp");
+  if (!mkdtemp(path)) {
+    free(path);
+    return NULL;
+  }
+  return path;
+}
+
+void cn_test_rmtree(const char *dir) {
+  if (dir && strstr(dir, "camnet-test-"))
+    cn_test_sh(NULL, 0, "rm -rf '%s'", dir);
+}
+
+int cn_test_sh(char *out, size_t outsz, const char *fmt, ...) {
+  char cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  char full[4200];
+  snprintf(full, sizeof full, "(%s) 2>&1", cmd);
+  FILE *p = popen(full, "r");
+  if (!p)
+    return -1;
+  size_t n = 0;
+  char buf[4096];
+  size_t got;
+  while ((got = fread(buf, 1, sizeof buf, p)) > 0) {
+    if (out && n + 1 < outsz) {
+      size_t take = got < outsz - 1 - n ? got : outsz - 1 - n;
+      memcpy(out + n, buf, take);
+      n += take;
+    }
+  }
+  if (out && outsz)
+    out[n] = '\0';
+  int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+pid_t cn_test_spawn(char *const argv[], const char *logfile) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(logfile ? logfile : "/dev/null",
+                  O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul >= 0) {
+      dup2(nul, 0);
+      close(nul);
+    }
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  return pid;
+}
+
+int cn_test_stop(pid_t pid, int sig) {
+  if (pid <= 0)
+    return -1;
+  kill(pid, sig);
+  int st = 0;
+  for (int i = 0; i < 500; i++) {
+    pid_t r = waitpid(pid, &st, WNOHANG);
+    if (r == pid)
+      return st;
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &st, 0);
+  return st;
+}
+
+bool cn_test_wait_port(int port, int timeout_ms) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    if (ok)
+      return true;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return false;
+}
+
+bool cn_test_have(const char *prog) {
+  return cn_test_sh(NULL, 0, "command -v '%s' >/dev/null", prog) == 0;
+}
