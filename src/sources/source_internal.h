@@ -24,7 +24,12 @@ typedef struct cn_source_env {
   const char *prefix;           /* log prefix, "source 0" */
   const atomic_bool *stop;      /* set when the source is stopping */
   atomic_uint_fast64_t decode_errors;
+  struct cn_source *src; /* for cn__source_wait_until */
 } cn_source_env_t;
+
+/* For backends: sleeps until the monotonic time t (ns) without polling;
+ * returns false at once when the source is stopping. */
+bool cn__source_wait_until(cn_source_env_t *env, int64_t t);
 
 /* Filled by open(). */
 typedef struct cn_source_info {
@@ -50,7 +55,8 @@ typedef struct cn_source_backend {
   int (*read)(void *ctx, cn_frame_t *f, cn_err_t *err);
   /* Files: go back to the start for --loop. NULL: close + open instead. */
   int (*rewind)(void *ctx, cn_err_t *err);
-  /* Closes what open() opened; the context stays usable for open(). */
+  /* Closes what open() opened; the context stays usable for open().
+   * Idempotent: the thread may close after a failure and stop() again. */
   void (*close)(void *ctx);
   /* Frame payload, as in cn_pool_opts_t (ctx is the backend context). */
   int (*priv_init)(void *ctx, cn_frame_t *f, cn_err_t *err);
