@@ -14,27 +14,28 @@
 
 #include <stddef.h>
 
-/* X-macro: name, value, default text. Add new codes at the end. */
+/* X-macro: name, value, default text. Add new codes at the end. CN_EOF is
+ * spelled without the E so it reads as what it is. */
 #define CN_ERRNO_MAP(X)                                                        \
-  X(NOMEM, -1, "out of memory")                                                \
-  X(INVAL, -2, "invalid argument")                                             \
-  X(NOENT, -3, "no such file")                                                 \
-  X(NODEV, -4, "no such device")                                               \
-  X(CONNREFUSED, -5, "connection refused")                                     \
-  X(TIMEDOUT, -6, "timed out")                                                 \
-  X(FORMAT, -7, "invalid data")                                                \
-  X(CODEC, -8, "unsupported codec")                                            \
-  X(IO, -9, "input/output error")                                              \
-  X(EOF, -10, "end of stream")                                                 \
-  X(CLOSED, -11, "closed")                                                     \
-  X(AGAIN, -12, "try again")                                                   \
-  X(UNSUPPORTED, -13, "not supported")                                         \
-  X(PERM, -14, "permission denied")                                            \
-  X(INTERNAL, -15, "internal error")
+  X(CN_ENOMEM, -1, "out of memory")                                                \
+  X(CN_EINVAL, -2, "invalid argument")                                             \
+  X(CN_ENOENT, -3, "no such file")                                                 \
+  X(CN_ENODEV, -4, "no such device")                                               \
+  X(CN_ECONNREFUSED, -5, "connection refused")                                     \
+  X(CN_ETIMEDOUT, -6, "timed out")                                                 \
+  X(CN_EFORMAT, -7, "invalid data")                                                \
+  X(CN_ECODEC, -8, "unsupported codec")                                            \
+  X(CN_EIO, -9, "input/output error")                                              \
+  X(CN_EOF, -10, "end of stream")                                                 \
+  X(CN_ECLOSED, -11, "closed")                                                     \
+  X(CN_EAGAIN, -12, "try again")                                                   \
+  X(CN_EUNSUPPORTED, -13, "not supported")                                         \
+  X(CN_EPERM, -14, "permission denied")                                            \
+  X(CN_EINTERNAL, -15, "internal error")
 
 enum {
   CN_OK = 0,
-#define CN__ERR_ENUM(name, value, text) CN_E##name = value,
+#define CN__ERR_ENUM(name, value, text) name = value,
   CN_ERRNO_MAP(CN__ERR_ENUM)
 #undef CN__ERR_ENUM
 };
