@@ -1,0 +1,46 @@
+/* The camnet program's options: one table (name, argument, type, field,
+ * help) drives parsing and --help, so an option is described once. */
+#ifndef CN_APP_OPTIONS_H
+#define CN_APP_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define CN_APP_MAX_SOURCES 16
+
+typedef struct cn_app_config {
+  const char *sources[CN_APP_MAX_SOURCES];
+  int n_sources;
+  /* outputs and run control */
+  const char *json;
+  int64_t frames;  /* stop after this many delivered frames; 0 none */
+  double duration; /* stop after this many seconds; 0 none */
+  bool quiet, verbose, help, version;
+  /* capture */
+  bool every_frame, loop;
+  int64_t reconnect; /* <0 forever */
+  int64_t timeout_ms, latency_ms;
+  const char *transport;
+  int64_t width, height;
+  double fps;
+  const char *input_format;
+  /* the seed script's source flags */
+  bool usb, rtsp, onboard;
+  int64_t vid;
+  const char *uri;
+} cn_app_config_t;
+
+void cn_app_config_default(cn_app_config_t *cfg);
+
+/* Parses argv[1..]. Returns 0 or CN_EINVAL with "option --x: why". */
+int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err);
+
+/* Resolves the seed's --usb/--rtsp/--onboard aliases into sources. */
+int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,
+                           cn_err_t *err);
+
+void cn_app_print_help(const char *prog);
+
+#endif
