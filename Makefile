@@ -1,0 +1,36 @@
+# The front door. `make demo` and `make check` do all set-up on a fresh
+# Debian 12 machine (as root): packages, build, sample media, models.
+BUILD ?= build
+JOBS := $(shell nproc)
+
+.PHONY: all deps build demo check test bench format clean
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCN_WERROR=ON
+	cmake --build $(BUILD) -j$(JOBS)
+
+# The main job on the built-in default (sample clip).
+demo: build
+	BUILD=$(BUILD) bash scripts/demo.sh
+
+# Every test: -Werror build, ASan+UBSan, TSan on the threaded tests.
+check: deps
+	bash scripts/check.sh
+
+# Just the tests of the normal build.
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j2
+
+bench: build
+	bash scripts/bench-capture.sh
+
+format:
+	find src tests tools -name '*.[ch]' | xargs clang-format -i
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Every test, three ways: a -Werror build, again under AddressSanitizer +
+# UndefinedBehaviorSanitizer, and the threaded tests under ThreadSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+configure() { # dir, extra cmake args
+  cmake -S . -B "$1" -DCN_WERROR=ON "${@:2}" >/dev/null
+  cmake --build "$1" -j"$jobs"
+}
+if [ -x scripts/fetch-models.sh ]; then bash scripts/fetch-models.sh; fi
+
+echo "== build (-Werror) and test" >&2
+configure build
+(cd build && ctest --output-on-failure -j2 --timeout 300)
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer" >&2
+configure build-asan -DCN_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --output-on-failure -j2 --timeout 600)
+
+echo "== ThreadSanitizer (threaded tests)" >&2
+configure build-tsan -DCN_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
+(cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/../tests/tsan.supp" \
+  ctest --output-on-failure -j2 --timeout 600 -L threaded)
+echo "== all tests passed" >&2
