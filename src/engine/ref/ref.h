@@ -1,0 +1,39 @@
+/* Internal contract of the reference backend's kernels (not public).
+ *
+ * Every kernel computes one node on dense row-major float32 buffers in the
+ * logical shapes of the node's tensors: in[i] for node->inputs[i] (constant
+ * inputs already resolved to t->data, absent optional inputs NULL), out[j]
+ * for node->outputs[j]. They never allocate: what they need beyond that is
+ * `scratch`, sized by the matching *_scratch function. They return 0 or a
+ * negative CN_E* (with a message naming the node).
+ *
+ * The Caffe SSD kernels are F's, in src/engine/ssd.c; until that file
+ * exists the build links stubs that return CN_EUNSUPPORTED.
+ */
+#ifndef CN_ENGINE_REF_H
+#define CN_ENGINE_REF_H
+
+#include "engine/graph.h"
+
+typedef int (*cn__ref_kernel_fn)(const cn_graph_t *g, const cn_node_t *n,
+                                 const float *const *in, float *const *out,
+                                 void *scratch, cn_err_t *err);
+
+/* SSD (F). Output shapes are set by the importer (see graph.h). */
+size_t cn__ref_prior_box_scratch(const cn_graph_t *g, const cn_node_t *n);
+int cn__ref_prior_box(const cn_graph_t *g, const cn_node_t *n,
+                      const float *const *in, float *const *out,
+                      void *scratch, cn_err_t *err);
+size_t cn__ref_detection_output_scratch(const cn_graph_t *g,
+                                        const cn_node_t *n);
+int cn__ref_detection_output(const cn_graph_t *g, const cn_node_t *n,
+                             const float *const *in, float *const *out,
+                             void *scratch, cn_err_t *err);
+
+/* Helpers shared between kernels. */
+float cn__ref_act(cn_act_t kind, float alpha, float beta, float x);
+/* Applies post-ops to y (numel elements) with the SUM operands in in[]. */
+void cn__ref_postops(const cn_postops_t *po, const float *const *in,
+                     float *y, int64_t numel);
+
+#endif
