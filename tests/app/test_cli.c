@@ -1,0 +1,174 @@
+/* The camnet program end to end: runs the real binary, parses its JSON
+ * Lines with jansson, and checks its one-line errors and exit codes. */
+#include "harness.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char out[65536];
+
+static int camnet(const char *args) {
+  return cn_test_sh(out, sizeof out, "%s/camnet %s", cn_test_build_dir(), args);
+}
+
+/* Parses a JSON Lines file; checks the schema and that frame ids strictly
+ * increase. Returns the number of records. */
+static int check_jsonl(const char *path, double *max_age) {
+  FILE *fp = fopen(path, "r");
+  assert_non_null(fp);
+  char line[1024];
+  int n = 0;
+  json_int_t last = 0;
+  *max_age = 0;
+  while (fgets(line, sizeof line, fp)) {
+    json_error_t e;
+    json_t *rec = json_loads(line, 0, &e);
+    if (!rec)
+      fail_msg("%s: line %d: %s", path, n + 1, e.text);
+    json_int_t frame = json_integer_value(json_object_get(rec, "frame"));
+    assert_true(json_is_integer(json_object_get(rec, "source")));
+    assert_true(frame > last);
+    last = frame;
+    json_t *pts = json_object_get(rec, "pts");
+    assert_true(json_is_number(pts) || json_is_null(pts));
+    double tc = json_number_value(json_object_get(rec, "t_capture"));
+    double to = json_number_value(json_object_get(rec, "t_out"));
+    double age = json_number_value(json_object_get(rec, "age_ms"));
+    assert_true(tc > 0 && to >= tc);
+    /* age_ms is t_out - t_capture, both rounded to microseconds. */
+    assert_true(age >= 0 && age - (to - tc) * 1e3 < 0.01 &&
+                (to - tc) * 1e3 - age < 0.01);
+    if (age > *max_age)
+      *max_age = age;
+    json_decref(rec);
+    n++;
+  }
+  fclose(fp);
+  return n;
+}
+
+static void test_frames_limit_and_json_schema(void **state) {
+  (void)state;
+  char *dir = cn_test_mkdtemp();
+  char args[512];
+  snprintf(args, sizeof args, "--json %s/a.jsonl --frames 30 test:320x240@60",
+           dir);
+  assert_int_equal(camnet(args), 0);
+  /* The summary line names the source and its counts. */
+  assert_non_null(strstr(out, "[source 0] test:320x240@60"));
+  assert_non_null(strstr(out, "30 delivered"));
+  char path[600];
+  snprintf(path, sizeof path, "%s/a.jsonl", dir);
+  double max_age;
+  assert_int_equal(check_jsonl(path, &max_age), 30);
+  cn_test_rmtree(dir);
+  free(dir);
+}
+
+static void test_json_to_stdout_and_every_frame_file(void **state) {
+  (void)state;
+  char *dir = cn_test_mkdtemp();
+  /* A 20-frame clip made by ffmpeg: every frame, in order, on stdout. */
+  assert_int_equal(
+      cn_test_sh(out, sizeof out,
+                 "ffmpeg -nostdin -loglevel error -f lavfi -i "
+                 "testsrc=size=160x120:rate=25 -frames:v 20 -c:v libx264 "
+                 "%s/clip.mp4",
+                 dir),
+      0);
+  char args[600];
+  snprintf(args, sizeof args,
+           "--quiet --every-frame --json - %s/clip.mp4 > %s/o.jsonl", dir,
+           dir);
+  assert_int_equal(camnet(args), 0);
+  char path[600];
+  snprintf(path, sizeof path, "%s/o.jsonl", dir);
+  double max_age;
+  assert_int_equal(check_jsonl(path, &max_age), 20);
+  assert_int_equal(cn_test_sh(out, sizeof out, "head -c 40 %s", path), 0);
+  assert_non_null(strstr(out, "{\"source\":0,\"frame\":1,\"pts\":0"));
+  cn_test_rmtree(dir);
+  free(dir);
+}
+
+static void test_sigterm_stops_cleanly_and_flushes(void **state) {
+  (void)state;
+  char *dir = cn_test_mkdtemp();
+  char path[600], log[600];
+  snprintf(path, sizeof path, "%s/s.jsonl", dir);
+  snprintf(log, sizeof log, "%s/log", dir);
+  char bin[600];
+  snprintf(bin, sizeof bin, "%s/camnet", cn_test_build_dir());
+  char *argv[] = {bin, "--json", path, "test:160x120@30", NULL};
+  pid_t pid = cn_test_spawn(argv, log);
+  sleep(1);
+  int st = cn_test_stop(pid, SIGTERM);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  double max_age;
+  int n = check_jsonl(path, &max_age);
+  assert_true(n >= 10 && n <= 60);
+  /* The summary's delivered count equals the records written. */
+  char expect[64];
+  snprintf(expect, sizeof expect, "%d delivered", n);
+  assert_int_equal(cn_test_sh(out, sizeof out, "cat %s", log), 0);
+  assert_non_null(strstr(out, expect));
+  cn_test_rmtree(dir);
+  free(dir);
+}
+
+static void test_duration(void **state) {
+  (void)state;
+  assert_int_equal(camnet("--duration 0.5 test:160x120@20"), 0);
+  assert_non_null(strstr(out, "delivered"));
+}
+
+static void test_errors_are_one_clear_line(void **state) {
+  (void)state;
+  assert_int_equal(camnet("/nonexistent/clip.mp4"), 1);
+  assert_string_equal(out,
+                      "camnet: error: /nonexistent/clip.mp4: no such file\n");
+  assert_int_equal(camnet("--bogus test:"), 2);
+  assert_string_equal(out, "camnet: unknown option --bogus (see --help)\n");
+  assert_int_equal(camnet("--frames -3 test:"), 2);
+  assert_non_null(strstr(out, "option --frames: '-3' is not a whole number"));
+  assert_int_equal(camnet(""), 2);
+  assert_non_null(strstr(out, "no source given"));
+  assert_int_equal(camnet("--rtsp"), 2);
+  assert_string_equal(out, "camnet: --rtsp needs --uri rtsp://...\n");
+  assert_int_equal(camnet("--transport sctp test:"), 2);
+  assert_int_equal(camnet("test:1x1"), 1);
+  assert_non_null(strstr(out, "test:1x1: expected test:WIDTHxHEIGHT"));
+  assert_int_equal(camnet("--json /nonexistent/dir/x.jsonl test:"), 1);
+  assert_non_null(strstr(out, "/nonexistent/dir/x.jsonl: cannot write"));
+}
+
+static void test_seed_aliases(void **state) {
+  (void)state;
+  int port = cn_test_free_port();
+  char args[256];
+  snprintf(args, sizeof args,
+           "--rtsp --uri rtsp://127.0.0.1:%d/cam --latency 200", port);
+  assert_int_equal(camnet(args), 1);
+  assert_non_null(strstr(out, "connection refused"));
+  assert_int_equal(camnet("--usb --vid 9"), 1);
+  assert_non_null(strstr(out, "/dev/video9"));
+  assert_int_equal(camnet("--help"), 0);
+  assert_non_null(strstr(out, "--every-frame"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_frames_limit_and_json_schema),
+      cmocka_unit_test(test_json_to_stdout_and_every_frame_file),
+      cmocka_unit_test(test_sigterm_stops_cleanly_and_flushes),
+      cmocka_unit_test(test_duration),
+      cmocka_unit_test(test_errors_are_one_clear_line),
+      cmocka_unit_test(test_seed_aliases),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
