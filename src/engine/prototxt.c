@@ -768,6 +768,11 @@ static int parse_body(parser_t *p, ProtobufCMessage *msg,
     }
     if (close && is_sym(p, close))
       break;
+    if (close && (is_sym(p, '}') || is_sym(p, '>'))) {
+      char what[8] = {'\'', close, '\'', 0};
+      rc = expected(p, what);
+      break;
+    }
     if (p->tok.kind != T_IDENT) {
       if (is_sym(p, '['))
         rc = fail(p, &p->tok, "extension fields are not supported");
