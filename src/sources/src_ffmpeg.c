@@ -1,0 +1,1028 @@
+/* FFmpeg sources: V4L2 devices (libavdevice), network streams, video
+ * files, single images, image sequences (img_%04d.png) and directories.
+ *
+ * Two paths, picked per stream when it is opened:
+ * - Inter-coded video (H.264, H.265...): every packet must be decoded to
+ *   keep the reference chain, so read() decodes into the pooled frame's
+ *   own AVFrame and develop() only converts it to BGR24.
+ * - Intra-only codecs (MJPEG, PNG, raw YUYV...): read() keeps just the
+ *   compressed packet; develop() decodes it with a decoder of its own and
+ *   converts. A frame dropped unseen costs no decoding at all.
+ *
+ * Threads: the capture fields are used only by whoever calls open, read,
+ * rewind and close (the controlling thread for the first open, then the
+ * capture thread); the develop fields only by develop(), which the pool
+ * serialises. The two sides share nothing mutable: an intra-only frame
+ * carries a reference to the codec parameters it was captured with, so
+ * frames from before a reconnect still develop correctly afterwards.
+ *
+ * Nothing here allocates per frame: packets and pictures live in the
+ * pooled frames, parameters are shared by reference count, the converter
+ * is rebuilt only when the picture geometry changes. FFmpeg's own buffers
+ * are FFmpeg's business.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavdevice/avdevice.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "core/clock.h"
+#include "sources/source_internal.h"
+
+/* Decoder messages (corrupt packets on a flaky network) move from
+ * error/warning to verbose/debug: camnet reports them as counters, and an
+ * application that wants FFmpeg's detail can still raise av_log's level. */
+#define QUIET_CODEC_LOG (AV_LOG_DEBUG - AV_LOG_WARNING)
+/* Probing of live streams: enough for an SPS or a JPEG header, no more. */
+#define LIVE_PROBESIZE "500000"
+#define LIVE_ANALYZE_US "500000"
+/* Device stamps further than this from now are not CLOCK_MONOTONIC. */
+#define STAMP_WINDOW_NS (10 * CN_NS_PER_S)
+/* Longest blocking wait between two looks at the stop flag. */
+#define STOP_CHECK_MS 100
+#define MAX_DEVICE_FDS 16
+
+typedef enum ff_kind {
+  FF_DEVICE,   /* /dev/videoN through libavdevice */
+  FF_NETWORK,  /* rtsp://, http://, ... */
+  FF_FILE,     /* a video file */
+  FF_IMAGE,    /* one still image */
+  FF_SEQUENCE, /* img_%04d.png */
+  FF_DIR,      /* a directory of images, in name order */
+} ff_kind_t;
+
+/* Codec parameters shared by the capture side and the frames it made. */
+typedef struct ff_params {
+  atomic_int refs;
+  AVCodecParameters *par;
+} ff_params_t;
+
+/* The payload of one pooled frame, allocated once by priv_init. */
+typedef struct ff_priv {
+  AVFrame *frame;      /* inter-coded: the decoded picture */
+  AVPacket *pkt;       /* intra-only: the compressed picture */
+  ff_params_t *params; /* intra-only: how to decode pkt */
+} ff_priv_t;
+
+typedef struct ff_src {
+  cn_source_env_t *env; /* capture side only: may be gone during develop */
+  char *uri;            /* own copy, for messages from either side */
+  int out_w, out_h;     /* requested output size, 0: native */
+  double image_fps;     /* images, sequences, directories */
+
+  /* Capture side. */
+  ff_kind_t kind;
+  bool live;
+  AVFormatContext *fmt;
+  AVCodecContext *dec; /* inter-coded streams only */
+  AVPacket *pkt;       /* scratch packet */
+  AVFrame *scratch;    /* device drain: a newer decoded picture */
+  ff_params_t *params; /* intra-only: parameters of the open stream */
+  int stream;
+  AVRational tb;
+  bool draining;          /* decoder flushed at end of input */
+  int64_t arrival;        /* ns: the last packet sent to the decoder */
+  _Atomic int64_t deadline; /* ns, 0: none; read by the interrupt callback */
+  int dev_fd;             /* device: the demuxer's fd to poll; -1 blocking */
+  AVBufferPool *copy_pool; /* device: packets copied out of driver memory */
+  size_t copy_size;
+  char **files; /* FF_DIR: image names, sorted */
+  int nfiles, next_file, file_index;
+  char path[4096];
+
+  /* Develop side. */
+  AVCodecContext *dev_dec;
+  ff_params_t *dev_params; /* what dev_dec was opened with */
+  AVFrame *dev_frame;
+  struct SwsContext *sws;
+  int sws_key[5]; /* w, h, format, out w, out h of the current sws */
+} ff_src_t;
+
+static ff_params_t *params_ref(ff_params_t *p) {
+  if (p)
+    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+  return p;
+}
+
+static void params_unref(ff_params_t **pp) {
+  ff_params_t *p = *pp;
+  *pp = NULL;
+  if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
+    avcodec_parameters_free(&p->par);
+    free(p);
+  }
+}
+
+/* True when a decoder made for a would also decode b. */
+static bool params_same(const AVCodecParameters *a,
+                        const AVCodecParameters *b) {
+  if (a->codec_id != b->codec_id || a->codec_tag != b->codec_tag ||
+      a->extradata_size != b->extradata_size ||
+      (a->extradata_size &&
+       memcmp(a->extradata, b->extradata, (size_t)a->extradata_size)))
+    return false;
+  /* Raw video carries its layout only in the parameters. */
+  return a->codec_id != AV_CODEC_ID_RAWVIDEO ||
+         (a->format == b->format && a->width == b->width &&
+          a->height == b->height);
+}
+
+static bool has_suffix(const char *s, const char *const *exts) {
+  const char *dot = strrchr(s, '.');
+  if (!dot || strchr(dot, '/'))
+    return false;
+  for (; *exts; exts++)
+    if (strcasecmp(dot + 1, *exts) == 0)
+      return true;
+  return false;
+}
+
+static const char *const image_exts[] = {
+    "jpg", "jpeg", "png", "bmp", "ppm", "pgm", "pnm",
+    "tif", "tiff", "webp", "tga", NULL};
+
+/* "%d", "%04d": the image2 demuxer's sequence patterns. */
+static bool is_sequence_pattern(const char *s) {
+  for (const char *p = strchr(s, '%'); p; p = strchr(p + 1, '%')) {
+    const char *q = p + 1;
+    while (*q >= '0' && *q <= '9')
+      q++;
+    if (*q == 'd')
+      return true;
+  }
+  return false;
+}
+
+/* ---- errors ---------------------------------------------------------- */
+
+static bool deadline_passed(ff_src_t *c) {
+  int64_t d = atomic_load(&c->deadline);
+  return c->live && d && cn_clock_now() >= d;
+}
+
+/* One line naming uri and what went wrong with FFmpeg error code e. */
+static int av_error(ff_src_t *c, const char *uri, int e, cn_err_t *err) {
+  if (atomic_load(c->env->stop))
+    return cn_err_set(err, CN_ECLOSED, "%s: stopped", uri);
+  if (deadline_passed(c) || e == AVERROR_EXIT || e == AVERROR(ETIMEDOUT))
+    return cn_err_set(err, CN_ETIMEDOUT, "%s: timed out (no data for %d ms)",
+                      uri, c->env->opts->timeout_ms);
+  if (e == AVERROR(ENOENT) || e == AVERROR(ENODEV) || e == AVERROR(ENXIO))
+    return c->kind == FF_DEVICE
+               ? cn_err_set(err, CN_ENODEV, "%s: no such device", uri)
+               : cn_err_set(err, CN_ENOENT, "%s: no such file", uri);
+  if (e == AVERROR(ECONNREFUSED))
+    return cn_err_set(err, CN_ECONNREFUSED, "%s: connection refused", uri);
+  if (e == AVERROR(EACCES) || e == AVERROR(EPERM) ||
+      e == AVERROR_HTTP_UNAUTHORIZED || e == AVERROR_HTTP_FORBIDDEN)
+    return cn_err_set(err, CN_EPERM, "%s: permission denied", uri);
+  if (e == AVERROR_HTTP_NOT_FOUND)
+    return cn_err_set(err, CN_ENOENT, "%s: not found (HTTP 404)", uri);
+  if (e == AVERROR_INVALIDDATA || e == AVERROR_EOF)
+    return cn_err_set(err, CN_EFORMAT,
+                      "%s: not a video (unrecognised or invalid data)", uri);
+  if (e == AVERROR_PROTOCOL_NOT_FOUND)
+    return cn_err_set(err, CN_EUNSUPPORTED, "%s: unsupported protocol", uri);
+  char text[AV_ERROR_MAX_STRING_SIZE];
+  av_strerror(e, text, sizeof text);
+  int code = e < 0 && AVUNERROR(e) < 4096 ? cn_err_from_errno(AVUNERROR(e))
+                                          : CN_EIO;
+  return cn_err_set(err, code, "%s: %s", uri, text);
+}
+
+/* ---- opening --------------------------------------------------------- */
+
+/* FFmpeg's blocking calls poll this: stop and the per-read deadline end
+ * them within ~100 ms (the network layers wait in 100 ms slices). */
+static int interrupt_cb(void *opaque) {
+  ff_src_t *c = opaque;
+  if (atomic_load(c->env->stop))
+    return 1;
+  int64_t d = atomic_load(&c->deadline);
+  return d && cn_clock_now() >= d;
+}
+
+static void arm_deadline(ff_src_t *c) {
+  if (c->live)
+    atomic_store(&c->deadline,
+                 cn_clock_now() + c->env->opts->timeout_ms * CN_NS_PER_MS);
+}
+
+/* The fds of this process open on the character device rdev. */
+static int device_fds(dev_t rdev, int *fds, int max) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d)
+    return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < max) {
+    struct stat st;
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) < 0)
+      continue;
+    if (S_ISCHR(st.st_mode) && st.st_rdev == rdev)
+      fds[n++] = fd;
+  }
+  closedir(d);
+  return n;
+}
+
+static void set_rate_option(AVDictionary **o, const char *key, double fps) {
+  AVRational r = av_d2q(fps, 1001000);
+  char buf[32];
+  snprintf(buf, sizeof buf, "%d/%d", r.num, r.den);
+  av_dict_set(o, key, buf, 0);
+}
+
+/* Demuxer, options and flags for one input of this source. */
+static const AVInputFormat *input_setup(ff_src_t *c, AVDictionary **o) {
+  const cn_source_opts_t *opts = c->env->opts;
+  char buf[64];
+  switch (c->kind) {
+  case FF_DEVICE:
+    if (opts->width > 0 && opts->height > 0) {
+      snprintf(buf, sizeof buf, "%dx%d", opts->width, opts->height);
+      av_dict_set(o, "video_size", buf, 0);
+    }
+    if (opts->fps > 0)
+      set_rate_option(o, "framerate", opts->fps);
+    if (opts->input_format && *opts->input_format)
+      av_dict_set(o, "input_format", opts->input_format, 0);
+    /* The kernel's own stamps: CLOCK_MONOTONIC on current drivers. */
+    av_dict_set(o, "timestamps", "default", 0);
+    return av_find_input_format("video4linux2");
+  case FF_NETWORK:
+    av_dict_set(o, "fflags", "+nobuffer", 0);
+    av_dict_set(o, "probesize", LIVE_PROBESIZE, 0);
+    av_dict_set(o, "analyzeduration", LIVE_ANALYZE_US, 0);
+    snprintf(buf, sizeof buf, "%lld", (long long)opts->timeout_ms * 1000);
+    if (strncmp(c->uri, "rtsp", 4) == 0) {
+      av_dict_set(o, "rtsp_transport",
+                  opts->transport && strcmp(opts->transport, "udp") == 0
+                      ? "udp"
+                      : "tcp",
+                  0);
+      av_dict_set(o, "timeout", buf, 0);
+      av_dict_set_int(o, "max_delay", (int64_t)opts->latency_ms * 1000, 0);
+      if (opts->latency_ms == 0)
+        av_dict_set(o, "reorder_queue_size", "0", 0);
+    } else {
+      av_dict_set(o, "rw_timeout", buf, 0);
+    }
+    return NULL;
+  case FF_SEQUENCE:
+    set_rate_option(o, "framerate", c->image_fps);
+    av_dict_set(o, "pattern_type", "sequence", 0);
+    return av_find_input_format("image2");
+  case FF_IMAGE:
+  case FF_DIR:
+    /* One file per input: a '%' in its name is just a character. */
+    set_rate_option(o, "framerate", c->image_fps);
+    av_dict_set(o, "pattern_type", "none", 0);
+    return av_find_input_format("image2");
+  case FF_FILE:
+    break;
+  }
+  return NULL;
+}
+
+static int open_decoder(ff_src_t *c, const AVCodec *codec, cn_err_t *err) {
+  AVStream *st = c->fmt->streams[c->stream];
+  c->dec = avcodec_alloc_context3(codec);
+  if (!c->dec)
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", c->uri);
+  int ret = avcodec_parameters_to_context(c->dec, st->codecpar);
+  c->dec->pkt_timebase = st->time_base;
+  c->dec->log_level_offset = QUIET_CODEC_LOG;
+  c->dec->thread_count = 0;
+  /* Frame threading holds thread_count frames back: only worth it when
+   * nothing is live and no frame is dropped (offline processing). */
+  c->dec->thread_type =
+      !c->live && c->env->opts->every_frame ? FF_THREAD_FRAME | FF_THREAD_SLICE
+                                            : FF_THREAD_SLICE;
+  if (c->live)
+    c->dec->flags |= AV_CODEC_FLAG_LOW_DELAY;
+  if (ret >= 0)
+    ret = avcodec_open2(c->dec, codec, NULL);
+  if (ret < 0) {
+    avcodec_free_context(&c->dec);
+    return cn_err_set(err, CN_ECODEC, "%s: cannot open %s decoder", c->uri,
+                      codec->name);
+  }
+  c->draining = false;
+  return 0;
+}
+
+/* Keeps the current parameters when they still fit (a directory of
+ * same-type images), so the develop decoder is not rebuilt per image. */
+static int update_params(ff_src_t *c, const AVCodecParameters *par,
+                         cn_err_t *err) {
+  if (c->params && params_same(c->params->par, par))
+    return 0;
+  ff_params_t *p = calloc(1, sizeof *p);
+  if (p)
+    p->par = avcodec_parameters_alloc();
+  if (!p || !p->par || avcodec_parameters_copy(p->par, par) < 0) {
+    if (p)
+      avcodec_parameters_free(&p->par);
+    free(p);
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", c->uri);
+  }
+  atomic_init(&p->refs, 1);
+  params_unref(&c->params);
+  c->params = p;
+  return 0;
+}
+
+/* Device mode: find the demuxer's fd (opened non-blocking) so reads can
+ * wait in poll() for the next buffer with an eye on the stop flag,
+ * rather than in VIDIOC_DQBUF, which no interrupt callback reaches. */
+static void find_device_fd(ff_src_t *c, const int *before, int nbefore,
+                           dev_t rdev) {
+  int now[MAX_DEVICE_FDS];
+  int n = device_fds(rdev, now, MAX_DEVICE_FDS), found = -1, count = 0;
+  for (int i = 0; i < n; i++) {
+    bool old = false;
+    for (int j = 0; j < nbefore; j++)
+      old = old || before[j] == now[i];
+    if (!old) {
+      found = now[i];
+      count++;
+    }
+  }
+  c->dev_fd = count == 1 ? found : -1;
+}
+
+/* Opens one input (the URI, or one image of a directory). probe: run
+ * avformat_find_stream_info to learn the size (skipped for the later
+ * images of a directory, whose decoder needs no hint). */
+static int open_input(ff_src_t *c, const char *url, bool probe,
+                      cn_err_t *err) {
+  AVDictionary *o = NULL;
+  int before[MAX_DEVICE_FDS], nbefore = 0;
+  struct stat dev_st = {0};
+  if (c->kind == FF_DEVICE) {
+    if (stat(url, &dev_st) < 0)
+      return av_error(c, url, AVERROR(errno), err);
+    if (!S_ISCHR(dev_st.st_mode))
+      return cn_err_set(err, CN_ENODEV, "%s: no such device (not a "
+                        "character device)", url);
+    nbefore = device_fds(dev_st.st_rdev, before, MAX_DEVICE_FDS);
+  }
+  for (int attempt = 0; attempt < 2; attempt++) {
+    const AVInputFormat *ifmt = input_setup(c, &o);
+    if (c->kind == FF_DEVICE && !ifmt) {
+      av_dict_free(&o);
+      return cn_err_set(err, CN_EUNSUPPORTED,
+                        "%s: FFmpeg has no video4linux2 input", url);
+    }
+    c->fmt = avformat_alloc_context();
+    if (!c->fmt) {
+      av_dict_free(&o);
+      return cn_err_set(err, CN_ENOMEM, "%s: out of memory", url);
+    }
+    c->fmt->interrupt_callback.callback = interrupt_cb;
+    c->fmt->interrupt_callback.opaque = c;
+    if (c->kind == FF_DEVICE && attempt == 0)
+      c->fmt->flags |= AVFMT_FLAG_NONBLOCK;
+    arm_deadline(c);
+    int ret = avformat_open_input(&c->fmt, url, ifmt, &o);
+    av_dict_free(&o);
+    if (ret < 0)
+      return av_error(c, url, ret, err);
+    if (c->kind != FF_DEVICE)
+      break;
+    c->dev_fd = -1;
+    if (attempt == 0)
+      find_device_fd(c, before, nbefore, dev_st.st_rdev);
+    if (c->dev_fd >= 0 || attempt == 1)
+      break;
+    /* No fd to poll: fall back to blocking reads, which answer a stop
+     * only when the next frame arrives. */
+    cn_log(c->env->opts->log, CN_LOG_WARN, c->env->prefix,
+           "%s: cannot find the device's descriptor; blocking reads", url);
+    avformat_close_input(&c->fmt);
+  }
+  if (probe && c->kind != FF_DEVICE) {
+    arm_deadline(c);
+    int ret = avformat_find_stream_info(c->fmt, NULL);
+    if (ret < 0)
+      return av_error(c, url, ret, err);
+  }
+  c->stream = av_find_best_stream(c->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+  if (c->stream < 0 || (c->fmt->streams[c->stream]->disposition &
+                        AV_DISPOSITION_ATTACHED_PIC))
+    return cn_err_set(err, CN_EFORMAT, "%s: not a video (no video stream)",
+                      url);
+  for (unsigned i = 0; i < c->fmt->nb_streams; i++)
+    if ((int)i != c->stream)
+      c->fmt->streams[i]->discard = AVDISCARD_ALL;
+  AVStream *st = c->fmt->streams[c->stream];
+  c->tb = st->time_base;
+  const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+  if (!codec)
+    return cn_err_set(err, CN_ECODEC, "%s: unsupported codec %s", url,
+                      avcodec_get_name(st->codecpar->codec_id));
+  const AVCodecDescriptor *desc = avcodec_descriptor_get(codec->id);
+  avcodec_free_context(&c->dec);
+  if (desc && (desc->props & AV_CODEC_PROP_INTRA_ONLY))
+    return update_params(c, st->codecpar, err);
+  params_unref(&c->params);
+  return open_decoder(c, codec, err);
+}
+
+static int cmp_names(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_files(ff_src_t *c) {
+  for (int i = 0; i < c->nfiles; i++)
+    free(c->files[i]);
+  free(c->files);
+  c->files = NULL;
+  c->nfiles = c->next_file = 0;
+}
+
+static int scan_dir(ff_src_t *c, cn_err_t *err) {
+  free_files(c);
+  DIR *d = opendir(c->uri);
+  if (!d)
+    return av_error(c, c->uri, AVERROR(errno), err);
+  int cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.' || !has_suffix(e->d_name, image_exts))
+      continue;
+    if (c->nfiles == cap) {
+      cap = cap ? cap * 2 : 64;
+      char **grown = realloc(c->files, (size_t)cap * sizeof *grown);
+      if (!grown)
+        break;
+      c->files = grown;
+    }
+    if (!(c->files[c->nfiles] = strdup(e->d_name)))
+      break;
+    c->nfiles++;
+  }
+  bool complete = e == NULL;
+  closedir(d);
+  if (!complete) {
+    free_files(c);
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", c->uri);
+  }
+  if (c->nfiles == 0)
+    return cn_err_set(err, CN_ENOENT, "%s: no images in directory", c->uri);
+  qsort(c->files, (size_t)c->nfiles, sizeof *c->files, cmp_names);
+  return 0;
+}
+
+/* Directory mode: opens the next image that opens. Unreadable images are
+ * skipped and counted as decode errors; err keeps the first failure. */
+static int dir_next(ff_src_t *c, bool probe, cn_err_t *err) {
+  avformat_close_input(&c->fmt);
+  cn_err_t first = {0};
+  while (c->next_file < c->nfiles) {
+    int i = c->next_file++;
+    snprintf(c->path, sizeof c->path, "%s/%s", c->uri, c->files[i]);
+    cn_err_t e = {0};
+    int rc = open_input(c, c->path, probe, &e);
+    if (rc == 0) {
+      c->file_index = i;
+      return 0;
+    }
+    avformat_close_input(&c->fmt);
+    if (rc == CN_ECLOSED || rc == CN_ENOMEM) {
+      if (err)
+        *err = e;
+      return rc;
+    }
+    atomic_fetch_add(&c->env->decode_errors, 1);
+    if (!first.code)
+      first = e;
+  }
+  if (first.code && probe) {
+    if (err)
+      *err = first;
+    return first.code;
+  }
+  return cn_err_set(err, CN_EOF, "%s: end of stream", c->uri);
+}
+
+static void ff_close(void *ctx) {
+  ff_src_t *c = ctx;
+  avcodec_free_context(&c->dec);
+  avformat_close_input(&c->fmt);
+  params_unref(&c->params);
+  /* Deferred by FFmpeg until frames still holding copies are back. */
+  av_buffer_pool_uninit(&c->copy_pool);
+  c->copy_size = 0;
+  c->dev_fd = -1;
+  c->draining = false;
+  if (c->pkt)
+    av_packet_unref(c->pkt);
+  if (c->scratch)
+    av_frame_unref(c->scratch);
+  free_files(c);
+}
+
+static int ff_open(void *ctx, cn_source_info_t *info, cn_err_t *err) {
+  ff_src_t *c = ctx;
+  ff_close(c);
+  struct stat st;
+  if (c->kind != FF_DEVICE && c->kind != FF_NETWORK) {
+    /* Decided per open: a pattern may become a file, a path a directory. */
+    if (stat(c->uri, &st) == 0 && S_ISDIR(st.st_mode))
+      c->kind = FF_DIR;
+    else if (stat(c->uri, &st) != 0 && is_sequence_pattern(c->uri))
+      c->kind = FF_SEQUENCE;
+    else if (has_suffix(c->uri, image_exts))
+      c->kind = FF_IMAGE;
+    else
+      c->kind = FF_FILE;
+    if (c->kind != FF_SEQUENCE && strncmp(c->uri, "file:", 5) != 0 &&
+        stat(c->uri, &st) != 0)
+      return av_error(c, c->uri, AVERROR(errno), err);
+  }
+  int rc;
+  if (c->kind == FF_DIR) {
+    rc = scan_dir(c, err);
+    if (rc == 0)
+      rc = dir_next(c, true, err);
+  } else {
+    rc = open_input(c, c->uri, true, err);
+  }
+  if (rc) {
+    ff_close(c);
+    return rc;
+  }
+  AVStream *s = c->fmt->streams[c->stream];
+  memset(info, 0, sizeof *info);
+  info->live = c->live;
+  info->width = s->codecpar->width;
+  info->height = s->codecpar->height;
+  AVRational r = s->avg_frame_rate.num && s->avg_frame_rate.den
+                     ? s->avg_frame_rate
+                     : s->r_frame_rate;
+  if (c->kind == FF_SEQUENCE || c->kind == FF_IMAGE || c->kind == FF_DIR)
+    info->fps = c->image_fps;
+  else if (r.num > 0 && r.den > 0)
+    info->fps = av_q2d(r);
+  const AVCodec *codec = avcodec_find_decoder(s->codecpar->codec_id);
+  snprintf(info->codec, sizeof info->codec, "%s",
+           codec ? codec->name : avcodec_get_name(s->codecpar->codec_id));
+  return 0;
+}
+
+static int ff_rewind(void *ctx, cn_err_t *err) {
+  ff_src_t *c = ctx;
+  if (c->kind == FF_DIR) {
+    c->next_file = 0;
+    return dir_next(c, false, err);
+  }
+  AVStream *st = c->fmt ? c->fmt->streams[c->stream] : NULL;
+  int64_t start = st && st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+  if (st && av_seek_frame(c->fmt, c->stream, start, AVSEEK_FLAG_BACKWARD) >= 0) {
+    if (c->dec)
+      avcodec_flush_buffers(c->dec); /* also ends draining */
+    c->draining = false;
+    return 0;
+  }
+  /* Not seekable: start over. */
+  cn_source_info_t info;
+  return ff_open(c, &info, err);
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+/* Waits (no polling sleep) until the device has a buffer, the stop flag
+ * is set or the deadline passes. */
+static int wait_device(ff_src_t *c, cn_err_t *err) {
+  for (;;) {
+    if (atomic_load(c->env->stop))
+      return cn_err_set(err, CN_ECLOSED, "%s: stopped", c->uri);
+    int64_t left = atomic_load(&c->deadline) - cn_clock_now();
+    if (left <= 0)
+      return cn_err_set(err, CN_ETIMEDOUT, "%s: no data for %d ms", c->uri,
+                        c->env->opts->timeout_ms);
+    int ms = left > STOP_CHECK_MS * CN_NS_PER_MS
+                 ? STOP_CHECK_MS
+                 : (int)((left + CN_NS_PER_MS - 1) / CN_NS_PER_MS);
+    struct pollfd p = {.fd = c->dev_fd, .events = POLLIN};
+    int r = poll(&p, 1, ms);
+    if (r > 0)
+      return 0; /* readable or failed: the next read says which */
+    if (r < 0 && errno != EINTR)
+      return av_error(c, c->uri, AVERROR(errno), err);
+  }
+}
+
+/* The next packet of the video stream. block=false (device drain) returns
+ * CN_EAGAIN at once when the driver has nothing newer. */
+static int next_packet(ff_src_t *c, AVPacket *pkt, bool block, cn_err_t *err) {
+  bool armed = false;
+  for (;;) {
+    if (atomic_load(c->env->stop))
+      return cn_err_set(err, CN_ECLOSED, "%s: stopped", c->uri);
+    if (!c->fmt)
+      return cn_err_set(err, CN_EOF, "%s: end of stream", c->uri);
+    if (!armed || c->kind != FF_DEVICE)
+      arm_deadline(c);
+    armed = true;
+    int ret = av_read_frame(c->fmt, pkt);
+    if (ret >= 0) {
+      if (pkt->stream_index == c->stream)
+        return 0;
+      av_packet_unref(pkt);
+      continue;
+    }
+    if (ret == AVERROR(EAGAIN)) {
+      if (!block)
+        return CN_EAGAIN;
+      if (c->dev_fd >= 0) {
+        int rc = wait_device(c, err);
+        if (rc)
+          return rc;
+        continue;
+      }
+      /* Other demuxers say "not yet" only between internal steps and give
+       * nothing to wait on; retry shortly, as the ffmpeg CLI does, within
+       * the deadline. */
+      if (deadline_passed(c))
+        return av_error(c, c->uri, AVERROR(ETIMEDOUT), err);
+      if (!cn__source_wait_until(c->env, cn_clock_now() + 10 * CN_NS_PER_MS))
+        return cn_err_set(err, CN_ECLOSED, "%s: stopped", c->uri);
+      continue;
+    }
+    if (ret == AVERROR_EOF && c->kind == FF_DIR) {
+      int rc = dir_next(c, false, err);
+      if (rc)
+        return rc;
+      continue;
+    }
+    if (ret == AVERROR_EOF && !atomic_load(c->env->stop) &&
+        !deadline_passed(c))
+      return cn_err_set(err, CN_EOF, "%s: end of stream", c->uri);
+    if (atomic_load(c->env->stop))
+      return cn_err_set(err, CN_ECLOSED, "%s: stopped", c->uri);
+    if (deadline_passed(c) || ret == AVERROR_EXIT)
+      return cn_err_set(err, CN_ETIMEDOUT, "%s: no data for %d ms", c->uri,
+                        c->env->opts->timeout_ms);
+    return av_error(c, c->uri, ret, err);
+  }
+}
+
+/* Driver stamps are CLOCK_MONOTONIC like ours; anything else (or any
+ * other kind of source) is stamped on arrival. */
+static int64_t capture_stamp(ff_src_t *c, int64_t ts, int64_t arrival) {
+  if (c->kind != FF_DEVICE || ts == AV_NOPTS_VALUE)
+    return arrival;
+  int64_t ns = av_rescale_q(ts, c->tb, (AVRational){1, 1000000000});
+  return ns <= arrival && ns > arrival - STAMP_WINDOW_NS ? ns : arrival;
+}
+
+static double pts_seconds(ff_src_t *c, int64_t ts) {
+  if (c->kind == FF_DIR)
+    return c->file_index / c->image_fps;
+  return ts == AV_NOPTS_VALUE ? NAN : (double)ts * av_q2d(c->tb);
+}
+
+/* Device packets point into the driver's mmap()ed buffers, which vanish
+ * when the device is closed while a frame may still hold the packet; copy
+ * into a buffer pool of our own (reused, so nothing is allocated per
+ * frame) and give the driver its buffer back at once. */
+static int detach_packet(ff_src_t *c, AVPacket *pkt, cn_err_t *err) {
+  size_t need = (size_t)pkt->size + AV_INPUT_BUFFER_PADDING_SIZE;
+  if (need > c->copy_size) {
+    av_buffer_pool_uninit(&c->copy_pool);
+    c->copy_size = need + need / 4; /* MJPEG sizes vary frame to frame */
+    c->copy_pool = av_buffer_pool_init(c->copy_size, NULL);
+  }
+  AVBufferRef *b = c->copy_pool ? av_buffer_pool_get(c->copy_pool) : NULL;
+  if (!b) {
+    c->copy_size = 0;
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", c->uri);
+  }
+  memcpy(b->data, pkt->data, (size_t)pkt->size);
+  memset(b->data + pkt->size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+  av_buffer_unref(&pkt->buf);
+  pkt->buf = b;
+  pkt->data = b->data;
+  return 0;
+}
+
+/* Intra-only: the frame keeps the newest packet, still compressed. */
+static int read_compressed(ff_src_t *c, cn_frame_t *f, ff_priv_t *p,
+                           cn_err_t *err) {
+  int rc = next_packet(c, p->pkt, true, err);
+  if (rc)
+    return rc;
+  int64_t arrival = cn_clock_now();
+  /* The v4l2 demuxer queues up to 256 driver buffers: take them all and
+   * keep the newest, so a slow consumer never sees old frames. */
+  while (c->dev_fd >= 0 && next_packet(c, c->pkt, false, NULL) == 0) {
+    av_packet_unref(p->pkt);
+    av_packet_move_ref(p->pkt, c->pkt);
+    arrival = cn_clock_now();
+  }
+  if (c->kind == FF_DEVICE && (rc = detach_packet(c, p->pkt, err)))
+    return rc;
+  p->params = params_ref(c->params);
+  int64_t ts = p->pkt->pts != AV_NOPTS_VALUE ? p->pkt->pts : p->pkt->dts;
+  f->pts = pts_seconds(c, ts);
+  f->t_capture = capture_stamp(c, ts, arrival);
+  f->t_decode = cn_clock_now();
+  return 0;
+}
+
+/* The next decoded picture into out. Decode failures are counted and
+ * return CN_EAGAIN (the stream goes on). */
+static int decode_next(ff_src_t *c, AVFrame *out, bool block, cn_err_t *err) {
+  for (;;) {
+    int ret = avcodec_receive_frame(c->dec, out);
+    if (ret == 0)
+      return 0;
+    if (ret == AVERROR_EOF || (ret == AVERROR(EAGAIN) && c->draining))
+      return cn_err_set(err, CN_EOF, "%s: end of stream", c->uri);
+    if (ret != AVERROR(EAGAIN)) {
+      atomic_fetch_add(&c->env->decode_errors, 1);
+      return cn_err_set(err, CN_EAGAIN, "%s: %s picture failed to decode",
+                        c->uri, c->dec->codec->name);
+    }
+    int rc = next_packet(c, c->pkt, block, err);
+    if (rc == CN_EOF && c->kind != FF_DEVICE) {
+      /* Pictures still inside the decoder (B-frames, frame threads). */
+      avcodec_send_packet(c->dec, NULL);
+      c->draining = true;
+      continue;
+    }
+    if (rc)
+      return rc;
+    c->arrival = cn_clock_now();
+    ret = avcodec_send_packet(c->dec, c->pkt);
+    av_packet_unref(c->pkt);
+    if (ret < 0 && ret != AVERROR(EAGAIN)) {
+      atomic_fetch_add(&c->env->decode_errors, 1);
+      return cn_err_set(err, CN_EAGAIN, "%s: %s packet failed to decode",
+                        c->uri, c->dec->codec->name);
+    }
+  }
+}
+
+/* Inter-coded: every packet is decoded; the frame gets the picture. */
+static int read_decoded(ff_src_t *c, cn_frame_t *f, ff_priv_t *p,
+                        cn_err_t *err) {
+  int rc = decode_next(c, p->frame, true, err);
+  if (rc)
+    return rc;
+  /* Device drain, as for packets, but every packet must be decoded. */
+  while (c->dev_fd >= 0 && decode_next(c, c->scratch, false, NULL) == 0) {
+    av_frame_unref(p->frame);
+    av_frame_move_ref(p->frame, c->scratch);
+  }
+  int64_t ts = p->frame->best_effort_timestamp;
+  f->pts = pts_seconds(c, ts);
+  f->t_capture = capture_stamp(c, ts, c->arrival);
+  f->t_decode = cn_clock_now();
+  return 0;
+}
+
+static int ff_read(void *ctx, cn_frame_t *f, cn_err_t *err) {
+  ff_src_t *c = ctx;
+  if (!c->fmt && c->kind != FF_DIR)
+    return cn_err_set(err, CN_ECLOSED, "%s: not open", c->uri);
+  return c->dec ? read_decoded(c, f, f->priv, err)
+                : read_compressed(c, f, f->priv, err);
+}
+
+/* ---- developing ------------------------------------------------------ */
+
+static int develop_decode(ff_src_t *c, ff_priv_t *p, cn_err_t *err) {
+  if (c->dev_params != p->params) {
+    /* Parameters of a new stream (or the first): a matching decoder.
+     * Holding dev_params keeps the pointer unique while compared. */
+    avcodec_free_context(&c->dev_dec);
+    params_unref(&c->dev_params);
+    const AVCodecParameters *par = p->params->par;
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    c->dev_dec = codec ? avcodec_alloc_context3(codec) : NULL;
+    int ret = c->dev_dec ? avcodec_parameters_to_context(c->dev_dec, par)
+                         : AVERROR(ENOMEM);
+    if (ret >= 0) {
+      c->dev_dec->log_level_offset = QUIET_CODEC_LOG;
+      c->dev_dec->thread_count = 1; /* one picture in, one out */
+      ret = avcodec_open2(c->dev_dec, codec, NULL);
+    }
+    if (ret < 0) {
+      avcodec_free_context(&c->dev_dec);
+      return cn_err_set(err, CN_ECODEC, "%s: cannot open %s decoder", c->uri,
+                        avcodec_get_name(par->codec_id));
+    }
+    c->dev_params = params_ref(p->params);
+  }
+  int ret = avcodec_send_packet(c->dev_dec, p->pkt);
+  if (ret >= 0)
+    ret = avcodec_receive_frame(c->dev_dec, c->dev_frame);
+  if (ret < 0) {
+    /* Nothing may linger to come out with the next picture. */
+    avcodec_flush_buffers(c->dev_dec);
+    char text[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(ret == AVERROR(EAGAIN) ? AVERROR_INVALIDDATA : ret, text,
+                sizeof text);
+    return cn_err_set(err, CN_EFORMAT, "%s: %s picture failed to decode: %s",
+                      c->uri, c->dev_dec->codec->name, text);
+  }
+  return 0;
+}
+
+/* JPEG-range formats are deprecated in swscale: use the plain format
+ * and say the range instead. */
+static enum AVPixelFormat plain_format(enum AVPixelFormat fmt, bool *full) {
+  switch (fmt) {
+  case AV_PIX_FMT_YUVJ420P:
+    *full = true;
+    return AV_PIX_FMT_YUV420P;
+  case AV_PIX_FMT_YUVJ422P:
+    *full = true;
+    return AV_PIX_FMT_YUV422P;
+  case AV_PIX_FMT_YUVJ444P:
+    *full = true;
+    return AV_PIX_FMT_YUV444P;
+  case AV_PIX_FMT_YUVJ440P:
+    *full = true;
+    return AV_PIX_FMT_YUV440P;
+  case AV_PIX_FMT_YUVJ411P:
+    *full = true;
+    return AV_PIX_FMT_YUV411P;
+  default:
+    return fmt;
+  }
+}
+
+static int convert(ff_src_t *c, const AVFrame *pic, cn_frame_t *f,
+                   cn_err_t *err) {
+  int w = pic->width, h = pic->height;
+  int ow = c->out_w, oh = c->out_h;
+  if (w <= 0 || h <= 0 || !pic->data[0])
+    return cn_err_set(err, CN_EFORMAT, "%s: empty picture", c->uri);
+  if (ow <= 0 && oh <= 0) {
+    ow = w;
+    oh = h;
+  } else if (ow <= 0) {
+    ow = (int)((int64_t)w * oh / h);
+  } else if (oh <= 0) {
+    oh = (int)((int64_t)h * ow / w);
+  }
+  bool full = pic->color_range == AVCOL_RANGE_JPEG;
+  enum AVPixelFormat fmt = plain_format(pic->format, &full);
+  int key[5] = {w, h, fmt, ow, oh};
+  if (!c->sws || memcmp(key, c->sws_key, sizeof key)) {
+    sws_freeContext(c->sws);
+    c->sws = sws_getContext(w, h, fmt, ow, oh, AV_PIX_FMT_BGR24, SWS_BILINEAR,
+                            NULL, NULL, NULL);
+    if (!c->sws)
+      return cn_err_set(err, CN_EUNSUPPORTED,
+                        "%s: cannot convert %s %dx%d to BGR24 %dx%d", c->uri,
+                        av_get_pix_fmt_name(fmt), w, h, ow, oh);
+    memcpy(c->sws_key, key, sizeof key);
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+    if (d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3) {
+      const int *coef = sws_getCoefficients(pic->colorspace);
+      sws_setColorspaceDetails(c->sws, coef, full, coef, 1, 0, 1 << 16,
+                               1 << 16);
+    }
+  }
+  int rc = cn_frame_alloc_pixels(f, ow, oh, CN_PIX_BGR24, err);
+  if (rc)
+    return rc;
+  uint8_t *dst[4] = {f->data, NULL, NULL, NULL};
+  int dst_stride[4] = {f->stride, 0, 0, 0};
+  sws_scale(c->sws, (const uint8_t *const *)pic->data, pic->linesize, 0, h,
+            dst, dst_stride);
+  return 0;
+}
+
+static int ff_develop(void *ctx, cn_frame_t *f, cn_err_t *err) {
+  ff_src_t *c = ctx;
+  ff_priv_t *p = f->priv;
+  if (!p->params)
+    return convert(c, p->frame, f, err);
+  int rc = develop_decode(c, p, err);
+  if (rc == 0)
+    rc = convert(c, c->dev_frame, f, err);
+  av_frame_unref(c->dev_frame);
+  return rc;
+}
+
+/* ---- lifetime -------------------------------------------------------- */
+
+static int ff_priv_init(void *ctx, cn_frame_t *f, cn_err_t *err) {
+  ff_src_t *c = ctx;
+  ff_priv_t *p = calloc(1, sizeof *p);
+  if (p) {
+    p->frame = av_frame_alloc();
+    p->pkt = av_packet_alloc();
+  }
+  if (!p || !p->frame || !p->pkt) {
+    if (p) {
+      av_frame_free(&p->frame);
+      av_packet_free(&p->pkt);
+    }
+    free(p);
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", c->uri);
+  }
+  f->priv = p;
+  return 0;
+}
+
+static void ff_priv_reset(void *ctx, cn_frame_t *f) {
+  (void)ctx;
+  ff_priv_t *p = f->priv;
+  av_frame_unref(p->frame);
+  av_packet_unref(p->pkt);
+  params_unref(&p->params);
+}
+
+static void ff_priv_free(void *ctx, cn_frame_t *f) {
+  ff_priv_t *p = f->priv;
+  if (!p)
+    return;
+  ff_priv_reset(ctx, f);
+  av_frame_free(&p->frame);
+  av_packet_free(&p->pkt);
+  free(p);
+  f->priv = NULL;
+}
+
+static void ff_destroy(void *ctx) {
+  ff_src_t *c = ctx;
+  if (!c)
+    return;
+  ff_close(c);
+  av_packet_free(&c->pkt);
+  av_frame_free(&c->scratch);
+  avcodec_free_context(&c->dev_dec);
+  params_unref(&c->dev_params);
+  av_frame_free(&c->dev_frame);
+  sws_freeContext(c->sws);
+  free(c->uri);
+  free(c);
+}
+
+static int ff_create(cn_source_env_t *env, void **ctx, cn_err_t *err) {
+  const cn_source_opts_t *opts = env->opts;
+  ff_src_t *c = calloc(1, sizeof *c);
+  if (!c)
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", opts->uri);
+  c->env = env;
+  c->uri = strdup(opts->uri);
+  c->out_w = opts->width;
+  c->out_h = opts->height;
+  c->image_fps = opts->fps > 0 ? opts->fps : 25.0;
+  c->dev_fd = -1;
+  c->pkt = av_packet_alloc();
+  c->scratch = av_frame_alloc();
+  c->dev_frame = av_frame_alloc();
+  if (!c->uri || !c->pkt || !c->scratch || !c->dev_frame) {
+    ff_destroy(c);
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", opts->uri);
+  }
+  const char *scheme_end = strstr(opts->uri, "://");
+  if (strncmp(opts->uri, "/dev/", 5) == 0) {
+    c->kind = FF_DEVICE;
+    c->live = true;
+    avdevice_register_all();
+  } else if (scheme_end && strncmp(opts->uri, "file:", 5) != 0) {
+    c->kind = FF_NETWORK;
+    c->live = true;
+  } else {
+    c->kind = FF_FILE; /* refined by open(): image, sequence, directory */
+  }
+  *ctx = c;
+  return 0;
+}
+
+const cn_source_backend_t cn__source_ffmpeg = {
+    .name = "ffmpeg",
+    .create = ff_create,
+    .destroy = ff_destroy,
+    .open = ff_open,
+    .read = ff_read,
+    .rewind = ff_rewind,
+    .close = ff_close,
+    .priv_init = ff_priv_init,
+    .priv_reset = ff_priv_reset,
+    .priv_free = ff_priv_free,
+    .develop = ff_develop,
+};
