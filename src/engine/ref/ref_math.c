@@ -1,0 +1,333 @@
+/* Reference kernels: elementwise, broadcasting and normalization ops. */
+#include <math.h>
+#include <string.h>
+
+#include "engine/ref/ref.h"
+
+float cn__ref_act(cn_act_t kind, float alpha, float beta, float x) {
+  switch (kind) {
+  case CN_ACT_RELU:
+    return x > 0 ? x : x * alpha;
+  case CN_ACT_CLIP:
+    return x < alpha ? alpha : x > beta ? beta : x;
+  case CN_ACT_SIGMOID:
+    return 1.0f / (1.0f + expf(-x));
+  case CN_ACT_TANH:
+    return tanhf(x);
+  case CN_ACT_HARDSIGMOID: {
+    float v = alpha * x + beta;
+    return v < 0 ? 0 : v > 1 ? 1 : v;
+  }
+  case CN_ACT_HARDSWISH: {
+    float v = x / 6.0f + 0.5f;
+    return x * (v < 0 ? 0 : v > 1 ? 1 : v);
+  }
+  case CN_ACT_ELU:
+    return x >= 0 ? x : alpha * (expf(x) - 1.0f);
+  case CN_ACT_SELU:
+    return x > 0 ? beta * x : beta * alpha * (expf(x) - 1.0f);
+  case CN_ACT_SOFTPLUS:
+    return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
+  case CN_ACT_ABS:
+    return fabsf(x);
+  case CN_ACT_NEG:
+    return -x;
+  case CN_ACT_EXP:
+    return expf(x);
+  case CN_ACT_LOG:
+    return logf(x);
+  case CN_ACT_SQRT:
+    return sqrtf(x);
+  case CN_ACT_RECIPROCAL:
+    return 1.0f / x;
+  case CN_ACT_FLOOR:
+    return floorf(x);
+  case CN_ACT_CEIL:
+    return ceilf(x);
+  case CN_ACT_LINEAR:
+    return alpha * x + beta;
+  default:
+    return x;
+  }
+}
+
+void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,
+                     int64_t numel) {
+  for (int k = 0; k < po->n; k++) {
+    const cn_postop_t *o = &po->op[k];
+    if (o->kind == CN_POST_SUM) {
+      const float *s = in[o->input];
+      for (int64_t i = 0; i < numel; i++)
+        y[i] += o->scale * s[i];
+    } else {
+      for (int64_t i = 0; i < numel; i++)
+        y[i] = cn__ref_act(o->act, o->alpha, o->beta, y[i]);
+    }
+  }
+}
+
+int cn__ref_act_node(const cn_graph_t *g, const cn_node_t *n,
+                     const float *const *in, float *const *out, void *scratch,
+                     cn_err_t *err) {
+  (void)scratch;
+  (void)err;
+  int64_t numel = cn_tensor_numel(&g->tensors[n->outputs[0]]);
+  const cn_act_params_t *p = &n->p.act;
+  for (int64_t i = 0; i < numel; i++)
+    out[0][i] = cn__ref_act(p->kind, p->alpha, p->beta, in[0][i]);
+  return 0;
+}
+
+/* Strides of t seen through the broadcast output shape (rank nd): 0 on
+ * broadcast axes. */
+static void bcast_strides(const cn_tensor_t *t, int nd, const int64_t *od,
+                          int64_t *st) {
+  int64_t s = 1;
+  for (int i = nd - 1; i >= 0; i--) {
+    int ti = i - (nd - t->ndim);
+    int64_t d = ti >= 0 ? t->dims[ti] : 1;
+    st[i] = (d == 1 && od[i] != 1) ? 0 : s;
+    s *= d;
+  }
+}
+
+static float binop(cn_binary_kind_t k, float a, float b) {
+  switch (k) {
+  case CN_BIN_ADD:
+    return a + b;
+  case CN_BIN_SUB:
+    return a - b;
+  case CN_BIN_MUL:
+    return a * b;
+  case CN_BIN_DIV:
+    return a / b;
+  case CN_BIN_MAX:
+    return a > b ? a : b;
+  case CN_BIN_MIN:
+    return a < b ? a : b;
+  case CN_BIN_POW:
+    return powf(a, b);
+  }
+  return 0;
+}
+
+/* Walks the output of a two-input broadcast op row by row (last axis
+ * innermost) and calls the element function through a switch per row. */
+static void bcast2(const cn_graph_t *g, const cn_node_t *n, const float *a,
+                   const float *b, float *y, int prelu) {
+  const cn_tensor_t *yt = &g->tensors[n->outputs[0]];
+  int nd = yt->ndim;
+  int64_t sa[CN_MAX_DIMS], sb[CN_MAX_DIMS], idx[CN_MAX_DIMS] = {0};
+  bcast_strides(&g->tensors[n->inputs[0]], nd, yt->dims, sa);
+  bcast_strides(&g->tensors[n->inputs[1]], nd, yt->dims, sb);
+  int64_t numel = cn_tensor_numel(yt);
+  if (numel == 0)
+    return;
+  if (nd == 0) {
+    y[0] = prelu ? (a[0] > 0 ? a[0] : a[0] * b[0]) : binop(n->p.binary, a[0], b[0]);
+    return;
+  }
+  int64_t inner = yt->dims[nd - 1], ia = sa[nd - 1], ib = sb[nd - 1];
+  for (int64_t o = 0; o < numel; o += inner) {
+    int64_t oa = 0, ob = 0;
+    for (int i = 0; i < nd - 1; i++) {
+      oa += idx[i] * sa[i];
+      ob += idx[i] * sb[i];
+    }
+    if (prelu) {
+      for (int64_t j = 0; j < inner; j++) {
+        float x = a[oa + j * ia];
+        y[o + j] = x > 0 ? x : x * b[ob + j * ib];
+      }
+    } else {
+      for (int64_t j = 0; j < inner; j++)
+        y[o + j] = binop(n->p.binary, a[oa + j * ia], b[ob + j * ib]);
+    }
+    for (int i = nd - 2; i >= 0; i--) {
+      if (++idx[i] < yt->dims[i])
+        break;
+      idx[i] = 0;
+    }
+  }
+}
+
+int cn__ref_binary(const cn_graph_t *g, const cn_node_t *n,
+                   const float *const *in, float *const *out, void *scratch,
+                   cn_err_t *err) {
+  (void)scratch;
+  (void)err;
+  bcast2(g, n, in[0], in[1], out[0], 0);
+  return 0;
+}
+
+int cn__ref_prelu(const cn_graph_t *g, const cn_node_t *n,
+                  const float *const *in, float *const *out, void *scratch,
+                  cn_err_t *err) {
+  (void)scratch;
+  (void)err;
+  bcast2(g, n, in[0], in[1], out[0], 1);
+  return 0;
+}
+
+int cn__ref_eltwise(const cn_graph_t *g, const cn_node_t *n,
+                    const float *const *in, float *const *out, void *scratch,
+                    cn_err_t *err) {
+  (void)scratch;
+  (void)err;
+  int64_t numel = cn_tensor_numel(&g->tensors[n->outputs[0]]);
+  const cn_eltwise_params_t *p = &n->p.eltwise;
+  float *y = out[0];
+  float c0 = p->kind == CN_ELT_SUM && p->coeffs ? p->coeffs[0] : 1.0f;
+  for (int64_t i = 0; i < numel; i++)
+    y[i] = c0 * in[0][i];
+  for (int k = 1; k < n->ninputs; k++) {
+    const float *x = in[k];
+    float c = p->coeffs ? p->coeffs[k] : 1.0f;
+    for (int64_t i = 0; i < numel; i++) {
+      switch (p->kind) {
+      case CN_ELT_SUM:
+        y[i] += c * x[i];
+        break;
+      case CN_ELT_PROD:
+        y[i] *= x[i];
+        break;
+      case CN_ELT_MAX:
+        y[i] = x[i] > y[i] ? x[i] : y[i];
+        break;
+      }
+    }
+  }
+  return 0;
+}
+
+int cn__ref_softmax(const cn_graph_t *g, const cn_node_t *n,
+                    const float *const *in, float *const *out, void *scratch,
+                    cn_err_t *err) {
+  (void)scratch;
+  (void)err;
+  const cn_tensor_t *x = &g->tensors[n->inputs[0]];
+  int ax = n->p.softmax.axis;
+  int64_t outer = 1, len = x->dims[ax], inner = 1;
+  for (int i = 0; i < ax; i++)
+    outer *= x->dims[i];
+  for (int i = ax + 1; i < x->ndim; i++)
+    inner *= x->dims[i];
+  for (int64_t o = 0; o < outer; o++) {
+    for (int64_t j = 0; j < inner; j++) {
+      const float *xs = in[0] + o * len * inner + j;
+      float *ys = out[0] + o * len * inner + j;
+      float mx = -INFINITY;
+      for (int64_t c = 0; c < len; c++)
+        mx = xs[c * inner] > mx ? xs[c * inner] : mx;
+      double sum = 0;
+      for (int64_t c = 0; c < len; c++)
+        sum += exp((double)xs[c * inner] - mx);
+      if (n->p.softmax.log) {
+        float ls = (float)log(sum);
+        for (int64_t c = 0; c < len; c++)
+          ys[c * inner] = xs[c * inner] - mx - ls;
+      } else {
+        for (int64_t c = 0; c < len; c++)
+          ys[c * inner] = (float)(exp((double)xs[c * inner] - mx) / sum);
+      }
+    }
+  }
+  return 0;
+}
+
+int cn__ref_batchnorm(const cn_graph_t *g, const cn_node_t *n,
+                      const float *const *in, float *const *out, void *scratch,
+                      cn_err_t *err) {
+  (void)scratch;
+  (void)err;
+  const cn_tensor_t *x = &g->tensors[n->inputs[0]];
+  int64_t c = x->dims[1], inner = 1;
+  for (int i = 2; i < x->ndim; i++)
+    inner *= x->dims[i];
+  for (int64_t b = 0; b < x->dims[0]; b++) {
+    for (int64_t k = 0; k < c; k++) {
+      float s = in[1][k] / sqrtf(in[4][k] + n->p.bn.eps);
+      float sh = in[2][k] - in[3][k] * s;
+      const float *xs = in[0] + (b * c + k) * inner;
+      float *ys = out[0] + (b * c + k) * inner;
+      for (int64_t i = 0; i < inner; i++)
+        ys[i] = xs[i] * s + sh;
+    }
+  }
+  return 0;
+}
+
+int cn__ref_scale(const cn_graph_t *g, const cn_node_t *n,
+                  const float *const *in, float *const *out, void *scratch,
+                  cn_err_t *err) {
+  (void)scratch;
+  (void)err;
+  const cn_tensor_t *x = &g->tensors[n->inputs[0]];
+  const cn_tensor_t *s = &g->tensors[n->inputs[1]];
+  int ax = n->p.scale.axis;
+  int64_t outer = 1, len = cn_tensor_numel(s), inner = 1;
+  for (int i = 0; i < ax; i++)
+    outer *= x->dims[i];
+  for (int i = ax + s->ndim; i < x->ndim; i++)
+    inner *= x->dims[i];
+  const float *bias = n->p.scale.has_bias ? in[2] : NULL;
+  for (int64_t o = 0; o < outer; o++)
+    for (int64_t c = 0; c < len; c++) {
+      const float *xs = in[0] + (o * len + c) * inner;
+      float *ys = out[0] + (o * len + c) * inner;
+      float sc = in[1][c], b = bias ? bias[c] : 0.0f;
+      for (int64_t i = 0; i < inner; i++)
+        ys[i] = xs[i] * sc + b;
+    }
+  return 0;
+}
+
+int cn__ref_lrn(const cn_graph_t *g, const cn_node_t *n,
+                const float *const *in, float *const *out, void *scratch,
+                cn_err_t *err) {
+  (void)scratch;
+  (void)err;
+  const cn_tensor_t *x = &g->tensors[n->inputs[0]];
+  const cn_lrn_params_t *p = &n->p.lrn;
+  int64_t N = x->dims[0], C = x->dims[1], H = x->dims[2], W = x->dims[3];
+  int64_t hw = H * W;
+  int pre = (p->size - 1) / 2;
+  for (int64_t b = 0; b < N; b++) {
+    const float *xb = in[0] + b * C * hw;
+    float *yb = out[0] + b * C * hw;
+    for (int64_t c = 0; c < C; c++) {
+      for (int64_t h = 0; h < H; h++) {
+        for (int64_t w = 0; w < W; w++) {
+          double sum = 0;
+          double count;
+          if (!p->within_channel) {
+            int64_t c0 = c - pre, c1 = c - pre + p->size; /* [c0, c1) */
+            for (int64_t k = c0 < 0 ? 0 : c0; k < c1 && k < C; k++) {
+              double v = xb[k * hw + h * W + w];
+              sum += v * v;
+            }
+            count = p->size;
+          } else {
+            /* Caffe: average pooling of x^2 with pad (size-1)/2, divisor
+             * counting the pads but clipped at the far padded edge. */
+            int64_t h0 = h - pre, w0 = w - pre;
+            int64_t h1 = h0 + p->size, w1 = w0 + p->size;
+            if (h1 > H + pre)
+              h1 = H + pre;
+            if (w1 > W + pre)
+              w1 = W + pre;
+            count = (double)((h1 - h0) * (w1 - w0));
+            for (int64_t i = h0 < 0 ? 0 : h0; i < h1 && i < H; i++)
+              for (int64_t j = w0 < 0 ? 0 : w0; j < w1 && j < W; j++) {
+                double v = xb[c * hw + i * W + j];
+                sum += v * v;
+              }
+          }
+          double den = pow(p->k + p->alpha / count * sum, p->beta);
+          yb[c * hw + h * W + w] = (float)(xb[c * hw + h * W + w] / den);
+        }
+      }
+    }
+  }
+  return 0;
+}
