@@ -6,6 +6,7 @@
 #                       sha256 of the tarball and of the model)
 #   models/onnx-*/      generated ONNX nets (scripts/models/gen_onnx.py)
 #   models/caffe-*/     generated Caffe nets (scripts/models/gen_caffe.py)
+#   models/blazeface/astronaut_128.npy  its input (scripts/models/image_input.py)
 #   samples/            astronaut.png and chelsea.png from python3-skimage
 # Idempotent: what is present and verified is left alone; the generators are
 # rerun only when their script is newer than their output.
@@ -80,8 +81,22 @@ generate() {
     $PY "$script" --out "$MODELS"
 }
 
+# BlazeFace's input for the tests and the benchmark: astronaut.png
+# letterboxed, 128x128, RGB, NHWC, scaled to [-1, 1].
+blazeface_input() {
+    local out=$MODELS/blazeface/astronaut_128.npy
+    local script=$ROOT/scripts/models/image_input.py
+    if [[ -f $out && $out -nt $script ]]; then
+        return 0
+    fi
+    $PY "$script" "$SAMPLES/astronaut.png" "$out" --size 128 --layout nhwc \
+        --rgb --scale 0.00784313725490196 --offset -1 --letterbox \
+        2> >(grep -v 'libpng warning' >&2) || die "cannot write $out"
+}
+
 fetch_blazeface
 copy_samples
+blazeface_input
 if [[ ${1:-} != --no-generate ]]; then
     $PY -c 'import onnx' 2>/dev/null || die "$PY has no onnx module (apt-get install python3-onnx)"
     generate "$ROOT/scripts/models/gen_onnx.py" "$MODELS/onnx-squeezenet/input.npy"
