@@ -41,10 +41,11 @@
 #include "core/clock.h"
 #include "sources/source_internal.h"
 
-/* Decoder messages (corrupt packets on a flaky network) move from
- * error/warning to verbose/debug: camnet reports them as counters, and an
- * application that wants FFmpeg's detail can still raise av_log's level. */
-#define QUIET_CODEC_LOG (AV_LOG_DEBUG - AV_LOG_WARNING)
+/* Decoder messages (corrupt packets on a flaky network; mjpeg calls a
+ * bad picture "fatal") move to debug level and below: camnet reports
+ * them as counters and errors, and an application that wants FFmpeg's
+ * detail can still raise av_log's level. */
+#define QUIET_CODEC_LOG (AV_LOG_DEBUG - AV_LOG_FATAL)
 /* Probing of live streams: enough for an SPS or a JPEG header, no more. */
 #define LIVE_PROBESIZE "500000"
 #define LIVE_ANALYZE_US "500000"
@@ -162,6 +163,18 @@ static bool is_sequence_pattern(const char *s) {
     if (*q == 'd')
       return true;
   }
+  return false;
+}
+
+/* Whether the image2 demuxer will find a first image (it tries numbers
+ * 0..4 by default): asked here, it fails quietly, without FFmpeg's log. */
+static bool sequence_exists(const char *pattern) {
+  char name[4096];
+  struct stat st;
+  for (int i = 0; i < 5; i++)
+    if (av_get_frame_filename2(name, sizeof name, pattern, i, 0) == 0 &&
+        stat(name, &st) == 0)
+      return true;
   return false;
 }
 
@@ -551,6 +564,8 @@ static int ff_open(void *ctx, cn_source_info_t *info, cn_err_t *err) {
       c->kind = FF_IMAGE;
     else
       c->kind = FF_FILE;
+    if (c->kind == FF_SEQUENCE && !sequence_exists(c->uri))
+      return av_error(c, c->uri, AVERROR(ENOENT), err);
     if (c->kind != FF_SEQUENCE && strncmp(c->uri, "file:", 5) != 0 &&
         stat(c->uri, &st) != 0)
       return av_error(c, c->uri, AVERROR(errno), err);
