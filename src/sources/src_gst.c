@@ -148,8 +148,9 @@ static int gst_create(cn_source_env_t *env, void **out, cn_err_t *err) {
 }
 
 /* Keeps only what read() and open() wait for; everything else would pile
- * up in the bus queue for the life of the pipeline. Runs in GStreamer's
- * threads: touches only data fixed at create(). */
+ * up in the bus queue for the life of the pipeline. A dropped message is
+ * the handler's to unref. Runs in GStreamer's threads: touches only data
+ * fixed at create(). */
 static GstBusSyncReply bus_filter(GstBus *bus, GstMessage *m, gpointer data) {
   (void)bus;
   gst_src_t *g = data;
@@ -164,11 +165,13 @@ static GstBusSyncReply bus_filter(GstBus *bus, GstMessage *m, gpointer data) {
            g->name, GST_MESSAGE_SRC_NAME(m), gerr ? gerr->message : "?");
     if (gerr)
       g_error_free(gerr);
-    return GST_BUS_DROP;
+    break;
   }
   default:
-    return GST_BUS_DROP;
+    break;
   }
+  gst_message_unref(m);
+  return GST_BUS_DROP;
 }
 
 static int code_of(const GError *e, const char *reason) {
