@@ -6,10 +6,12 @@
 # section of docs/benchmarks.md (with the command that made it).
 #
 # Environment: BUILD (build tree, default build), THREADS (default 2),
-# RUNS (timed runs per model, default 30), WARMUP (default 5),
-# MODELS (space-separated subset of the names below), NO_DOC=1 (print only).
-# Each runner is a separate process, one after the other, so no two thread
-# pools compete for the cores.
+# RUNS (timed runs per model, default 30), WARMUP (default 5), ROUNDS
+# (default 3), MODELS (space-separated subset of the names below), NO_DOC=1
+# (print only). Each runner is a separate process, one after the other, so
+# no two thread pools compete for the cores. The runners take turns for
+# ROUNDS rounds and each keeps its best median: on a shared machine a burst
+# of someone else's load then costs every runner alike, or none.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +20,7 @@ BUILD=${BUILD:-build}
 THREADS=${THREADS:-2}
 RUNS=${RUNS:-30}
 WARMUP=${WARMUP:-5}
+ROUNDS=${ROUNDS:-3}
 PY=/usr/bin/python3
 ORT_VER=1.30.0
 ORT_DIR=$ROOT/.cache/ort
@@ -65,20 +68,24 @@ model_args() {
     esac
 }
 
-peak1= peak2=
-if [[ -x $BUILD/tools/fma_peak ]]; then
-    peak1=$("$BUILD/tools/fma_peak" --threads 1 | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p' | tail -1)
-    peak2=$("$BUILD/tools/fma_peak" --threads "$THREADS" | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p' | tail -1)
-else
-    note "no $BUILD/tools/fma_peak: percent of peak not computed"
-fi
+# The FMA loop runs once per round too; its best figure is the peak.
+measure_peak() {
+    [[ -x $BUILD/tools/fma_peak ]] || return 0
+    "$BUILD/tools/fma_peak" --threads 1 | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p' >>"$OUT/peak1"
+    "$BUILD/tools/fma_peak" --threads "$THREADS" | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p' >>"$OUT/peak2"
+}
+[[ -x $BUILD/tools/fma_peak ]] || note "no $BUILD/tools/fma_peak: percent of peak not computed"
 
+for round in $(seq "$ROUNDS"); do
 for name in $MODELS; do
     IFS='|' read -r model extra input <<<"$(model_args "$name")"
-    echo "bench-engine: $name" >&2
+    echo "bench-engine: round $round/$ROUNDS: $name" >&2
+    measure_peak
+    flops=
+    [[ $round == 1 ]] && flops=--flops
     # shellcheck disable=SC2086
     $PY scripts/bench/opencv_bench.py "$model" $extra --input "$input" \
-        --threads "$THREADS" --runs "$RUNS" --warmup "$WARMUP" --flops \
+        --threads "$THREADS" --runs "$RUNS" --warmup "$WARMUP" $flops \
         2> >(grep -v 'libpng warning' >&2) |
         sed "s/^/$name opencv /" >>"$OUT/results" ||
         note "$name: OpenCV DNN failed"
@@ -99,13 +106,17 @@ for name in $MODELS; do
         fi
     fi
 done
+done
 
-CMD="THREADS=$THREADS RUNS=$RUNS scripts/bench-engine.sh"
+peak1=$(sort -g "$OUT/peak1" 2>/dev/null | tail -1)
+peak2=$(sort -g "$OUT/peak2" 2>/dev/null | tail -1)
+CMD="THREADS=$THREADS RUNS=$RUNS ROUNDS=$ROUNDS scripts/bench-engine.sh"
 [[ $MODELS == "$ALL_MODELS" ]] || CMD="MODELS=\"$MODELS\" $CMD"
-$PY - "$OUT" "$THREADS" "${peak1:-}" "${peak2:-}" "$CMD" "${NO_DOC:-}" <<'EOF'
-import json, os, re, subprocess, sys, time
+$PY - "$OUT" "$THREADS" "${peak1:-}" "${peak2:-}" "$CMD" "${NO_DOC:-}" \
+    "$ROUNDS" "$RUNS" <<'EOF'
+import json, os, re, subprocess, sys, textwrap, time
 
-out, threads, peak1, peak2, cmd, no_doc = sys.argv[1:7]
+out, threads, peak1, peak2, cmd, no_doc, rounds, runs = sys.argv[1:9]
 peak = float(peak2) if peak2 else None
 res = {}
 for line in open(os.path.join(out, 'results')) if os.path.exists(
@@ -114,16 +125,23 @@ for line in open(os.path.join(out, 'results')) if os.path.exists(
     d = res.setdefault(name, {}).setdefault(runner, {})
     rest = rest.strip()
     if rest.startswith('{'):
-        d.update(json.loads(rest))
-        continue
-    # camnet bench prints text: take "median ... ms", "p90", "load" and
-    # "GFLOP" figures wherever they appear.
-    for key, pat in (('median_ms', r'median\D{0,12}?([0-9.]+)\s*ms'),
-                     ('p90_ms', r'p90\D{0,12}?([0-9.]+)\s*ms'),
-                     ('load_ms', r'load\D{0,12}?([0-9.]+)\s*ms')):
-        m = re.search(pat, rest, re.I)
-        if m and key not in d:
-            d[key] = float(m.group(1))
+        new = json.loads(rest)
+    else:
+        # camnet bench prints text: take "median ... ms", "p90" and "load"
+        # figures wherever they appear on the line.
+        new = {}
+        for key, pat in (('median_ms', r'median\D{0,12}?([0-9.]+)\s*ms'),
+                         ('p90_ms', r'p90\D{0,12}?([0-9.]+)\s*ms'),
+                         ('load_ms', r'load\D{0,12}?([0-9.]+)\s*ms')):
+            m = re.search(pat, rest, re.I)
+            if m:
+                new[key] = float(m.group(1))
+    # Best of the rounds, figure by figure.
+    for k, v in new.items():
+        if isinstance(v, (int, float)) and k.endswith('_ms'):
+            d[k] = min(d.get(k, v), v)
+        elif k not in d:
+            d[k] = v
 notes = open(os.path.join(out, 'notes')).read().split('\n') if os.path.exists(
     os.path.join(out, 'notes')) else []
 
@@ -170,14 +188,15 @@ cpu = sh("lscpu | sed -n 's/^Model name: *//p' | head -1")
 load = os.getloadavg()
 lines = [
     'Command: `%s` (%s). Machine: %s, %s cores; load average at the end '
-    '%.2f. %s thread(s) for every runner; medians of the timed runs after '
-    'warm-up; batch 1, float32. In parentheses: percent of the FP32 peak '
+    '%.2f. %s thread(s) for every runner; best of %s rounds of the median '
+    'of %s timed runs after warm-up; batch 1, float32. In parentheses: percent of the FP32 peak '
     'that the FMA loop (`tools/fma_peak`) measured: %s GFLOP/s on 1 thread, '
     '%s on %s. GFLOP counts 2 × multiply-adds of convolutions and fully '
     'connected layers. "camnet vs X" is X\'s time over camnet\'s (higher is '
     'better for camnet); load is import + optimize + primitive creation, '
     'warm.' % (cmd, time.strftime('%Y-%m-%d'), cpu or 'unknown CPU',
-               os.cpu_count(), load[0], threads, peak1 or '?', peak2 or '?',
+               os.cpu_count(), load[0], threads, rounds, runs, peak1 or '?',
+               peak2 or '?',
                threads),
     '',
     'Peers: OpenCV %s DNN (python3-opencv, its own CPU backend), ONNX '
@@ -188,6 +207,8 @@ lines = [
         "/usr/bin/python3 -c 'import cv2; print(cv2.__version__)'"),
     '',
 ] + rows
+lines = [textwrap.fill(l, 100) if not l.startswith('|') else l
+         for l in lines]
 if notes and any(notes):
     lines += [''] + ['- %s' % n for n in notes if n]
 table = '\n'.join(lines) + '\n'
