@@ -1,0 +1,1320 @@
+/* Lowering of graph nodes to oneDNN primitives (see dnnl_internal.h).
+ *
+ * Layout policy: compute-heavy primitives (convolution, deconvolution,
+ * inner product weights) get dnnl_format_tag_any and oneDNN picks; every
+ * other primitive is handed its producer's actual descriptor, so layouts
+ * flow through the graph without reorders. A reorder ("conversion") is
+ * made only where a consumer cannot take the layout it is given: the graph
+ * input, the plain buffers of a reference-kernel fallback, and the graph
+ * outputs. Conversions are cached per tensor and layout.
+ *
+ * A lowering function returns 0, a negative CN_E*, or FALLBACK when oneDNN
+ * cannot do the node; the node then runs on the reference kernel.
+ */
+#include <float.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/dnnl/dnnl_internal.h"
+
+#define FALLBACK 1
+
+static const cn_tensor_t *tens(const cn__dnnl_t *s, int id) {
+  return &s->g->tensors[id];
+}
+
+static int nerr(const cn__dnnl_t *s, int node, cn_err_t *err, int code,
+                const char *what, int status) {
+  const cn_node_t *n = &s->g->nodes[node];
+  return cn_err_set(err, code, "dnnl: node %d (%s): %s (oneDNN status %d)",
+                    node, n->name ? n->name : cn_op_name(n->op), what, status);
+}
+
+void cn__dnnl_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims) {
+  dnnl_dims_t d, st;
+  if (ndim == 0) {
+    d[0] = 1;
+    ndim = 1;
+  } else {
+    for (int i = 0; i < ndim; i++)
+      d[i] = dims[i];
+  }
+  dnnl_dim_t acc = 1;
+  for (int i = ndim - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= d[i] > 0 ? d[i] : 1;
+  }
+  dnnl_memory_desc_init_by_strides(md, ndim, d, dnnl_f32, st);
+}
+
+static void md_tensor_plain(const cn__dnnl_t *s, int t, dnnl_memory_desc_t *md) {
+  const cn_tensor_t *tt = tens(s, t);
+  cn__dnnl_md_plain(md, tt->ndim, tt->dims);
+}
+
+static void md_any(dnnl_memory_desc_t *md, int ndim, const int64_t *dims) {
+  dnnl_dims_t d;
+  for (int i = 0; i < ndim; i++)
+    d[i] = dims[i];
+  dnnl_memory_desc_init_by_tag(md, ndim, d, dnnl_f32, dnnl_format_tag_any);
+}
+
+static void md_tag(dnnl_memory_desc_t *md, int ndim, const dnnl_dim_t *dims,
+                   dnnl_format_tag_t tag) {
+  dnnl_dims_t d;
+  for (int i = 0; i < ndim; i++)
+    d[i] = dims[i];
+  dnnl_memory_desc_init_by_tag(md, ndim, d, dnnl_f32, tag);
+}
+
+static int is_const(const cn__dnnl_t *s, int t) {
+  return (tens(s, t)->flags & CN_TENSOR_CONST) != 0;
+}
+
+/* Executes a reorder once, now (weights at load). */
+static int reorder_now(cn__dnnl_t *s, dnnl_memory_t from, dnnl_memory_t to) {
+  const dnnl_memory_desc_t *a, *b;
+  dnnl_memory_get_memory_desc(from, &a);
+  dnnl_memory_get_memory_desc(to, &b);
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t st = dnnl_reorder_primitive_desc_create(&pd, a, s->eng, b, s->eng, NULL);
+  if (st != dnnl_success)
+    return st;
+  dnnl_primitive_t p;
+  st = dnnl_primitive_create(&p, pd);
+  dnnl_primitive_desc_destroy(pd);
+  if (st != dnnl_success)
+    return st;
+  dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  st = dnnl_primitive_execute(p, s->strm, 2, args);
+  if (st == dnnl_success)
+    st = dnnl_stream_wait(s->strm);
+  dnnl_primitive_destroy(p);
+  return st;
+}
+
+/* A constant in layout `want`, read from t->data laid out as `user`. The
+ * data is used in place when the layouts agree, else reordered once into
+ * memory oneDNN allocates (freed with the value). */
+static int const_val(cn__dnnl_t *s, int node, int t, const dnnl_memory_desc_t *user,
+                     const dnnl_memory_desc_t *want, cn_err_t *err) {
+  const cn_tensor_t *tt = tens(s, t);
+  if (tt->dtype != CN_DT_F32 || !tt->data)
+    return nerr(s, node, err, CN_EUNSUPPORTED, "constant is not float32", 0);
+  if (dnnl_memory_desc_get_size(user) != (size_t)cn_tensor_numel(tt) * sizeof(float))
+    return nerr(s, node, err, CN_EFORMAT, "constant has the wrong size", 0);
+  dnnl_memory_t um;
+  dnnl_status_t st = dnnl_memory_create(&um, user, s->eng, tt->data);
+  if (st != dnnl_success)
+    return nerr(s, node, err, CN_EINTERNAL, "memory for a constant", st);
+  dnnl_memory_t m = um;
+  if (!dnnl_memory_desc_equal(user, want)) {
+    st = dnnl_memory_create(&m, want, s->eng, DNNL_MEMORY_ALLOCATE);
+    if (st == dnnl_success) {
+      st = reorder_now(s, um, m);
+      if (st != dnnl_success)
+        dnnl_memory_destroy(m);
+    }
+    dnnl_memory_destroy(um);
+    if (st != dnnl_success)
+      return nerr(s, node, err, CN_EINTERNAL, "reordering weights", st);
+  }
+  int v = cn__dnnl_new_val(s, -1, want, -1, 0);
+  if (v < 0) {
+    dnnl_memory_destroy(m);
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  }
+  s->vals[v].mem = m;
+  s->vals[v].dense = 1;
+  return v;
+}
+
+static int add_reorder(cn__dnnl_t *s, int node, int from, int to, cn_err_t *err) {
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t st = dnnl_reorder_primitive_desc_create(
+      &pd, &s->vals[from].md, s->eng, &s->vals[to].md, s->eng, NULL);
+  if (st != dnnl_success)
+    return nerr(s, node, err, CN_EINTERNAL, "reorder", st);
+  int ids[2] = {DNNL_ARG_FROM, DNNL_ARG_TO}, vv[2] = {from, to};
+  return cn__dnnl_add_prim(s, node, "reorder", pd, 2, ids, vv, err);
+}
+
+/* A fresh store and value for tensor t (node output) in layout md. */
+static int fresh_val(cn__dnnl_t *s, int t, const dnnl_memory_desc_t *md, cn_err_t *err) {
+  int last = t >= 0 ? s->last_use[t] : -1;
+  int st = cn__dnnl_new_store(s, CN__ST_ARENA, dnnl_memory_desc_get_size(md), last);
+  int v = st < 0 ? st : cn__dnnl_new_val(s, t, md, st, 0);
+  if (v < 0)
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  s->vals[v].dense = 1;
+  return v;
+}
+
+/* Makes v the native value of tensor t (the first in its chain). */
+static void set_native(cn__dnnl_t *s, int t, int v) {
+  s->vals[v].tensor = t;
+  s->vals[v].next = -1;
+  s->tval[t] = v;
+}
+
+/* Tensor t in layout want (NULL: as produced). Constants come from t->data
+ * (plain); activations in another layout get a cached conversion. */
+static int val_for(cn__dnnl_t *s, int node, int t, const dnnl_memory_desc_t *want,
+                   cn_err_t *err) {
+  if (s->tval[t] < 0) {
+    if (!is_const(s, t))
+      return nerr(s, node, err, CN_EINTERNAL, "input used before it is computed", 0);
+    dnnl_memory_desc_t pm;
+    md_tensor_plain(s, t, &pm);
+    int v = const_val(s, node, t, &pm, &pm, err);
+    if (v < 0)
+      return v;
+    set_native(s, t, v);
+  }
+  int v0 = s->tval[t];
+  if (!want)
+    return v0;
+  for (int v = v0; v >= 0; v = s->vals[v].next)
+    if (dnnl_memory_desc_equal(&s->vals[v].md, want))
+      return v;
+  int v;
+  if (is_const(s, t)) {
+    dnnl_memory_desc_t pm;
+    md_tensor_plain(s, t, &pm);
+    v = const_val(s, node, t, &pm, want, err);
+    if (v < 0)
+      return v;
+  } else {
+    v = fresh_val(s, t, want, err);
+    if (v < 0)
+      return v;
+    int rc = add_reorder(s, node, v0, v, err);
+    if (rc < 0)
+      return rc;
+    int root = cn__dnnl_root(s, s->vals[v0].store);
+    if (s->stores[root].kind == CN__ST_INPUT)
+      ; /* the input reorder: expected once per layout */
+    else
+      s->n_reorders_in_graph++;
+  }
+  s->vals[v].tensor = t;
+  s->vals[v].next = s->vals[v0].next;
+  s->vals[v0].next = v;
+  return v;
+}
+
+static int val_plain(cn__dnnl_t *s, int node, int t, cn_err_t *err) {
+  dnnl_memory_desc_t pm;
+  md_tensor_plain(s, t, &pm);
+  return val_for(s, node, t, &pm, err);
+}
+
+/* The tensor in a layout a primitive can take directly: as produced, or
+ * plain when it is a strided view. */
+static int val_dense(cn__dnnl_t *s, int node, int t, cn_err_t *err) {
+  int v = val_for(s, node, t, NULL, err);
+  if (v < 0 || s->vals[v].dense)
+    return v;
+  return val_plain(s, node, t, err);
+}
+
+/* A view of value v's bytes with another descriptor, as tensor t's native
+ * value. The store now also holds t, so it lives as long as t is read. */
+static int add_view(cn__dnnl_t *s, int t, int v, const dnnl_memory_desc_t *md,
+                    int dense, cn_err_t *err) {
+  int nv = cn__dnnl_new_val(s, t, md, s->vals[v].store, s->vals[v].off);
+  if (nv < 0)
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  if (s->vals[v].store < 0) { /* a constant: share its memory's data */
+    void *h = NULL;
+    dnnl_memory_get_data_handle(s->vals[v].mem, &h);
+    dnnl_status_t st = dnnl_memory_create(&s->vals[nv].mem, md, s->eng, h);
+    if (st != dnnl_success)
+      return cn_err_set(err, CN_EINTERNAL, "dnnl: view of a constant (status %d)", st);
+  } else {
+    cn__dnnl_touch(s, s->vals[v].store, s->last_use[t]);
+  }
+  s->vals[nv].dense = dense;
+  set_native(s, t, nv);
+  return nv;
+}
+
+/* Tensor `in` seen with dims (ndim, dims) through a oneDNN reshape of its
+ * layout; when the layout cannot express it (NHWC flattened), of its plain
+ * conversion. Returns a value whose md has those dims (not registered). */
+static int reshaped(cn__dnnl_t *s, int node, int in, int ndim, const int64_t *dims,
+                    dnnl_memory_desc_t *md, cn_err_t *err) {
+  dnnl_dims_t d;
+  for (int i = 0; i < ndim; i++)
+    d[i] = dims[i];
+  int v = val_dense(s, node, in, err);
+  if (v < 0)
+    return v;
+  if (dnnl_memory_desc_reshape(md, &s->vals[v].md, ndim, d) == dnnl_success)
+    return v;
+  v = val_plain(s, node, in, err);
+  if (v < 0)
+    return v;
+  if (dnnl_memory_desc_reshape(md, &s->vals[v].md, ndim, d) != dnnl_success)
+    return nerr(s, node, err, CN_EINTERNAL, "reshape of a plain layout", 0);
+  return v;
+}
+
+/* ---- activations and post-ops ------------------------------------------ */
+
+typedef struct {
+  int n;
+  dnnl_alg_kind_t alg[2];
+  float a[2], b[2];
+} elt_seq_t;
+
+static int act_seq(cn_act_t k, float alpha, float beta, elt_seq_t *q) {
+  q->n = 1;
+  q->a[0] = q->b[0] = 0.f;
+  switch (k) {
+  case CN_ACT_RELU: q->alg[0] = dnnl_eltwise_relu; q->a[0] = alpha; break;
+  case CN_ACT_CLIP:
+    q->alg[0] = dnnl_eltwise_clip;
+    q->a[0] = alpha;
+    q->b[0] = beta;
+    break;
+  case CN_ACT_SIGMOID: q->alg[0] = dnnl_eltwise_logistic; break;
+  case CN_ACT_TANH: q->alg[0] = dnnl_eltwise_tanh; break;
+  case CN_ACT_HARDSIGMOID: /* 2.6 has no hardsigmoid: clip(alpha*x+beta, 0, 1) */
+    q->n = 2;
+    q->alg[0] = dnnl_eltwise_linear;
+    q->a[0] = alpha;
+    q->b[0] = beta;
+    q->alg[1] = dnnl_eltwise_clip;
+    q->a[1] = 0.f;
+    q->b[1] = 1.f;
+    break;
+  case CN_ACT_HARDSWISH: q->alg[0] = dnnl_eltwise_hardswish; break;
+  case CN_ACT_ELU: q->alg[0] = dnnl_eltwise_elu; q->a[0] = alpha; break;
+  case CN_ACT_SELU: /* gamma * elu(alpha) */
+    q->n = 2;
+    q->alg[0] = dnnl_eltwise_elu;
+    q->a[0] = alpha;
+    q->alg[1] = dnnl_eltwise_linear;
+    q->a[1] = beta;
+    q->b[1] = 0.f;
+    break;
+  case CN_ACT_SOFTPLUS: q->alg[0] = dnnl_eltwise_soft_relu; break;
+  case CN_ACT_ABS: q->alg[0] = dnnl_eltwise_abs; break;
+  case CN_ACT_NEG: q->alg[0] = dnnl_eltwise_linear; q->a[0] = -1.f; break;
+  case CN_ACT_EXP: q->alg[0] = dnnl_eltwise_exp; break;
+  case CN_ACT_LOG: q->alg[0] = dnnl_eltwise_log; break;
+  case CN_ACT_SQRT: q->alg[0] = dnnl_eltwise_sqrt; break;
+  case CN_ACT_RECIPROCAL: /* pow: alpha * x^beta */
+    q->alg[0] = dnnl_eltwise_pow;
+    q->a[0] = 1.f;
+    q->b[0] = -1.f;
+    break;
+  case CN_ACT_LINEAR:
+    q->alg[0] = dnnl_eltwise_linear;
+    q->a[0] = alpha;
+    q->b[0] = beta;
+    break;
+  default: return FALLBACK;
+  }
+  return 0;
+}
+
+/* Builds the attributes (user scratchpad, post-ops). *sum_in is the node
+ * input slot of the SUM operand or -1. FALLBACK for what oneDNN lacks. */
+static int make_attr(const cn_postops_t *po, dnnl_primitive_attr_t *attr, int *sum_in) {
+  *sum_in = -1;
+  if (dnnl_primitive_attr_create(attr) != dnnl_success)
+    return CN_ENOMEM;
+  dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user);
+  if (!po || po->n == 0)
+    return 0;
+  dnnl_post_ops_t ops;
+  if (dnnl_post_ops_create(&ops) != dnnl_success) {
+    dnnl_primitive_attr_destroy(*attr);
+    return CN_ENOMEM;
+  }
+  int rc = 0;
+  for (int i = 0; i < po->n && rc == 0; i++) {
+    const cn_postop_t *p = &po->op[i];
+    if (p->kind == CN_POST_SUM) {
+      if (*sum_in >= 0)
+        rc = FALLBACK; /* one accumulation target per primitive */
+      else {
+        *sum_in = p->input;
+        dnnl_post_ops_append_sum(ops, p->scale);
+      }
+    } else {
+      elt_seq_t q;
+      rc = act_seq(p->act, p->alpha, p->beta, &q);
+      for (int j = 0; rc == 0 && j < q.n; j++)
+        dnnl_post_ops_append_eltwise(ops, 1.f, q.alg[j], q.a[j], q.b[j]);
+    }
+  }
+  if (rc == 0)
+    dnnl_primitive_attr_set_post_ops(*attr, ops);
+  dnnl_post_ops_destroy(ops);
+  if (rc != 0)
+    dnnl_primitive_attr_destroy(*attr);
+  return rc;
+}
+
+static dnnl_primitive_attr_t plain_attr(void) {
+  dnnl_primitive_attr_t a = NULL;
+  if (dnnl_primitive_attr_create(&a) == dnnl_success)
+    dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_scratchpad_mode_user);
+  return a;
+}
+
+static const dnnl_memory_desc_t *qmd(const_dnnl_primitive_desc_t pd, dnnl_query_t what, int i) {
+  return dnnl_primitive_desc_query_md(pd, what, i);
+}
+
+/* The destination of a primitive with a SUM post-op accumulates into what
+ * it holds, so it must be the operand's memory: written in place when the
+ * operand is dead after this node, else a copy of it. Returns the value
+ * for output tensor y in layout dst. */
+static int sum_dst(cn__dnnl_t *s, int node, int operand, int y,
+                   const dnnl_memory_desc_t *dst, cn_err_t *err) {
+  int sv = val_for(s, node, operand, dst, err);
+  if (sv < 0)
+    return sv;
+  int st = s->vals[sv].store;
+  int root = st >= 0 ? cn__dnnl_root(s, st) : -1;
+  if (root >= 0 && s->stores[root].kind == CN__ST_ARENA &&
+      s->stores[root].last_node <= node && s->vals[sv].dense) {
+    int v = cn__dnnl_new_val(s, y, dst, st, s->vals[sv].off);
+    if (v < 0)
+      return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    s->vals[v].dense = 1;
+    cn__dnnl_touch(s, st, s->last_use[y]);
+    set_native(s, y, v);
+    s->n_inplace_sum++;
+    return v;
+  }
+  int v = fresh_val(s, y, dst, err);
+  if (v < 0)
+    return v;
+  int rc = add_reorder(s, node, sv, v, err);
+  if (rc < 0)
+    return rc;
+  set_native(s, y, v);
+  return v;
+}
+
+/* ---- convolution and deconvolution -------------------------------------- */
+
+static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_conv_params_t *p = &n->p.conv;
+  int deconv = n->op == CN_OP_DECONV;
+  int xi = n->inputs[0], wi = n->inputs[1];
+  int bi = n->ninputs > 2 ? n->inputs[2] : -1;
+  const cn_tensor_t *x = tens(s, xi), *y = tens(s, n->outputs[0]);
+  if (x->ndim != 4 || y->ndim != 4 || !is_const(s, wi) || (bi >= 0 && !is_const(s, bi)))
+    return FALLBACK;
+  int64_t G = p->group > 0 ? p->group : 1, IC = x->dims[1], OC = y->dims[1];
+  int64_t KH = p->kernel[0], KW = p->kernel[1];
+  if (IC % G || OC % G)
+    return FALLBACK;
+
+  dnnl_memory_desc_t src, wany, wuser, bmd, dst;
+  md_any(&src, 4, x->dims);
+  md_any(&dst, 4, y->dims);
+  if (G == 1) {
+    dnnl_dim_t wd[4] = {OC, IC, KH, KW};
+    md_tag(&wuser, 4, wd, deconv ? dnnl_iohw : dnnl_oihw);
+    md_tag(&wany, 4, wd, dnnl_format_tag_any);
+  } else { /* grouped and depthwise: 5-D {G, OC/G, IC/G, KH, KW} */
+    dnnl_dim_t wd[5] = {G, OC / G, IC / G, KH, KW};
+    md_tag(&wuser, 5, wd, deconv ? dnnl_giohw : dnnl_goihw);
+    md_tag(&wany, 5, wd, dnnl_format_tag_any);
+  }
+  int64_t bd = OC;
+  if (bi >= 0)
+    cn__dnnl_md_plain(&bmd, 1, &bd);
+
+  dnnl_dims_t strides = {p->stride[0], p->stride[1]};
+  dnnl_dims_t dil = {p->dilation[0] - 1, p->dilation[1] - 1};
+  dnnl_dims_t pl = {p->pads[0], p->pads[1]}, pr = {p->pads[2], p->pads[3]};
+  if (deconv) { /* output_padding and rounding: pr from the output size */
+    for (int k = 0; k < 2; k++) {
+      int64_t ke = (p->kernel[k] - 1) * p->dilation[k] + 1;
+      pr[k] = (x->dims[2 + k] - 1) * p->stride[k] + ke - pl[k] - y->dims[2 + k];
+    }
+  }
+
+  dnnl_primitive_attr_t attr;
+  int sum_in;
+  int rc = make_attr(&p->post, &attr, &sum_in);
+  if (rc != 0)
+    return rc == FALLBACK ? FALLBACK : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  int sum_t = sum_in >= 0 ? n->inputs[sum_in] : -1;
+  if (sum_in >= 0 && (sum_t < 0 || is_const(s, sum_t))) {
+    dnnl_primitive_attr_destroy(attr);
+    return FALLBACK;
+  }
+
+  /* With a residual SUM, try the shortcut's own layout for dst first: the
+   * sum then needs no conversion. */
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_status_t st = dnnl_unimplemented;
+  for (int attempt = 0; attempt < 2 && st != dnnl_success; attempt++) {
+    dnnl_memory_desc_t d = dst;
+    if (attempt == 0) {
+      if (sum_t < 0 || s->tval[sum_t] < 0 || !s->vals[s->tval[sum_t]].dense)
+        continue;
+      d = s->vals[s->tval[sum_t]].md;
+    }
+    union {
+      dnnl_convolution_desc_t c;
+      dnnl_deconvolution_desc_t d;
+    } od;
+    if (deconv)
+      st = dnnl_dilated_deconvolution_forward_desc_init(
+          &od.d, dnnl_forward_inference, dnnl_deconvolution_direct, &src, &wany,
+          bi >= 0 ? &bmd : NULL, &d, strides, dil, pl, pr);
+    else
+      st = dnnl_dilated_convolution_forward_desc_init(
+          &od.c, dnnl_forward_inference, dnnl_convolution_direct, &src, &wany,
+          bi >= 0 ? &bmd : NULL, &d, strides, dil, pl, pr);
+    if (st == dnnl_success)
+      st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
+  }
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success)
+    return FALLBACK;
+
+  dnnl_memory_desc_t srcmd = *qmd(pd, dnnl_query_src_md, 0);
+  dnnl_memory_desc_t wmd = *qmd(pd, dnnl_query_weights_md, 0);
+  dnnl_memory_desc_t dstmd = *qmd(pd, dnnl_query_dst_md, 0);
+  int xv = val_for(s, i, xi, &srcmd, err);
+  int wv = xv < 0 ? xv : const_val(s, i, wi, &wuser, &wmd, err);
+  int bv = 0;
+  if (wv >= 0 && bi >= 0)
+    bv = const_val(s, i, bi, &bmd, qmd(pd, dnnl_query_weights_md, 1), err);
+  int yv = bv;
+  if (bv >= 0)
+    yv = sum_t >= 0 ? sum_dst(s, i, sum_t, n->outputs[0], &dstmd, err)
+                    : fresh_val(s, n->outputs[0], &dstmd, err);
+  if (yv < 0) {
+    dnnl_primitive_desc_destroy(pd);
+    return yv;
+  }
+  set_native(s, n->outputs[0], yv);
+  int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
+  int vv[4] = {xv, wv, yv, bv};
+  return cn__dnnl_add_prim(s, i, deconv ? "deconv" : "conv", pd, bi >= 0 ? 4 : 3,
+                           ids, vv, err);
+}
+
+/* ---- pooling, LRN, softmax, eltwise --------------------------------------- */
+
+static int lower_pool(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_pool_params_t *p = &n->p.pool;
+  const cn_tensor_t *x = tens(s, n->inputs[0]), *y = tens(s, n->outputs[0]);
+  if (x->ndim != 4 || y->ndim != 4)
+    return FALLBACK;
+  dnnl_dims_t k, str, dil, pl, pr;
+  for (int d = 0; d < 2; d++) {
+    int64_t in = x->dims[2 + d], out = y->dims[2 + d];
+    if (p->global) {
+      k[d] = in;
+      str[d] = 1;
+      dil[d] = 0;
+      pl[d] = pr[d] = 0;
+    } else {
+      k[d] = p->kernel[d];
+      str[d] = p->stride[d];
+      dil[d] = p->dilation[d] > 0 ? p->dilation[d] - 1 : 0;
+      pl[d] = p->pads[d];
+      pr[d] = p->pads[2 + d];
+    }
+    /* Caffe/ONNX ceil rounding is extra bottom/right padding: take the
+     * smallest right pad that yields the graph's output size, unless the
+     * model's own pad already does. */
+    int64_t ke = (k[d] - 1) * (dil[d] + 1) + 1;
+    int64_t got = (in + pl[d] + pr[d] - ke) / str[d] + 1;
+    if (got != out) {
+      int64_t need = (out - 1) * str[d] + ke - in - pl[d];
+      if (need < 0)
+        need = 0;
+      if ((in + pl[d] + need - ke) / str[d] + 1 != out)
+        return FALLBACK;
+      if (p->kind == CN_POOL_AVG && p->count_include_pad && need > pr[d] &&
+          (p->pads[0] || p->pads[1] || p->pads[2] || p->pads[3]))
+        return FALLBACK; /* oneDNN would count the extra rows as padding */
+      pr[d] = need;
+    }
+  }
+  dnnl_alg_kind_t alg = dnnl_pooling_max;
+  if (p->kind == CN_POOL_AVG) {
+    int explicit_pads = !p->global && (p->pads[0] || p->pads[1] || p->pads[2] || p->pads[3]);
+    alg = p->count_include_pad && explicit_pads ? dnnl_pooling_avg_include_padding
+                                                : dnnl_pooling_avg_exclude_padding;
+  }
+  int xv = val_dense(s, i, n->inputs[0], err);
+  if (xv < 0)
+    return xv;
+  dnnl_memory_desc_t dst;
+  md_any(&dst, 4, y->dims);
+  dnnl_pooling_v2_desc_t od;
+  dnnl_status_t st = dnnl_pooling_v2_forward_desc_init(&od, dnnl_forward_inference, alg,
+                                                       &s->vals[xv].md, &dst, str, k, dil, pl, pr);
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_attr_t attr = plain_attr();
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success)
+    return FALLBACK;
+  int yv = fresh_val(s, n->outputs[0], qmd(pd, dnnl_query_dst_md, 0), err);
+  if (yv < 0) {
+    dnnl_primitive_desc_destroy(pd);
+    return yv;
+  }
+  set_native(s, n->outputs[0], yv);
+  int ids[2] = {DNNL_ARG_SRC, DNNL_ARG_DST}, vv[2] = {xv, yv};
+  return cn__dnnl_add_prim(s, i, "pool", pd, 2, ids, vv, err);
+}
+
+/* Shared tail: an op descriptor od on src value xv, output node's tensor 0. */
+static int finish_unary(cn__dnnl_t *s, int i, const char *what, const void *od,
+                        dnnl_primitive_attr_t attr, int xv, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t st = dnnl_primitive_desc_create(&pd, od, attr, s->eng, NULL);
+  if (st != dnnl_success)
+    return FALLBACK;
+  int yv = fresh_val(s, n->outputs[0], qmd(pd, dnnl_query_dst_md, 0), err);
+  if (yv < 0) {
+    dnnl_primitive_desc_destroy(pd);
+    return yv;
+  }
+  set_native(s, n->outputs[0], yv);
+  int ids[2] = {DNNL_ARG_SRC, DNNL_ARG_DST}, vv[2] = {xv, yv};
+  return cn__dnnl_add_prim(s, i, what, pd, 2, ids, vv, err);
+}
+
+static int lower_lrn(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_lrn_params_t *p = &n->p.lrn;
+  if (tens(s, n->inputs[0])->ndim != 4)
+    return FALLBACK;
+  int xv = val_dense(s, i, n->inputs[0], err);
+  if (xv < 0)
+    return xv;
+  dnnl_lrn_desc_t od;
+  if (dnnl_lrn_forward_desc_init(&od, dnnl_forward_inference,
+                                 p->within_channel ? dnnl_lrn_within_channel
+                                                   : dnnl_lrn_across_channels,
+                                 &s->vals[xv].md, p->size, p->alpha, p->beta,
+                                 p->k) != dnnl_success)
+    return FALLBACK;
+  dnnl_primitive_attr_t attr = plain_attr();
+  int rc = finish_unary(s, i, "lrn", &od, attr, xv, err);
+  dnnl_primitive_attr_destroy(attr);
+  return rc;
+}
+
+static int lower_softmax(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_softmax_params_t *p = &n->p.softmax;
+  int xv = val_dense(s, i, n->inputs[0], err);
+  if (xv < 0)
+    return xv;
+  dnnl_memory_desc_t dst = s->vals[xv].md;
+  dnnl_softmax_v2_desc_t od;
+  if (dnnl_softmax_v2_forward_desc_init(&od, dnnl_forward_inference,
+                                        p->log ? dnnl_softmax_log : dnnl_softmax_accurate,
+                                        &s->vals[xv].md, &dst, p->axis) != dnnl_success)
+    return FALLBACK;
+  dnnl_primitive_attr_t attr = plain_attr();
+  int rc = finish_unary(s, i, "softmax", &od, attr, xv, err);
+  dnnl_primitive_attr_destroy(attr);
+  return rc;
+}
+
+static int lower_act(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  elt_seq_t q;
+  if (act_seq(n->p.act.kind, n->p.act.alpha, n->p.act.beta, &q) != 0)
+    return FALLBACK;
+  int xv = val_dense(s, i, n->inputs[0], err);
+  if (xv < 0)
+    return xv;
+  dnnl_eltwise_desc_t od;
+  if (dnnl_eltwise_forward_desc_init(&od, dnnl_forward_inference, q.alg[0], &s->vals[xv].md,
+                                     q.a[0], q.b[0]) != dnnl_success)
+    return FALLBACK;
+  dnnl_primitive_attr_t attr = plain_attr();
+  if (q.n > 1) {
+    dnnl_post_ops_t ops;
+    dnnl_post_ops_create(&ops);
+    dnnl_post_ops_append_eltwise(ops, 1.f, q.alg[1], q.a[1], q.b[1]);
+    dnnl_primitive_attr_set_post_ops(attr, ops);
+    dnnl_post_ops_destroy(ops);
+  }
+  int rc = finish_unary(s, i, "eltwise", &od, attr, xv, err);
+  dnnl_primitive_attr_destroy(attr);
+  return rc;
+}
+
+/* ---- inner product ---------------------------------------------------- */
+
+static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_ip_params_t *p = &n->p.ip;
+  int xi = n->inputs[0], wi = n->inputs[1];
+  int bi = n->ninputs > 2 ? n->inputs[2] : -1;
+  const cn_tensor_t *x = tens(s, xi), *y = tens(s, n->outputs[0]);
+  if (!is_const(s, wi) || (bi >= 0 && !is_const(s, bi)) || p->axis < 1 || p->axis > x->ndim)
+    return FALLBACK;
+  int64_t N = 1, K = 1, OC = p->out_features;
+  for (int d = 0; d < x->ndim; d++)
+    *(d < p->axis ? &N : &K) *= x->dims[d];
+  if (N * OC != cn_tensor_numel(y))
+    return FALLBACK;
+
+  /* x keeps its own layout when it is [N, C, spatial...] (axis 1): the
+   * weights are then seen as [OC, C, spatial...] and reordered to match,
+   * so an NHWC feature map needs no flattening reorder. */
+  int xv;
+  dnnl_memory_desc_t srcmd, wuser;
+  int nd;
+  int64_t wd[5] = {0};
+  if (p->axis == 1 && x->ndim >= 2 && x->ndim <= 5) {
+    xv = val_dense(s, i, xi, err);
+    if (xv < 0)
+      return xv;
+    srcmd = s->vals[xv].md;
+    nd = x->ndim;
+    wd[0] = OC;
+    for (int d = 1; d < nd; d++)
+      wd[d] = x->dims[d];
+  } else {
+    int64_t d2[2] = {N, K};
+    xv = reshaped(s, i, xi, 2, d2, &srcmd, err);
+    if (xv < 0)
+      return xv;
+    nd = 2;
+    wd[0] = OC;
+    wd[1] = K;
+  }
+  cn__dnnl_md_plain(&wuser, nd, wd);
+  dnnl_memory_desc_t wany, bmd, dst;
+  md_any(&wany, nd, wd);
+  int64_t bd = OC, dd[2] = {N, OC};
+  if (bi >= 0)
+    cn__dnnl_md_plain(&bmd, 1, &bd);
+  md_any(&dst, 2, dd);
+
+  dnnl_primitive_attr_t attr;
+  int sum_in;
+  int rc = make_attr(&p->post, &attr, &sum_in);
+  if (rc != 0)
+    return rc == FALLBACK ? FALLBACK : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  int sum_t = sum_in >= 0 ? n->inputs[sum_in] : -1;
+  if (sum_in >= 0 && (sum_t < 0 || is_const(s, sum_t) || y->ndim != 2)) {
+    dnnl_primitive_attr_destroy(attr);
+    return FALLBACK;
+  }
+  dnnl_inner_product_desc_t od;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t st = dnnl_inner_product_forward_desc_init(
+      &od, dnnl_forward_inference, &srcmd, &wany, bi >= 0 ? &bmd : NULL, &dst);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success)
+    return FALLBACK;
+  if (!dnnl_memory_desc_equal(qmd(pd, dnnl_query_src_md, 0), &srcmd)) {
+    /* took another layout than given: convert x as the primitive wants */
+    if (p->axis == 1 && x->ndim >= 2 && x->ndim <= 5) {
+      xv = val_for(s, i, xi, qmd(pd, dnnl_query_src_md, 0), err);
+    } else {
+      dnnl_primitive_desc_destroy(pd);
+      return FALLBACK;
+    }
+  }
+  dnnl_memory_desc_t wmd = *qmd(pd, dnnl_query_weights_md, 0);
+  dnnl_memory_desc_t dstmd = *qmd(pd, dnnl_query_dst_md, 0);
+  int wv = xv < 0 ? xv : const_val(s, i, wi, &wuser, &wmd, err);
+  int bv = 0;
+  if (wv >= 0 && bi >= 0)
+    bv = const_val(s, i, bi, &bmd, qmd(pd, dnnl_query_weights_md, 1), err);
+  int yv = bv;
+  if (bv >= 0 && xv >= 0) {
+    /* the tensor may be [N, OC, 1, 1] (Caffe): keep its dims in the value */
+    dnnl_memory_desc_t ymd = dstmd;
+    if (y->ndim != 2) {
+      dnnl_dims_t yd;
+      for (int d = 0; d < y->ndim; d++)
+        yd[d] = y->dims[d];
+      if (dnnl_memory_desc_reshape(&ymd, &dstmd, y->ndim, yd) != dnnl_success) {
+        dnnl_primitive_desc_destroy(pd);
+        return FALLBACK;
+      }
+    }
+    if (sum_t >= 0)
+      yv = sum_dst(s, i, sum_t, n->outputs[0], &dstmd, err);
+    else {
+      yv = fresh_val(s, n->outputs[0], &ymd, err);
+      if (yv >= 0)
+        set_native(s, n->outputs[0], yv);
+      if (yv >= 0 && y->ndim != 2) { /* the primitive writes the 2-D view */
+        int v2 = cn__dnnl_new_val(s, -1, &dstmd, s->vals[yv].store, 0);
+        if (v2 < 0)
+          yv = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+        else {
+          s->vals[v2].dense = 1;
+          int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
+          int vv[4] = {xv, wv, v2, bv};
+          return cn__dnnl_add_prim(s, i, "ip", pd, bi >= 0 ? 4 : 3, ids, vv, err);
+        }
+      }
+    }
+  }
+  if (yv < 0 || xv < 0) {
+    dnnl_primitive_desc_destroy(pd);
+    return yv < 0 ? yv : xv;
+  }
+  int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
+  int vv[4] = {xv, wv, yv, bv};
+  return cn__dnnl_add_prim(s, i, "ip", pd, bi >= 0 ? 4 : 3, ids, vv, err);
+}
+
+/* ---- concat ----------------------------------------------------------- */
+
+/* Can input value v be written in place as the slice of the concat output
+ * (layout D) that sub describes? Only when its bytes are exactly a
+ * contiguous block of the output: the descriptors agree once the offset
+ * and the strides of size-1 dims are ignored (N=1 with a channel-outer
+ * layout, or a concat over the outermost dim). NHWC channel concat never
+ * qualifies: there a slice is strided. */
+static int concat_inplace_ok(const cn__dnnl_t *s, int v, const dnnl_memory_desc_t *sub) {
+  const cn__dval_t *val = &s->vals[v];
+  if (val->store < 0 || !val->dense || val->off != 0)
+    return 0;
+  const cn__dstore_t *st = &s->stores[val->store];
+  if (st->kind != CN__ST_ARENA || st->parent >= 0 ||
+      st->size != dnnl_memory_desc_get_size(&val->md))
+    return 0;
+  if (sub->format_kind != dnnl_blocked || val->md.format_kind != dnnl_blocked)
+    return 0;
+  dnnl_memory_desc_t a = *sub;
+  a.offset0 = 0;
+  for (int d = 0; d < a.ndims; d++) {
+    a.padded_offsets[d] = 0;
+    if (a.dims[d] == 1)
+      a.format_desc.blocking.strides[d] = val->md.format_desc.blocking.strides[d];
+  }
+  return dnnl_memory_desc_equal(&a, &val->md);
+}
+
+static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *y = tens(s, n->outputs[0]);
+  int axis = n->p.axis.axis, nin = n->ninputs;
+  if (nin < 1 || axis < 0 || axis >= y->ndim)
+    return FALLBACK;
+  int *iv = calloc((size_t)nin, sizeof(int));
+  dnnl_memory_desc_t *mds = calloc((size_t)nin, sizeof(*mds));
+  int *inpl = calloc((size_t)nin, sizeof(int));
+  int rc = 0;
+  if (!iv || !mds || !inpl) {
+    rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    goto out;
+  }
+  for (int k = 0; k < nin && rc >= 0; k++) {
+    iv[k] = val_dense(s, i, n->inputs[k], err);
+    if (iv[k] < 0)
+      rc = iv[k];
+    else
+      mds[k] = s->vals[iv[k]].md;
+  }
+  if (rc < 0)
+    goto out;
+  dnnl_memory_desc_t dst;
+  md_any(&dst, y->ndim, y->dims);
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_attr_t attr = plain_attr();
+  dnnl_status_t st = dnnl_concat_primitive_desc_create(&pd, &dst, nin, axis, mds, attr, s->eng);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success) {
+    rc = FALLBACK;
+    goto out;
+  }
+  dnnl_memory_desc_t D = *qmd(pd, dnnl_query_dst_md, 0);
+
+  /* In place where the producers' bytes are contiguous slices of D. */
+  int ninpl = 0;
+  dnnl_dims_t offs = {0};
+  for (int k = 0; k < nin; k++) {
+    const cn_tensor_t *x = tens(s, n->inputs[k]);
+    dnnl_dims_t xd;
+    for (int d = 0; d < x->ndim; d++)
+      xd[d] = x->dims[d];
+    dnnl_memory_desc_t sub;
+    int ok = !is_const(s, n->inputs[k]) &&
+             dnnl_memory_desc_init_submemory(&sub, &D, xd, offs) == dnnl_success &&
+             concat_inplace_ok(s, iv[k], &sub);
+    for (int j = 0; ok && j < nin; j++) /* a store can sit in one place only */
+      if (j != k && s->vals[iv[j]].store == s->vals[iv[k]].store)
+        ok = 0;
+    inpl[k] = ok;
+    ninpl += ok;
+    offs[axis] += x->dims[axis];
+  }
+  if (ninpl == 0) {
+    int yv = fresh_val(s, n->outputs[0], &D, err);
+    if (yv < 0) {
+      dnnl_primitive_desc_destroy(pd);
+      rc = yv;
+      goto out;
+    }
+    set_native(s, n->outputs[0], yv);
+    int *ids = calloc((size_t)nin + 1, sizeof(int)), *vv = calloc((size_t)nin + 1, sizeof(int));
+    if (!ids || !vv) {
+      free(ids);
+      free(vv);
+      dnnl_primitive_desc_destroy(pd);
+      rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+      goto out;
+    }
+    for (int k = 0; k < nin; k++) {
+      ids[k] = DNNL_ARG_MULTIPLE_SRC + k;
+      vv[k] = iv[k];
+    }
+    ids[nin] = DNNL_ARG_DST;
+    vv[nin] = yv;
+    rc = cn__dnnl_add_prim(s, i, "concat", pd, nin + 1, ids, vv, err);
+    free(ids);
+    free(vv);
+    s->n_copy_concat++;
+    goto out;
+  }
+  dnnl_primitive_desc_destroy(pd);
+  int yv = fresh_val(s, n->outputs[0], &D, err);
+  if (yv < 0) {
+    rc = yv;
+    goto out;
+  }
+  set_native(s, n->outputs[0], yv);
+  int cst = s->vals[yv].store;
+  memset(offs, 0, sizeof(offs));
+  for (int k = 0; k < nin && rc >= 0; k++) {
+    const cn_tensor_t *x = tens(s, n->inputs[k]);
+    dnnl_dims_t xd;
+    for (int d = 0; d < x->ndim; d++)
+      xd[d] = x->dims[d];
+    dnnl_memory_desc_t sub;
+    dnnl_memory_desc_init_submemory(&sub, &D, xd, offs);
+    offs[axis] += x->dims[axis];
+    if (inpl[k]) {
+      cn__dstore_t *child = &s->stores[s->vals[iv[k]].store];
+      child->parent = cst;
+      child->poff = (size_t)sub.offset0 * sizeof(float);
+      cn__dnnl_touch(s, cst, child->last_node);
+      s->n_inplace_concat++;
+    } else { /* copy this input into its slice */
+      int sv = cn__dnnl_new_val(s, -1, &sub, cst, 0);
+      if (sv < 0) {
+        rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+        break;
+      }
+      rc = add_reorder(s, i, iv[k], sv, err);
+    }
+  }
+out:
+  free(iv);
+  free(mds);
+  free(inpl);
+  return rc;
+}
+
+/* ---- binary and Caffe eltwise ----------------------------------------- */
+
+static int binary_alg(cn_binary_kind_t k, dnnl_alg_kind_t *alg, int *commutes) {
+  *commutes = 0;
+  switch (k) {
+  case CN_BIN_ADD: *alg = dnnl_binary_add; *commutes = 1; return 0;
+  case CN_BIN_MUL: *alg = dnnl_binary_mul; *commutes = 1; return 0;
+  case CN_BIN_MAX: *alg = dnnl_binary_max; *commutes = 1; return 0;
+  case CN_BIN_MIN: *alg = dnnl_binary_min; *commutes = 1; return 0;
+  case CN_BIN_SUB: *alg = dnnl_binary_sub; return 0;
+  case CN_BIN_DIV: *alg = dnnl_binary_div; return 0;
+  default: return FALLBACK;
+  }
+}
+
+/* Operand t as a value with y's rank (leading 1s), in layout `like` when
+ * it has y's full shape (so src0 and src1 agree), else plain. */
+static int bin_operand(cn__dnnl_t *s, int i, int t, int ndim, const int64_t *ydims,
+                       const dnnl_memory_desc_t *like, dnnl_memory_desc_t *md, cn_err_t *err) {
+  const cn_tensor_t *x = tens(s, t);
+  int64_t d[CN_MAX_DIMS];
+  int lead = ndim - x->ndim, full = 1;
+  for (int k = 0; k < ndim; k++) {
+    d[k] = k < lead ? 1 : x->dims[k - lead];
+    if (d[k] != ydims[k])
+      full = 0;
+  }
+  if (full && like && !is_const(s, t) && x->ndim == ndim) {
+    int v = val_for(s, i, t, like, err);
+    if (v >= 0)
+      *md = s->vals[v].md;
+    return v;
+  }
+  return reshaped(s, i, t, ndim, d, md, err);
+}
+
+static int add_binary(cn__dnnl_t *s, int i, dnnl_alg_kind_t alg, int av,
+                      const dnnl_memory_desc_t *amd, int bv, const dnnl_memory_desc_t *bmd,
+                      int yv, cn_err_t *err) {
+  dnnl_binary_desc_t od;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t st = dnnl_binary_desc_init(&od, alg, amd, bmd, &s->vals[yv].md);
+  dnnl_primitive_attr_t attr = plain_attr();
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success)
+    return FALLBACK;
+  /* operands seen through a reshaped descriptor need their own value */
+  int ids[3] = {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST}, vv[3] = {av, bv, yv};
+  for (int k = 0; k < 2; k++) {
+    const dnnl_memory_desc_t *want = k == 0 ? amd : bmd;
+    int v = vv[k];
+    if (!dnnl_memory_desc_equal(&s->vals[v].md, want)) {
+      int nv = cn__dnnl_new_val(s, -1, want, s->vals[v].store, s->vals[v].off);
+      if (nv < 0) {
+        dnnl_primitive_desc_destroy(pd);
+        return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+      }
+      if (s->vals[v].store < 0) {
+        void *h = NULL;
+        dnnl_memory_get_data_handle(s->vals[v].mem, &h);
+        dnnl_memory_create(&s->vals[nv].mem, want, s->eng, h);
+      }
+      s->vals[nv].dense = 1;
+      vv[k] = nv;
+    }
+  }
+  return cn__dnnl_add_prim(s, i, "binary", pd, 3, ids, vv, err);
+}
+
+static int lower_binary(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *y = tens(s, n->outputs[0]);
+  dnnl_alg_kind_t alg;
+  int commutes;
+  if (binary_alg(n->p.binary, &alg, &commutes) != 0)
+    return FALLBACK;
+  int a = n->inputs[0], b = n->inputs[1];
+  /* src0 must have the output's shape; swap when only b has it */
+  int a_full = cn_tensor_numel(tens(s, a)) == cn_tensor_numel(y) && !is_const(s, a);
+  int b_full = cn_tensor_numel(tens(s, b)) == cn_tensor_numel(y) && !is_const(s, b);
+  if (!a_full) {
+    if (!b_full || !commutes)
+      return FALLBACK;
+    int t = a;
+    a = b;
+    b = t;
+  }
+  dnnl_memory_desc_t amd, bmd;
+  int av = bin_operand(s, i, a, y->ndim, y->dims, NULL, &amd, err);
+  if (av < 0)
+    return av;
+  int bv = bin_operand(s, i, b, y->ndim, y->dims, &amd, &bmd, err);
+  if (bv < 0)
+    return bv;
+  int yv = fresh_val(s, n->outputs[0], &amd, err);
+  if (yv < 0)
+    return yv;
+  int rc = add_binary(s, i, alg, av, &amd, bv, &bmd, yv, err);
+  if (rc == 0)
+    set_native(s, n->outputs[0], yv);
+  return rc;
+}
+
+static int lower_eltwise(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_eltwise_params_t *p = &n->p.eltwise;
+  int nin = n->ninputs;
+  if (nin < 2 || nin > 64)
+    return FALLBACK;
+  for (int k = 0; k < nin; k++)
+    if (is_const(s, n->inputs[k]) ||
+        cn_tensor_numel(tens(s, n->inputs[k])) != cn_tensor_numel(tens(s, n->outputs[0])))
+      return FALLBACK;
+  int v0 = val_dense(s, i, n->inputs[0], err);
+  if (v0 < 0)
+    return v0;
+  dnnl_memory_desc_t md = s->vals[v0].md;
+  int iv[64];
+  dnnl_memory_desc_t mds[64];
+  float sc[64];
+  for (int k = 0; k < nin; k++) {
+    iv[k] = val_for(s, i, n->inputs[k], &md, err);
+    if (iv[k] < 0)
+      return iv[k];
+    mds[k] = md;
+    sc[k] = p->kind == CN_ELT_SUM && p->coeffs ? p->coeffs[k] : 1.f;
+  }
+  if (p->kind == CN_ELT_SUM) {
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_attr_t attr = plain_attr();
+    dnnl_status_t st = dnnl_sum_primitive_desc_create(&pd, &md, nin, sc, mds, attr, s->eng);
+    dnnl_primitive_attr_destroy(attr);
+    if (st != dnnl_success)
+      return FALLBACK;
+    int yv = fresh_val(s, n->outputs[0], &md, err);
+    if (yv < 0) {
+      dnnl_primitive_desc_destroy(pd);
+      return yv;
+    }
+    set_native(s, n->outputs[0], yv);
+    int ids[65], vv[65];
+    for (int k = 0; k < nin; k++) {
+      ids[k] = DNNL_ARG_MULTIPLE_SRC + k;
+      vv[k] = iv[k];
+    }
+    ids[nin] = DNNL_ARG_DST;
+    vv[nin] = yv;
+    return cn__dnnl_add_prim(s, i, "sum", pd, nin + 1, ids, vv, err);
+  }
+  dnnl_alg_kind_t alg = p->kind == CN_ELT_PROD ? dnnl_binary_mul : dnnl_binary_max;
+  int yv = fresh_val(s, n->outputs[0], &md, err);
+  if (yv < 0)
+    return yv;
+  /* a chain into y: y = x0 op x1, then y = y op xk (in place on src0) */
+  for (int k = 1; k < nin; k++) {
+    int rc = add_binary(s, i, alg, k == 1 ? iv[0] : yv, &md, iv[k], &md, yv, err);
+    if (rc != 0)
+      return rc; /* a FALLBACK here leaves unused steps: only on k == 1 */
+  }
+  set_native(s, n->outputs[0], yv);
+  return 0;
+}
+
+/* ---- views: reshape, identity, transpose, slice, split ------------------ */
+
+static int lower_reshape(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *y = tens(s, n->outputs[0]);
+  if (cn_tensor_numel(y) != cn_tensor_numel(tens(s, n->inputs[0])))
+    return nerr(s, i, err, CN_EFORMAT, "reshape changes the element count", 0);
+  dnnl_memory_desc_t md;
+  int v = reshaped(s, i, n->inputs[0], y->ndim ? y->ndim : 1,
+                   y->ndim ? y->dims : (const int64_t[]){1}, &md, err);
+  if (v < 0)
+    return v;
+  int r = add_view(s, n->outputs[0], v, &md, 1, err);
+  return r < 0 ? r : 0;
+}
+
+static int plain_equal(const cn__dnnl_t *s, int t, const dnnl_memory_desc_t *md) {
+  dnnl_memory_desc_t pm;
+  md_tensor_plain(s, t, &pm);
+  return dnnl_memory_desc_equal(&pm, md);
+}
+
+static int lower_transpose(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *x = tens(s, n->inputs[0]);
+  int v = val_dense(s, i, n->inputs[0], err);
+  if (v < 0)
+    return v;
+  /* oneDNN: out.dims[q[k]] = in.dims[k]; Transpose: out.dims[d] =
+   * in.dims[perm[d]], so q is perm's inverse. */
+  int q[CN_MAX_DIMS];
+  for (int d = 0; d < x->ndim; d++)
+    q[n->p.transpose.perm[d]] = d;
+  dnnl_memory_desc_t md;
+  if (dnnl_memory_desc_permute_axes(&md, &s->vals[v].md, q) != dnnl_success)
+    return FALLBACK;
+  int r = add_view(s, n->outputs[0], v, &md, plain_equal(s, n->outputs[0], &md), err);
+  return r < 0 ? r : 0;
+}
+
+/* Output o of node i as the block of input 0 starting at offs. */
+static int sub_view(cn__dnnl_t *s, int i, int o, const int64_t *offs, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *x = tens(s, n->inputs[0]), *y = tens(s, n->outputs[o]);
+  dnnl_dims_t yd, od;
+  for (int d = 0; d < x->ndim; d++) {
+    yd[d] = y->dims[d];
+    od[d] = offs[d];
+  }
+  int v = val_dense(s, i, n->inputs[0], err);
+  if (v < 0)
+    return v;
+  dnnl_memory_desc_t md;
+  if (dnnl_memory_desc_init_submemory(&md, &s->vals[v].md, yd, od) != dnnl_success) {
+    v = val_plain(s, i, n->inputs[0], err); /* blocked layouts need aligned offsets */
+    if (v < 0)
+      return v;
+    if (dnnl_memory_desc_init_submemory(&md, &s->vals[v].md, yd, od) != dnnl_success)
+      return FALLBACK;
+  }
+  int dense = plain_equal(s, n->outputs[o], &md) || dnnl_memory_desc_equal(&md, &s->vals[v].md);
+  int r = add_view(s, n->outputs[o], v, &md, dense, err);
+  return r < 0 ? r : 0;
+}
+
+static int lower_slice(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *x = tens(s, n->inputs[0]), *y = tens(s, n->outputs[0]);
+  if (x->ndim != y->ndim || x->ndim == 0)
+    return FALLBACK;
+  for (int d = 0; d < x->ndim; d++)
+    if (n->p.slice.steps[d] != 1 || n->p.slice.starts[d] < 0)
+      return FALLBACK;
+  return sub_view(s, i, 0, n->p.slice.starts, err);
+}
+
+static int lower_split(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *x = tens(s, n->inputs[0]);
+  int axis = n->p.axis.axis;
+  if (axis < 0 || axis >= x->ndim)
+    return FALLBACK;
+  for (int o = 0; o < n->noutputs; o++)
+    if (tens(s, n->outputs[o])->ndim != x->ndim)
+      return FALLBACK;
+  int64_t offs[CN_MAX_DIMS] = {0};
+  for (int o = 0; o < n->noutputs; o++) {
+    int rc = sub_view(s, i, o, offs, err);
+    if (rc != 0)
+      return rc; /* FALLBACK only possible on o == 0 (plain always works) */
+    offs[axis] += tens(s, n->outputs[o])->dims[axis];
+  }
+  return 0;
+}
+
+/* ---- reference fallback ---------------------------------------------- */
+
+static int lower_ref(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  if (s->nsteps == s->csteps) {
+    int c = s->csteps ? 2 * s->csteps : 64;
+    cn__dstep_t *ns = realloc(s->steps, (size_t)c * sizeof(*ns));
+    if (!ns)
+      return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    s->steps = ns;
+    s->csteps = c;
+  }
+  int *iv = calloc((size_t)n->ninputs + 1, sizeof(int));
+  int *ov = calloc((size_t)n->noutputs + 1, sizeof(int));
+  const float **inp = calloc((size_t)n->ninputs + 1, sizeof(*inp));
+  float **outp = calloc((size_t)n->noutputs + 1, sizeof(*outp));
+  int rc = 0;
+  if (!iv || !ov || !inp || !outp)
+    rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  for (int k = 0; rc == 0 && k < n->ninputs; k++) {
+    int t = n->inputs[k];
+    if (t < 0 || is_const(s, t) || tens(s, t)->dtype != CN_DT_F32) {
+      iv[k] = -1;
+      continue;
+    }
+    iv[k] = val_plain(s, i, t, err);
+    if (iv[k] < 0)
+      rc = iv[k];
+  }
+  for (int k = 0; rc == 0 && k < n->noutputs; k++) {
+    dnnl_memory_desc_t pm;
+    md_tensor_plain(s, n->outputs[k], &pm);
+    ov[k] = fresh_val(s, n->outputs[k], &pm, err);
+    if (ov[k] < 0)
+      rc = ov[k];
+    else
+      set_native(s, n->outputs[k], ov[k]);
+  }
+  if (rc < 0) {
+    free(iv);
+    free(ov);
+    free(inp);
+    free(outp);
+    return rc;
+  }
+  cn__dstep_t *st = &s->steps[s->nsteps++];
+  memset(st, 0, sizeof(*st));
+  st->kind = CN__STEP_REF;
+  st->node = i;
+  st->what = cn_op_name(n->op);
+  st->nin = n->ninputs;
+  st->nout = n->noutputs;
+  st->in_vals = iv;
+  st->out_vals = ov;
+  st->inp = inp;
+  st->outp = outp;
+  st->scratch_size = cn_ref_node_scratch(s->g, i);
+  s->n_ref_nodes++;
+  return 0;
+}
+
+int cn__dnnl_lower_node(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  int rc = FALLBACK;
+  for (int k = 0; k < n->ninputs; k++) { /* int64 tensors: reference only */
+    int t = n->inputs[k];
+    if (t >= 0 && tens(s, t)->dtype != CN_DT_F32)
+      return lower_ref(s, i, err);
+  }
+  for (int k = 0; k < n->noutputs; k++)
+    if (tens(s, n->outputs[k])->dtype != CN_DT_F32)
+      return lower_ref(s, i, err);
+  switch (n->op) {
+  case CN_OP_CONV:
+  case CN_OP_DECONV: rc = lower_conv(s, i, err); break;
+  case CN_OP_POOL: rc = lower_pool(s, i, err); break;
+  case CN_OP_INNER_PRODUCT: rc = lower_ip(s, i, err); break;
+  case CN_OP_LRN: rc = lower_lrn(s, i, err); break;
+  case CN_OP_SOFTMAX: rc = lower_softmax(s, i, err); break;
+  case CN_OP_ACT: rc = lower_act(s, i, err); break;
+  case CN_OP_CONCAT: rc = lower_concat(s, i, err); break;
+  case CN_OP_BINARY: rc = lower_binary(s, i, err); break;
+  case CN_OP_ELTWISE: rc = lower_eltwise(s, i, err); break;
+  case CN_OP_RESHAPE:
+  case CN_OP_IDENTITY: rc = lower_reshape(s, i, err); break;
+  case CN_OP_TRANSPOSE: rc = lower_transpose(s, i, err); break;
+  case CN_OP_SLICE: rc = lower_slice(s, i, err); break;
+  case CN_OP_SPLIT: rc = lower_split(s, i, err); break;
+  default: break;
+  }
+  if (rc == FALLBACK)
+    rc = lower_ref(s, i, err);
+  return rc;
+}
+
+int cn__dnnl_lower_outputs(cn__dnnl_t *s, cn_err_t *err) {
+  for (int j = 0; j < s->g->noutputs; j++) {
+    int t = s->g->outputs[j];
+    int src = val_for(s, -1, t, NULL, err);
+    if (src < 0)
+      return src;
+    dnnl_memory_desc_t pm;
+    md_tensor_plain(s, t, &pm);
+    int st = cn__dnnl_new_store(s, CN__ST_OUTPUT, dnnl_memory_desc_get_size(&pm), INT_MAX);
+    if (st < 0)
+      return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    s->stores[st].ext = j;
+    int v = cn__dnnl_new_val(s, -1, &pm, st, 0);
+    if (v < 0)
+      return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    s->vals[v].dense = 1;
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t rs = dnnl_reorder_primitive_desc_create(&pd, &s->vals[src].md, s->eng, &pm,
+                                                          s->eng, NULL);
+    if (rs != dnnl_success)
+      return cn_err_set(err, CN_EINTERNAL, "dnnl: output %d: reorder (status %d)", j, rs);
+    int ids[2] = {DNNL_ARG_FROM, DNNL_ARG_TO}, vv[2] = {src, v};
+    int rc = cn__dnnl_add_prim(s, -1, "output", pd, 2, ids, vv, err);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
