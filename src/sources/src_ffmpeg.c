@@ -320,11 +320,11 @@ static int open_decoder(ff_src_t *c, const AVCodec *codec, cn_err_t *err) {
   c->dec->pkt_timebase = st->time_base;
   c->dec->log_level_offset = QUIET_CODEC_LOG;
   c->dec->thread_count = 0;
-  /* Frame threading holds thread_count frames back: only worth it when
-   * nothing is live and no frame is dropped (offline processing). */
-  c->dec->thread_type =
-      !c->live && c->env->opts->every_frame ? FF_THREAD_FRAME | FF_THREAD_SLICE
-                                            : FF_THREAD_SLICE;
+  /* Slice threads only. Frame threading holds thread_count pictures back
+   * (wrong for anything paced or live) and would pay only for offline
+   * runs, where inference, not decoding, is the bottleneck; its buffer
+   * hand-offs also use atomics that ThreadSanitizer cannot see. */
+  c->dec->thread_type = FF_THREAD_SLICE;
   if (c->live)
     c->dec->flags |= AV_CODEC_FLAG_LOW_DELAY;
   if (ret >= 0)
