@@ -637,6 +637,9 @@ static int lower_softmax(cn__dnnl_t *s, int i, cn_err_t *err) {
   return rc;
 }
 
+/* A standalone activation. Two-op sequences (hard sigmoid, SELU) run as two
+ * jit eltwise steps, the second in place: oneDNN 2.6 serves an eltwise
+ * with an eltwise post-op only with its slow reference kernel. */
 static int lower_act(cn__dnnl_t *s, int i, cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
   elt_seq_t q;
@@ -645,20 +648,36 @@ static int lower_act(cn__dnnl_t *s, int i, cn_err_t *err) {
   int xv = val_dense(s, i, n->inputs[0], err);
   if (xv < 0)
     return xv;
-  dnnl_eltwise_desc_t od;
-  if (dnnl_eltwise_forward_desc_init(&od, dnnl_forward_inference, q.alg[0], &s->vals[xv].md,
-                                     q.a[0], q.b[0]) != dnnl_success)
-    return FALLBACK;
-  dnnl_primitive_attr_t attr = plain_attr();
-  if (q.n > 1) {
-    dnnl_post_ops_t ops;
-    dnnl_post_ops_create(&ops);
-    dnnl_post_ops_append_eltwise(ops, 1.f, q.alg[1], q.a[1], q.b[1]);
-    dnnl_primitive_attr_set_post_ops(attr, ops);
-    dnnl_post_ops_destroy(ops);
+  dnnl_primitive_desc_t pd[2] = {NULL, NULL};
+  for (int k = 0; k < q.n; k++) {
+    dnnl_eltwise_desc_t od;
+    dnnl_primitive_attr_t attr = plain_attr();
+    dnnl_status_t st = dnnl_eltwise_forward_desc_init(&od, dnnl_forward_inference, q.alg[k],
+                                                      &s->vals[xv].md, q.a[k], q.b[k]);
+    if (st == dnnl_success)
+      st = dnnl_primitive_desc_create(&pd[k], &od, attr, s->eng, NULL);
+    dnnl_primitive_attr_destroy(attr);
+    if (st != dnnl_success) {
+      if (k)
+        dnnl_primitive_desc_destroy(pd[0]);
+      return FALLBACK;
+    }
   }
-  int rc = finish_unary(s, i, "eltwise", &od, attr, xv, err);
-  dnnl_primitive_attr_destroy(attr);
+  int yv = fresh_val(s, n->outputs[0], qmd(pd[0], dnnl_query_dst_md, 0), err);
+  if (yv < 0) {
+    for (int k = 0; k < q.n; k++)
+      dnnl_primitive_desc_destroy(pd[k]);
+    return yv;
+  }
+  set_native(s, n->outputs[0], yv);
+  int rc = 0;
+  for (int k = 0; k < q.n; k++) {
+    int ids[2] = {DNNL_ARG_SRC, DNNL_ARG_DST}, vv[2] = {k ? yv : xv, yv};
+    if (rc == 0)
+      rc = cn__dnnl_add_prim(s, i, "eltwise", pd[k], 2, ids, vv, err);
+    else
+      dnnl_primitive_desc_destroy(pd[k]);
+  }
   return rc;
 }
 
