@@ -196,6 +196,8 @@ static int av_error(ff_src_t *c, const char *uri, int e, cn_err_t *err) {
     return c->kind == FF_DEVICE
                ? cn_err_set(err, CN_ENODEV, "%s: no such device", uri)
                : cn_err_set(err, CN_ENOENT, "%s: no such file", uri);
+  if (c->kind == FF_DEVICE && (e == AVERROR(ENOTTY) || e == AVERROR(EINVAL)))
+    return cn_err_set(err, CN_ENODEV, "%s: not a V4L2 capture device", uri);
   if (e == AVERROR(ECONNREFUSED))
     return cn_err_set(err, CN_ECONNREFUSED, "%s: connection refused", uri);
   if (e == AVERROR(EACCES) || e == AVERROR(EPERM) ||
@@ -694,6 +696,10 @@ static int next_packet(ff_src_t *c, AVPacket *pkt, bool block, cn_err_t *err) {
     if (deadline_passed(c) || ret == AVERROR_EXIT)
       return cn_err_set(err, CN_ETIMEDOUT, "%s: no data for %d ms", c->uri,
                         c->env->opts->timeout_ms);
+    /* Mid-stream, bad data is a broken stream, not "not a video". */
+    if (ret == AVERROR_INVALIDDATA)
+      return cn_err_set(err, CN_EFORMAT, "%s: invalid data in stream",
+                        c->uri);
     return av_error(c, c->uri, ret, err);
   }
 }

@@ -455,6 +455,8 @@ static void test_no_such_device(void **state) {
   if (stat("/dev/video9", &st) == 0)
     CN_TEST_SKIP("/dev/video9 exists on this machine");
   expect_open_error("/dev/video9", 0, CN_ENODEV, "no such device");
+  /* A character device that is no camera. */
+  expect_open_error("/dev/null", 0, CN_ENODEV, "not a V4L2 capture device");
 }
 
 /* A server that accepts connections and never answers: the open gives
