@@ -823,6 +823,22 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
   }
 }
 
+int cn_graph_infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
+  if (ni < 0 || ni >= g->nnodes)
+    return cn_err_set(err, CN_EINVAL, "%s: no node %d", g->source, ni);
+  cn_node_t *n = &g->nodes[ni];
+  int mn = slots[n->op][0], mx = slots[n->op][1];
+  if (n->ninputs < mn || (mx >= 0 && n->ninputs > mx))
+    return NODE_ERR(CN_EFORMAT, "%s takes %d..%d inputs, has %d", cn_op_name(n->op), mn, mx,
+                    n->ninputs);
+  int r = infer_node(g, ni, err);
+  for (int i = 0; r == 0 && i < n->noutputs; i++) {
+    cn_tensor_t *t = &g->tensors[n->outputs[i]];
+    r = check_dims(g, t->name, t->ndim, t->dims, err);
+  }
+  return r;
+}
+
 int cn_graph_finalize(cn_graph_t *g, cn_err_t *err) {
   for (int t = 0; t < g->ntensors; t++) {
     g->tensors[t].producer = -1;

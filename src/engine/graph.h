@@ -29,6 +29,10 @@
  *
  * Changes to this header after the first commit are announced in a comment
  * block "CHANGES" at the end of this comment and kept source-compatible.
+ *
+ * CHANGES
+ * - added cn_graph_infer_node() and cn_graph_fold_node() for importers that
+ *   need shapes and constant values while they build.
  */
 #ifndef CN_ENGINE_GRAPH_H
 #define CN_ENGINE_GRAPH_H
@@ -332,6 +336,15 @@ int cn_graph_set_outputs(cn_graph_t *g, const int *ids, int n);
  * shape of every node output from its inputs and params. Idempotent; call
  * after import and after every rewrite. */
 int cn_graph_finalize(cn_graph_t *g, cn_err_t *err);
+
+/* Shapes of one node's outputs from its inputs' current shapes, for
+ * importers that need them while building (finalize redoes all). */
+int cn_graph_infer_node(cn_graph_t *g, int node, cn_err_t *err);
+/* Evaluates a node whose inputs are all float constants with the reference
+ * kernels: its outputs become constants and the node is marked deleted
+ * (op = CN_OP_COUNT_) until cn_graph_compact(). Returns 1 when folded, 0
+ * when the node has a runtime input, or a negative error. */
+int cn_graph_fold_node(cn_graph_t *g, int node, cn_err_t *err);
 
 /* Removes nodes with op == CN_OP_COUNT_ ("deleted") and tensors no longer
  * referenced, renumbering ids; then finalizes. */

@@ -1,0 +1,2426 @@
+/* ONNX importer: ModelProto (protobuf-c over Debian's onnx.proto) -> IR.
+ *
+ * Every ONNX node becomes zero or more IR nodes. Shapes are inferred node by
+ * node while importing, because handlers need them (Reshape with 0/-1,
+ * Flatten, opset<13 Softmax). Constants flow through the import as constant
+ * tensors: int64 shape arithmetic (Shape, Gather, Cast, ConstantOfShape,
+ * Unsqueeze, Concat, ...) is evaluated here on int64 data, and any IR node
+ * whose inputs are all float constants is evaluated at once with the
+ * reference kernels (cn_graph_fold_node). So a backend only ever sees float
+ * tensors and no shape computations.
+ *
+ * Everything read from the file is checked: counts, attribute types and
+ * lengths, tensor payload sizes against dims. Errors name the file, the
+ * node index and name: "m.onnx: node 12 (Conv_3): kernel_shape has 3
+ * values, expected 2".
+ */
+#include <errno.h>
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/graph.h"
+#include "engine/onnx.pb-c.h"
+
+#define CN_ONNX_MAX_FILE ((size_t)2 << 30)
+#define MAXD CN_MAX_DIMS
+
+typedef struct imp {
+  cn_graph_t *g;
+  const char *src;
+  int64_t opset;
+  int ni;                     /* ONNX node index for messages */
+  const Onnx__NodeProto *node;
+  char nname[128];            /* node name for messages */
+  int sub;                    /* IR nodes emitted for this ONNX node */
+  int counter;                /* for generated names */
+  cn_err_t *err;
+} imp_t;
+
+static int ierr(imp_t *m, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static int ierr(imp_t *m, int code, const char *fmt, ...) {
+  char what[180];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  if (m->node)
+    return cn_err_set(m->err, code, "%s: node %d (%s): %s", m->src, m->ni, m->nname, what);
+  return cn_err_set(m->err, code, "%s: %s", m->src, what);
+}
+
+#define TRY(x)                                                                 \
+  do {                                                                         \
+    int r_ = (x);                                                              \
+    if (r_ < 0)                                                                \
+      return r_;                                                               \
+  } while (0)
+
+/* ---- attributes --------------------------------------------------------- */
+
+static const Onnx__AttributeProto *attr(imp_t *m, const char *name) {
+  for (size_t i = 0; i < m->node->n_attribute; i++) {
+    const Onnx__AttributeProto *a = m->node->attribute[i];
+    if (a->name && strcmp(a->name, name) == 0)
+      return a;
+  }
+  return NULL;
+}
+
+static int attr_int(imp_t *m, const char *name, int64_t def, int64_t *v) {
+  const Onnx__AttributeProto *a = attr(m, name);
+  *v = def;
+  if (!a)
+    return 0;
+  if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT)
+    return ierr(m, CN_EFORMAT, "attribute %s is not an int", name);
+  *v = a->i;
+  return 1;
+}
+
+static int attr_float(imp_t *m, const char *name, float def, float *v) {
+  const Onnx__AttributeProto *a = attr(m, name);
+  *v = def;
+  if (!a)
+    return 0;
+  if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT)
+    return ierr(m, CN_EFORMAT, "attribute %s is not a float", name);
+  *v = a->f;
+  return 1;
+}
+
+/* Returns the count (0 when absent); *v points into the model. */
+static int attr_ints(imp_t *m, const char *name, const int64_t **v) {
+  const Onnx__AttributeProto *a = attr(m, name);
+  *v = NULL;
+  if (!a)
+    return 0;
+  if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS)
+    return ierr(m, CN_EFORMAT, "attribute %s is not a list of ints", name);
+  if (a->n_ints > 64)
+    return ierr(m, CN_EFORMAT, "attribute %s has %zu values", name, a->n_ints);
+  *v = a->ints;
+  return (int)a->n_ints;
+}
+
+static int attr_floats(imp_t *m, const char *name, const float **v) {
+  const Onnx__AttributeProto *a = attr(m, name);
+  *v = NULL;
+  if (!a)
+    return 0;
+  if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS)
+    return ierr(m, CN_EFORMAT, "attribute %s is not a list of floats", name);
+  if (a->n_floats > 64)
+    return ierr(m, CN_EFORMAT, "attribute %s has %zu values", name, a->n_floats);
+  *v = a->floats;
+  return (int)a->n_floats;
+}
+
+static int attr_str(imp_t *m, const char *name, const char *def, char *buf, size_t n) {
+  const Onnx__AttributeProto *a = attr(m, name);
+  snprintf(buf, n, "%s", def);
+  if (!a)
+    return 0;
+  if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING)
+    return ierr(m, CN_EFORMAT, "attribute %s is not a string", name);
+  size_t l = a->s.len < n - 1 ? a->s.len : n - 1;
+  if (l)
+    memcpy(buf, a->s.data, l);
+  buf[l] = 0;
+  return 1;
+}
+
+/* ---- tensors ------------------------------------------------------------ */
+
+static int tensor_numel(imp_t *m, const char *what, size_t nd, const int64_t *dims,
+                        int64_t *numel) {
+  if (nd > MAXD)
+    return ierr(m, CN_EUNSUPPORTED, "%s has %zu dimensions (max %d)", what, nd, MAXD);
+  int64_t n = 1;
+  for (size_t i = 0; i < nd; i++) {
+    if (dims[i] < 0 || dims[i] > ((int64_t)1 << 31))
+      return ierr(m, CN_EFORMAT, "%s: dimension %zu is %" PRId64, what, i, dims[i]);
+    n *= dims[i];
+    if (n > ((int64_t)1 << 31))
+      return ierr(m, CN_EFORMAT, "%s: too many elements", what);
+  }
+  *numel = n;
+  return 0;
+}
+
+static float half_to_float(uint16_t h) {
+  int e = (h >> 10) & 31, f = h & 1023;
+  float v = e == 0 ? ldexpf((float)f, -24) : e == 31 ? (f ? NAN : INFINITY)
+                                                      : ldexpf((float)(f | 1024), e - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
+/* Adds a TensorProto as a constant (float types -> F32, integer and bool
+ * types -> I64). name overrides tp->name when not NULL. */
+static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp, const char *name) {
+  const char *tn = name ? name : tp->name;
+  char what[160];
+  snprintf(what, sizeof what, "tensor %.100s", tn ? tn : "?");
+  if (!tn || !*tn)
+    return ierr(m, CN_EFORMAT, "a tensor without a name");
+  if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    const char *loc = "?";
+    for (size_t i = 0; i < tp->n_external_data; i++)
+      if (tp->external_data[i]->key && strcmp(tp->external_data[i]->key, "location") == 0 &&
+          tp->external_data[i]->value)
+        loc = tp->external_data[i]->value;
+    return ierr(m, CN_EUNSUPPORTED, "%s: weights in external data file '%.80s' are not supported",
+                what, loc);
+  }
+  if (tp->segment)
+    return ierr(m, CN_EUNSUPPORTED, "%s: segmented tensors are not supported", what);
+  int64_t numel;
+  TRY(tensor_numel(m, what, tp->n_dims, tp->dims, &numel));
+  int dt = tp->data_type;
+  cn_dtype_t cdt;
+  size_t esz;
+  switch (dt) {
+  case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+    cdt = CN_DT_F32, esz = 4;
+    break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
+    cdt = CN_DT_F32, esz = 8;
+    break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
+    cdt = CN_DT_F32, esz = 2;
+    break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+    cdt = CN_DT_I64, esz = 8;
+    break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+    cdt = CN_DT_I64, esz = 4;
+    break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
+    cdt = CN_DT_I64, esz = 2;
+    break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+  case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
+    cdt = CN_DT_I64, esz = 1;
+    break;
+  default:
+    return ierr(m, CN_EUNSUPPORTED, "%s: data type %d is not supported", what, dt);
+  }
+  int64_t dims[MAXD];
+  for (size_t i = 0; i < tp->n_dims; i++)
+    dims[i] = tp->dims[i];
+  int id = cn_graph_add_const(m->g, tn, cdt, (int)tp->n_dims, dims, NULL);
+  if (id == CN_EINVAL)
+    return ierr(m, CN_EFORMAT, "%s is defined twice", what);
+  if (id < 0)
+    return ierr(m, id, "%s: cannot add (%s)", what, cn_strerror(id));
+  void *dst = m->g->tensors[id].data;
+  float *f = dst;
+  int64_t *q = dst;
+  if (tp->has_raw_data) {
+    if ((int64_t)tp->raw_data.len != numel * (int64_t)esz)
+      return ierr(m, CN_EFORMAT, "%s: raw_data has %zu bytes, dims need %" PRId64, what,
+                  tp->raw_data.len, numel * (int64_t)esz);
+    const uint8_t *r = tp->raw_data.data;
+    for (int64_t i = 0; i < numel; i++, r += esz) {
+      switch (dt) {
+      case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+        memcpy(&f[i], r, 4);
+        break;
+      case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
+        double d;
+        memcpy(&d, r, 8);
+        f[i] = (float)d;
+        break;
+      }
+      case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: {
+        uint16_t h;
+        memcpy(&h, r, 2);
+        f[i] = half_to_float(h);
+        break;
+      }
+      case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+        memcpy(&q[i], r, 8);
+        break;
+      case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: {
+        int32_t v;
+        memcpy(&v, r, 4);
+        q[i] = v;
+        break;
+      }
+      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: {
+        uint32_t v;
+        memcpy(&v, r, 4);
+        q[i] = v;
+        break;
+      }
+      case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: {
+        int16_t v;
+        memcpy(&v, r, 2);
+        q[i] = v;
+        break;
+      }
+      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: {
+        uint16_t v;
+        memcpy(&v, r, 2);
+        q[i] = v;
+        break;
+      }
+      case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+        q[i] = (int8_t)*r;
+        break;
+      default:
+        q[i] = *r;
+        break;
+      }
+    }
+    return id;
+  }
+  /* Typed fields: float_data, int64_data, double_data, int32_data (int32,
+   * int16, int8, uint16, uint8, bool and float16 bits), uint64_data. */
+  size_t have;
+  switch (dt) {
+  case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+    have = tp->n_float_data;
+    break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
+    have = tp->n_double_data;
+    break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+    have = tp->n_int64_data;
+    break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+    have = tp->n_uint64_data;
+    break;
+  default:
+    have = tp->n_int32_data;
+    break;
+  }
+  if ((int64_t)have != numel)
+    return ierr(m, CN_EFORMAT, "%s has %zu values, dims need %" PRId64, what, have, numel);
+  for (int64_t i = 0; i < numel; i++) {
+    switch (dt) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+      f[i] = tp->float_data[i];
+      break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
+      f[i] = (float)tp->double_data[i];
+      break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
+      f[i] = half_to_float((uint16_t)tp->int32_data[i]);
+      break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+      q[i] = tp->int64_data[i];
+      break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
+      q[i] = (int64_t)tp->uint64_data[i];
+      break;
+    default:
+      q[i] = tp->int32_data[i];
+      break;
+    }
+  }
+  return id;
+}
+
+/* ---- inputs, outputs and emission ----------------------------------------- */
+
+static int nin(imp_t *m) { return (int)m->node->n_input; }
+static int nout(imp_t *m) { return (int)m->node->n_output; }
+
+/* Tensor id of input i; -1 when absent (beyond the list or ""). */
+static int in_id(imp_t *m, int i) {
+  if (i >= nin(m) || !m->node->input[i] || !m->node->input[i][0])
+    return -1;
+  return cn_graph_find(m->g, m->node->input[i]);
+}
+
+static cn_tensor_t *T(imp_t *m, int id) { return &m->g->tensors[id]; }
+static int is_const(imp_t *m, int id) {
+  return id >= 0 && (T(m, id)->flags & CN_TENSOR_CONST);
+}
+
+static int need_in(imp_t *m, int i, int *id) {
+  *id = in_id(m, i);
+  if (*id < 0)
+    return ierr(m, CN_EFORMAT, "input %d is missing", i);
+  return 0;
+}
+
+static int need_const(imp_t *m, int i, const char *what, int *id) {
+  TRY(need_in(m, i, id));
+  if (!is_const(m, *id))
+    return ierr(m, CN_EUNSUPPORTED, "%s (input %d) must be a constant", what, i);
+  return 0;
+}
+
+/* Reads a constant of any type as int64 values (max n). */
+static int const_ints(imp_t *m, int id, const char *what, int64_t *v, int max) {
+  const cn_tensor_t *t = T(m, id);
+  int64_t n = cn_tensor_numel(t);
+  if (n > max)
+    return ierr(m, CN_EFORMAT, "%s has %" PRId64 " values (max %d)", what, n, max);
+  for (int64_t i = 0; i < n; i++) {
+    if (t->dtype == CN_DT_I64) {
+      v[i] = ((const int64_t *)t->data)[i];
+    } else {
+      float f = ((const float *)t->data)[i];
+      if (!(fabsf(f) < 9e15f))
+        return ierr(m, CN_EFORMAT, "%s holds %g", what, (double)f);
+      v[i] = (int64_t)f;
+    }
+  }
+  return (int)n;
+}
+
+static int const_floats(imp_t *m, int id, const char *what, float *v, int max) {
+  const cn_tensor_t *t = T(m, id);
+  int64_t n = cn_tensor_numel(t);
+  if (n > max)
+    return ierr(m, CN_EFORMAT, "%s has %" PRId64 " values (max %d)", what, n, max);
+  for (int64_t i = 0; i < n; i++)
+    v[i] = t->dtype == CN_DT_I64 ? (float)((const int64_t *)t->data)[i]
+                                 : ((const float *)t->data)[i];
+  return (int)n;
+}
+
+static int new_out(imp_t *m, int k, int *id) {
+  *id = -1;
+  if (k >= nout(m) || !m->node->output[k] || !m->node->output[k][0])
+    return ierr(m, CN_EFORMAT, "output %d is missing", k);
+  int r = cn_graph_add_tensor(m->g, m->node->output[k], CN_DT_F32, 0, NULL);
+  if (r == CN_EINVAL)
+    return ierr(m, CN_EFORMAT, "tensor %.80s is defined twice", m->node->output[k]);
+  if (r < 0)
+    return ierr(m, r, "cannot add a tensor");
+  *id = r;
+  return 0;
+}
+
+static int new_tmp(imp_t *m, int *id) {
+  *id = -1;
+  char stem[160];
+  snprintf(stem, sizeof stem, "%.100s/t", m->nname);
+  int r = cn_graph_add_temp(m->g, stem);
+  if (r < 0)
+    return ierr(m, r, "cannot add a tensor");
+  *id = r;
+  return 0;
+}
+
+/* A name no tensor has yet: "<node>/<stem><n>". */
+static void uniq(imp_t *m, const char *stem, char *buf, size_t n) {
+  do
+    snprintf(buf, n, "%.100s/%s%d", m->nname, stem, ++m->counter);
+  while (cn_graph_find(m->g, buf) >= 0);
+}
+
+static int new_const(imp_t *m, cn_dtype_t dt, int nd, const int64_t *dims, const void *data,
+                     int *id) {
+  *id = -1;
+  char nm[160];
+  uniq(m, "c", nm, sizeof nm);
+  int r = cn_graph_add_const(m->g, nm, dt, nd, dims, data);
+  if (r < 0)
+    return ierr(m, r, "cannot add a constant");
+  *id = r;
+  return 0;
+}
+
+static int scalar_const(imp_t *m, float v, int *id) {
+  return new_const(m, CN_DT_F32, 0, NULL, &v, id);
+}
+
+/* Makes an output named like ONNX output k a constant with the given data. */
+static int out_const(imp_t *m, int k, cn_dtype_t dt, int nd, const int64_t *dims,
+                     const void *data) {
+  if (k >= nout(m) || !m->node->output[k] || !m->node->output[k][0])
+    return ierr(m, CN_EFORMAT, "output %d is missing", k);
+  int r = cn_graph_add_const(m->g, m->node->output[k], dt, nd, dims, data);
+  if (r == CN_EINVAL)
+    return ierr(m, CN_EFORMAT, "tensor %.80s is defined twice", m->node->output[k]);
+  if (r < 0)
+    return ierr(m, r, "cannot add a constant");
+  return r;
+}
+
+/* Appends one IR node, infers its output shapes and folds it when every
+ * input is a float constant. */
+static int emit(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in, const int *ins,
+                int n_out, const int *outs) {
+  char name[200];
+  if (m->sub == 0)
+    snprintf(name, sizeof name, "%s", m->nname);
+  else
+    snprintf(name, sizeof name, "%.150s:%d", m->nname, m->sub);
+  m->sub++;
+  int ni = cn_graph_add_node(m->g, op, name, n_in, ins, n_out, outs);
+  if (ni < 0)
+    return ierr(m, ni, "cannot add a node");
+  if (p)
+    m->g->nodes[ni].p = *p;
+  cn_err_t e2 = {0};
+  int r = cn_graph_infer_node(m->g, ni, &e2);
+  if (r < 0) {
+    /* Re-word with the ONNX node index rather than the IR index. */
+    const char *what = strstr(e2.msg, "): ");
+    return ierr(m, r, "%s", what ? what + 3 : e2.msg);
+  }
+  r = cn_graph_fold_node(m->g, ni, m->err);
+  return r < 0 ? r : 0;
+}
+
+static int emit1(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in, const int *ins,
+                 int out) {
+  return emit(m, op, p, n_in, ins, 1, &out);
+}
+
+/* Reshape of x to dims; result in *out (a new temp, or `dst` if >= 0). */
+static int reshape_to(imp_t *m, int x, int nd, const int64_t *dims, int dst, int *out) {
+  *out = -1;
+  int y = dst;
+  if (y < 0)
+    TRY(new_tmp(m, &y));
+  if (T(m, y)->flags & CN_TENSOR_CONST)
+    return ierr(m, CN_EINTERNAL, "reshape into a constant");
+  T(m, y)->ndim = nd;
+  for (int i = 0; i < nd; i++)
+    T(m, y)->dims[i] = dims[i];
+  TRY(emit1(m, CN_OP_RESHAPE, NULL, 1, &x, y));
+  *out = y;
+  return 0;
+}
+
+/* ---- int64 constant evaluation ---------------------------------------- */
+
+/* Elementwise / data movement on int64 constants, for shape arithmetic.
+ * The output tensor `out` (already named) becomes an I64 constant. */
+static int64_t *make_i64_out(imp_t *m, int k, int nd, const int64_t *dims, int *id) {
+  int r = out_const(m, k, CN_DT_I64, nd, dims, NULL);
+  if (r < 0) {
+    *id = r;
+    return NULL;
+  }
+  *id = r;
+  return T(m, r)->data;
+}
+
+static int any_i64(imp_t *m) {
+  for (int i = 0; i < nin(m); i++) {
+    int id = in_id(m, i);
+    if (id >= 0 && T(m, id)->dtype == CN_DT_I64)
+      return 1;
+  }
+  return 0;
+}
+
+static int all_const(imp_t *m) {
+  for (int i = 0; i < nin(m); i++) {
+    int id = in_id(m, i);
+    if (id >= 0 && !is_const(m, id))
+      return 0;
+  }
+  return 1;
+}
+
+static int64_t i64_at(imp_t *m, int id, int64_t i) {
+  const cn_tensor_t *t = T(m, id);
+  return t->dtype == CN_DT_I64 ? ((const int64_t *)t->data)[i]
+                               : (int64_t)((const float *)t->data)[i];
+}
+
+/* Integer broadcasting binary op on constants (shape math). */
+static int i64_binary(imp_t *m, const char *op) {
+  int a, b, o;
+  TRY(need_in(m, 0, &a));
+  TRY(need_in(m, 1, &b));
+  const cn_tensor_t *ta = T(m, a), *tb = T(m, b);
+  int nd = ta->ndim > tb->ndim ? ta->ndim : tb->ndim;
+  int64_t dims[MAXD], sa[MAXD], sb[MAXD], idx[MAXD] = {0};
+  int64_t s1 = 1, s2 = 1;
+  for (int i = nd - 1; i >= 0; i--) {
+    int ia = i - (nd - ta->ndim), ib = i - (nd - tb->ndim);
+    int64_t da = ia >= 0 ? ta->dims[ia] : 1, db = ib >= 0 ? tb->dims[ib] : 1;
+    if (da != db && da != 1 && db != 1)
+      return ierr(m, CN_EFORMAT, "shapes do not broadcast");
+    dims[i] = da > db ? da : db;
+    if (da == 0 || db == 0)
+      dims[i] = 0;
+    sa[i] = da == 1 ? 0 : s1;
+    sb[i] = db == 1 ? 0 : s2;
+    s1 *= da;
+    s2 *= db;
+  }
+  int64_t *y = make_i64_out(m, 0, nd, dims, &o);
+  if (!y)
+    return o;
+  int64_t numel = cn_tensor_numel(T(m, o));
+  for (int64_t e = 0; e < numel; e++) {
+    int64_t oa = 0, ob = 0;
+    for (int i = 0; i < nd; i++) {
+      oa += idx[i] * sa[i];
+      ob += idx[i] * sb[i];
+    }
+    int64_t x = i64_at(m, a, oa), z = i64_at(m, b, ob), r;
+    if (!strcmp(op, "Add"))
+      r = x + z;
+    else if (!strcmp(op, "Sub"))
+      r = x - z;
+    else if (!strcmp(op, "Mul"))
+      r = x * z;
+    else if (!strcmp(op, "Div")) {
+      if (z == 0)
+        return ierr(m, CN_EFORMAT, "integer division by zero");
+      r = x / z;
+    } else if (!strcmp(op, "Max"))
+      r = x > z ? x : z;
+    else if (!strcmp(op, "Min"))
+      r = x < z ? x : z;
+    else if (!strcmp(op, "Equal"))
+      r = x == z;
+    else
+      return ierr(m, CN_EUNSUPPORTED, "%s on integer constants", op);
+    y[e] = r;
+    for (int i = nd - 1; i >= 0; i--) {
+      if (++idx[i] < dims[i])
+        break;
+      idx[i] = 0;
+    }
+  }
+  return 0;
+}
+
+/* Data movement on a constant of either type with a generic element size:
+ * what the IR op would do, done here so int64 shape tensors never reach
+ * the graph. kind: 'r' reshape/copy, 's' slice, 't' transpose. */
+static int const_move(imp_t *m, char kind, int x, const cn_op_params_t *p, int nd,
+                      const int64_t *odims, int k_out) {
+  const cn_tensor_t *t = T(m, x);
+  size_t es = t->dtype == CN_DT_I64 ? 8 : 4;
+  int o = out_const(m, k_out, t->dtype, nd, odims, NULL);
+  if (o < 0)
+    return o;
+  t = T(m, x);
+  const unsigned char *src = t->data;
+  unsigned char *dst = T(m, o)->data;
+  int64_t numel = cn_tensor_numel(T(m, o));
+  if (kind == 'r') {
+    memcpy(dst, src, (size_t)numel * es);
+    return 0;
+  }
+  int64_t xs[MAXD], idx[MAXD] = {0}, s = 1;
+  for (int i = t->ndim - 1; i >= 0; i--) {
+    xs[i] = s;
+    s *= t->dims[i];
+  }
+  for (int64_t e = 0; e < numel; e++) {
+    int64_t off = 0;
+    for (int i = 0; i < nd; i++)
+      off += kind == 's' ? (p->slice.starts[i] + idx[i] * p->slice.steps[i]) * xs[i]
+                         : idx[i] * xs[p->transpose.perm[i]];
+    memcpy(dst + (size_t)e * es, src + (size_t)off * es, es);
+    for (int i = nd - 1; i >= 0; i--) {
+      if (++idx[i] < odims[i])
+        break;
+      idx[i] = 0;
+    }
+  }
+  return 0;
+}
+
+/* ---- spatial helpers ------------------------------------------------------ */
+
+typedef struct spatial {
+  int nsp;             /* 1 or 2 spatial axes in the model */
+  int k[2], s[2], d[2];
+  int pads[4];         /* top, left, bottom, right (2-D after lifting) */
+} spatial_t;
+
+static int int_list(imp_t *m, const char *name, int want, int def, int *out) {
+  const int64_t *v;
+  int n = attr_ints(m, name, &v);
+  TRY(n);
+  for (int i = 0; i < want; i++)
+    out[i] = def;
+  if (n == 0)
+    return 0;
+  if (n != want)
+    return ierr(m, CN_EFORMAT, "%s has %d values, expected %d", name, n, want);
+  for (int i = 0; i < n; i++) {
+    if (v[i] < 0 || v[i] > 65536)
+      return ierr(m, CN_EFORMAT, "%s[%d] is %" PRId64, name, i, v[i]);
+    out[i] = (int)v[i];
+  }
+  return 1;
+}
+
+/* Reads kernel_shape/strides/dilations/pads/auto_pad for nsp spatial axes
+ * of input dims `in` (spatial part) and lifts 1-D to 2-D (H = 1). kernel
+ * may come from the weights (kdef != NULL). */
+static int read_spatial(imp_t *m, int nsp, const int64_t *in, const int *kdef,
+                        int transposed, spatial_t *sp) {
+  int k[2], s[2], d[2], pads[4];
+  int hk = int_list(m, "kernel_shape", nsp, 0, k);
+  TRY(hk);
+  if (!hk) {
+    if (!kdef)
+      return ierr(m, CN_EFORMAT, "kernel_shape is missing");
+    for (int i = 0; i < nsp; i++)
+      k[i] = kdef[i];
+  }
+  TRY(int_list(m, "strides", nsp, 1, s));
+  TRY(int_list(m, "dilations", nsp, 1, d));
+  TRY(int_list(m, "pads", 2 * nsp, 0, pads));
+  for (int i = 0; i < nsp; i++)
+    if (k[i] < 1 || s[i] < 1 || d[i] < 1)
+      return ierr(m, CN_EFORMAT, "kernel, strides and dilations must be positive");
+  char ap[32];
+  TRY(attr_str(m, "auto_pad", "NOTSET", ap, sizeof ap));
+  if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+    if (!transposed) {
+      for (int i = 0; i < nsp; i++) {
+        int64_t o = (in[i] + s[i] - 1) / s[i];
+        int64_t tot = (o - 1) * s[i] + (int64_t)(k[i] - 1) * d[i] + 1 - in[i];
+        if (tot < 0)
+          tot = 0;
+        int64_t lo = !strcmp(ap, "SAME_UPPER") ? tot / 2 : tot - tot / 2;
+        pads[i] = (int)lo;
+        pads[nsp + i] = (int)(tot - lo);
+      }
+    }
+    /* ConvTranspose resolves SAME from its output shape (caller). */
+  } else if (!strcmp(ap, "VALID")) {
+    for (int i = 0; i < 2 * nsp; i++)
+      pads[i] = 0;
+  } else if (strcmp(ap, "NOTSET") != 0) {
+    return ierr(m, CN_EFORMAT, "auto_pad '%s'", ap);
+  }
+  sp->nsp = nsp;
+  if (nsp == 1) {
+    sp->k[0] = 1, sp->k[1] = k[0];
+    sp->s[0] = 1, sp->s[1] = s[0];
+    sp->d[0] = 1, sp->d[1] = d[0];
+    sp->pads[0] = 0, sp->pads[1] = pads[0], sp->pads[2] = 0, sp->pads[3] = pads[1];
+  } else {
+    memcpy(sp->k, k, sizeof k);
+    memcpy(sp->s, s, sizeof s);
+    memcpy(sp->d, d, sizeof d);
+    memcpy(sp->pads, pads, sizeof pads);
+  }
+  return 0;
+}
+
+/* 3-D [N,C,L] -> 4-D [N,C,1,L] for 1-D convs and pools. */
+static int lift(imp_t *m, int x, int *x4) {
+  const cn_tensor_t *t = T(m, x);
+  if (t->ndim == 4) {
+    *x4 = x;
+    return 0;
+  }
+  int64_t d[4] = {t->dims[0], t->dims[1], 1, t->dims[2]};
+  return reshape_to(m, x, 4, d, -1, x4);
+}
+
+static int spatial_rank(imp_t *m, int x, int *nsp) {
+  *nsp = 2;
+  int nd = T(m, x)->ndim;
+  if (nd == 4 || nd == 3) {
+    *nsp = nd - 2;
+    return 0;
+  }
+  return ierr(m, CN_EUNSUPPORTED, "%d-D input: only 1-D and 2-D spatial ops are supported", nd);
+}
+
+/* Emits op on the (lifted) input; reshapes the 4-D result back when the
+ * model is 1-D. */
+static int emit_spatial(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in, int *ins,
+                        int nsp) {
+  int y;
+  if (nsp == 2) {
+    TRY(new_out(m, 0, &y));
+    return emit1(m, op, p, n_in, ins, y);
+  }
+  int t4, y3;
+  TRY(new_tmp(m, &t4));
+  TRY(emit1(m, op, p, n_in, ins, t4));
+  const cn_tensor_t *t = T(m, t4);
+  int64_t d[3] = {t->dims[0], t->dims[1], t->dims[3]};
+  TRY(new_out(m, 0, &y3));
+  return reshape_to(m, t4, 3, d, y3, &y3);
+}
+
+/* ---- op handlers ------------------------------------------------------ */
+
+static int op_conv(imp_t *m, int transposed) {
+  int x, w, b = in_id(m, 2);
+  TRY(need_in(m, 0, &x));
+  TRY(need_in(m, 1, &w));
+  int nsp;
+  TRY(spatial_rank(m, x, &nsp));
+  const cn_tensor_t *wt = T(m, w);
+  if (wt->ndim != nsp + 2)
+    return ierr(m, CN_EFORMAT, "weights have %d dimensions, expected %d", wt->ndim, nsp + 2);
+  int kdef[2] = {(int)wt->dims[2], nsp == 2 ? (int)wt->dims[3] : 0};
+  spatial_t sp;
+  TRY(read_spatial(m, nsp, T(m, x)->dims + 2, kdef, transposed, &sp));
+  int64_t group;
+  TRY(attr_int(m, "group", 1, &group));
+  if (group < 1 || group > T(m, x)->dims[1])
+    return ierr(m, CN_EFORMAT, "group %" PRId64 " for %" PRId64 " channels", group,
+                T(m, x)->dims[1]);
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  memcpy(p.conv.kernel, sp.k, sizeof sp.k);
+  memcpy(p.conv.stride, sp.s, sizeof sp.s);
+  memcpy(p.conv.dilation, sp.d, sizeof sp.d);
+  memcpy(p.conv.pads, sp.pads, sizeof sp.pads);
+  p.conv.group = (int)group;
+  p.conv.has_bias = b >= 0;
+  if (transposed) {
+    int op1[2], osh1[2];
+    TRY(int_list(m, "output_padding", nsp, 0, op1));
+    int hos = int_list(m, "output_shape", nsp, 0, osh1);
+    TRY(hos);
+    /* Everything in lifted 2-D terms. */
+    const int64_t *xd = T(m, x)->dims;
+    int64_t in2[2] = {nsp == 1 ? 1 : xd[2], nsp == 1 ? xd[2] : xd[3]};
+    int op[2] = {0, nsp == 1 ? op1[0] : op1[1]};
+    int64_t osh[2] = {1, nsp == 1 ? osh1[0] : osh1[1]};
+    if (nsp == 2) {
+      op[0] = op1[0];
+      osh[0] = osh1[0];
+    }
+    char ap[32];
+    TRY(attr_str(m, "auto_pad", "NOTSET", ap, sizeof ap));
+    int same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
+    if (hos || same) {
+      for (int i = 0; i < 2; i++) {
+        if (nsp == 1 && i == 0)
+          continue;
+        int64_t want = hos ? osh[i] : in2[i] * sp.s[i];
+        int64_t tot = (int64_t)sp.s[i] * (in2[i] - 1) + op[i] +
+                      (int64_t)(sp.k[i] - 1) * sp.d[i] + 1 - want;
+        /* Python floor division, as the spec's formula is written. */
+        int64_t half = tot >= 0 ? tot / 2 : -((-tot + 1) / 2);
+        int64_t lo, hi;
+        if (!strcmp(ap, "SAME_UPPER")) {
+          lo = half;
+          hi = tot - half;
+        } else {
+          lo = tot - half;
+          hi = half;
+        }
+        if (lo < 0 || hi < 0) {
+          /* A larger output than the natural one: extra rows at the end,
+           * which is more output padding. */
+          if (lo < 0)
+            return ierr(m, CN_EUNSUPPORTED, "output_shape needs negative leading padding");
+          op[i] += (int)-hi;
+          hi = 0;
+        }
+        p.conv.pads[i] = (int)lo;
+        p.conv.pads[2 + i] = (int)hi;
+      }
+    }
+    p.conv.output_padding[0] = op[0];
+    p.conv.output_padding[1] = op[1];
+  }
+  int ins[3] = {x, w, b};
+  int x4 = x, w4 = w;
+  if (nsp == 1) {
+    TRY(lift(m, x, &x4));
+    TRY(lift(m, w, &w4));
+  }
+  ins[0] = x4;
+  ins[1] = w4;
+  return emit_spatial(m, transposed ? CN_OP_DECONV : CN_OP_CONV, &p, b >= 0 ? 3 : 2, ins, nsp);
+}
+
+static int op_pool(imp_t *m, cn_pool_kind_t kind, int global) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  if (nout(m) > 1 && m->node->output[1][0])
+    return ierr(m, CN_EUNSUPPORTED, "the Indices output of MaxPool is not supported");
+  int nsp;
+  TRY(spatial_rank(m, x, &nsp));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.pool.kind = kind;
+  p.pool.global = global;
+  if (!global) {
+    spatial_t sp;
+    TRY(read_spatial(m, nsp, T(m, x)->dims + 2, NULL, 0, &sp));
+    memcpy(p.pool.kernel, sp.k, sizeof sp.k);
+    memcpy(p.pool.stride, sp.s, sizeof sp.s);
+    memcpy(p.pool.dilation, sp.d, sizeof sp.d);
+    memcpy(p.pool.pads, sp.pads, sizeof sp.pads);
+    int64_t v;
+    TRY(attr_int(m, "ceil_mode", 0, &v));
+    p.pool.ceil_mode = v != 0;
+    TRY(attr_int(m, "count_include_pad", 0, &v));
+    p.pool.count_include_pad = v != 0;
+    TRY(attr_int(m, "storage_order", 0, &v));
+    if (kind == CN_POOL_AVG && (p.pool.dilation[0] != 1 || p.pool.dilation[1] != 1))
+      return ierr(m, CN_EUNSUPPORTED, "dilated average pooling");
+  }
+  int x4 = x;
+  if (nsp == 1)
+    TRY(lift(m, x, &x4));
+  return emit_spatial(m, CN_OP_POOL, &p, 1, &x4, nsp);
+}
+
+static int op_act(imp_t *m, cn_act_t kind, float alpha, float beta) {
+  int x, y;
+  TRY(need_in(m, 0, &x));
+  TRY(new_out(m, 0, &y));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.act.kind = kind;
+  p.act.alpha = alpha;
+  p.act.beta = beta;
+  return emit1(m, CN_OP_ACT, &p, 1, &x, y);
+}
+
+static int op_clip(imp_t *m) {
+  float lo = -FLT_MAX, hi = FLT_MAX;
+  if (m->opset < 11) {
+    TRY(attr_float(m, "min", -FLT_MAX, &lo));
+    TRY(attr_float(m, "max", FLT_MAX, &hi));
+  } else {
+    int id;
+    float v;
+    if ((id = in_id(m, 1)) >= 0) {
+      TRY(need_const(m, 1, "min", &id));
+      if (const_floats(m, id, "min", &v, 1) != 1)
+        return ierr(m, CN_EFORMAT, "min must hold one value");
+      lo = v;
+    }
+    if ((id = in_id(m, 2)) >= 0) {
+      TRY(need_const(m, 2, "max", &id));
+      if (const_floats(m, id, "max", &v, 1) != 1)
+        return ierr(m, CN_EFORMAT, "max must hold one value");
+      hi = v;
+    }
+  }
+  if (lo == 0 && hi == FLT_MAX)
+    return op_act(m, CN_ACT_RELU, 0, 0);
+  return op_act(m, CN_ACT_CLIP, lo, hi);
+}
+
+static int op_binary(imp_t *m, cn_binary_kind_t k, const char *name) {
+  if (all_const(m) && any_i64(m))
+    return i64_binary(m, name);
+  int n = nin(m);
+  if (n < 1)
+    return ierr(m, CN_EFORMAT, "no inputs");
+  int acc;
+  TRY(need_in(m, 0, &acc));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.binary = k;
+  if (n == 1) {
+    int y;
+    TRY(new_out(m, 0, &y));
+    return emit1(m, CN_OP_IDENTITY, NULL, 1, &acc, y);
+  }
+  for (int i = 1; i < n; i++) {
+    int b, y;
+    TRY(need_in(m, i, &b));
+    if (i == n - 1)
+      TRY(new_out(m, 0, &y));
+    else
+      TRY(new_tmp(m, &y));
+    int ins[2] = {acc, b};
+    TRY(emit1(m, CN_OP_BINARY, &p, 2, ins, y));
+    acc = y;
+  }
+  return 0;
+}
+
+static int op_mean(imp_t *m) {
+  int n = nin(m), acc;
+  TRY(need_in(m, 0, &acc));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.binary = CN_BIN_ADD;
+  for (int i = 1; i < n; i++) {
+    int b, y;
+    TRY(need_in(m, i, &b));
+    TRY(new_tmp(m, &y));
+    int ins[2] = {acc, b};
+    TRY(emit1(m, CN_OP_BINARY, &p, 2, ins, y));
+    acc = y;
+  }
+  int c, y;
+  TRY(scalar_const(m, 1.0f / (float)n, &c));
+  TRY(new_out(m, 0, &y));
+  p.binary = CN_BIN_MUL;
+  int ins[2] = {acc, c};
+  return emit1(m, CN_OP_BINARY, &p, 2, ins, y);
+}
+
+static int op_prelu(imp_t *m) {
+  int x, s, y;
+  TRY(need_in(m, 0, &x));
+  TRY(need_in(m, 1, &s));
+  TRY(new_out(m, 0, &y));
+  int ins[2] = {x, s};
+  return emit1(m, CN_OP_PRELU, NULL, 2, ins, y);
+}
+
+static int norm_axis(imp_t *m, int64_t axis, int rank, int inclusive, int *out) {
+  *out = 0;
+  int64_t r = rank + inclusive;
+  if (axis < -r || axis >= r)
+    return ierr(m, CN_EFORMAT, "axis %" PRId64 " out of range for rank %d", axis, rank);
+  *out = (int)(axis < 0 ? axis + r : axis);
+  return 0;
+}
+
+static int op_softmax(imp_t *m, int log) {
+  int x, y;
+  TRY(need_in(m, 0, &x));
+  int rank = T(m, x)->ndim;
+  int64_t a;
+  TRY(attr_int(m, "axis", m->opset < 13 ? 1 : -1, &a));
+  int axis;
+  if (rank == 0)
+    return ierr(m, CN_EFORMAT, "softmax of a scalar");
+  TRY(norm_axis(m, a, rank, 0, &axis));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.softmax.log = log;
+  if (m->opset >= 13 || axis == rank - 1) {
+    p.softmax.axis = axis;
+    TRY(new_out(m, 0, &y));
+    return emit1(m, CN_OP_SOFTMAX, &p, 1, &x, y);
+  }
+  /* Before opset 13 the input is coerced to 2-D at axis. */
+  const cn_tensor_t *t = T(m, x);
+  int64_t d2[2] = {1, 1}, od[MAXD];
+  for (int i = 0; i < rank; i++) {
+    d2[i >= axis] *= t->dims[i];
+    od[i] = t->dims[i];
+  }
+  int x2, y2;
+  TRY(reshape_to(m, x, 2, d2, -1, &x2));
+  TRY(new_tmp(m, &y2));
+  p.softmax.axis = 1;
+  TRY(emit1(m, CN_OP_SOFTMAX, &p, 1, &x2, y2));
+  TRY(new_out(m, 0, &y));
+  return reshape_to(m, y2, rank, od, y, &y);
+}
+
+static int op_batchnorm(imp_t *m) {
+  int ins[5], y;
+  for (int i = 0; i < 5; i++)
+    TRY(need_in(m, i, &ins[i]));
+  for (int k = 1; k < nout(m); k++)
+    if (m->node->output[k][0])
+      return ierr(m, CN_EUNSUPPORTED, "training-mode outputs are not supported");
+  int64_t v;
+  TRY(attr_int(m, "training_mode", 0, &v));
+  if (v)
+    return ierr(m, CN_EUNSUPPORTED, "training_mode=1 is not supported");
+  TRY(attr_int(m, "spatial", 1, &v));
+  if (!v)
+    return ierr(m, CN_EUNSUPPORTED, "spatial=0 is not supported");
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  TRY(attr_float(m, "epsilon", 1e-5f, &p.bn.eps));
+  TRY(new_out(m, 0, &y));
+  return emit1(m, CN_OP_BATCHNORM, &p, 5, ins, y);
+}
+
+static int op_gemm(imp_t *m) {
+  int a, b, c = in_id(m, 2), y;
+  TRY(need_in(m, 0, &a));
+  TRY(need_in(m, 1, &b));
+  int64_t ta, tb;
+  float alpha, beta;
+  TRY(attr_int(m, "transA", 0, &ta));
+  TRY(attr_int(m, "transB", 0, &tb));
+  TRY(attr_float(m, "alpha", 1.0f, &alpha));
+  TRY(attr_float(m, "beta", 1.0f, &beta));
+  if (T(m, a)->ndim != 2 || T(m, b)->ndim != 2)
+    return ierr(m, CN_EFORMAT, "Gemm inputs must be 2-D");
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  if (ta) {
+    int t;
+    TRY(new_tmp(m, &t));
+    p.transpose.perm[0] = 1;
+    p.transpose.perm[1] = 0;
+    TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &a, t));
+    a = t;
+  }
+  int64_t N = tb ? T(m, b)->dims[0] : T(m, b)->dims[1];
+  /* Weights as [N, K]: the inner-product layout. */
+  int w = b;
+  if (!tb) {
+    TRY(new_tmp(m, &w));
+    memset(&p, 0, sizeof p);
+    p.transpose.perm[0] = 1;
+    p.transpose.perm[1] = 0;
+    TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &b, w));
+  }
+  if (alpha != 1.0f) {
+    int s, w2;
+    TRY(scalar_const(m, alpha, &s));
+    TRY(new_tmp(m, &w2));
+    memset(&p, 0, sizeof p);
+    p.binary = CN_BIN_MUL;
+    int ins[2] = {w, s};
+    TRY(emit1(m, CN_OP_BINARY, &p, 2, ins, w2));
+    w = w2;
+  }
+  /* The bias folds into the inner product when it is a constant per output
+   * column; otherwise it is a broadcast Add afterwards. */
+  int bias = -1, add_c = -1;
+  if (c >= 0 && beta != 0.0f) {
+    const cn_tensor_t *ct = T(m, c);
+    int64_t cn = cn_tensor_numel(ct);
+    int per_col = is_const(m, c) && cn == N && ct->dims[ct->ndim ? ct->ndim - 1 : 0] == N;
+    int cc = c;
+    if (beta != 1.0f) {
+      int s;
+      TRY(scalar_const(m, beta, &s));
+      TRY(new_tmp(m, &cc));
+      memset(&p, 0, sizeof p);
+      p.binary = CN_BIN_MUL;
+      int ins[2] = {c, s};
+      TRY(emit1(m, CN_OP_BINARY, &p, 2, ins, cc));
+    }
+    if (per_col && is_const(m, w)) {
+      int64_t d1 = N;
+      TRY(reshape_to(m, cc, 1, &d1, -1, &bias));
+    } else {
+      add_c = cc;
+    }
+  }
+  memset(&p, 0, sizeof p);
+  int out;
+  if (is_const(m, w)) {
+    p.ip.axis = 1;
+    p.ip.has_bias = bias >= 0;
+    int ins[3] = {a, w, bias};
+    if (add_c < 0)
+      TRY(new_out(m, 0, &out));
+    else
+      TRY(new_tmp(m, &out));
+    TRY(emit1(m, CN_OP_INNER_PRODUCT, &p, bias >= 0 ? 3 : 2, ins, out));
+  } else {
+    /* Runtime B: MatMul against B (transposed back to [K, N]). */
+    int bk = w;
+    TRY(new_tmp(m, &bk));
+    p.transpose.perm[0] = 1;
+    p.transpose.perm[1] = 0;
+    TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &w, bk));
+    if (add_c < 0)
+      TRY(new_out(m, 0, &out));
+    else
+      TRY(new_tmp(m, &out));
+    int ins[2] = {a, bk};
+    TRY(emit1(m, CN_OP_MATMUL, NULL, 2, ins, out));
+  }
+  if (add_c >= 0) {
+    memset(&p, 0, sizeof p);
+    p.binary = CN_BIN_ADD;
+    TRY(new_out(m, 0, &y));
+    int ins[2] = {out, add_c};
+    TRY(emit1(m, CN_OP_BINARY, &p, 2, ins, y));
+    if (T(m, y)->ndim != 2 || T(m, y)->dims[0] != T(m, out)->dims[0] ||
+        T(m, y)->dims[1] != T(m, out)->dims[1])
+      return ierr(m, CN_EFORMAT, "C does not broadcast to the Gemm result");
+  }
+  return 0;
+}
+
+static int op_matmul(imp_t *m) {
+  int a, b, y;
+  TRY(need_in(m, 0, &a));
+  TRY(need_in(m, 1, &b));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  if (is_const(m, b) && !is_const(m, a) && T(m, b)->ndim == 2 && T(m, a)->ndim >= 2) {
+    int w;
+    TRY(new_tmp(m, &w));
+    p.transpose.perm[0] = 1;
+    p.transpose.perm[1] = 0;
+    TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &b, w));
+    memset(&p, 0, sizeof p);
+    p.ip.axis = T(m, a)->ndim - 1;
+    TRY(new_out(m, 0, &y));
+    int ins[2] = {a, w};
+    return emit1(m, CN_OP_INNER_PRODUCT, &p, 2, ins, y);
+  }
+  TRY(new_out(m, 0, &y));
+  int ins[2] = {a, b};
+  return emit1(m, CN_OP_MATMUL, NULL, 2, ins, y);
+}
+
+/* Reshape-like ops compute the output shape and either move constant data
+ * (int64 shape tensors) or emit an IR Reshape. */
+static int finish_reshape(imp_t *m, int x, int nd, const int64_t *dims) {
+  if (is_const(m, x) && T(m, x)->dtype == CN_DT_I64)
+    return const_move(m, 'r', x, NULL, nd, dims, 0) < 0 ? ierr(m, CN_EFORMAT, "bad reshape") : 0;
+  int64_t n = 1;
+  for (int i = 0; i < nd; i++)
+    n *= dims[i];
+  if (n != cn_tensor_numel(T(m, x)))
+    return ierr(m, CN_EFORMAT, "cannot reshape %" PRId64 " elements into %" PRId64,
+                cn_tensor_numel(T(m, x)), n);
+  int y;
+  TRY(new_out(m, 0, &y));
+  return reshape_to(m, x, nd, dims, y, &y);
+}
+
+static int op_reshape(imp_t *m) {
+  int x, s;
+  TRY(need_in(m, 0, &x));
+  int64_t shape[MAXD + 1];
+  int n;
+  if (m->opset < 5) {
+    const int64_t *v;
+    n = attr_ints(m, "shape", &v);
+    TRY(n);
+    if (n > MAXD)
+      return ierr(m, CN_EFORMAT, "shape has %d values", n);
+    memcpy(shape, v, sizeof *v * (size_t)n);
+  } else {
+    TRY(need_const(m, 1, "shape", &s));
+    n = const_ints(m, s, "shape", shape, MAXD);
+    TRY(n);
+  }
+  int64_t allowzero;
+  TRY(attr_int(m, "allowzero", 0, &allowzero));
+  const cn_tensor_t *t = T(m, x);
+  int64_t known = 1;
+  int neg = -1;
+  for (int i = 0; i < n; i++) {
+    if (shape[i] == 0 && !allowzero) {
+      if (i >= t->ndim)
+        return ierr(m, CN_EFORMAT, "shape[%d] = 0 copies a dimension the input lacks", i);
+      shape[i] = t->dims[i];
+    }
+    if (shape[i] == -1) {
+      if (neg >= 0)
+        return ierr(m, CN_EFORMAT, "shape has two -1");
+      neg = i;
+    } else if (shape[i] < 0) {
+      return ierr(m, CN_EFORMAT, "shape[%d] = %" PRId64, i, shape[i]);
+    } else {
+      known *= shape[i];
+      if (known > ((int64_t)1 << 40))
+        return ierr(m, CN_EFORMAT, "absurd shape");
+    }
+  }
+  int64_t total = cn_tensor_numel(t);
+  if (neg >= 0) {
+    if (known == 0 || total % known)
+      return ierr(m, CN_EFORMAT, "cannot infer -1 from %" PRId64 " elements", total);
+    shape[neg] = total / known;
+  }
+  return finish_reshape(m, x, n, shape);
+}
+
+static int op_flatten(imp_t *m) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  const cn_tensor_t *t = T(m, x);
+  int64_t a;
+  TRY(attr_int(m, "axis", 1, &a));
+  int axis;
+  TRY(norm_axis(m, a, t->ndim, 1, &axis));
+  int64_t d[2] = {1, 1};
+  for (int i = 0; i < t->ndim; i++)
+    d[i >= axis] *= t->dims[i];
+  return finish_reshape(m, x, 2, d);
+}
+
+/* Axes from the attribute (opset < 13) or input 1. Returns count or -1
+ * when absent. */
+static int axes_of(imp_t *m, int64_t *axes, int max, int opset_input) {
+  if (m->opset < opset_input) {
+    const int64_t *v;
+    int n = attr_ints(m, "axes", &v);
+    TRY(n);
+    const Onnx__AttributeProto *a = attr(m, "axes");
+    if (!a)
+      return -1;
+    if (n > max)
+      return ierr(m, CN_EFORMAT, "axes has %d values", n);
+    memcpy(axes, v, sizeof *v * (size_t)n);
+    return n;
+  }
+  int id = in_id(m, 1);
+  if (id < 0)
+    return -1;
+  TRY(need_const(m, 1, "axes", &id));
+  return const_ints(m, id, "axes", axes, max);
+}
+
+static int op_squeeze(imp_t *m, int unsq) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  int64_t axes[MAXD];
+  int n = axes_of(m, axes, MAXD, 13);
+  if (n < -1)
+    return n;
+  const cn_tensor_t *t = T(m, x);
+  int64_t d[MAXD];
+  int nd = 0;
+  if (unsq) {
+    if (n < 0)
+      return ierr(m, CN_EFORMAT, "axes is missing");
+    int out_rank = t->ndim + n;
+    if (out_rank > MAXD)
+      return ierr(m, CN_EUNSUPPORTED, "result has %d dimensions", out_rank);
+    int mark[MAXD] = {0};
+    for (int i = 0; i < n; i++) {
+      int a;
+      TRY(norm_axis(m, axes[i], out_rank, 0, &a));
+      if (mark[a])
+        return ierr(m, CN_EFORMAT, "axis %d repeated", a);
+      mark[a] = 1;
+    }
+    for (int i = 0, k = 0; i < out_rank; i++)
+      d[nd++] = mark[i] ? 1 : t->dims[k++];
+  } else {
+    int mark[MAXD] = {0};
+    for (int i = 0; i < n; i++) {
+      int a;
+      TRY(norm_axis(m, axes[i], t->ndim, 0, &a));
+      if (t->dims[a] != 1)
+        return ierr(m, CN_EFORMAT, "cannot squeeze axis %d of size %" PRId64, a, t->dims[a]);
+      mark[a] = 1;
+    }
+    for (int i = 0; i < t->ndim; i++)
+      if (!(n < 0 ? t->dims[i] == 1 : mark[i]))
+        d[nd++] = t->dims[i];
+  }
+  return finish_reshape(m, x, nd, d);
+}
+
+static int op_transpose(imp_t *m) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  const cn_tensor_t *t = T(m, x);
+  const int64_t *v;
+  int n = attr_ints(m, "perm", &v);
+  TRY(n);
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  if (n && n != t->ndim)
+    return ierr(m, CN_EFORMAT, "perm has %d values for rank %d", n, t->ndim);
+  int64_t d[MAXD];
+  unsigned seen = 0;
+  for (int i = 0; i < t->ndim; i++) {
+    int64_t pi = n ? v[i] : t->ndim - 1 - i;
+    if (pi < 0 || pi >= t->ndim || (seen & (1u << pi)))
+      return ierr(m, CN_EFORMAT, "perm is not a permutation");
+    seen |= 1u << pi;
+    p.transpose.perm[i] = (int)pi;
+    d[i] = t->dims[pi];
+  }
+  if (is_const(m, x) && t->dtype == CN_DT_I64)
+    return const_move(m, 't', x, &p, t->ndim, d, 0);
+  int y;
+  TRY(new_out(m, 0, &y));
+  return emit1(m, CN_OP_TRANSPOSE, &p, 1, &x, y);
+}
+
+static int op_concat(imp_t *m) {
+  int n = nin(m), x0;
+  TRY(need_in(m, 0, &x0));
+  int64_t a;
+  if (!attr(m, "axis"))
+    return ierr(m, CN_EFORMAT, "axis is missing");
+  TRY(attr_int(m, "axis", 0, &a));
+  int rank = T(m, x0)->ndim, axis;
+  TRY(norm_axis(m, a, rank, 0, &axis));
+  int *ins = cn_graph_alloc(m->g, sizeof(int) * (size_t)(n ? n : 1));
+  if (!ins)
+    return ierr(m, CN_ENOMEM, "out of memory");
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    int id;
+    TRY(need_in(m, i, &id));
+    if (T(m, id)->ndim != rank)
+      return ierr(m, CN_EFORMAT, "input %d has rank %d, input 0 has %d", i, T(m, id)->ndim, rank);
+    /* Exporters concatenate empty tensors; they add nothing. */
+    if (T(m, id)->dims[axis] == 0 && n > 1)
+      continue;
+    ins[k++] = id;
+  }
+  if (k == 0)
+    ins[k++] = x0;
+  if (all_const(m) && any_i64(m)) {
+    int64_t d[MAXD];
+    for (int i = 0; i < rank; i++)
+      d[i] = T(m, x0)->dims[i];
+    d[axis] = 0;
+    for (int i = 0; i < k; i++) {
+      for (int j = 0; j < rank; j++)
+        if (j != axis && T(m, ins[i])->dims[j] != d[j])
+          return ierr(m, CN_EFORMAT, "input shapes differ");
+      d[axis] += T(m, ins[i])->dims[axis];
+    }
+    int o;
+    int64_t *y = make_i64_out(m, 0, rank, d, &o);
+    if (!y)
+      return o;
+    int64_t outer = 1, inner = 1;
+    for (int i = 0; i < axis; i++)
+      outer *= d[i];
+    for (int i = axis + 1; i < rank; i++)
+      inner *= d[i];
+    int64_t pos = 0;
+    for (int64_t oo = 0; oo < outer; oo++)
+      for (int i = 0; i < k; i++) {
+        int64_t row = T(m, ins[i])->dims[axis] * inner;
+        for (int64_t j = 0; j < row; j++)
+          y[pos++] = i64_at(m, ins[i], oo * row + j);
+      }
+    return 0;
+  }
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.axis.axis = axis;
+  int y;
+  TRY(new_out(m, 0, &y));
+  if (k == 1)
+    return emit1(m, CN_OP_IDENTITY, NULL, 1, ins, y);
+  return emit1(m, CN_OP_CONCAT, &p, k, ins, y);
+}
+
+static int op_split(imp_t *m) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  const cn_tensor_t *t = T(m, x);
+  int64_t a;
+  TRY(attr_int(m, "axis", 0, &a));
+  int axis;
+  TRY(norm_axis(m, a, t->ndim, 0, &axis));
+  int no = nout(m);
+  if (no < 1 || no > 1024)
+    return ierr(m, CN_EFORMAT, "%d outputs", no);
+  int64_t sizes[1024];
+  int ns;
+  if (m->opset < 13) {
+    const int64_t *v;
+    ns = attr_ints(m, "split", &v);
+    TRY(ns);
+    memcpy(sizes, v, sizeof *v * (size_t)ns);
+  } else {
+    int id = in_id(m, 1);
+    ns = 0;
+    if (id >= 0) {
+      TRY(need_const(m, 1, "split", &id));
+      ns = const_ints(m, id, "split", sizes, 1024);
+      TRY(ns);
+    }
+  }
+  int64_t len = t->dims[axis];
+  if (ns == 0) {
+    if (len % no)
+      return ierr(m, CN_EFORMAT, "axis of %" PRId64 " does not split in %d", len, no);
+    for (int i = 0; i < no; i++)
+      sizes[i] = len / no;
+  } else if (ns != no) {
+    return ierr(m, CN_EFORMAT, "split has %d values for %d outputs", ns, no);
+  }
+  int64_t sum = 0;
+  for (int i = 0; i < no; i++) {
+    if (sizes[i] < 0)
+      return ierr(m, CN_EFORMAT, "negative split size");
+    sum += sizes[i];
+  }
+  if (sum != len)
+    return ierr(m, CN_EFORMAT, "split sizes add up to %" PRId64 ", axis has %" PRId64, sum, len);
+  int outs[1024];
+  for (int i = 0; i < no; i++) {
+    TRY(new_out(m, i, &outs[i]));
+    cn_tensor_t *o = T(m, outs[i]);
+    t = T(m, x);
+    o->ndim = t->ndim;
+    memcpy(o->dims, t->dims, sizeof o->dims);
+    o->dims[axis] = sizes[i];
+  }
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.axis.axis = axis;
+  return emit(m, CN_OP_SPLIT, &p, 1, &x, no, outs);
+}
+
+/* Clamps one Slice axis as the ONNX spec does; returns the element count. */
+static int64_t slice_axis(int64_t dim, int64_t st, int64_t en, int64_t step, int64_t *start) {
+  if (st < 0)
+    st += dim;
+  if (en < 0)
+    en += dim;
+  if (step > 0) {
+    st = st < 0 ? 0 : st > dim ? dim : st;
+    en = en < 0 ? 0 : en > dim ? dim : en;
+    *start = st;
+    return en > st ? (en - st + step - 1) / step : 0;
+  }
+  st = st < 0 ? -1 : st > dim - 1 ? dim - 1 : st;
+  en = en < -1 ? -1 : en > dim - 1 ? dim - 1 : en;
+  *start = st;
+  return st > en ? (st - en + (-step) - 1) / (-step) : 0;
+}
+
+static int op_slice(imp_t *m) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  int64_t st[MAXD], en[MAXD], ax[MAXD], sp[MAXD];
+  int n, na = -1, nsp = -1;
+  if (m->opset < 10) {
+    const int64_t *v;
+    n = attr_ints(m, "starts", &v);
+    TRY(n);
+    if (n > MAXD)
+      return ierr(m, CN_EFORMAT, "starts has %d values", n);
+    memcpy(st, v, sizeof *v * (size_t)n);
+    int ne = attr_ints(m, "ends", &v);
+    TRY(ne);
+    if (ne != n)
+      return ierr(m, CN_EFORMAT, "starts and ends differ in length");
+    memcpy(en, v, sizeof *v * (size_t)n);
+    na = attr_ints(m, "axes", &v);
+    TRY(na);
+    if (na > MAXD)
+      return ierr(m, CN_EFORMAT, "axes has %d values", na);
+    if (na)
+      memcpy(ax, v, sizeof *v * (size_t)na);
+    else
+      na = -1;
+  } else {
+    int id;
+    TRY(need_const(m, 1, "starts", &id));
+    n = const_ints(m, id, "starts", st, MAXD);
+    TRY(n);
+    TRY(need_const(m, 2, "ends", &id));
+    int ne = const_ints(m, id, "ends", en, MAXD);
+    TRY(ne);
+    if (ne != n)
+      return ierr(m, CN_EFORMAT, "starts and ends differ in length");
+    if (in_id(m, 3) >= 0) {
+      TRY(need_const(m, 3, "axes", &id));
+      na = const_ints(m, id, "axes", ax, MAXD);
+      TRY(na);
+    }
+    if (in_id(m, 4) >= 0) {
+      TRY(need_const(m, 4, "steps", &id));
+      nsp = const_ints(m, id, "steps", sp, MAXD);
+      TRY(nsp);
+    }
+  }
+  const cn_tensor_t *t = T(m, x);
+  if ((na >= 0 && na != n) || (nsp >= 0 && nsp != n))
+    return ierr(m, CN_EFORMAT, "starts, ends, axes and steps differ in length");
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  int64_t d[MAXD];
+  for (int i = 0; i < t->ndim; i++) {
+    p.slice.starts[i] = 0;
+    p.slice.steps[i] = 1;
+    d[i] = t->dims[i];
+  }
+  unsigned seen = 0;
+  for (int i = 0; i < n; i++) {
+    int a = i;
+    if (na >= 0)
+      TRY(norm_axis(m, ax[i], t->ndim, 0, &a));
+    else if (i >= t->ndim)
+      return ierr(m, CN_EFORMAT, "more starts than axes");
+    if (seen & (1u << a))
+      return ierr(m, CN_EFORMAT, "axis %d repeated", a);
+    seen |= 1u << a;
+    int64_t step = nsp >= 0 ? sp[i] : 1;
+    if (step == 0)
+      return ierr(m, CN_EFORMAT, "step 0");
+    d[a] = slice_axis(t->dims[a], st[i], en[i], step, &p.slice.starts[a]);
+    p.slice.steps[a] = step;
+  }
+  if (is_const(m, x) && t->dtype == CN_DT_I64)
+    return const_move(m, 's', x, &p, t->ndim, d, 0);
+  int y;
+  TRY(new_out(m, 0, &y));
+  T(m, y)->ndim = T(m, x)->ndim;
+  memcpy(T(m, y)->dims, d, sizeof d);
+  return emit1(m, CN_OP_SLICE, &p, 1, &x, y);
+}
+
+static int op_gather(imp_t *m) {
+  int x, idx;
+  TRY(need_in(m, 0, &x));
+  TRY(need_const(m, 1, "indices", &idx));
+  const cn_tensor_t *t = T(m, x);
+  int64_t a;
+  TRY(attr_int(m, "axis", 0, &a));
+  int axis;
+  TRY(norm_axis(m, a, t->ndim, 0, &axis));
+  const cn_tensor_t *it = T(m, idx);
+  int64_t ni = cn_tensor_numel(it);
+  int out_rank = t->ndim - 1 + it->ndim;
+  if (out_rank > MAXD)
+    return ierr(m, CN_EUNSUPPORTED, "result has %d dimensions", out_rank);
+  if (ni > 4096)
+    return ierr(m, CN_EUNSUPPORTED, "gather of %" PRId64 " indices", ni);
+  int64_t od[MAXD];
+  int k = 0;
+  for (int i = 0; i < axis; i++)
+    od[k++] = t->dims[i];
+  for (int i = 0; i < it->ndim; i++)
+    od[k++] = it->dims[i];
+  for (int i = axis + 1; i < t->ndim; i++)
+    od[k++] = t->dims[i];
+  int64_t len = t->dims[axis];
+  int64_t outer = 1, inner = 1;
+  for (int i = 0; i < axis; i++)
+    outer *= t->dims[i];
+  for (int i = axis + 1; i < t->ndim; i++)
+    inner *= t->dims[i];
+  if (is_const(m, x)) {
+    /* Constant data (shape vectors, embedding tables): gather here. */
+    cn_dtype_t dt = t->dtype;
+    int o = out_const(m, 0, dt, out_rank, od, NULL);
+    if (o < 0)
+      return o;
+    t = T(m, x);
+    size_t es = dt == CN_DT_I64 ? 8 : 4;
+    const unsigned char *src = t->data;
+    unsigned char *dst = T(m, o)->data;
+    for (int64_t oo = 0; oo < outer; oo++)
+      for (int64_t j = 0; j < ni; j++) {
+        int64_t v = i64_at(m, idx, j);
+        if (v < 0)
+          v += len;
+        if (v < 0 || v >= len)
+          return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64, i64_at(m, idx, j), len);
+        memcpy(dst + (size_t)((oo * ni + j) * inner) * es,
+               src + (size_t)((oo * len + v) * inner) * es, (size_t)inner * es);
+      }
+    return 0;
+  }
+  /* Runtime data: one Slice per index, then Concat, then a Reshape to the
+   * gathered shape. */
+  int parts[4096];
+  cn_op_params_t p;
+  for (int64_t j = 0; j < ni; j++) {
+    int64_t v = i64_at(m, idx, j);
+    if (v < 0)
+      v += len;
+    if (v < 0 || v >= len)
+      return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64, i64_at(m, idx, j), len);
+    memset(&p, 0, sizeof p);
+    for (int i = 0; i < t->ndim; i++)
+      p.slice.steps[i] = 1;
+    p.slice.starts[axis] = v;
+    TRY(new_tmp(m, &parts[j]));
+    cn_tensor_t *pt = T(m, parts[j]);
+    t = T(m, x);
+    pt->ndim = t->ndim;
+    memcpy(pt->dims, t->dims, sizeof pt->dims);
+    pt->dims[axis] = 1;
+    TRY(emit1(m, CN_OP_SLICE, &p, 1, &x, parts[j]));
+  }
+  int cat = parts[0];
+  if (ni > 1) {
+    TRY(new_tmp(m, &cat));
+    memset(&p, 0, sizeof p);
+    p.axis.axis = axis;
+    TRY(emit1(m, CN_OP_CONCAT, &p, (int)ni, parts, cat));
+  }
+  int y;
+  TRY(new_out(m, 0, &y));
+  return reshape_to(m, cat, out_rank, od, y, &y);
+}
+
+static int op_shape(imp_t *m) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  const cn_tensor_t *t = T(m, x);
+  int64_t s, e;
+  TRY(attr_int(m, "start", 0, &s));
+  TRY(attr_int(m, "end", t->ndim, &e));
+  if (s < 0)
+    s += t->ndim;
+  if (e < 0)
+    e += t->ndim;
+  s = s < 0 ? 0 : s > t->ndim ? t->ndim : s;
+  e = e < 0 ? 0 : e > t->ndim ? t->ndim : e;
+  int64_t n = e > s ? e - s : 0;
+  int64_t v[MAXD];
+  for (int64_t i = 0; i < n; i++)
+    v[i] = t->dims[s + i];
+  int r = out_const(m, 0, CN_DT_I64, 1, &n, v);
+  return r < 0 ? r : 0;
+}
+
+static int op_size(imp_t *m) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  int64_t v = cn_tensor_numel(T(m, x));
+  int r = out_const(m, 0, CN_DT_I64, 0, NULL, &v);
+  return r < 0 ? r : 0;
+}
+
+static int op_constant(imp_t *m) {
+  const Onnx__AttributeProto *a;
+  if ((a = attr(m, "value"))) {
+    if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR || !a->t)
+      return ierr(m, CN_EFORMAT, "value is not a tensor");
+    if (nout(m) < 1 || !m->node->output[0][0])
+      return ierr(m, CN_EFORMAT, "output 0 is missing");
+    int r = add_tensor_proto(m, a->t, m->node->output[0]);
+    return r < 0 ? r : 0;
+  }
+  int r;
+  if ((a = attr(m, "value_float"))) {
+    float v;
+    TRY(attr_float(m, "value_float", 0, &v));
+    r = out_const(m, 0, CN_DT_F32, 0, NULL, &v);
+  } else if ((a = attr(m, "value_int"))) {
+    int64_t v;
+    TRY(attr_int(m, "value_int", 0, &v));
+    r = out_const(m, 0, CN_DT_I64, 0, NULL, &v);
+  } else if ((a = attr(m, "value_floats"))) {
+    const float *v;
+    int n = attr_floats(m, "value_floats", &v);
+    TRY(n);
+    int64_t d = n;
+    r = out_const(m, 0, CN_DT_F32, 1, &d, v);
+  } else if ((a = attr(m, "value_ints"))) {
+    const int64_t *v;
+    int n = attr_ints(m, "value_ints", &v);
+    TRY(n);
+    int64_t d = n;
+    r = out_const(m, 0, CN_DT_I64, 1, &d, v);
+  } else {
+    return ierr(m, CN_EUNSUPPORTED, "Constant without a tensor, float or int value");
+  }
+  return r < 0 ? r : 0;
+}
+
+static int op_constant_of_shape(imp_t *m) {
+  int s;
+  TRY(need_const(m, 0, "shape", &s));
+  int64_t d[MAXD];
+  int n = const_ints(m, s, "shape", d, MAXD);
+  TRY(n);
+  int64_t numel = 1;
+  for (int i = 0; i < n; i++) {
+    if (d[i] < 0 || d[i] > ((int64_t)1 << 30))
+      return ierr(m, CN_EFORMAT, "shape[%d] = %" PRId64, i, d[i]);
+    numel *= d[i];
+    if (numel > ((int64_t)1 << 30))
+      return ierr(m, CN_EFORMAT, "absurd shape");
+  }
+  cn_dtype_t dt = CN_DT_F32;
+  double val = 0;
+  const Onnx__AttributeProto *a = attr(m, "value");
+  if (a) {
+    if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR || !a->t)
+      return ierr(m, CN_EFORMAT, "value is not a tensor");
+    /* Decode through a temporary constant to reuse the checks. */
+    char nm[160];
+    uniq(m, "value", nm, sizeof nm);
+    int id = add_tensor_proto(m, a->t, nm);
+    TRY(id);
+    if (cn_tensor_numel(T(m, id)) != 1)
+      return ierr(m, CN_EFORMAT, "value must hold one element");
+    dt = T(m, id)->dtype;
+    val = dt == CN_DT_I64 ? (double)((int64_t *)T(m, id)->data)[0] : ((float *)T(m, id)->data)[0];
+  }
+  int o = out_const(m, 0, dt, n, d, NULL);
+  TRY(o);
+  for (int64_t i = 0; i < numel; i++) {
+    if (dt == CN_DT_I64)
+      ((int64_t *)T(m, o)->data)[i] = (int64_t)val;
+    else
+      ((float *)T(m, o)->data)[i] = (float)val;
+  }
+  return 0;
+}
+
+static int op_cast(imp_t *m) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  int64_t to;
+  TRY(attr_int(m, "to", 0, &to));
+  int to_float = to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
+                 to == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
+                 to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16;
+  int to_int = to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ||
+               to == ONNX__TENSOR_PROTO__DATA_TYPE__INT32 ||
+               to == ONNX__TENSOR_PROTO__DATA_TYPE__INT16 ||
+               to == ONNX__TENSOR_PROTO__DATA_TYPE__INT8 ||
+               to == ONNX__TENSOR_PROTO__DATA_TYPE__UINT8 ||
+               to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
+  if (!to_float && !to_int)
+    return ierr(m, CN_EUNSUPPORTED, "Cast to type %" PRId64, to);
+  const cn_tensor_t *t = T(m, x);
+  if (is_const(m, x)) {
+    cn_dtype_t dt = to_float ? CN_DT_F32 : CN_DT_I64;
+    int o = out_const(m, 0, dt, t->ndim, t->dims, NULL);
+    TRY(o);
+    t = T(m, x);
+    int64_t n = cn_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+      double v = t->dtype == CN_DT_I64 ? (double)((int64_t *)t->data)[i] : ((float *)t->data)[i];
+      if (dt == CN_DT_F32) {
+        ((float *)T(m, o)->data)[i] = (float)v;
+      } else {
+        if (!(fabs(v) < 9.2e18))
+          return ierr(m, CN_EFORMAT, "cannot cast %g to an integer", v);
+        int64_t q = (int64_t)v;
+        if (to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
+          q = v != 0;
+        ((int64_t *)T(m, o)->data)[i] = q;
+      }
+    }
+    return 0;
+  }
+  if (!to_float)
+    return ierr(m, CN_EUNSUPPORTED, "Cast of a runtime tensor to an integer type");
+  int y;
+  TRY(new_out(m, 0, &y));
+  return emit1(m, CN_OP_IDENTITY, NULL, 1, &x, y);
+}
+
+static int op_identity(imp_t *m) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  for (int k = 1; k < nout(m); k++)
+    if (m->node->output[k][0])
+      return ierr(m, CN_EUNSUPPORTED, "the mask output of Dropout is not supported");
+  if (is_const(m, x) && T(m, x)->dtype == CN_DT_I64)
+    return const_move(m, 'r', x, NULL, T(m, x)->ndim, T(m, x)->dims, 0);
+  if (!strcmp(m->node->op_type, "Dropout") && m->opset >= 12) {
+    int id = in_id(m, 2);
+    if (id >= 0) {
+      int64_t v;
+      TRY(need_const(m, 2, "training_mode", &id));
+      if (const_ints(m, id, "training_mode", &v, 1) == 1 && v)
+        return ierr(m, CN_EUNSUPPORTED, "training_mode=1 is not supported");
+    }
+  }
+  int y;
+  TRY(new_out(m, 0, &y));
+  return emit1(m, CN_OP_IDENTITY, NULL, 1, &x, y);
+}
+
+static int op_pad(imp_t *m) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  const cn_tensor_t *t = T(m, x);
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  char mode[32];
+  TRY(attr_str(m, "mode", "constant", mode, sizeof mode));
+  if (!strcmp(mode, "constant"))
+    p.pad.mode = CN_PAD_CONSTANT;
+  else if (!strcmp(mode, "reflect"))
+    p.pad.mode = CN_PAD_REFLECT;
+  else if (!strcmp(mode, "edge"))
+    p.pad.mode = CN_PAD_EDGE;
+  else
+    return ierr(m, CN_EUNSUPPORTED, "pad mode '%s'", mode);
+  int64_t pads[2 * MAXD];
+  int n;
+  if (m->opset < 11) {
+    const int64_t *v;
+    n = attr_ints(m, "pads", &v);
+    TRY(n);
+    if (n > 2 * MAXD)
+      return ierr(m, CN_EFORMAT, "pads has %d values", n);
+    memcpy(pads, v, sizeof *v * (size_t)n);
+    TRY(attr_float(m, "value", 0.0f, &p.pad.value));
+  } else {
+    int id;
+    TRY(need_const(m, 1, "pads", &id));
+    n = const_ints(m, id, "pads", pads, 2 * MAXD);
+    TRY(n);
+    if ((id = in_id(m, 2)) >= 0) {
+      TRY(need_const(m, 2, "constant_value", &id));
+      float v;
+      if (const_floats(m, id, "constant_value", &v, 1) == 1)
+        p.pad.value = v;
+    }
+    if (in_id(m, 3) >= 0)
+      return ierr(m, CN_EUNSUPPORTED, "Pad with axes");
+  }
+  if (n != 2 * t->ndim)
+    return ierr(m, CN_EFORMAT, "pads has %d values, expected %d", n, 2 * t->ndim);
+  for (int i = 0; i < n; i++) {
+    if (pads[i] > ((int64_t)1 << 30) || pads[i] < -((int64_t)1 << 30))
+      return ierr(m, CN_EFORMAT, "pads[%d] = %" PRId64, i, pads[i]);
+    p.pad.pads[i] = pads[i];
+  }
+  int y;
+  TRY(new_out(m, 0, &y));
+  return emit1(m, CN_OP_PAD, &p, 1, &x, y);
+}
+
+static int op_resize(imp_t *m, int upsample) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  const cn_tensor_t *t = T(m, x);
+  int nd = t->ndim;
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  char mode[32], ctm[40], nm[40];
+  TRY(attr_str(m, "mode", "nearest", mode, sizeof mode));
+  if (!strcmp(mode, "nearest"))
+    p.resize.mode = CN_RESIZE_NEAREST;
+  else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear"))
+    p.resize.mode = CN_RESIZE_LINEAR;
+  else if (!strcmp(mode, "cubic"))
+    p.resize.mode = CN_RESIZE_CUBIC;
+  else
+    return ierr(m, CN_EUNSUPPORTED, "resize mode '%s'", mode);
+  float scales[MAXD];
+  int64_t sizes[MAXD];
+  int ns = 0, nz = 0;
+  float roi[2 * MAXD];
+  int nroi = 0;
+  if (upsample || m->opset < 11) {
+    /* Upsample and Resize-10: asymmetric coordinates, nearest rounds down. */
+    p.resize.coord = CN_COORD_ASYMMETRIC;
+    p.resize.nearest = CN_NEAREST_FLOOR;
+    if (upsample && m->opset < 9) {
+      const float *v;
+      ns = attr_floats(m, "scales", &v);
+      TRY(ns);
+      if (ns > MAXD)
+        return ierr(m, CN_EFORMAT, "scales has %d values", ns);
+      memcpy(scales, v, sizeof *v * (size_t)ns);
+    } else {
+      int id;
+      TRY(need_const(m, 1, "scales", &id));
+      ns = const_floats(m, id, "scales", scales, MAXD);
+      TRY(ns);
+    }
+    if (ns == 0)
+      return ierr(m, CN_EFORMAT, "scales is missing");
+  } else {
+    TRY(attr_str(m, "coordinate_transformation_mode", "half_pixel", ctm, sizeof ctm));
+    static const struct { const char *n; cn_resize_coord_t c; } cm[] = {
+        {"half_pixel", CN_COORD_HALF_PIXEL},
+        {"asymmetric", CN_COORD_ASYMMETRIC},
+        {"align_corners", CN_COORD_ALIGN_CORNERS},
+        {"pytorch_half_pixel", CN_COORD_PYTORCH_HALF_PIXEL},
+        {"tf_half_pixel_for_nn", CN_COORD_TF_HALF_PIXEL_FOR_NN},
+        {"tf_crop_and_resize", CN_COORD_TF_CROP_AND_RESIZE},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cm / sizeof cm[0]; i++)
+      if (!strcmp(ctm, cm[i].n))
+        break;
+    if (i == sizeof cm / sizeof cm[0])
+      return ierr(m, CN_EUNSUPPORTED, "coordinate_transformation_mode '%s'", ctm);
+    p.resize.coord = cm[i].c;
+    TRY(attr_str(m, "nearest_mode", "round_prefer_floor", nm, sizeof nm));
+    if (!strcmp(nm, "round_prefer_floor"))
+      p.resize.nearest = CN_NEAREST_ROUND_PREFER_FLOOR;
+    else if (!strcmp(nm, "round_prefer_ceil"))
+      p.resize.nearest = CN_NEAREST_ROUND_PREFER_CEIL;
+    else if (!strcmp(nm, "floor"))
+      p.resize.nearest = CN_NEAREST_FLOOR;
+    else if (!strcmp(nm, "ceil"))
+      p.resize.nearest = CN_NEAREST_CEIL;
+    else
+      return ierr(m, CN_EUNSUPPORTED, "nearest_mode '%s'", nm);
+    TRY(attr_float(m, "cubic_coeff_a", -0.75f, &p.resize.cubic_a));
+    int64_t ex;
+    TRY(attr_int(m, "exclude_outside", 0, &ex));
+    p.resize.exclude_outside = ex != 0;
+    TRY(attr_float(m, "extrapolation_value", 0.0f, &p.resize.extrapolation_value));
+    int64_t aa;
+    TRY(attr_int(m, "antialias", 0, &aa));
+    if (aa)
+      return ierr(m, CN_EUNSUPPORTED, "antialias");
+    if (attr(m, "axes"))
+      return ierr(m, CN_EUNSUPPORTED, "Resize with axes");
+    int id;
+    if ((id = in_id(m, 1)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
+      TRY(need_const(m, 1, "roi", &id));
+      nroi = const_floats(m, id, "roi", roi, 2 * MAXD);
+      TRY(nroi);
+    }
+    if ((id = in_id(m, 2)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
+      TRY(need_const(m, 2, "scales", &id));
+      ns = const_floats(m, id, "scales", scales, MAXD);
+      TRY(ns);
+    }
+    if ((id = in_id(m, 3)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
+      TRY(need_const(m, 3, "sizes", &id));
+      nz = const_ints(m, id, "sizes", sizes, MAXD);
+      TRY(nz);
+    }
+    if ((ns > 0) == (nz > 0))
+      return ierr(m, CN_EFORMAT, "exactly one of scales and sizes must be given");
+  }
+  t = T(m, x);
+  if ((ns && ns != nd) || (nz && nz != nd))
+    return ierr(m, CN_EFORMAT, "%d scales/sizes for rank %d", ns ? ns : nz, nd);
+  if (p.resize.coord == CN_COORD_TF_CROP_AND_RESIZE) {
+    if (nroi != 2 * nd)
+      return ierr(m, CN_EFORMAT, "roi has %d values, expected %d", nroi, 2 * nd);
+    memcpy(p.resize.roi, roi, sizeof(float) * (size_t)nroi);
+  }
+  int64_t od[MAXD];
+  for (int i = 0; i < nd; i++) {
+    if (nz) {
+      if (sizes[i] < 1 || sizes[i] > ((int64_t)1 << 24))
+        return ierr(m, CN_EFORMAT, "sizes[%d] = %" PRId64, i, sizes[i]);
+      od[i] = sizes[i];
+      p.resize.scales[i] = (float)sizes[i] / (float)t->dims[i];
+    } else {
+      if (!(scales[i] > 0 && scales[i] < 65536))
+        return ierr(m, CN_EFORMAT, "scales[%d] = %g", i, (double)scales[i]);
+      double span = p.resize.coord == CN_COORD_TF_CROP_AND_RESIZE
+                        ? (double)(p.resize.roi[nd + i] - p.resize.roi[i])
+                        : 1.0;
+      od[i] = (int64_t)floor((double)t->dims[i] * span * scales[i]);
+      if (od[i] < 1)
+        return ierr(m, CN_EFORMAT, "resized axis %d would be empty", i);
+      p.resize.scales[i] = scales[i];
+    }
+  }
+  int y;
+  TRY(new_out(m, 0, &y));
+  T(m, y)->ndim = nd;
+  memcpy(T(m, y)->dims, od, sizeof od);
+  return emit1(m, CN_OP_RESIZE, &p, 1, &x, y);
+}
+
+static int op_lrn(imp_t *m) {
+  int x, y;
+  TRY(need_in(m, 0, &x));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  int64_t size;
+  if (!attr(m, "size"))
+    return ierr(m, CN_EFORMAT, "size is missing");
+  TRY(attr_int(m, "size", 1, &size));
+  if (size < 1 || size > 1024)
+    return ierr(m, CN_EFORMAT, "size %" PRId64, size);
+  p.lrn.size = (int)size;
+  TRY(attr_float(m, "alpha", 1e-4f, &p.lrn.alpha));
+  TRY(attr_float(m, "beta", 0.75f, &p.lrn.beta));
+  TRY(attr_float(m, "bias", 1.0f, &p.lrn.k));
+  TRY(new_out(m, 0, &y));
+  return emit1(m, CN_OP_LRN, &p, 1, &x, y);
+}
+
+/* ReduceMean/ReduceMax over the spatial axes of a 4-D tensor, as exporters
+ * write global pooling. */
+static int op_reduce_spatial(imp_t *m, cn_pool_kind_t kind) {
+  int x;
+  TRY(need_in(m, 0, &x));
+  const cn_tensor_t *t = T(m, x);
+  int64_t axes[MAXD];
+  int n = axes_of(m, axes, MAXD, 18);
+  if (n < -1)
+    return n;
+  int64_t keep;
+  TRY(attr_int(m, "keepdims", 1, &keep));
+  int a0 = -1, a1 = -1;
+  if (n == 2) {
+    TRY(norm_axis(m, axes[0], t->ndim, 0, &a0));
+    TRY(norm_axis(m, axes[1], t->ndim, 0, &a1));
+  }
+  if (t->ndim != 4 || n != 2 || !((a0 == 2 && a1 == 3) || (a0 == 3 && a1 == 2)))
+    return ierr(m, CN_EUNSUPPORTED, "reductions other than over H and W of a 4-D tensor");
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.pool.kind = kind;
+  p.pool.global = 1;
+  int y;
+  if (keep) {
+    TRY(new_out(m, 0, &y));
+    return emit1(m, CN_OP_POOL, &p, 1, &x, y);
+  }
+  int tt;
+  TRY(new_tmp(m, &tt));
+  TRY(emit1(m, CN_OP_POOL, &p, 1, &x, tt));
+  int64_t d[2] = {T(m, x)->dims[0], T(m, x)->dims[1]};
+  TRY(new_out(m, 0, &y));
+  return reshape_to(m, tt, 2, d, y, &y);
+}
+
+static int op_expand(imp_t *m) {
+  int x, s;
+  TRY(need_in(m, 0, &x));
+  TRY(need_const(m, 1, "shape", &s));
+  int64_t d[MAXD];
+  int n = const_ints(m, s, "shape", d, MAXD);
+  TRY(n);
+  for (int i = 0; i < n; i++)
+    if (d[i] < 0 || d[i] > ((int64_t)1 << 24))
+      return ierr(m, CN_EFORMAT, "shape[%d] = %" PRId64, i, d[i]);
+  if (T(m, x)->dtype == CN_DT_I64)
+    return ierr(m, CN_EUNSUPPORTED, "Expand of an integer tensor");
+  /* x * ones(shape) broadcasts exactly as Expand does. */
+  int ones, y;
+  int64_t numel = 1;
+  for (int i = 0; i < n; i++)
+    numel *= d[i];
+  if (numel > ((int64_t)1 << 26))
+    return ierr(m, CN_EFORMAT, "absurd shape");
+  TRY(new_const(m, CN_DT_F32, n, d, NULL, &ones));
+  for (int64_t i = 0; i < numel; i++)
+    ((float *)T(m, ones)->data)[i] = 1.0f;
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.binary = CN_BIN_MUL;
+  TRY(new_out(m, 0, &y));
+  int ins[2] = {x, ones};
+  return emit1(m, CN_OP_BINARY, &p, 2, ins, y);
+}
+
+static int op_range(imp_t *m) {
+  int a, b, c;
+  TRY(need_const(m, 0, "start", &a));
+  TRY(need_const(m, 1, "limit", &b));
+  TRY(need_const(m, 2, "delta", &c));
+  float s, l, d;
+  if (const_floats(m, a, "start", &s, 1) != 1 || const_floats(m, b, "limit", &l, 1) != 1 ||
+      const_floats(m, c, "delta", &d, 1) != 1 || d == 0)
+    return ierr(m, CN_EFORMAT, "bad Range arguments");
+  double cnt = ceil(((double)l - s) / d);
+  int64_t n = cnt > 0 ? (int64_t)cnt : 0;
+  if (n > (1 << 24))
+    return ierr(m, CN_EFORMAT, "Range of %" PRId64 " values", n);
+  cn_dtype_t dt = T(m, a)->dtype;
+  int o = out_const(m, 0, dt, 1, &n, NULL);
+  TRY(o);
+  for (int64_t i = 0; i < n; i++) {
+    if (dt == CN_DT_I64)
+      ((int64_t *)T(m, o)->data)[i] = (int64_t)s + i * (int64_t)d;
+    else
+      ((float *)T(m, o)->data)[i] = s + (float)i * d;
+  }
+  return 0;
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static int import_node(imp_t *m) {
+  const char *op = m->node->op_type ? m->node->op_type : "";
+  float f1, f2;
+  if (m->node->domain && m->node->domain[0] && strcmp(m->node->domain, "ai.onnx") != 0)
+    return ierr(m, CN_EUNSUPPORTED, "op %s of domain %s", op, m->node->domain);
+  if (!strcmp(op, "Conv"))
+    return op_conv(m, 0);
+  if (!strcmp(op, "ConvTranspose"))
+    return op_conv(m, 1);
+  if (!strcmp(op, "MaxPool"))
+    return op_pool(m, CN_POOL_MAX, 0);
+  if (!strcmp(op, "AveragePool"))
+    return op_pool(m, CN_POOL_AVG, 0);
+  if (!strcmp(op, "GlobalAveragePool"))
+    return op_pool(m, CN_POOL_AVG, 1);
+  if (!strcmp(op, "GlobalMaxPool"))
+    return op_pool(m, CN_POOL_MAX, 1);
+  if (!strcmp(op, "Gemm"))
+    return op_gemm(m);
+  if (!strcmp(op, "MatMul"))
+    return op_matmul(m);
+  if (!strcmp(op, "Add") || !strcmp(op, "Sum"))
+    return op_binary(m, CN_BIN_ADD, "Add");
+  if (!strcmp(op, "Sub"))
+    return op_binary(m, CN_BIN_SUB, op);
+  if (!strcmp(op, "Mul"))
+    return op_binary(m, CN_BIN_MUL, op);
+  if (!strcmp(op, "Div"))
+    return op_binary(m, CN_BIN_DIV, op);
+  if (!strcmp(op, "Pow"))
+    return op_binary(m, CN_BIN_POW, op);
+  if (!strcmp(op, "Max"))
+    return op_binary(m, CN_BIN_MAX, op);
+  if (!strcmp(op, "Min"))
+    return op_binary(m, CN_BIN_MIN, op);
+  if (!strcmp(op, "Mean"))
+    return op_mean(m);
+  if (!strcmp(op, "Relu"))
+    return op_act(m, CN_ACT_RELU, 0, 0);
+  if (!strcmp(op, "LeakyRelu")) {
+    TRY(attr_float(m, "alpha", 0.01f, &f1));
+    return op_act(m, CN_ACT_RELU, f1, 0);
+  }
+  if (!strcmp(op, "PRelu"))
+    return op_prelu(m);
+  if (!strcmp(op, "Clip"))
+    return op_clip(m);
+  if (!strcmp(op, "Sigmoid"))
+    return op_act(m, CN_ACT_SIGMOID, 0, 0);
+  if (!strcmp(op, "Tanh"))
+    return op_act(m, CN_ACT_TANH, 0, 0);
+  if (!strcmp(op, "HardSigmoid")) {
+    TRY(attr_float(m, "alpha", 0.2f, &f1));
+    TRY(attr_float(m, "beta", 0.5f, &f2));
+    return op_act(m, CN_ACT_HARDSIGMOID, f1, f2);
+  }
+  if (!strcmp(op, "HardSwish"))
+    return op_act(m, CN_ACT_HARDSWISH, 0, 0);
+  if (!strcmp(op, "Elu")) {
+    TRY(attr_float(m, "alpha", 1.0f, &f1));
+    return op_act(m, CN_ACT_ELU, f1, 0);
+  }
+  if (!strcmp(op, "Selu")) {
+    TRY(attr_float(m, "alpha", 1.67326319217681884765625f, &f1));
+    TRY(attr_float(m, "gamma", 1.05070102214813232421875f, &f2));
+    return op_act(m, CN_ACT_SELU, f1, f2);
+  }
+  if (!strcmp(op, "Softplus"))
+    return op_act(m, CN_ACT_SOFTPLUS, 0, 0);
+  if (!strcmp(op, "Abs"))
+    return op_act(m, CN_ACT_ABS, 0, 0);
+  if (!strcmp(op, "Neg"))
+    return op_act(m, CN_ACT_NEG, 0, 0);
+  if (!strcmp(op, "Exp"))
+    return op_act(m, CN_ACT_EXP, 0, 0);
+  if (!strcmp(op, "Log"))
+    return op_act(m, CN_ACT_LOG, 0, 0);
+  if (!strcmp(op, "Sqrt"))
+    return op_act(m, CN_ACT_SQRT, 0, 0);
+  if (!strcmp(op, "Reciprocal"))
+    return op_act(m, CN_ACT_RECIPROCAL, 0, 0);
+  if (!strcmp(op, "Floor"))
+    return op_act(m, CN_ACT_FLOOR, 0, 0);
+  if (!strcmp(op, "Ceil"))
+    return op_act(m, CN_ACT_CEIL, 0, 0);
+  if (!strcmp(op, "Softmax"))
+    return op_softmax(m, 0);
+  if (!strcmp(op, "LogSoftmax"))
+    return op_softmax(m, 1);
+  if (!strcmp(op, "BatchNormalization"))
+    return op_batchnorm(m);
+  if (!strcmp(op, "Concat"))
+    return op_concat(m);
+  if (!strcmp(op, "Split"))
+    return op_split(m);
+  if (!strcmp(op, "Slice"))
+    return op_slice(m);
+  if (!strcmp(op, "Reshape"))
+    return op_reshape(m);
+  if (!strcmp(op, "Flatten"))
+    return op_flatten(m);
+  if (!strcmp(op, "Squeeze"))
+    return op_squeeze(m, 0);
+  if (!strcmp(op, "Unsqueeze"))
+    return op_squeeze(m, 1);
+  if (!strcmp(op, "Transpose"))
+    return op_transpose(m);
+  if (!strcmp(op, "Pad"))
+    return op_pad(m);
+  if (!strcmp(op, "Resize"))
+    return op_resize(m, 0);
+  if (!strcmp(op, "Upsample"))
+    return op_resize(m, 1);
+  if (!strcmp(op, "LRN"))
+    return op_lrn(m);
+  if (!strcmp(op, "Dropout") || !strcmp(op, "Identity"))
+    return op_identity(m);
+  if (!strcmp(op, "Constant"))
+    return op_constant(m);
+  if (!strcmp(op, "Shape"))
+    return op_shape(m);
+  if (!strcmp(op, "Size"))
+    return op_size(m);
+  if (!strcmp(op, "Gather"))
+    return op_gather(m);
+  if (!strcmp(op, "Cast"))
+    return op_cast(m);
+  if (!strcmp(op, "ConstantOfShape"))
+    return op_constant_of_shape(m);
+  if (!strcmp(op, "Equal") && all_const(m))
+    return i64_binary(m, op);
+  if (!strcmp(op, "Range"))
+    return op_range(m);
+  if (!strcmp(op, "Expand"))
+    return op_expand(m);
+  if (!strcmp(op, "ReduceMean"))
+    return op_reduce_spatial(m, CN_POOL_AVG);
+  if (!strcmp(op, "ReduceMax"))
+    return op_reduce_spatial(m, CN_POOL_MAX);
+  return ierr(m, CN_EUNSUPPORTED, "unsupported op %s", op);
+}
+
+static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
+  const Onnx__GraphProto *gp = mp->graph;
+  if (!gp)
+    return ierr(m, CN_EFORMAT, "no graph in the model");
+  m->opset = -1;
+  for (size_t i = 0; i < mp->n_opset_import; i++) {
+    const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
+    if (!o->domain || !o->domain[0] || !strcmp(o->domain, "ai.onnx"))
+      m->opset = o->has_version ? o->version : 1;
+  }
+  if (m->opset < 0)
+    return ierr(m, CN_EFORMAT, "no opset_import for the default domain");
+  if (m->opset < 7 || m->opset > 17)
+    return ierr(m, CN_EUNSUPPORTED, "opset %" PRId64 " (supported: 7 to 17)", m->opset);
+  for (size_t i = 0; i < gp->n_initializer; i++)
+    TRY(add_tensor_proto(m, gp->initializer[i], NULL));
+  if (gp->n_sparse_initializer)
+    return ierr(m, CN_EUNSUPPORTED, "sparse initializers");
+  /* Inputs that are not initializers are the graph's runtime inputs. */
+  int *ins = cn_graph_alloc(m->g, sizeof(int) * (gp->n_input + 1));
+  if (!ins)
+    return ierr(m, CN_ENOMEM, "out of memory");
+  int nins = 0;
+  for (size_t i = 0; i < gp->n_input; i++) {
+    const Onnx__ValueInfoProto *vi = gp->input[i];
+    if (!vi->name || !vi->name[0])
+      return ierr(m, CN_EFORMAT, "input %zu has no name", i);
+    if (cn_graph_find(m->g, vi->name) >= 0)
+      continue;
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+      return ierr(m, CN_EUNSUPPORTED, "input %s is not a tensor", vi->name);
+    if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+      return ierr(m, CN_EUNSUPPORTED, "input %s has element type %d, only float is supported",
+                  vi->name, tp->tensor_type->elem_type);
+    const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
+    if (!sh)
+      return ierr(m, CN_EUNSUPPORTED, "input %s has no shape", vi->name);
+    if (sh->n_dim > MAXD)
+      return ierr(m, CN_EUNSUPPORTED, "input %s has %zu dimensions", vi->name, sh->n_dim);
+    int64_t d[MAXD];
+    for (size_t k = 0; k < sh->n_dim; k++) {
+      const Onnx__TensorShapeProto__Dimension *dm = sh->dim[k];
+      if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+        d[k] = dm->dim_value;
+        if (d[k] < 1 || d[k] > ((int64_t)1 << 24))
+          return ierr(m, CN_EFORMAT, "input %s: dimension %zu is %" PRId64, vi->name, k, d[k]);
+      } else if (k == 0) {
+        d[k] = 1; /* a symbolic batch runs with batch 1 */
+      } else {
+        return ierr(m, CN_EUNSUPPORTED, "input %s: dimension %zu is symbolic", vi->name, k);
+      }
+    }
+    int id = cn_graph_add_tensor(m->g, vi->name, CN_DT_F32, (int)sh->n_dim, d);
+    if (id < 0)
+      return ierr(m, CN_EFORMAT, "input %s: bad shape", vi->name);
+    ins[nins++] = id;
+  }
+  if (nins == 0)
+    return ierr(m, CN_EFORMAT, "the graph has no runtime input");
+  TRY(cn_graph_set_inputs(m->g, ins, nins) < 0 ? ierr(m, CN_ENOMEM, "out of memory") : 0);
+  for (size_t i = 0; i < gp->n_node; i++) {
+    m->ni = (int)i;
+    m->node = gp->node[i];
+    m->sub = 0;
+    const char *nm = m->node->name && m->node->name[0] ? m->node->name
+                     : m->node->op_type                ? m->node->op_type
+                                                       : "?";
+    snprintf(m->nname, sizeof m->nname, "%s", nm);
+    for (size_t k = 0; k < m->node->n_input; k++) {
+      const char *in = m->node->input[k];
+      if (in && in[0] && cn_graph_find(m->g, in) < 0)
+        return ierr(m, CN_EFORMAT, "input '%.80s' is not defined before this node", in);
+    }
+    TRY(import_node(m));
+  }
+  m->node = NULL;
+  int *outs = cn_graph_alloc(m->g, sizeof(int) * (gp->n_output + 1));
+  if (!outs)
+    return ierr(m, CN_ENOMEM, "out of memory");
+  for (size_t i = 0; i < gp->n_output; i++) {
+    const char *nm = gp->output[i]->name;
+    int id = nm ? cn_graph_find(m->g, nm) : -1;
+    if (id < 0)
+      return ierr(m, CN_EFORMAT, "output '%.80s' is never computed", nm ? nm : "");
+    outs[i] = id;
+  }
+  if (gp->n_output == 0)
+    return ierr(m, CN_EFORMAT, "the graph has no output");
+  if (cn_graph_set_outputs(m->g, outs, (int)gp->n_output) < 0)
+    return ierr(m, CN_ENOMEM, "out of memory");
+  return cn_graph_compact(m->g, m->err);
+}
+
+int cn_onnx_load_mem(const void *buf, size_t len, const char *name, cn_graph_t **out,
+                     cn_err_t *err) {
+  *out = NULL;
+  const char *src = name ? name : "model.onnx";
+  if (len == 0)
+    return cn_err_set(err, CN_EFORMAT, "%s: empty file", src);
+  Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+  if (!mp)
+    return cn_err_set(err, CN_EFORMAT, "%s: not an ONNX model (protobuf parse failed)", src);
+  cn_graph_t *g = cn_graph_create(src);
+  if (!g) {
+    onnx__model_proto__free_unpacked(mp, NULL);
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", src);
+  }
+  imp_t m = {.g = g, .src = g->source, .err = err};
+  int r = import_graph(&m, mp);
+  onnx__model_proto__free_unpacked(mp, NULL);
+  if (r < 0) {
+    cn_graph_destroy(g);
+    return r;
+  }
+  *out = g;
+  return 0;
+}
+
+int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err) {
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return cn_err_set(err, cn_err_from_errno(errno), "%s: %s", path, strerror(errno));
+  unsigned char *buf = NULL;
+  size_t len = 0, cap = 0;
+  for (;;) {
+    if (len == cap) {
+      if (cap >= CN_ONNX_MAX_FILE) {
+        free(buf);
+        fclose(f);
+        return cn_err_set(err, CN_EFORMAT, "%s: larger than 2 GiB", path);
+      }
+      cap = cap ? cap * 2 : 1 << 20;
+      unsigned char *nb = realloc(buf, cap);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
+      }
+      buf = nb;
+    }
+    size_t r = fread(buf + len, 1, cap - len, f);
+    len += r;
+    if (r == 0)
+      break;
+  }
+  int rerr = ferror(f);
+  fclose(f);
+  if (rerr) {
+    free(buf);
+    return cn_err_set(err, CN_EIO, "%s: read error", path);
+  }
+  int r = cn_onnx_load_mem(buf, len, path, out, err);
+  free(buf);
+  return r;
+}
