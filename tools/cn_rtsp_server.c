@@ -1,11 +1,13 @@
 /* cn_rtsp_server: a loopback RTSP server whose frames carry their number.
  *
  *   cn_rtsp_server --port N [--path /cam] [--size WxH] [--fps F]
- *                  [--codec h264|mjpeg] [--log FILE]
+ *                  [--codec h264|mjpeg] [--slices N] [--log FILE]
  *
  * Frames are painted with cn_pattern_paint_bgr (number 1, 2, 3... for the
  * life of the process) and pushed into an appsrc at the paced rate, then
- * encoded (x264enc zerolatency, or jpegenc for RTP JPEG). With --log, one
+ * encoded (x264enc zerolatency, or jpegenc for RTP JPEG). H.264 frames are
+ * one slice, unless --slices asks for more (as cameras with sliced encoders
+ * send: each slice is its own NAL unit and RTP packets). With --log, one
  * line "N t_push_ns" per pushed frame records when frame N went live
  * (CLOCK_MONOTONIC), so a client can measure its own delay per frame.
  *
@@ -35,6 +37,7 @@ typedef struct server_opts {
   double fps;
   const char *codec;
   const char *log_path;
+  int slices;
 } server_opts_t;
 
 /* State shared by the GLib main loop (media callbacks) and the pusher
@@ -55,13 +58,14 @@ static int usage(const char *why) {
   if (why)
     fprintf(stderr, "cn_rtsp_server: %s\n", why);
   fprintf(stderr, "usage: cn_rtsp_server --port N [--path /cam] [--size WxH] "
-                  "[--fps F] [--codec h264|mjpeg] [--log FILE]\n");
+                  "[--fps F] [--codec h264|mjpeg] [--slices N] "
+                  "[--log FILE]\n");
   return 2;
 }
 
 static int parse_args(int argc, char **argv, server_opts_t *o) {
   *o = (server_opts_t){.path = "/cam", .width = 640, .height = 480,
-                       .fps = 30.0, .codec = "h264"};
+                       .fps = 30.0, .codec = "h264", .slices = 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -81,6 +85,8 @@ static int parse_args(int argc, char **argv, server_opts_t *o) {
       o->codec = v;
     else if (!strcmp(a, "--log"))
       o->log_path = v;
+    else if (!strcmp(a, "--slices"))
+      o->slices = atoi(v);
     else
       return usage("unknown option");
   }
@@ -96,6 +102,8 @@ static int parse_args(int argc, char **argv, server_opts_t *o) {
     return usage("--fps must be 1..240");
   if (strcmp(o->codec, "h264") && strcmp(o->codec, "mjpeg"))
     return usage("--codec must be h264 or mjpeg");
+  if (o->slices < 1 || o->slices > 16)
+    return usage("--slices must be 1..16");
   return 0;
 }
 
@@ -249,12 +257,15 @@ int main(int argc, char **argv) {
 
   char launch[512];
   int key = (int)(s.opts.fps + 0.5);
+  /* One encoder thread: zerolatency's sliced threads would otherwise
+   * decide the slice count (one per thread); --slices sets it instead. */
   if (!strcmp(s.opts.codec, "h264"))
     snprintf(launch, sizeof launch,
              "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
-             "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=%d "
-             "! rtph264pay name=pay0 pt=96 config-interval=-1 )",
-             key);
+             "x264enc tune=zerolatency speed-preset=ultrafast threads=1 "
+             "key-int-max=%d option-string=slices=%d ! "
+             "rtph264pay name=pay0 pt=96 config-interval=-1 )",
+             key, s.opts.slices);
   else
     snprintf(launch, sizeof launch,
              "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
