@@ -852,8 +852,6 @@ int cn_graph_finalize(cn_graph_t *g, cn_err_t *err) {
     if (t->dtype != CN_DT_F32)
       return cn_err_set(err, CN_EUNSUPPORTED, "%s: input %s is not float32", g->source,
                         t->name);
-    if (t->ndim < 1)
-      return cn_err_set(err, CN_EFORMAT, "%s: input %s has no shape", g->source, t->name);
     for (int k = 0; k < t->ndim; k++)
       if (t->dims[k] < 1)
         return cn_err_set(err, CN_EFORMAT, "%s: input %s has dimension %d = %" PRId64,

@@ -25,6 +25,7 @@
 
 #include "engine/graph.h"
 #include "engine/onnx.pb-c.h"
+#include "engine/onnx_import.h"
 
 #define CN_ONNX_MAX_FILE ((size_t)2 << 30)
 #define MAXD CN_MAX_DIMS
@@ -463,6 +464,10 @@ static int out_const(imp_t *m, int k, cn_dtype_t dt, int nd, const int64_t *dims
  * input is a float constant. */
 static int emit(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in, const int *ins,
                 int n_out, const int *outs) {
+  for (int i = 0; i < n_in; i++)
+    if (ins[i] >= 0 && T(m, ins[i])->dtype != CN_DT_F32)
+      return ierr(m, CN_EUNSUPPORTED, "integer tensor %.80s used as data (only float32 is)",
+                  T(m, ins[i])->name);
   char name[200];
   if (m->sub == 0)
     snprintf(name, sizeof name, "%s", m->nname);
@@ -983,12 +988,13 @@ static int op_prelu(imp_t *m) {
   return emit1(m, CN_OP_PRELU, NULL, 2, ins, y);
 }
 
+/* Normalizes a possibly negative axis: [-rank, rank) or, when inclusive
+ * (Flatten), [-rank, rank]. */
 static int norm_axis(imp_t *m, int64_t axis, int rank, int inclusive, int *out) {
   *out = 0;
-  int64_t r = rank + inclusive;
-  if (axis < -r || axis >= r)
+  if (axis < -rank || axis >= rank + inclusive)
     return ierr(m, CN_EFORMAT, "axis %" PRId64 " out of range for rank %d", axis, rank);
-  *out = (int)(axis < 0 ? axis + r : axis);
+  *out = (int)(axis < 0 ? axis + rank : axis);
   return 0;
 }
 
@@ -1349,9 +1355,9 @@ static int op_concat(imp_t *m) {
   int n = nin(m), x0;
   TRY(need_in(m, 0, &x0));
   int64_t a;
-  if (!attr(m, "axis"))
+  if (!attr(m, "axis") && m->opset >= 4)
     return ierr(m, CN_EFORMAT, "axis is missing");
-  TRY(attr_int(m, "axis", 0, &a));
+  TRY(attr_int(m, "axis", 1, &a));
   int rank = T(m, x0)->ndim, axis;
   TRY(norm_axis(m, a, rank, 0, &axis));
   int *ins = cn_graph_alloc(m->g, sizeof(int) * (size_t)(n ? n : 1));
@@ -2125,11 +2131,27 @@ static int op_range(imp_t *m) {
 
 /* ---- dispatch ------------------------------------------------------------- */
 
+const char *const cn__onnx_ops[] = {
+    "Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat",
+    "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Elu",
+    "Equal", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gemm", "GlobalAveragePool",
+    "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "Log",
+    "LogSoftmax", "LRN", "MatMul", "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "Pad",
+    "Pow", "PRelu", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "Relu", "Reshape",
+    "Resize", "Selu", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "Softplus", "Split",
+    "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze", "Upsample", NULL,
+};
+
 static int import_node(imp_t *m) {
   const char *op = m->node->op_type ? m->node->op_type : "";
   float f1, f2;
   if (m->node->domain && m->node->domain[0] && strcmp(m->node->domain, "ai.onnx") != 0)
     return ierr(m, CN_EUNSUPPORTED, "op %s of domain %s", op, m->node->domain);
+  if (m->opset < 7 && attr(m, "broadcast") && attr(m, "axis"))
+    return ierr(m, CN_EUNSUPPORTED, "legacy broadcast with an axis (opset < 7)");
+  if ((m->opset < 2 && (!strcmp(op, "Pad") || !strcmp(op, "Split"))) ||
+      (m->opset < 7 && !strcmp(op, "Upsample")))
+    return ierr(m, CN_EUNSUPPORTED, "%s of opset %" PRId64, op, m->opset);
   if (!strcmp(op, "Conv"))
     return op_conv(m, 0);
   if (!strcmp(op, "ConvTranspose"))
@@ -2279,7 +2301,9 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
   }
   if (m->opset < 0)
     return ierr(m, CN_EFORMAT, "no opset_import for the default domain");
-  if (m->opset < 7 || m->opset > 17)
+  /* Opsets 7 to 17 are supported; older models load when they use none of
+   * the legacy forms refused in import_node (legacy broadcast, ...). */
+  if (m->opset < 1 || m->opset > 17)
     return ierr(m, CN_EUNSUPPORTED, "opset %" PRId64 " (supported: 7 to 17)", m->opset);
   for (size_t i = 0; i < gp->n_initializer; i++)
     TRY(add_tensor_proto(m, gp->initializer[i], NULL));
@@ -2312,6 +2336,8 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
       const Onnx__TensorShapeProto__Dimension *dm = sh->dim[k];
       if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
         d[k] = dm->dim_value;
+        if (d[k] == 0)
+          return ierr(m, CN_EUNSUPPORTED, "input %s: empty tensors are not supported", vi->name);
         if (d[k] < 1 || d[k] > ((int64_t)1 << 24))
           return ierr(m, CN_EFORMAT, "input %s: dimension %zu is %" PRId64, vi->name, k, d[k]);
       } else if (k == 0) {
@@ -2325,8 +2351,6 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
       return ierr(m, CN_EFORMAT, "input %s: bad shape", vi->name);
     ins[nins++] = id;
   }
-  if (nins == 0)
-    return ierr(m, CN_EFORMAT, "the graph has no runtime input");
   TRY(cn_graph_set_inputs(m->g, ins, nins) < 0 ? ierr(m, CN_ENOMEM, "out of memory") : 0);
   for (size_t i = 0; i < gp->n_node; i++) {
     m->ni = (int)i;
@@ -2348,6 +2372,16 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
   if (!outs)
     return ierr(m, CN_ENOMEM, "out of memory");
   for (size_t i = 0; i < gp->n_output; i++) {
+    const Onnx__TypeProto *tp = gp->output[i]->type;
+    if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && tp->tensor_type &&
+        tp->tensor_type->has_elem_type &&
+        tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+      return ierr(m, CN_EUNSUPPORTED, "output %s has element type %d, only float is supported",
+                  gp->output[i]->name ? gp->output[i]->name : "?", tp->tensor_type->elem_type);
+    if (tp && tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
+        tp->value_case != ONNX__TYPE_PROTO__VALUE__NOT_SET)
+      return ierr(m, CN_EUNSUPPORTED, "output %s is not a tensor",
+                  gp->output[i]->name ? gp->output[i]->name : "?");
     const char *nm = gp->output[i]->name;
     int id = nm ? cn_graph_find(m->g, nm) : -1;
     if (id < 0)
