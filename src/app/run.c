@@ -273,7 +273,8 @@ int cn_app_run(cn_app_config_t *cfg) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     status = 1;
   }
-  if (r->t_start && r->n && r->consumers[r->n - 1].src)
+  /* A run that never started has its one error line and nothing else. */
+  if (r->n && r->consumers[r->n - 1].started)
     print_summary(r);
   for (int i = 0; i < r->n; i++) {
     cn_source_destroy(r->consumers[i].src);

@@ -105,13 +105,18 @@ static void test_sigterm_stops_cleanly_and_flushes(void **state) {
   snprintf(bin, sizeof bin, "%s/camnet", cn_test_build_dir());
   char *argv[] = {bin, "--json", path, "test:160x120@30", NULL};
   pid_t pid = cn_test_spawn(argv, log);
-  sleep(1);
+  /* Let it write a few records (however loaded the machine is). */
+  for (int i = 0; i < 200; i++) {
+    if (cn_test_sh(out, sizeof out, "test $(wc -l < %s) -ge 5", path) == 0)
+      break;
+    usleep(50 * 1000);
+  }
   int st = cn_test_stop(pid, SIGTERM);
   assert_true(WIFEXITED(st));
   assert_int_equal(WEXITSTATUS(st), 0);
   double max_age;
   int n = check_jsonl(path, &max_age);
-  assert_true(n >= 10 && n <= 60);
+  assert_true(n >= 5);
   /* The summary's delivered count equals the records written. */
   char expect[64];
   snprintf(expect, sizeof expect, "%d delivered", n);
