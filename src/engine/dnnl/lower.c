@@ -807,6 +807,34 @@ static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
 
 /* ---- concat ----------------------------------------------------------- */
 
+/* The layout of proto (a plain permutation such as NHWC) for tensor t's
+ * dims. 0 when proto is blocked or of another rank. */
+static int md_like(const dnnl_memory_desc_t *proto, const cn_tensor_t *t, dnnl_memory_desc_t *out) {
+  if (proto->format_kind != dnnl_blocked || proto->format_desc.blocking.inner_nblks != 0 ||
+      proto->ndims != t->ndim || proto->offset0 != 0)
+    return 0;
+  int nd = t->ndim, order[CN_MAX_DIMS];
+  for (int i = 0; i < nd; i++)
+    order[i] = i;
+  const dnnl_dim_t *ps = proto->format_desc.blocking.strides;
+  for (int i = 0; i < nd; i++) /* outermost first; ties keep logical order */
+    for (int j = i + 1; j < nd; j++)
+      if (ps[order[j]] > ps[order[i]] || (ps[order[j]] == ps[order[i]] && order[j] < order[i])) {
+        int tmp = order[i];
+        order[i] = order[j];
+        order[j] = tmp;
+      }
+  dnnl_dims_t d, st;
+  dnnl_dim_t acc = 1;
+  for (int i = nd - 1; i >= 0; i--) {
+    st[order[i]] = acc;
+    acc *= t->dims[order[i]];
+  }
+  for (int i = 0; i < nd; i++)
+    d[i] = t->dims[i];
+  return dnnl_memory_desc_init_by_strides(out, nd, d, dnnl_f32, st) == dnnl_success;
+}
+
 /* Can input value v be written in place as the slice of the concat output
  * (layout D) that sub describes? Only when its bytes are exactly a
  * contiguous block of the output: the descriptors agree once the offset
@@ -847,12 +875,32 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
     rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
     goto out;
   }
+  /* One layout for all inputs, the first activation's: constants (the
+   * zero channels BlazeFace appends) are reordered to it once at load,
+   * since a concat of mixed layouts runs on oneDNN's reference kernel. */
+  int proto = -1;
+  for (int k = 0; k < nin && proto < 0; k++)
+    if (!is_const(s, n->inputs[k]))
+      proto = k;
   for (int k = 0; k < nin && rc >= 0; k++) {
-    iv[k] = val_dense(s, i, n->inputs[k], err);
+    dnnl_memory_desc_t like;
+    if (proto >= 0 && k != proto && md_like(&s->vals[iv[proto]].md, tens(s, n->inputs[k]), &like))
+      iv[k] = val_for(s, i, n->inputs[k], &like, err);
+    else
+      iv[k] = val_dense(s, i, n->inputs[k], err);
     if (iv[k] < 0)
       rc = iv[k];
     else
       mds[k] = s->vals[iv[k]].md;
+    if (k == proto) /* the prototype's value is now known: redo the earlier ones */
+      for (int j = 0; j < k && rc >= 0; j++)
+        if (md_like(&s->vals[iv[proto]].md, tens(s, n->inputs[j]), &like)) {
+          iv[j] = val_for(s, i, n->inputs[j], &like, err);
+          if (iv[j] < 0)
+            rc = iv[j];
+          else
+            mds[j] = s->vals[iv[j]].md;
+        }
   }
   if (rc < 0)
     goto out;
