@@ -5,8 +5,9 @@
  * - Inter-coded video (H.264, H.265...): every packet must be decoded to
  *   keep the reference chain, so read() decodes into the pooled frame's
  *   own AVFrame and develop() only converts it to BGR24.
- * - Intra-only codecs (MJPEG, PNG, raw YUYV...): read() keeps just the
- *   compressed packet; develop() decodes it with a decoder of its own and
+ * - Intra-only codecs (MJPEG, raw YUYV...) and all image files (PNG,
+ *   JPEG...: one packet is one file): read() keeps just the compressed
+ *   packet; develop() decodes it with a decoder of its own and
  *   converts. A frame dropped unseen costs no decoding at all.
  *
  * Threads: the capture fields are used only by whoever calls open, read,
@@ -452,7 +453,11 @@ static int open_input(ff_src_t *c, const char *url, bool probe,
                       avcodec_get_name(st->codecpar->codec_id));
   const AVCodecDescriptor *desc = avcodec_descriptor_get(codec->id);
   avcodec_free_context(&c->dec);
-  if (desc && (desc->props & AV_CODEC_PROP_INTRA_ONLY))
+  /* A packet of an image file is the whole file, so it decodes on its
+   * own whatever the codec's flags say (PNG lacks INTRA_ONLY). */
+  bool images = c->kind == FF_IMAGE || c->kind == FF_SEQUENCE ||
+                c->kind == FF_DIR;
+  if (images || (desc && (desc->props & AV_CODEC_PROP_INTRA_ONLY)))
     return update_params(c, st->codecpar, err);
   params_unref(&c->params);
   return open_decoder(c, codec, err);

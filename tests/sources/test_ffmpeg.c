@@ -86,6 +86,15 @@ static int group_setup(void **state) {
   rc |= cn_media_images(path("seq/img_%04d.png"), W, H, 12);
   rc |= cn_media_images(path("jpgdir/f_%03d.jpg"), W, H, 12);
   rc |= cn_media_image(path("still.png"), W, H, 42);
+  /* Raw YUYV, as a V4L2 camera sends it: intra-only, decoded in develop. */
+  rc |= cn_media_make(W, H, 25, 0, 20, "-c:v rawvideo -pix_fmt yuyv422 '%s'",
+                      path("yuyv.nut"));
+  /* JPEGs then PNGs in one directory: the develop decoder must switch. */
+  rc |= mkdir(path("mixdir"), 0755);
+  rc |= cn_media_make(W, H, 25, 0, 6, "-q:v 2 -f image2 -start_number 0 '%s'",
+                      path("mixdir/f_%03d.jpg"));
+  rc |= cn_media_make(W, H, 25, 6, 6, "-f image2 -start_number 6 '%s'",
+                      path("mixdir/f_%03d.png"));
   rc |= cn_test_sh(NULL, 0,
                    "echo 'not a picture' > '%s/jpgdir/README.txt' && "
                    "echo 'hello, world' > '%s/notes.txt' && "
@@ -218,6 +227,19 @@ static void test_jpeg_directory(void **state) {
   assert_int_equal(s.width, W);
   assert_int_equal(s.height, H);
   assert_string_equal(s.codec, "mjpeg");
+}
+
+static void test_raw_yuyv(void **state) {
+  (void)state;
+  cn_source_stats_t s;
+  every_frame(path("yuyv.nut"), 0, 0, 20, &s);
+  assert_string_equal(s.codec, "rawvideo");
+}
+
+static void test_mixed_directory(void **state) {
+  (void)state;
+  cn_source_stats_t s;
+  every_frame(path("mixdir"), 0, 0, 12, &s);
 }
 
 static void test_single_png(void **state) {
@@ -503,6 +525,8 @@ int main(void) {
       cmocka_unit_test(test_mjpeg_avi_every_frame),
       cmocka_unit_test(test_png_sequence),
       cmocka_unit_test(test_jpeg_directory),
+      cmocka_unit_test(test_raw_yuyv),
+      cmocka_unit_test(test_mixed_directory),
       cmocka_unit_test(test_single_png),
       cmocka_unit_test(test_paced_playback_takes_real_time),
       cmocka_unit_test(test_paced_slow_consumer_drops),
