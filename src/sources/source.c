@@ -254,8 +254,8 @@ static int capture(cn_source_t *src, uint64_t *seq, cn_err_t *err) {
         cn_frame_unref(&f);
         break;
       }
-      /* A paced file frame is "captured" when it goes live. */
-      f->t_capture = cn_clock_now();
+      /* A paced file frame is captured, and ready, when it goes live. */
+      f->t_capture = f->t_decode = cn_clock_now();
     }
     if (!f->t_decode)
       f->t_decode = cn_clock_now();
