@@ -69,6 +69,19 @@ model_args() {
     esac
 }
 
+# Other work on the machine skews every figure: wait (up to QUIET_WAIT s)
+# for the 1-minute load average to fall below 1, and say so if it did not.
+load1() { cut -d' ' -f1 /proc/loadavg; }
+waited=0
+while awk -v l="$(load1)" 'BEGIN { exit !(l >= 1.0) }' && ((waited < ${QUIET_WAIT:-300})); do
+    ((waited == 0)) && echo "bench-engine: load average $(load1), waiting for a quieter machine" >&2
+    sleep 10
+    waited=$((waited + 10))
+done
+start_load=$(load1)
+awk -v l="$start_load" 'BEGIN { exit !(l >= 1.0) }' &&
+    note "the machine was busy (load average $start_load at the start): figures are pessimistic"
+
 # The FMA loop runs once per round too; its best figure is the peak.
 measure_peak() {
     [[ -x $BUILD/tools/fma_peak ]] || return 0
@@ -114,10 +127,11 @@ peak2=$(sort -g "$OUT/peak2" 2>/dev/null | tail -1)
 CMD="THREADS=$THREADS RUNS=$RUNS ROUNDS=$ROUNDS scripts/bench-engine.sh"
 [[ $MODELS == "$ALL_MODELS" ]] || CMD="MODELS=\"$MODELS\" $CMD"
 $PY - "$OUT" "$THREADS" "${peak1:-}" "${peak2:-}" "$CMD" "${NO_DOC:-}" \
-    "$ROUNDS" "$RUNS" <<'EOF'
+    "$ROUNDS" "$RUNS" "$start_load" <<'EOF'
 import json, os, re, subprocess, sys, textwrap, time
 
-out, threads, peak1, peak2, cmd, no_doc, rounds, runs = sys.argv[1:9]
+out, threads, peak1, peak2, cmd, no_doc, rounds, runs, start_load = \
+    sys.argv[1:10]
 peak = float(peak2) if peak2 else None
 res = {}
 for line in open(os.path.join(out, 'results')) if os.path.exists(
@@ -188,15 +202,15 @@ def sh(c):
 cpu = sh("lscpu | sed -n 's/^Model name: *//p' | head -1")
 load = os.getloadavg()
 lines = [
-    'Command: `%s` (%s). Machine: %s, %s cores; load average at the end '
-    '%.2f. %s thread(s) for every runner; best of %s rounds of the median '
+    'Command: `%s` (%s). Machine: %s, %s cores; load average %s at the start, '
+    '%.2f at the end. %s thread(s) for every runner; best of %s rounds of the median '
     'of %s timed runs after warm-up; batch 1, float32. In parentheses: percent of the FP32 peak '
     'that the FMA loop (`tools/fma_peak`) measured: %s GFLOP/s on 1 thread, '
     '%s on %s. GFLOP counts 2 × multiply-adds of convolutions and fully '
     'connected layers. "camnet vs X" is X\'s time over camnet\'s (higher is '
     'better for camnet); load is import + optimize + primitive creation, '
     'warm.' % (cmd, time.strftime('%Y-%m-%d'), cpu or 'unknown CPU',
-               os.cpu_count(), load[0], threads, rounds, runs, peak1 or '?',
+               os.cpu_count(), start_load, load[0], threads, rounds, runs, peak1 or '?',
                peak2 or '?',
                threads),
     '',
