@@ -30,6 +30,14 @@
 /* Driver stamps older than this are not trusted for t_capture. */
 #define MAX_CAPTURE_AGE_NS CN_NS_PER_S
 
+#if defined(__SANITIZE_THREAD__)
+#define CN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CN_TSAN 1
+#endif
+#endif
+
 /* How create() turned the user's text into the pipeline we parse. */
 typedef enum sink_mode {
   SINK_TAIL,     /* it ended with an appsink: converter put before it */
@@ -54,6 +62,7 @@ typedef struct gst_src {
   GstClockTime base_time;
   GstCaps *last_caps; /* caps vinfo was made from */
   GstVideoInfo vinfo;
+  atomic_uint handoff; /* ThreadSanitizer builds: see tsan_release() */
 } gst_src_t;
 
 /* Frame payload: the sample and its mapping, released by priv_reset. */
@@ -321,6 +330,22 @@ static int insert_converter(gst_src_t *g, GstElement *sink, cn_err_t *err) {
   return rc;
 }
 
+#ifdef CN_TSAN
+/* TSan cannot see GStreamer's futex-based locks, so a buffer handed from a
+ * streaming thread through the appsink queue to the capture thread looks
+ * unsynchronised. This release, in the streaming thread before the buffer
+ * is queued, and the acquire after each pull make that hand-over visible.
+ * Sanitizer builds only: GStreamer's own locks already order it. */
+static GstPadProbeReturn tsan_release(GstPad *pad, GstPadProbeInfo *info,
+                                      gpointer data) {
+  (void)pad;
+  (void)info;
+  gst_src_t *g = data;
+  atomic_fetch_add_explicit(&g->handoff, 1, memory_order_release);
+  return GST_PAD_PROBE_OK;
+}
+#endif
+
 static void gst_close(void *ctx) {
   gst_src_t *g = ctx;
   if (g->pipeline)
@@ -478,6 +503,13 @@ static int gst_open(void *ctx, cn_source_info_t *info, cn_err_t *err) {
     return rc;
   }
   g->sink = GST_APP_SINK(sink);
+#ifdef CN_TSAN
+  GstPad *sink_pad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_add_probe(sink_pad,
+                    GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                    tsan_release, g, NULL);
+  gst_object_unref(sink_pad);
+#endif
   GstCaps *caps = gst_caps_from_string(g->caps);
   gst_app_sink_set_caps(g->sink, caps);
   gst_caps_unref(caps);
@@ -574,8 +606,12 @@ static int gst_read(void *ctx, cn_frame_t *f, cn_err_t *err) {
       return CN_EAGAIN;
     int64_t t0 = cn_clock_now();
     GstSample *s = gst_app_sink_try_pull_sample(g->sink, STEP_NS);
-    if (s)
+    if (s) {
+#ifdef CN_TSAN
+      (void)atomic_load_explicit(&g->handoff, memory_order_acquire);
+#endif
       return fill_frame(g, f, s, err);
+    }
     GstMessage *m = gst_bus_pop_filtered(g->bus, stop_types);
     if (m)
       return message_error(g, m, err);
