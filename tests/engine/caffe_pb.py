@@ -40,6 +40,8 @@ def opencv(prototxt, model, inp, outdir, blobs):
     cv2.setNumThreads(1)
     net = cv2.dnn.readNetFromCaffe(prototxt, model)
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+    # Unfused, so every layer's own output can be compared.
+    net.enableFusion(False)
     net.setInput(np.load(inp))
     if blobs:
         outs = net.forward(blobs)
