@@ -655,6 +655,46 @@ static void test_binary_and_eltwise(void **state) {
   cn_graph_destroy(b.g);
 }
 
+/* BatchNorm and Scale left standalone (after a concat, where no conv can
+ * absorb them) and PReLU. */
+static void test_batchnorm_scale_prelu(void **state) {
+  (void)state;
+  gb_t b;
+  gb_init(&b, 19);
+  int x = input4(&b, 1, 12, 6, 7);
+  conv_spec_t c = {.oc = 12, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1};
+  int y = conv(&b, x, &c);
+  int64_t cd = 12, sd[3] = {12, 6, 7};
+  int o, outs[4];
+  cn_op_params_t p;
+  memset(&p, 0, sizeof(p));
+  p.bn.eps = 1e-5f;
+  float vv[12]; /* variances must be positive */
+  for (int i = 0; i < 12; i++)
+    vv[i] = 0.1f + 0.05f * (float)i;
+  int varc = cn_graph_add_const(b.g, "bn_var", CN_DT_F32, 1, &cd, vv);
+  outs[0] = node(&b, CN_OP_BATCHNORM, 5,
+                 (int[]){y, cst(&b, 1, &cd, 1.0f), cst(&b, 1, &cd, 1.0f), cst(&b, 1, &cd, 1.0f),
+                         varc},
+                 1, &o, &p);
+  memset(&p, 0, sizeof(p));
+  p.scale.axis = 1;
+  p.scale.has_bias = 1;
+  outs[1] = node(&b, CN_OP_SCALE, 3, (int[]){y, cst(&b, 1, &cd, 1.0f), cst(&b, 1, &cd, 1.0f)}, 1,
+                 &o, &p);
+  p.scale.has_bias = 0; /* a scale over C, H, W (Caffe axis 1, 3-D scale) */
+  outs[2] = node(&b, CN_OP_SCALE, 2, (int[]){y, cst(&b, 3, sd, 1.0f)}, 1, &o, &p);
+  memset(&p, 0, sizeof(p));
+  int64_t pd[3] = {12, 1, 1};
+  outs[3] = node(&b, CN_OP_PRELU, 2, (int[]){y, cst(&b, 3, pd, 0.5f)}, 1, &o, &p);
+  finish(&b, 4, outs);
+  run_t r;
+  run_both(&b, &r, 0);
+  assert_int_equal(st(&r)->n_ref_nodes, 0);
+  run_free(&r);
+  cn_graph_destroy(b.g);
+}
+
 static void test_views_transpose_slice_split(void **state) {
   (void)state;
   gb_t b;
@@ -848,6 +888,7 @@ int main(void) {
       cmocka_unit_test(test_concat_in_place_flattened),
       cmocka_unit_test(test_activations),
       cmocka_unit_test(test_binary_and_eltwise),
+      cmocka_unit_test(test_batchnorm_scale_prelu),
       cmocka_unit_test(test_views_transpose_slice_split),
       cmocka_unit_test(test_deconv),
       cmocka_unit_test(test_reference_fallback_in_the_middle),

@@ -12,6 +12,7 @@
  * cannot do the node; the node then runs on the reference kernel.
  */
 #include <float.h>
+#include <math.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1167,6 +1168,133 @@ static int lower_eltwise(cn__dnnl_t *s, int i, cn_err_t *err) {
   return 0;
 }
 
+/* A constant made at load (folded BatchNorm factors): oneDNN-owned memory
+ * in plain layout with dims (ndim, dims), filled from data. */
+static int owned_const(cn__dnnl_t *s, int node, int ndim, const int64_t *dims,
+                       const float *data, cn_err_t *err) {
+  dnnl_memory_desc_t md;
+  cn__dnnl_md_plain(&md, ndim, dims);
+  dnnl_memory_t m;
+  dnnl_status_t st = dnnl_memory_create(&m, &md, s->eng, DNNL_MEMORY_ALLOCATE);
+  void *h = NULL;
+  if (st == dnnl_success)
+    st = dnnl_memory_get_data_handle(m, &h);
+  if (st != dnnl_success)
+    return nerr(s, node, err, CN_ENOMEM, "memory for a constant", st);
+  memcpy(h, data, dnnl_memory_desc_get_size(&md));
+  int v = cn__dnnl_new_val(s, -1, &md, -1, 0);
+  if (v < 0) {
+    dnnl_memory_destroy(m);
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  }
+  s->vals[v].mem = m;
+  s->vals[v].dense = 1;
+  return v;
+}
+
+/* BatchNorm (not folded into a convolution) and Caffe Scale: y = x*m + a
+ * with per-channel constants, as a binary mul and an in-place binary add.
+ * BatchNorm's m and a are computed here, once. */
+static int lower_affine(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *x = tens(s, n->inputs[0]);
+  int64_t ed[CN_MAX_DIMS], len;
+  int has_add;
+  for (int k = 1; k < n->ninputs; k++)
+    if (n->inputs[k] >= 0 && !is_const(s, n->inputs[k]))
+      return FALLBACK;
+  for (int d = 0; d < x->ndim; d++)
+    ed[d] = 1;
+  if (n->op == CN_OP_BATCHNORM) {
+    if (x->ndim < 2)
+      return FALLBACK;
+    ed[1] = len = x->dims[1];
+    has_add = 1;
+  } else {
+    const cn_tensor_t *sc = tens(s, n->inputs[1]);
+    for (int d = 0; d < sc->ndim; d++)
+      ed[n->p.scale.axis + d] = sc->dims[d];
+    len = cn_tensor_numel(sc);
+    has_add = n->p.scale.has_bias;
+  }
+  float *mul = malloc((size_t)len * sizeof(float)), *add = malloc((size_t)len * sizeof(float));
+  if (!mul || !add) {
+    free(mul);
+    free(add);
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  }
+  if (n->op == CN_OP_BATCHNORM) {
+    const float *g = tens(s, n->inputs[1])->data, *b = tens(s, n->inputs[2])->data;
+    const float *mean = tens(s, n->inputs[3])->data, *var = tens(s, n->inputs[4])->data;
+    for (int64_t c = 0; c < len; c++) {
+      mul[c] = g[c] / sqrtf(var[c] + n->p.bn.eps);
+      add[c] = b[c] - mean[c] * mul[c];
+    }
+  } else {
+    memcpy(mul, tens(s, n->inputs[1])->data, (size_t)len * sizeof(float));
+    if (has_add)
+      memcpy(add, tens(s, n->inputs[2])->data, (size_t)len * sizeof(float));
+  }
+  int mv = owned_const(s, i, x->ndim, ed, mul, err);
+  int av = mv >= 0 && has_add ? owned_const(s, i, x->ndim, ed, add, err) : 0;
+  free(mul);
+  free(add);
+  if (mv < 0 || av < 0)
+    return mv < 0 ? mv : av;
+  int xv = val_dense(s, i, n->inputs[0], err);
+  if (xv < 0)
+    return xv;
+  dnnl_memory_desc_t xmd = s->vals[xv].md;
+  int yv = fresh_val(s, n->outputs[0], &xmd, err);
+  if (yv < 0)
+    return yv;
+  /* copies: add_binary may grow s->vals */
+  dnnl_memory_desc_t mmd = s->vals[mv].md, amd = has_add ? s->vals[av].md : xmd;
+  int rc = add_binary(s, i, dnnl_binary_mul, xv, &xmd, mv, &mmd, yv, err);
+  if (rc == 0 && has_add)
+    rc = add_binary(s, i, dnnl_binary_add, yv, &xmd, av, &amd, yv, err);
+  if (rc == 0)
+    set_native(s, n->outputs[0], yv);
+  return rc; /* a FALLBACK after the first step leaves it unused: harmless */
+}
+
+static int lower_prelu(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *x = tens(s, n->inputs[0]), *w = tens(s, n->inputs[1]);
+  if (!is_const(s, n->inputs[1]) || w->ndim > x->ndim)
+    return FALLBACK;
+  int64_t ed[CN_MAX_DIMS];
+  int lead = x->ndim - w->ndim;
+  for (int d = 0; d < x->ndim; d++)
+    ed[d] = d < lead ? 1 : w->dims[d - lead];
+  dnnl_memory_desc_t wmd;
+  cn__dnnl_md_plain(&wmd, x->ndim, ed);
+  int xv = val_dense(s, i, n->inputs[0], err);
+  if (xv < 0)
+    return xv;
+  dnnl_prelu_desc_t od;
+  dnnl_primitive_desc_t pd;
+  dnnl_memory_desc_t wany;
+  md_any(&wany, x->ndim, ed);
+  dnnl_status_t st = dnnl_prelu_forward_desc_init(&od, dnnl_forward_inference, &s->vals[xv].md,
+                                                  &wany);
+  dnnl_primitive_attr_t attr = plain_attr();
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success)
+    return FALLBACK;
+  int wv = const_val(s, i, n->inputs[1], &wmd, qmd(pd, dnnl_query_weights_md, 0), err);
+  int yv = wv < 0 ? wv : fresh_val(s, n->outputs[0], qmd(pd, dnnl_query_dst_md, 0), err);
+  if (yv < 0) {
+    dnnl_primitive_desc_destroy(pd);
+    return yv;
+  }
+  set_native(s, n->outputs[0], yv);
+  int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST}, vv[3] = {xv, wv, yv};
+  return cn__dnnl_add_prim(s, i, "prelu", pd, 3, ids, vv, err);
+}
+
 /* ---- views: reshape, identity, transpose, slice, split ------------------ */
 
 static int lower_reshape(cn__dnnl_t *s, int i, cn_err_t *err) {
@@ -1345,6 +1473,9 @@ int cn__dnnl_lower_node(cn__dnnl_t *s, int i, cn_err_t *err) {
   case CN_OP_CONCAT: rc = lower_concat(s, i, err); break;
   case CN_OP_BINARY: rc = lower_binary(s, i, err); break;
   case CN_OP_ELTWISE: rc = lower_eltwise(s, i, err); break;
+  case CN_OP_BATCHNORM:
+  case CN_OP_SCALE: rc = lower_affine(s, i, err); break;
+  case CN_OP_PRELU: rc = lower_prelu(s, i, err); break;
   case CN_OP_RESHAPE:
   case CN_OP_IDENTITY: rc = lower_reshape(s, i, err); break;
   case CN_OP_TRANSPOSE: rc = lower_transpose(s, i, err); break;
