@@ -94,11 +94,11 @@ typedef struct ff_src {
   ff_params_t *params; /* intra-only: parameters of the open stream */
   int stream;
   AVRational tb;
-  bool draining;          /* decoder flushed at end of input */
-  int64_t arrival;        /* ns: the last packet sent to the decoder */
+  bool draining;            /* decoder flushed at end of input */
+  int64_t arrival;          /* ns: the last packet sent to the decoder */
   _Atomic int64_t deadline; /* ns, 0: none; read by the interrupt callback */
-  int dev_fd;             /* device: the demuxer's fd to poll; -1 blocking */
-  AVBufferPool *copy_pool; /* device: packets copied out of driver memory */
+  int dev_fd;               /* device: the demuxer's fd to poll; -1 blocking */
+  AVBufferPool *copy_pool;  /* device: packets copied out of driver memory */
   size_t copy_size;
   char **files; /* FF_DIR: image names, sorted */
   int nfiles, next_file, file_index;
@@ -151,9 +151,9 @@ static bool has_suffix(const char *s, const char *const *exts) {
   return false;
 }
 
-static const char *const image_exts[] = {
-    "jpg", "jpeg", "png", "bmp", "ppm", "pgm", "pnm",
-    "tif", "tiff", "webp", "tga", NULL};
+static const char *const image_exts[] = {"jpg",  "jpeg", "png", "bmp",
+                                         "ppm",  "pgm",  "pnm", "tif",
+                                         "tiff", "webp", "tga", NULL};
 
 /* "%d", "%04d": the image2 demuxer's sequence patterns. */
 static bool is_sequence_pattern(const char *s) {
@@ -213,8 +213,8 @@ static int av_error(ff_src_t *c, const char *uri, int e, cn_err_t *err) {
     return cn_err_set(err, CN_EUNSUPPORTED, "%s: unsupported protocol", uri);
   char text[AV_ERROR_MAX_STRING_SIZE];
   av_strerror(e, text, sizeof text);
-  int code = e < 0 && AVUNERROR(e) < 4096 ? cn_err_from_errno(AVUNERROR(e))
-                                          : CN_EIO;
+  int code =
+      e < 0 && AVUNERROR(e) < 4096 ? cn_err_from_errno(AVUNERROR(e)) : CN_EIO;
   return cn_err_set(err, code, "%s: %s", uri, text);
 }
 
@@ -384,8 +384,7 @@ static void find_device_fd(ff_src_t *c, const int *before, int nbefore,
 /* Opens one input (the URI, or one image of a directory). probe: run
  * avformat_find_stream_info to learn the size (skipped for the later
  * images of a directory, whose decoder needs no hint). */
-static int open_input(ff_src_t *c, const char *url, bool probe,
-                      cn_err_t *err) {
+static int open_input(ff_src_t *c, const char *url, bool probe, cn_err_t *err) {
   AVDictionary *o = NULL;
   int before[MAX_DEVICE_FDS], nbefore = 0;
   struct stat dev_st = {0};
@@ -393,8 +392,10 @@ static int open_input(ff_src_t *c, const char *url, bool probe,
     if (stat(url, &dev_st) < 0)
       return av_error(c, url, AVERROR(errno), err);
     if (!S_ISCHR(dev_st.st_mode))
-      return cn_err_set(err, CN_ENODEV, "%s: no such device (not a "
-                        "character device)", url);
+      return cn_err_set(err, CN_ENODEV,
+                        "%s: no such device (not a "
+                        "character device)",
+                        url);
     nbefore = device_fds(dev_st.st_rdev, before, MAX_DEVICE_FDS);
   }
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -438,8 +439,8 @@ static int open_input(ff_src_t *c, const char *url, bool probe,
       return av_error(c, url, ret, err);
   }
   c->stream = av_find_best_stream(c->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-  if (c->stream < 0 || (c->fmt->streams[c->stream]->disposition &
-                        AV_DISPOSITION_ATTACHED_PIC))
+  if (c->stream < 0 ||
+      (c->fmt->streams[c->stream]->disposition & AV_DISPOSITION_ATTACHED_PIC))
     return cn_err_set(err, CN_EFORMAT, "%s: not a video (no video stream)",
                       url);
   for (unsigned i = 0; i < c->fmt->nb_streams; i++)
@@ -455,8 +456,8 @@ static int open_input(ff_src_t *c, const char *url, bool probe,
   avcodec_free_context(&c->dec);
   /* A packet of an image file is the whole file, so it decodes on its
    * own whatever the codec's flags say (PNG lacks INTRA_ONLY). */
-  bool images = c->kind == FF_IMAGE || c->kind == FF_SEQUENCE ||
-                c->kind == FF_DIR;
+  bool images =
+      c->kind == FF_IMAGE || c->kind == FF_SEQUENCE || c->kind == FF_DIR;
   if (images || (desc && (desc->props & AV_CODEC_PROP_INTRA_ONLY)))
     return update_params(c, st->codecpar, err);
   params_unref(&c->params);
@@ -615,7 +616,8 @@ static int ff_rewind(void *ctx, cn_err_t *err) {
   }
   AVStream *st = c->fmt ? c->fmt->streams[c->stream] : NULL;
   int64_t start = st && st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
-  if (st && av_seek_frame(c->fmt, c->stream, start, AVSEEK_FLAG_BACKWARD) >= 0) {
+  if (st &&
+      av_seek_frame(c->fmt, c->stream, start, AVSEEK_FLAG_BACKWARD) >= 0) {
     if (c->dec)
       avcodec_flush_buffers(c->dec); /* also ends draining */
     c->draining = false;
@@ -693,8 +695,7 @@ static int next_packet(ff_src_t *c, AVPacket *pkt, bool block, cn_err_t *err) {
         return rc;
       continue;
     }
-    if (ret == AVERROR_EOF && !atomic_load(c->env->stop) &&
-        !deadline_passed(c))
+    if (ret == AVERROR_EOF && !atomic_load(c->env->stop) && !deadline_passed(c))
       return cn_err_set(err, CN_EOF, "%s: end of stream", c->uri);
     if (atomic_load(c->env->stop))
       return cn_err_set(err, CN_ECLOSED, "%s: stopped", c->uri);
@@ -703,8 +704,7 @@ static int next_packet(ff_src_t *c, AVPacket *pkt, bool block, cn_err_t *err) {
                         c->env->opts->timeout_ms);
     /* Mid-stream, bad data is a broken stream, not "not a video". */
     if (ret == AVERROR_INVALIDDATA)
-      return cn_err_set(err, CN_EFORMAT, "%s: invalid data in stream",
-                        c->uri);
+      return cn_err_set(err, CN_EFORMAT, "%s: invalid data in stream", c->uri);
     return av_error(c, c->uri, ret, err);
   }
 }
@@ -934,8 +934,8 @@ static int convert(ff_src_t *c, const AVFrame *pic, cn_frame_t *f,
     return rc;
   uint8_t *dst[4] = {f->data, NULL, NULL, NULL};
   int dst_stride[4] = {f->stride, 0, 0, 0};
-  sws_scale(c->sws, (const uint8_t *const *)pic->data, pic->linesize, 0, h,
-            dst, dst_stride);
+  sws_scale(c->sws, (const uint8_t *const *)pic->data, pic->linesize, 0, h, dst,
+            dst_stride);
   return 0;
 }
 

@@ -370,8 +370,8 @@ static void test_develop_after_destroy(void **state) {
     o.every_frame = true;
     cn_source_t *src = start(uris[k], &o);
     cn_frame_t *f = NULL;
-    assert_int_equal(
-        cn_slot_take(cn_source_slot(src), 0, 10 * CN_NS_PER_S, &f), 0);
+    assert_int_equal(cn_slot_take(cn_source_slot(src), 0, 10 * CN_NS_PER_S, &f),
+                     0);
     assert_int_equal(f->format, CN_PIX_NONE);
     cn_source_destroy(src);
     cn_err_t err = {0};
@@ -394,8 +394,7 @@ static void check_loop(const char *uri, int len, int want) {
   assert_int_equal(n, want);
   for (int i = 0; i < n; i++)
     if (nums[i] != i % len)
-      fail_msg("%s: looped frame %d carries %lld", uri, i,
-               (long long)nums[i]);
+      fail_msg("%s: looped frame %d carries %lld", uri, i, (long long)nums[i]);
   cn_source_destroy(src);
 }
 
@@ -466,8 +465,7 @@ static void test_errors(void **state) {
   char uri[128];
   snprintf(uri, sizeof uri, "rtsp://127.0.0.1:%d/x", cn_test_free_port());
   expect_open_error(uri, 0, CN_ECONNREFUSED, "connection refused");
-  snprintf(uri, sizeof uri, "http://127.0.0.1:%d/x.mjpg",
-           cn_test_free_port());
+  snprintf(uri, sizeof uri, "http://127.0.0.1:%d/x.mjpg", cn_test_free_port());
   expect_open_error(uri, 0, CN_ECONNREFUSED, "connection refused");
 }
 
