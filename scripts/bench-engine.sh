@@ -52,7 +52,7 @@ if [[ -f $BUILD/CMakeCache.txt ]]; then
         note "building fma_peak in $BUILD failed"
     cmake --build "$BUILD" --target camnet -j"$(nproc)" >/dev/null 2>&1 || true
 fi
-CAMNET=$BUILD/src/app/camnet
+CAMNET=$BUILD/camnet
 if [[ ! -x $CAMNET ]] || ! "$CAMNET" bench --help >/dev/null 2>&1; then
     note "camnet's engine not measured: $CAMNET bench is not available yet"
     CAMNET=

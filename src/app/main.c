@@ -3,10 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/cmd_model.h"
 #include "app/options.h"
 #include "app/run.h"
 
 int main(int argc, char **argv) {
+  if (argc > 1 && (!strcmp(argv[1], "info") || !strcmp(argv[1], "infer") ||
+                   !strcmp(argv[1], "bench")))
+    return cn_app_model_tool(argc, argv);
   cn_app_config_t cfg;
   cn_app_config_default(&cfg);
   cn_err_t err = {0};
