@@ -5,9 +5,9 @@
  * Both layer forms are read through one view (lview_t): the current
  * `layer { type: "Convolution" }` and the V1 `layers { type: CONVOLUTION }`
  * (whose parameter messages are the same). Layers are filtered by Caffe's
- * NetStateRule logic for the TEST phase, then imported in file order; the
- * graph is finalized after each node so every layer sees the real shapes of
- * its bottoms, which is what the blob size checks need.
+ * NetStateRule logic for the TEST phase, then imported in file order; each
+ * node's output shapes are inferred as it is added, so every layer sees the
+ * real shapes of its bottoms, which is what the blob size checks need.
  *
  * Blob names: Caffe lets a top reuse a bottom's name (in-place ReLU,
  * BatchNorm, Scale, Dropout), the IR wants unique tensor names. The last
@@ -16,20 +16,27 @@
  * versions are named "blob@layer".
  *
  * Weights come from the caffemodel's layer of the same name (either form).
- * Every blob's value count is checked against the count the prototxt and
- * the bottom shapes imply. Without a caffemodel, weights are zeros (for
- * shape inspection and tests).
+ * The caffemodel is mapped, not unpacked: a small walker over the protobuf
+ * wire format (wm_parse) records each layer's name and the byte spans of
+ * its BlobProtos, and values are copied once, straight into the graph. A
+ * 240 MB CaffeNet thus costs one copy instead of three. Every blob's value
+ * count is checked against the count the prototxt and the bottom shapes
+ * imply. Without a caffemodel, weights are zeros (for shape inspection and
+ * tests).
  */
 #include "engine/caffe_import.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/caffe.pb-c.h"
 #include "engine/prototxt.h"
@@ -230,19 +237,250 @@ static void view_v1(const Caffe__V1LayerParameter *l, lview_t *v) {
   v->softmax = l->softmax_param;
 }
 
+/* ---- the caffemodel's weights, read from the wire format -------------- */
+
+/* The bytes of one BlobProto inside the mapped caffemodel. */
+typedef struct wspan {
+  const uint8_t *p;
+  size_t len;
+} wspan_t;
+
+typedef struct wlayer {
+  char *name;
+  size_t first, n; /* blobs[first .. first+n) */
+} wlayer_t;
+
+typedef struct wmodel {
+  wlayer_t *layers;
+  size_t nlayers, caplayers;
+  wspan_t *blobs;
+  size_t nblobs, capblobs;
+} wmodel_t;
+
+static void wm_free(wmodel_t *wm) {
+  for (size_t i = 0; i < wm->nlayers; i++)
+    free(wm->layers[i].name);
+  free(wm->layers);
+  free(wm->blobs);
+  memset(wm, 0, sizeof *wm);
+}
+
+static int rd_varint(const uint8_t **p, const uint8_t *e, uint64_t *v) {
+  uint64_t r = 0;
+  for (int sh = 0; sh < 64; sh += 7) {
+    if (*p >= e)
+      return -1;
+    uint8_t b = *(*p)++;
+    r |= (uint64_t)(b & 0x7f) << sh;
+    if (!(b & 0x80)) {
+      *v = r;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* Reads a tag; for wire type 2 also the length, checked against the end. */
+static int rd_tag(const uint8_t **p, const uint8_t *e, uint32_t *num, int *wt,
+                  size_t *len) {
+  uint64_t t;
+  if (rd_varint(p, e, &t) || (t >> 3) == 0 || (t >> 3) > 0x1fffffff)
+    return -1;
+  *num = (uint32_t)(t >> 3);
+  *wt = (int)(t & 7);
+  *len = 0;
+  if (*wt == 2) {
+    uint64_t l;
+    if (rd_varint(p, e, &l) || l > (uint64_t)(e - *p))
+      return -1;
+    *len = (size_t)l;
+  }
+  return 0;
+}
+
+/* Steps over one field's value (groups, wire types 3/4, are refused). */
+static int skip_value(const uint8_t **p, const uint8_t *e, int wt, size_t len) {
+  uint64_t v;
+  switch (wt) {
+  case 0:
+    return rd_varint(p, e, &v);
+  case 1:
+    len = 8;
+    break;
+  case 2:
+    break;
+  case 5:
+    len = 4;
+    break;
+  default:
+    return -1;
+  }
+  if (len > (size_t)(e - *p))
+    return -1;
+  *p += len;
+  return 0;
+}
+
+/* One LayerParameter (v1: V1LayerParameter): its name and blob spans. */
+static int wm_layer(wmodel_t *wm, const uint8_t *p, const uint8_t *e, int v1) {
+  uint32_t name_f = v1 ? 4 : 1, blobs_f = v1 ? 6 : 7;
+  const uint8_t *name = NULL;
+  size_t name_len = 0, first = wm->nblobs;
+  while (p < e) {
+    uint32_t num;
+    int wt;
+    size_t len;
+    if (rd_tag(&p, e, &num, &wt, &len))
+      return -1;
+    if (wt == 2 && num == name_f) {
+      name = p;
+      name_len = len;
+    } else if (wt == 2 && num == blobs_f) {
+      if (wm->nblobs == wm->capblobs) {
+        size_t cap = wm->capblobs ? 2 * wm->capblobs : 64;
+        wspan_t *b = realloc(wm->blobs, cap * sizeof *b);
+        if (!b)
+          return CN_ENOMEM;
+        wm->blobs = b;
+        wm->capblobs = cap;
+      }
+      wm->blobs[wm->nblobs].p = p;
+      wm->blobs[wm->nblobs].len = len;
+      wm->nblobs++;
+    }
+    if (skip_value(&p, e, wt, len))
+      return -1;
+  }
+  if (wm->nlayers == wm->caplayers) {
+    size_t cap = wm->caplayers ? 2 * wm->caplayers : 64;
+    wlayer_t *l = realloc(wm->layers, cap * sizeof *l);
+    if (!l)
+      return CN_ENOMEM;
+    wm->layers = l;
+    wm->caplayers = cap;
+  }
+  wlayer_t *l = &wm->layers[wm->nlayers];
+  l->name = malloc(name_len + 1);
+  if (!l->name)
+    return CN_ENOMEM;
+  if (name_len)
+    memcpy(l->name, name, name_len);
+  l->name[name_len] = 0;
+  l->first = first;
+  l->n = wm->nblobs - first;
+  wm->nlayers++;
+  return 0;
+}
+
+/* Walks a NetParameter: `layer` (100) and `layers` (2) entries. Returns 0,
+ * -1 for bytes that are not a well-formed protobuf, or CN_ENOMEM. */
+static int wm_parse(const uint8_t *buf, size_t len, wmodel_t *wm) {
+  const uint8_t *p = buf, *e = buf + len;
+  while (p < e) {
+    uint32_t num;
+    int wt;
+    size_t l;
+    if (rd_tag(&p, e, &num, &wt, &l))
+      return -1;
+    if (wt == 2 && (num == 100 || num == 2)) {
+      int r = wm_layer(wm, p, p + l, num == 2);
+      if (r)
+        return r;
+    }
+    if (skip_value(&p, e, wt, l))
+      return -1;
+  }
+  return 0;
+}
+
+/* Counts a BlobProto's values: data (field 5, float) or, when there is
+ * none, double_data (field 8), each packed or not. -1: malformed. */
+static int blob_count(wspan_t b, size_t *n, int *dbl) {
+  const uint8_t *p = b.p, *e = b.p + b.len;
+  size_t nf = 0, nd = 0;
+  while (p < e) {
+    uint32_t num;
+    int wt;
+    size_t len;
+    if (rd_tag(&p, e, &num, &wt, &len))
+      return -1;
+    if (num == 5 && !((wt == 2 && len % 4 == 0) || wt == 5))
+      return -1;
+    if (num == 8 && !((wt == 2 && len % 8 == 0) || wt == 1))
+      return -1;
+    if (num == 5)
+      nf += wt == 2 ? len / 4 : 1;
+    if (num == 8)
+      nd += wt == 2 ? len / 8 : 1;
+    if (skip_value(&p, e, wt, len))
+      return -1;
+  }
+  *dbl = nf == 0 && nd > 0;
+  *n = *dbl ? nd : nf;
+  return 0;
+}
+
+#if !(defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+static float le_float(const uint8_t *s) {
+  uint32_t u = (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 |
+               (uint32_t)s[3] << 24;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+#endif
+
+static double le_double(const uint8_t *s) {
+  uint64_t u = 0;
+  for (int k = 7; k >= 0; k--)
+    u = u << 8 | s[k];
+  double d;
+  memcpy(&d, &u, 8);
+  return d;
+}
+
+/* Copies the values blob_count() counted (the span is known well-formed). */
+static void blob_copy(wspan_t b, int dbl, float *dst) {
+  const uint8_t *p = b.p, *e = b.p + b.len;
+  uint32_t want = dbl ? 8 : 5;
+  while (p < e) {
+    uint32_t num;
+    int wt;
+    size_t len;
+    if (rd_tag(&p, e, &num, &wt, &len))
+      return;
+    if (num == want) {
+      size_t isz = dbl ? 8 : 4, n = wt == 2 ? len / isz : 1;
+      if (!dbl) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(dst, p, n * 4);
+#else
+        for (size_t i = 0; i < n; i++)
+          dst[i] = le_float(p + 4 * i);
+#endif
+      } else {
+        for (size_t i = 0; i < n; i++)
+          dst[i] = (float)le_double(p + 8 * i);
+      }
+      dst += n;
+    }
+    if (skip_value(&p, e, wt, len))
+      return;
+  }
+}
+
 /* ---- the import ------------------------------------------------------- */
 
 typedef struct imp {
   cn_graph_t *g;
   const char *pname, *mname; /* prototxt and caffemodel names for errors */
-  const Caffe__NetParameter *net, *model;
+  const Caffe__NetParameter *net;
+  const wmodel_t *wm; /* the caffemodel, NULL without one */
   const Caffe__NetState *state;
   cn_err_t *err;
   strmap_t blob;    /* blob name -> current tensor id */
   strmap_t writes;  /* blob name -> writes still to come */
-  strmap_t weights; /* layer name -> index into wl */
-  lview_t *wl;      /* the caffemodel's layers */
-  size_t nwl;
+  strmap_t weights; /* layer name -> index into wm->layers */
   unsigned char *consumed; /* per tensor id */
   int *produced;           /* tensor ids in production order */
   int nproduced, capproduced;
@@ -389,8 +627,8 @@ static int bind_top(imp_t *im, const lview_t *l, size_t k, int id) {
   return 0;
 }
 
-/* Adds a node with params p, binds the tops and finalizes (which checks the
- * node and computes the shapes of its outputs). */
+/* Adds a node with params p, binds the tops and infers the shapes of its
+ * outputs (the whole graph is finalized once at the end). */
 static int add_node(imp_t *im, const lview_t *l, cn_op_t op, int nin,
                     const int *in, int nout, const int *out,
                     const cn_op_params_t *p) {
@@ -406,43 +644,29 @@ static int add_node(imp_t *im, const lview_t *l, cn_op_t op, int nin,
     if (r)
       return r;
   }
-  return finalize(im);
+  return cn_graph_infer_node(im->g, ni, im->err);
 }
 
-/* Weights of a layer: the caffemodel's layer of the same name, else blobs
- * written in the prototxt itself, else none. */
-static void layer_blobs(const imp_t *im, const lview_t *l, size_t *n,
-                        Caffe__BlobProto ***b, const char **src) {
-  *n = 0;
-  *b = NULL;
-  *src = im->pname;
-  if (im->model) {
-    int *w = map_slot((strmap_t *)&im->weights, l->name, 0);
-    *src = im->mname;
-    if (w) {
-      *n = im->wl[*w].nblobs;
-      *b = im->wl[*w].blobs;
-    }
-    return;
-  }
-  *n = l->nblobs;
-  *b = l->blobs;
-}
-
-/* A constant from the layer's blob bi with the shape the prototxt implies.
- * Without a caffemodel (and no blobs in the prototxt) the values are
- * zeros. */
+/* A constant from the layer's blob bi with the shape the prototxt implies:
+ * from the caffemodel's layer of the same name, else from blobs written in
+ * the prototxt itself. Without either the values are zeros. */
 static int blob_const(imp_t *im, const lview_t *l, size_t bi, const char *what,
                       int ndim, const int64_t *dims, int *id) {
-  size_t nb;
-  Caffe__BlobProto **b;
-  const char *src;
-  layer_blobs(im, l, &nb, &b, &src);
   int64_t want = 1;
   for (int i = 0; i < ndim; i++)
     want *= dims[i];
-  const Caffe__BlobProto *bp = NULL;
-  if (im->model || nb) {
+  const Caffe__BlobProto *bp = NULL; /* from the prototxt */
+  const wspan_t *ws = NULL;          /* from the caffemodel */
+  int dbl = 0;
+  if (im->wm || l->nblobs) {
+    const char *src = im->wm ? im->mname : im->pname;
+    size_t nb = l->nblobs;
+    const wlayer_t *wl = NULL;
+    if (im->wm) {
+      int *w = map_slot(&im->weights, l->name, 0);
+      wl = w ? &im->wm->layers[*w] : NULL;
+      nb = wl ? wl->n : 0;
+    }
     if (bi >= nb) {
       if (nb == 0)
         return cn_err_set(im->err, CN_EFORMAT, "%s: layer %s: no weights",
@@ -451,8 +675,17 @@ static int blob_const(imp_t *im, const lview_t *l, size_t bi, const char *what,
                         "%s: layer %s: %s blob missing (%zu blobs)", src,
                         l->name, what, nb);
     }
-    bp = b[bi];
-    size_t have = bp->n_data ? bp->n_data : bp->n_double_data;
+    size_t have;
+    if (wl) {
+      ws = &im->wm->blobs[wl->first + bi];
+      if (blob_count(*ws, &have, &dbl))
+        return cn_err_set(im->err, CN_EFORMAT,
+                          "%s: layer %s: %s blob is not a valid BlobProto", src,
+                          l->name, what);
+    } else {
+      bp = l->blobs[bi];
+      have = bp->n_data ? bp->n_data : bp->n_double_data;
+    }
     if ((int64_t)have != want)
       return cn_err_set(im->err, CN_EFORMAT,
                         "%s: layer %s: %s blob has %zu values, expected %" PRId64,
@@ -480,7 +713,9 @@ static int blob_const(imp_t *im, const lview_t *l, size_t bi, const char *what,
   if (r < 0)
     return oom(im);
   float *dst = im->g->tensors[r].data;
-  if (bp && bp->n_data)
+  if (ws)
+    blob_copy(*ws, dbl, dst);
+  else if (bp && bp->n_data)
     memcpy(dst, bp->data, (size_t)want * sizeof(float));
   else if (bp)
     for (int64_t i = 0; i < want; i++)
@@ -1512,21 +1747,17 @@ static int import_net(imp_t *im) {
   if (collect_layers(net, &ls, &nl))
     return oom(im);
   int r = 0;
-  if (im->model) {
-    if ((r = collect_layers(im->model, &im->wl, &im->nwl))) {
+  for (size_t i = 0; im->wm && i < im->wm->nlayers; i++) {
+    /* The first layer of a name wins, as in Caffe's CopyTrainedLayersFrom. */
+    const char *name = im->wm->layers[i].name;
+    if (!name[0] || map_slot(&im->weights, name, 0))
+      continue;
+    int *s = map_slot(&im->weights, name, 1);
+    if (!s) {
       free(ls);
       return oom(im);
     }
-    for (size_t i = 0; i < im->nwl; i++) {
-      if (!im->wl[i].name[0] || map_slot(&im->weights, im->wl[i].name, 0))
-        continue;
-      int *s = map_slot(&im->weights, im->wl[i].name, 1);
-      if (!s) {
-        free(ls);
-        return oom(im);
-      }
-      *s = (int)i;
-    }
+    *s = (int)i;
   }
   unsigned char *inc = calloc(nl ? nl : 1, 1);
   if (!inc) {
@@ -1588,7 +1819,7 @@ static int import_net(imp_t *im) {
   return r;
 }
 
-static int load_common(Caffe__NetParameter *net, Caffe__NetParameter *model,
+static int load_common(Caffe__NetParameter *net, const wmodel_t *wm,
                        const char *pname, const char *mname, cn_graph_t **out,
                        cn_err_t *err) {
   imp_t im;
@@ -1596,7 +1827,7 @@ static int load_common(Caffe__NetParameter *net, Caffe__NetParameter *model,
   im.pname = pname;
   im.mname = mname ? mname : "<caffemodel>";
   im.net = net;
-  im.model = model;
+  im.wm = wm;
   im.state = net->state;
   im.err = err;
   im.g = cn_graph_create(pname);
@@ -1604,7 +1835,6 @@ static int load_common(Caffe__NetParameter *net, Caffe__NetParameter *model,
   map_free(&im.blob);
   map_free(&im.writes);
   map_free(&im.weights);
-  free(im.wl);
   free(im.consumed);
   free(im.produced);
   free(im.inputs);
@@ -1616,24 +1846,43 @@ static int load_common(Caffe__NetParameter *net, Caffe__NetParameter *model,
   return 0;
 }
 
-static int unpack_model(const void *buf, size_t len, const char *mname,
-                        Caffe__NetParameter **out, cn_err_t *err) {
+/* Indexes the caffemodel bytes (which must outlive the import). */
+static int index_model(const void *buf, size_t len, const char *mname,
+                       wmodel_t *wm, cn_err_t *err) {
+  memset(wm, 0, sizeof *wm);
   if (len == 0)
     return cn_err_set(err, CN_EFORMAT, "%s: empty file", mname);
   if (len >= MAX_MODEL_BYTES)
     return cn_err_set(err, CN_EFORMAT, "%s: larger than 2 GiB", mname);
-  *out = caffe__net_parameter__unpack(NULL, len, buf);
-  if (!*out)
-    return cn_err_set(err, CN_EFORMAT,
-                      "%s: not a caffemodel (truncated or not a Caffe "
-                      "NetParameter protobuf)",
-                      mname);
-  if ((*out)->n_layer + (*out)->n_layers == 0) {
-    caffe__net_parameter__free_unpacked(*out, NULL);
-    *out = NULL;
-    return cn_err_set(err, CN_EFORMAT, "%s: not a caffemodel (no layers)", mname);
-  }
-  return 0;
+  int r = wm_parse(buf, len, wm);
+  if (r == 0 && wm->nlayers == 0)
+    r = cn_err_set(err, CN_EFORMAT, "%s: not a caffemodel (no layers)", mname);
+  else if (r == CN_ENOMEM)
+    r = cn_err_set(err, CN_ENOMEM, "%s: out of memory", mname);
+  else if (r)
+    r = cn_err_set(err, CN_EFORMAT,
+                   "%s: not a caffemodel (truncated or not a Caffe "
+                   "NetParameter protobuf)",
+                   mname);
+  if (r)
+    wm_free(wm);
+  return r;
+}
+
+static int load_net(ProtobufCMessage *nm, const void *model, size_t mlen,
+                    const char *pname, const char *mname, cn_graph_t **out,
+                    cn_err_t *err) {
+  wmodel_t wm;
+  memset(&wm, 0, sizeof wm);
+  int r = 0;
+  if (model)
+    r = index_model(model, mlen, mname, &wm, err);
+  if (!r)
+    r = load_common((Caffe__NetParameter *)nm, model ? &wm : NULL, pname, mname,
+                    out, err);
+  wm_free(&wm);
+  protobuf_c_message_free_unpacked(nm, NULL);
+  return r;
 }
 
 int cn_caffe_load_mem(const char *text, size_t tlen, const void *model,
@@ -1647,48 +1896,57 @@ int cn_caffe_load_mem(const char *text, size_t tlen, const void *model,
                             &nm, err);
   if (r)
     return r;
-  Caffe__NetParameter *mp = NULL;
-  if (model && (r = unpack_model(model, mlen, mname, &mp, err))) {
-    protobuf_c_message_free_unpacked(nm, NULL);
-    return r;
-  }
-  r = load_common((Caffe__NetParameter *)nm, mp, pname, mname, out, err);
-  protobuf_c_message_free_unpacked(nm, NULL);
-  if (mp)
-    caffe__net_parameter__free_unpacked(mp, NULL);
-  return r;
+  return load_net(nm, model, mlen, pname, mname, out, err);
 }
 
-static int read_file(const char *path, unsigned char **buf, size_t *len,
-                     cn_err_t *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+/* Maps the file read-only (read into memory where mapping fails). */
+static int map_file(const char *path, const void **buf, size_t *len,
+                    int *mapped, cn_err_t *err) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) {
     int e = errno;
     return cn_err_set(err, cn_err_from_errno(e), "%s: %s", path, strerror(e));
   }
   struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    fclose(f);
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
     return cn_err_set(err, CN_EIO, "%s: not a regular file", path);
   }
   if ((uint64_t)st.st_size >= MAX_MODEL_BYTES) {
-    fclose(f);
+    close(fd);
     return cn_err_set(err, CN_EFORMAT, "%s: larger than 2 GiB", path);
   }
   size_t n = (size_t)st.st_size;
-  *buf = malloc(n ? n : 1);
-  if (!*buf) {
-    fclose(f);
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
+  *len = n;
+  *mapped = 0;
+  if (n == 0) {
+    close(fd);
+    *buf = "";
+    return 0;
   }
-  *len = fread(*buf, 1, n, f);
-  int bad = ferror(f);
-  fclose(f);
-  if (bad || *len != n) {
-    free(*buf);
-    *buf = NULL;
+  void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (m != MAP_FAILED) {
+    close(fd);
+    *buf = m;
+    *mapped = 1;
+    return 0;
+  }
+  unsigned char *b = malloc(n);
+  size_t got = 0;
+  while (b && got < n) {
+    ssize_t k = read(fd, b + got, n - got);
+    if (k <= 0)
+      break;
+    got += (size_t)k;
+  }
+  close(fd);
+  if (!b)
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
+  if (got != n) {
+    free(b);
     return cn_err_set(err, CN_EIO, "%s: read error", path);
   }
+  *buf = b;
   return 0;
 }
 
@@ -1699,23 +1957,19 @@ int cn_caffe_load(const char *prototxt, const char *caffemodel,
   int r = cn_prototxt_load(prototxt, &caffe__net_parameter__descriptor, &nm, err);
   if (r)
     return r;
-  Caffe__NetParameter *mp = NULL;
-  if (caffemodel) {
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    r = read_file(caffemodel, &buf, &len, err);
-    if (!r) {
-      r = unpack_model(buf, len, caffemodel, &mp, err);
-      free(buf); /* the unpacked message holds its own copies */
-    }
-    if (r) {
-      protobuf_c_message_free_unpacked(nm, NULL);
-      return r;
-    }
+  if (!caffemodel)
+    return load_net(nm, NULL, 0, prototxt, NULL, out, err);
+  const void *buf = NULL;
+  size_t len = 0;
+  int mapped = 0;
+  if ((r = map_file(caffemodel, &buf, &len, &mapped, err))) {
+    protobuf_c_message_free_unpacked(nm, NULL);
+    return r;
   }
-  r = load_common((Caffe__NetParameter *)nm, mp, prototxt, caffemodel, out, err);
-  protobuf_c_message_free_unpacked(nm, NULL);
-  if (mp)
-    caffe__net_parameter__free_unpacked(mp, NULL);
+  r = load_net(nm, buf, len, prototxt, caffemodel, out, err);
+  if (mapped)
+    munmap((void *)(uintptr_t)buf, len);
+  else if (len)
+    free((void *)(uintptr_t)buf);
   return r;
 }
