@@ -330,6 +330,11 @@ static int open_decoder(ff_src_t *c, const AVCodec *codec, cn_err_t *err) {
   c->dec->thread_type = FF_THREAD_SLICE;
   if (c->live)
     c->dec->flags |= AV_CODEC_FLAG_LOW_DELAY;
+  /* RTSP hands over a sliced H.264 picture one slice per packet when its
+   * slices were fragmented (FU-A); without CHUNKS the decoder takes each
+   * packet for a whole picture and conceals the rest of it. */
+  if (c->live)
+    c->dec->flags2 |= AV_CODEC_FLAG2_CHUNKS;
   if (ret >= 0)
     ret = avcodec_open2(c->dec, codec, NULL);
   if (ret < 0) {
