@@ -65,7 +65,8 @@ static fixture_t *fixture(void **state) {
 /* Starts the server on s->port (a fresh port when 0); waits until it
  * accepts connections. The RTSP server serves any number of clients, so
  * probing the port is harmless. */
-static void server_start(fixture_t *fx, server_t *s, const char *codec) {
+static void server_start_slices(fixture_t *fx, server_t *s, const char *codec,
+                                int slices) {
   if (!s->port)
     s->port = cn_test_free_port();
   assert_true(s->port > 0);
@@ -73,11 +74,18 @@ static void server_start(fixture_t *fx, server_t *s, const char *codec) {
   snprintf(port, sizeof port, "%d", s->port);
   snprintf(s->log, sizeof s->log, "%s/server-%d.log", fx->dir, s->port);
   snprintf(s->out, sizeof s->out, "%s/server-%d.out", fx->dir, s->port);
-  char *argv[] = {fx->bin, "--port", port,  "--size", "320x240", "--fps",
-                  "30",    "--codec", (char *)codec, "--log", s->log, NULL};
+  char nslices[16];
+  snprintf(nslices, sizeof nslices, "%d", slices);
+  char *argv[] = {fx->bin,  "--port",  port,          "--size", "320x240",
+                  "--fps",  "30",      "--codec",     (char *)codec,
+                  "--slices", nslices, "--log",       s->log, NULL};
   s->pid = cn_test_spawn(argv, s->out);
   assert_true(s->pid > 0);
   assert_true(cn_test_wait_port(s->port, 10000));
+}
+
+static void server_start(fixture_t *fx, server_t *s, const char *codec) {
+  server_start_slices(fx, s, codec, 1);
 }
 
 static void server_stop(server_t *s, int sig) {
@@ -168,10 +176,10 @@ static bool wait_online(cn_source_t *src, bool want, int timeout_ms,
 }
 
 static void check_frames(void **state, const char *transport,
-                         const char *codec) {
+                         const char *codec, int slices) {
   fixture_t *fx = fixture(state);
   server_t s = {0};
-  server_start(fx, &s, codec);
+  server_start_slices(fx, &s, codec, slices);
   cn_source_t *src = source_open(&s, transport, 0, -1);
   uint64_t seq = 0;
   int64_t last = take_increasing(src, &seq, 30);
@@ -191,15 +199,21 @@ static void check_frames(void **state, const char *transport,
 }
 
 static void test_tcp_frames_in_order(void **state) {
-  check_frames(state, "tcp", "h264");
+  check_frames(state, "tcp", "h264", 1);
 }
 
 static void test_udp_frames_in_order(void **state) {
-  check_frames(state, "udp", "h264");
+  check_frames(state, "udp", "h264", 1);
 }
 
 static void test_rtp_jpeg_frames_in_order(void **state) {
-  check_frames(state, "tcp", "mjpeg");
+  check_frames(state, "tcp", "mjpeg", 1);
+}
+
+/* Sliced encoders send each slice of a picture as its own NAL unit; every
+ * picture must still decode whole (the number sits in the top slice). */
+static void test_multislice_h264_frames_whole(void **state) {
+  check_frames(state, "tcp", "h264", 3);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -398,6 +412,7 @@ int main(void) {
       cmocka_unit_test(test_tcp_frames_in_order),
       cmocka_unit_test(test_udp_frames_in_order),
       cmocka_unit_test(test_rtp_jpeg_frames_in_order),
+      cmocka_unit_test(test_multislice_h264_frames_whole),
       cmocka_unit_test(test_slow_consumer_drops),
       cmocka_unit_test(test_reconnect_after_sigkill),
       cmocka_unit_test(test_reconnect_after_sigterm),
