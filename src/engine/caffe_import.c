@@ -331,7 +331,7 @@ static int wm_layer(wmodel_t *wm, const uint8_t *p, const uint8_t *e, int v1) {
     int wt;
     size_t len;
     if (rd_tag(&p, e, &num, &wt, &len))
-      return -1;
+      return CN_EFORMAT;
     if (wt == 2 && num == name_f) {
       name = p;
       name_len = len;
@@ -349,7 +349,7 @@ static int wm_layer(wmodel_t *wm, const uint8_t *p, const uint8_t *e, int v1) {
       wm->nblobs++;
     }
     if (skip_value(&p, e, wt, len))
-      return -1;
+      return CN_EFORMAT;
   }
   if (wm->nlayers == wm->caplayers) {
     size_t cap = wm->caplayers ? 2 * wm->caplayers : 64;
@@ -373,7 +373,7 @@ static int wm_layer(wmodel_t *wm, const uint8_t *p, const uint8_t *e, int v1) {
 }
 
 /* Walks a NetParameter: `layer` (100) and `layers` (2) entries. Returns 0,
- * -1 for bytes that are not a well-formed protobuf, or CN_ENOMEM. */
+ * CN_EFORMAT for bytes that are not a well-formed protobuf, or CN_ENOMEM. */
 static int wm_parse(const uint8_t *buf, size_t len, wmodel_t *wm) {
   const uint8_t *p = buf, *e = buf + len;
   while (p < e) {
@@ -381,14 +381,14 @@ static int wm_parse(const uint8_t *buf, size_t len, wmodel_t *wm) {
     int wt;
     size_t l;
     if (rd_tag(&p, e, &num, &wt, &l))
-      return -1;
+      return CN_EFORMAT;
     if (wt == 2 && (num == 100 || num == 2)) {
       int r = wm_layer(wm, p, p + l, num == 2);
       if (r)
         return r;
     }
     if (skip_value(&p, e, wt, l))
-      return -1;
+      return CN_EFORMAT;
   }
   return 0;
 }
