@@ -4,6 +4,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#include "engine/graph_internal.h"
 
 /* Largest tensor the engine accepts: 2^30 elements (4 GiB of float32).
  * Anything bigger in a model file is an absurd dimension, not a network
@@ -18,10 +21,12 @@ typedef struct cn__block {
   struct cn__block *next;
   size_t size, used;
   unsigned char *base; /* aligned start inside this allocation */
+  size_t mapped;       /* > 0: an mmap of this many bytes, else malloc */
 } cn__block_t;
 
 struct cn__graph_priv {
   cn__block_t *blocks;
+  cn__block_t *big; /* the current huge-page chunk, also in blocks */
   int cap_tensors, cap_nodes;
   int *hash; /* open addressing over tensor names: -1 empty, else id */
   int hash_cap;
@@ -30,38 +35,91 @@ struct cn__graph_priv {
 
 #define CN__ALIGN 64
 #define CN__BLOCK 65536
+/* Allocations from this size on (weights) come from chunks mapped with
+ * transparent huge pages: on a VM every 4 KiB page fault costs
+ * microseconds, and a 100 MB model would spend most of its load faulting.
+ * A chunk reserves CN__CHUNK of address space; pages never touched cost
+ * nothing, so the unused tail of a chunk is free. */
+#define CN__HUGE ((size_t)1 << 16)
+#define CN__CHUNK ((size_t)64 << 20)
 
 static size_t align_up(size_t v) { return (v + CN__ALIGN - 1) & ~(size_t)(CN__ALIGN - 1); }
 
-void *cn_graph_alloc(cn_graph_t *g, size_t size) {
+static void *arena_alloc(cn_graph_t *g, size_t size, int zero);
+
+void *cn_graph_alloc(cn_graph_t *g, size_t size) { return arena_alloc(g, size, 1); }
+
+void *cn__graph_alloc_raw(cn_graph_t *g, size_t size) { return arena_alloc(g, size, 0); }
+
+static cn__block_t *new_block(cn_graph_t *g, size_t bs, int huge) {
+  size_t total = sizeof(cn__block_t) + CN__ALIGN + bs, mapped = 0;
+  unsigned char *raw;
+  if (huge) {
+    mapped = (total + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
+    void *m = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+      return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(m, mapped, MADV_HUGEPAGE);
+#endif
+    raw = m;
+  } else {
+    raw = malloc(total);
+    if (!raw)
+      return NULL;
+  }
+  cn__block_t *b = (cn__block_t *)(void *)raw;
+  b->mapped = mapped;
+  uintptr_t p = (uintptr_t)(raw + sizeof(cn__block_t));
+  p = (p + CN__ALIGN - 1) & ~(uintptr_t)(CN__ALIGN - 1);
+  b->base = (unsigned char *)p;
+  b->size = bs;
+  b->used = 0;
+  /* Behind the head, so the current small block stays the head. */
+  if (g->priv->blocks) {
+    b->next = g->priv->blocks->next;
+    g->priv->blocks->next = b;
+  } else {
+    b->next = NULL;
+    g->priv->blocks = b;
+  }
+  return b;
+}
+
+static void *arena_alloc(cn_graph_t *g, size_t size, int zero) {
   if (size == 0)
     size = 1;
   size = align_up(size);
-  cn__block_t *b = g->priv->blocks;
-  if (!b || b->size - b->used < size) {
-    size_t bs = size > CN__BLOCK ? size : CN__BLOCK;
-    unsigned char *raw = malloc(sizeof(cn__block_t) + CN__ALIGN + bs);
-    if (!raw)
-      return NULL;
-    b = (cn__block_t *)(void *)raw;
-    uintptr_t p = (uintptr_t)(raw + sizeof(cn__block_t));
-    p = (p + CN__ALIGN - 1) & ~(uintptr_t)(CN__ALIGN - 1);
-    b->base = (unsigned char *)p;
-    b->size = bs;
-    b->used = 0;
-    /* Big one-off blocks go behind the current one so its free tail stays
-     * usable for the small allocations that follow. */
-    if (g->priv->blocks && bs > CN__BLOCK) {
-      b->next = g->priv->blocks->next;
-      g->priv->blocks->next = b;
-    } else {
-      b->next = g->priv->blocks;
-      g->priv->blocks = b;
+  struct cn__graph_priv *pv = g->priv;
+  cn__block_t *b;
+  if (size >= CN__HUGE) {
+    b = pv->big;
+    if (!b || b->size - b->used < size) {
+      b = new_block(g, size > CN__CHUNK ? size : CN__CHUNK, 1);
+      if (!b)
+        return NULL;
+      pv->big = b;
+    }
+  } else {
+    b = pv->blocks;
+    if (!b || b == pv->big || b->mapped || b->size - b->used < size) {
+      cn__block_t *nb = new_block(g, CN__BLOCK, 0);
+      if (!nb)
+        return NULL;
+      /* new_block put it second; make it the head. */
+      if (pv->blocks != nb) {
+        pv->blocks->next = nb->next;
+        nb->next = pv->blocks;
+        pv->blocks = nb;
+      }
+      b = nb;
     }
   }
   void *r = b->base + b->used;
   b->used += size;
-  memset(r, 0, size);
+  /* Chunk memory is fresh from mmap (the arena never reuses): zero. */
+  if (zero && !b->mapped)
+    memset(r, 0, size);
   return r;
 }
 
@@ -97,7 +155,10 @@ void cn_graph_destroy(cn_graph_t *g) {
     cn__block_t *b = g->priv->blocks;
     while (b) {
       cn__block_t *n = b->next;
-      free(b);
+      if (b->mapped)
+        munmap(b, b->mapped);
+      else
+        free(b);
       b = n;
     }
     free(g->priv->hash);
@@ -221,12 +282,22 @@ int cn_graph_add_const(cn_graph_t *g, const char *name, cn_dtype_t dt,
     return id;
   cn_tensor_t *t = &g->tensors[id];
   size_t bytes = (size_t)cn_tensor_numel(t) * (dt == CN_DT_I64 ? 8 : 4);
-  t->data = cn_graph_alloc(g, bytes);
+  t->data = arena_alloc(g, bytes, data == NULL);
   if (!t->data)
     return CN_ENOMEM;
   if (data && bytes)
     memcpy(t->data, data, bytes);
   t->flags |= CN_TENSOR_CONST;
+  return id;
+}
+
+int cn__graph_add_const_ref(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
+                            const int64_t *dims, void *arena_data) {
+  int id = add_tensor(g, name, dt, ndim, dims);
+  if (id < 0)
+    return id;
+  g->tensors[id].data = arena_data;
+  g->tensors[id].flags |= CN_TENSOR_CONST;
   return id;
 }
 

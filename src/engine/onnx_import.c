@@ -22,8 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "engine/graph.h"
+#include "engine/graph_internal.h"
 #include "engine/onnx.pb-c.h"
 #include "engine/onnx_import.h"
 
@@ -165,6 +170,39 @@ static float half_to_float(uint16_t h) {
   return (h & 0x8000) ? -v : v;
 }
 
+/* protobuf-c allocator: large blocks (weights' raw_data) come from the
+ * graph's arena, so float weights become constants without another copy;
+ * small ones from malloc. The byte before each block says which. */
+#define CN__PB_BIG 4096
+#define CN__PB_HDR 64
+
+static void *pb_alloc(void *data, size_t size) {
+  unsigned char *p;
+  if (size >= CN__PB_BIG) {
+    p = cn__graph_alloc_raw(data, size + CN__PB_HDR);
+    if (!p)
+      return NULL;
+    p += CN__PB_HDR;
+    p[-1] = 1;
+  } else {
+    p = malloc(size + 16);
+    if (!p)
+      return NULL;
+    p += 16;
+    p[-1] = 0;
+  }
+  return p;
+}
+
+static void pb_free(void *data, void *ptr) {
+  (void)data;
+  unsigned char *p = ptr;
+  if (p && p[-1] == 0)
+    free(p - 16);
+}
+
+static int in_arena(const void *ptr) { return ((const unsigned char *)ptr)[-1] == 1; }
+
 /* Adds a TensorProto as a constant (float types -> F32, integer and bool
  * types -> I64). name overrides tp->name when not NULL. */
 static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp, const char *name) {
@@ -184,7 +222,7 @@ static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp, const char *n
   }
   if (tp->segment)
     return ierr(m, CN_EUNSUPPORTED, "%s: segmented tensors are not supported", what);
-  int64_t numel;
+  int64_t numel = 0;
   TRY(tensor_numel(m, what, tp->n_dims, tp->dims, &numel));
   int dt = tp->data_type;
   cn_dtype_t cdt;
@@ -222,7 +260,23 @@ static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp, const char *n
   int64_t dims[MAXD];
   for (size_t i = 0; i < tp->n_dims; i++)
     dims[i] = tp->dims[i];
-  int id = cn_graph_add_const(m->g, tn, cdt, (int)tp->n_dims, dims, NULL);
+  int id;
+  if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && tp->has_raw_data && numel > 0 &&
+      (int64_t)tp->raw_data.len == numel * 4) {
+    /* The common case, float weights as raw bytes: use them in place when
+     * the unpacker put them in the arena, else copy them once. */
+    void *d = tp->raw_data.data;
+    if (in_arena(d) && ((uintptr_t)d & 3) == 0)
+      id = cn__graph_add_const_ref(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims, d);
+    else
+      id = cn_graph_add_const(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims, d);
+    if (id == CN_EINVAL)
+      return ierr(m, CN_EFORMAT, "%s is defined twice", what);
+    if (id < 0)
+      return ierr(m, id, "%s: cannot add (%s)", what, cn_strerror(id));
+    return id;
+  }
+  id = cn_graph_add_const(m->g, tn, cdt, (int)tp->n_dims, dims, NULL);
   if (id == CN_EINVAL)
     return ierr(m, CN_EFORMAT, "%s is defined twice", what);
   if (id < 0)
@@ -2401,17 +2455,18 @@ int cn_onnx_load_mem(const void *buf, size_t len, const char *name, cn_graph_t *
   const char *src = name ? name : "model.onnx";
   if (len == 0)
     return cn_err_set(err, CN_EFORMAT, "%s: empty file", src);
-  Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
-  if (!mp)
-    return cn_err_set(err, CN_EFORMAT, "%s: not an ONNX model (protobuf parse failed)", src);
   cn_graph_t *g = cn_graph_create(src);
-  if (!g) {
-    onnx__model_proto__free_unpacked(mp, NULL);
+  if (!g)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", src);
+  ProtobufCAllocator alloc = {.alloc = pb_alloc, .free = pb_free, .allocator_data = g};
+  Onnx__ModelProto *mp = onnx__model_proto__unpack(&alloc, len, buf);
+  if (!mp) {
+    cn_graph_destroy(g);
+    return cn_err_set(err, CN_EFORMAT, "%s: not an ONNX model (protobuf parse failed)", src);
   }
   imp_t m = {.g = g, .src = g->source, .err = err};
   int r = import_graph(&m, mp);
-  onnx__model_proto__free_unpacked(mp, NULL);
+  onnx__model_proto__free_unpacked(mp, &alloc);
   if (r < 0) {
     cn_graph_destroy(g);
     return r;
@@ -2420,41 +2475,37 @@ int cn_onnx_load_mem(const void *buf, size_t len, const char *name, cn_graph_t *
   return 0;
 }
 
+/* The file is mapped, not read: weights are copied once, from the page
+ * cache into the unpacked message, instead of through a growing buffer. */
 int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f)
+  int fd = open(path, O_RDONLY);
+  if (fd < 0)
     return cn_err_set(err, cn_err_from_errno(errno), "%s: %s", path, strerror(errno));
-  unsigned char *buf = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len == cap) {
-      if (cap >= CN_ONNX_MAX_FILE) {
-        free(buf);
-        fclose(f);
-        return cn_err_set(err, CN_EFORMAT, "%s: larger than 2 GiB", path);
-      }
-      cap = cap ? cap * 2 : 1 << 20;
-      unsigned char *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
-      }
-      buf = nb;
-    }
-    size_t r = fread(buf + len, 1, cap - len, f);
-    len += r;
-    if (r == 0)
-      break;
+  struct stat st;
+  if (fstat(fd, &st) < 0) {
+    int e = errno;
+    close(fd);
+    return cn_err_set(err, cn_err_from_errno(e), "%s: %s", path, strerror(e));
   }
-  int rerr = ferror(f);
-  fclose(f);
-  if (rerr) {
-    free(buf);
-    return cn_err_set(err, CN_EIO, "%s: read error", path);
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return cn_err_set(err, CN_EINVAL, "%s: not a regular file", path);
   }
-  int r = cn_onnx_load_mem(buf, len, path, out, err);
-  free(buf);
+  if ((uint64_t)st.st_size > CN_ONNX_MAX_FILE) {
+    close(fd);
+    return cn_err_set(err, CN_EFORMAT, "%s: larger than 2 GiB", path);
+  }
+  size_t len = (size_t)st.st_size;
+  if (len == 0) {
+    close(fd);
+    return cn_err_set(err, CN_EFORMAT, "%s: empty file", path);
+  }
+  void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED)
+    return cn_err_set(err, CN_EIO, "%s: cannot map: %s", path, strerror(errno));
+  int r = cn_onnx_load_mem(map, len, path, out, err);
+  munmap(map, len);
   return r;
 }

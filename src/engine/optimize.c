@@ -195,29 +195,31 @@ static int fold_bn(cn_graph_t *g, cn_err_t *err) {
     if (pn && pn->op == CN_OP_INNER_PRODUCT && xt->ndim != 2)
       foldable = 0;
     if (foldable) {
-      const cn_tensor_t *wt = &g->tensors[pn->inputs[1]];
+      /* Scale the weights in place when this conv is their only reader
+       * (the usual case), else into a copy. */
+      int wid = pn->inputs[1];
+      const cn_tensor_t *wt = &g->tensors[wid];
       int64_t wn = cn_tensor_numel(wt), per = wn / C;
-      float *w2 = cn_graph_alloc(g, sizeof(float) * (size_t)wn);
-      float *b2 = cn_graph_alloc(g, sizeof(float) * (size_t)C);
-      if (!w2 || !b2)
-        return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
-      pn = &g->nodes[p];
-      wt = &g->tensors[pn->inputs[1]];
-      const float *w = wt->data;
       int has_b = pn->ninputs > 2 && pn->inputs[2] >= 0;
-      const float *b0 = has_b ? g->tensors[pn->inputs[2]].data : NULL;
+      int bid = has_b ? pn->inputs[2] : -1;
+      if (wt->nuses != 1) {
+        int64_t wd[CN_MAX_DIMS];
+        memcpy(wd, wt->dims, sizeof wd);
+        wid = new_const_like(g, "folded_w", wt->ndim, wd, wt->data);
+        if (wid < 0)
+          return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
+      }
+      if (bid < 0 || g->tensors[bid].nuses != 1) {
+        bid = new_const_like(g, "folded_b", 1, &C, bid >= 0 ? g->tensors[bid].data : NULL);
+        if (bid < 0)
+          return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
+      }
+      float *w2 = g->tensors[wid].data, *b2 = g->tensors[bid].data;
       for (int64_t c = 0; c < C; c++) {
         for (int64_t k = 0; k < per; k++)
-          w2[c * per + k] = w[c * per + k] * s[c];
-        b2[c] = (b0 ? b0[c] : 0.0f) * s[c] + b[c];
+          w2[c * per + k] *= s[c];
+        b2[c] = b2[c] * s[c] + b[c];
       }
-      int64_t wd[CN_MAX_DIMS];
-      memcpy(wd, wt->dims, sizeof wd);
-      int wnd = wt->ndim;
-      int wid = new_const_like(g, "folded_w", wnd, wd, w2);
-      int bid = new_const_like(g, "folded_b", 1, &C, b2);
-      if (wid < 0 || bid < 0)
-        return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
       pn = &g->nodes[p];
       n = &g->nodes[i];
       if (pn->ninputs < 3) {
