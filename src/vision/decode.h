@@ -1,0 +1,77 @@
+/* cn_decoder: a network's output tensors to a cn_result_t.
+ *
+ * Kinds (opts.kind):
+ *   "classify"   one output [1,C] (or [1,C,1,1], [C]): top_k classes. The
+ *                output is used as probabilities when it already is (all
+ *                values in [0,1], sum within 1e-3 of 1), else softmaxed.
+ *   "blazeface"  MediaPipe BlazeFace: scores [1,A,1] and boxes [1,A,16]
+ *                (whole, or split per anchor layer as [1,512,*] and
+ *                [1,384,*]; any order), A = 896 anchors (16x16 x 2 then
+ *                8x8 x 6). Sigmoid scores, box and 6 keypoints as anchor
+ *                offsets in input pixels, weighted NMS (IoU nms_iou, 0.3).
+ *   "ssd"        Caffe DetectionOutput [1,1,N,7]: image_id, label, conf,
+ *                xmin, ymin, xmax, ymax (0..1). Already suppressed: NMS only
+ *                when nms_iou > 0.
+ *   "yolo"       one output, boxes cx, cy, w, h in input pixels:
+ *                [1,4+C,N] (YOLOv8, anchor-free) or [1,N,5+C] (YOLOv5:
+ *                objectness then class scores; score = obj * class).
+ *   "yolov8"     anchor-free rows [1,N,4+C] (or [1,4+C,N]).
+ *   "yolov5"     forces [1,N,5+C].
+ *   NULL         chosen from the outputs when only one kind fits, else an
+ *                error naming what to pass. YOLO heads are told apart by
+ *                their shape: the long axis is N.
+ * Detections then go through class-aware NMS (yolo: nms_iou 0.45) and
+ * the score threshold, are mapped to source pixels with the preprocess
+ * transform, clipped to the frame and capped at CN_MAX_BOXES, best first.
+ *
+ * Checks at create: the model's outputs must fit the kind, with a one-line
+ * CN_EINVAL naming what is missing ("decoder ssd: model has no output
+ * shaped [1,1,N,7]"). All buffers are sized then; run() allocates nothing.
+ *
+ * Threads: one decoder per thread at a time; it keeps scratch state.
+ * Ownership: the decoder does not keep the model; it may be freed first.
+ */
+#ifndef CN_VISION_DECODE_H
+#define CN_VISION_DECODE_H
+
+#include "core/error.h"
+#include "engine/model.h"
+#include "vision/preprocess.h"
+#include "vision/result.h"
+
+typedef struct cn_decoder_opts {
+  const char *kind;   /* see above; NULL: from the model */
+  int top_k;          /* classify: 3; at most CN_MAX_TOP */
+  float threshold;    /* detection score; <0: the kind's default (0.5,
+                         yolo 0.25) */
+  float nms_iou;      /* <0: the kind's default (blazeface 0.3, yolo 0.45,
+                         ssd none) */
+  const char *output; /* classify: output name (the seed's --output) */
+  const char *model_name; /* for messages ("model x.onnx: ..."); "model" */
+} cn_decoder_opts_t;
+
+typedef struct cn_decoder cn_decoder_t;
+
+void cn_decoder_opts_default(cn_decoder_opts_t *o);
+
+int cn_decoder_create(const cn_decoder_opts_t *o, const cn_model_t *m,
+                      cn_decoder_t **out, cn_err_t *err);
+void cn_decoder_destroy(cn_decoder_t *d); /* NULL is a no-op */
+
+/* outputs[j] holds cn_model_output(m, j)->numel floats for every output j
+ * of the model given at create. xf maps input pixels to the frame (NULL:
+ * results stay in input pixels, size from the model's input). Fills res
+ * completely. Returns 0 or a CN_E*. */
+int cn_decoder_run(cn_decoder_t *d, const float *const *outputs,
+                   const cn_xform_t *xf, cn_result_t *res, cn_err_t *err);
+
+/* "classify", "blazeface", "ssd", "yolo" (also for yolov5/yolov8). */
+const char *cn_decoder_kind(const cn_decoder_t *d);
+cn_task_t cn_decoder_task(const cn_decoder_t *d);
+
+/* Classes the output distinguishes (classify, yolo; blazeface 1), or 0
+ * when the model does not say (ssd: labels are whatever it was trained
+ * on). For checking that a label file is long enough. */
+int cn_decoder_num_classes(const cn_decoder_t *d);
+
+#endif

@@ -1,0 +1,171 @@
+#include "vision/labels.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A label file is small text; anything bigger is not one. */
+#define LABELS_MAX_BYTES (64L << 20)
+
+struct cn_labels {
+  char *text;   /* the file, lines cut in place */
+  char **names; /* n pointers into text */
+  int n;
+  int synset;
+};
+
+static int read_file(const char *path, char **out, size_t *len,
+                     cn_err_t *err) {
+  errno = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    int e = errno;
+    return cn_err_set(err, cn_err_from_errno(e), "%s: %s", path, strerror(e));
+  }
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap + 1);
+  int rc = 0;
+  while (buf) {
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (n < cap) {
+      if (ferror(f)) {
+        int e = errno;
+        rc = cn_err_set(err, e ? cn_err_from_errno(e) : CN_EIO, "%s: %s",
+                        path, e ? strerror(e) : "read error");
+      }
+      break;
+    }
+    if ((long)cap >= LABELS_MAX_BYTES) {
+      rc = cn_err_set(err, CN_EFORMAT,
+                      "%s: larger than %ld MB: not a label file", path,
+                      LABELS_MAX_BYTES >> 20);
+      break;
+    }
+    cap *= 2;
+    char *nb = realloc(buf, cap + 1);
+    if (!nb) {
+      free(buf);
+      buf = NULL;
+    } else {
+      buf = nb;
+    }
+  }
+  fclose(f);
+  if (!buf)
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+/* "n" + 8 digits + space or tab. */
+static int synset_line(const char *s) {
+  if (s[0] != 'n')
+    return 0;
+  for (int i = 1; i <= 8; i++)
+    if (s[i] < '0' || s[i] > '9')
+      return 0;
+  return s[9] == ' ' || s[9] == '\t';
+}
+
+int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err) {
+  *out = NULL;
+  char *text = NULL;
+  size_t len = 0;
+  int rc = read_file(path, &text, &len, err);
+  if (rc)
+    return rc;
+  if (memchr(text, '\0', len)) {
+    free(text);
+    return cn_err_set(err, CN_EFORMAT, "%s: binary data (NUL byte): not a "
+                                       "label file", path);
+  }
+  char *start = text;
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+    start += 3;
+
+  /* Cut lines in place; count them. */
+  int nlines = 0;
+  for (char *p = start; *p;) {
+    char *nl = strchr(p, '\n');
+    nlines++;
+    if (!nl)
+      break;
+    p = nl + 1;
+  }
+  cn_labels_t *l = calloc(1, sizeof *l);
+  char **names = calloc((size_t)nlines + 1, sizeof *names);
+  if (!l || !names) {
+    free(l);
+    free(names);
+    free(text);
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
+  }
+  int n = 0, nonempty = 0, synsets = 0;
+  for (char *p = start; *p;) {
+    char *nl = strchr(p, '\n');
+    char *end = nl ? nl : p + strlen(p);
+    while (end > p && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+      end--;
+    char *next = nl ? nl + 1 : end;
+    *end = '\0';
+    names[n++] = p;
+    if (*p) {
+      nonempty++;
+      synsets += synset_line(p);
+    }
+    p = next;
+    if (!nl)
+      break;
+  }
+  /* Trailing empty lines are not classes. */
+  while (n > 0 && names[n - 1][0] == '\0')
+    n--;
+  if (nonempty == 0) {
+    free(names);
+    free(l);
+    free(text);
+    return cn_err_set(err, CN_EFORMAT, "%s: no labels", path);
+  }
+  l->synset = synsets == nonempty;
+  if (l->synset) {
+    for (int i = 0; i < n; i++) {
+      if (!names[i][0])
+        continue;
+      char *s = names[i] + 10;
+      while (*s == ' ' || *s == '\t')
+        s++;
+      names[i] = s;
+    }
+  }
+  l->text = text;
+  l->names = names;
+  l->n = n;
+  *out = l;
+  return 0;
+}
+
+void cn_labels_destroy(cn_labels_t *l) {
+  if (!l)
+    return;
+  free(l->names);
+  free(l->text);
+  free(l);
+}
+
+int cn_labels_count(const cn_labels_t *l) { return l ? l->n : 0; }
+
+const char *cn_labels_get(const cn_labels_t *l, int i) {
+  if (!l || i < 0 || i >= l->n)
+    return NULL;
+  return l->names[i];
+}
+
+int cn_labels_synset(const cn_labels_t *l) { return l ? l->synset : 0; }

@@ -1,0 +1,49 @@
+/* Caffe SSD's DetectionOutput: rows of (image_id, label, conf, xmin, ymin,
+ * xmax, ymax), coordinates normalized to the input. Caffe pads an empty
+ * result with a row of -1s, so rows with image_id < 0 are skipped. */
+#include <math.h>
+
+#include "vision/decode_internal.h"
+
+int cn__ssd_fit(cn_decoder_t *d, const cn_model_t *m, bool strict,
+                cn_err_t *err) {
+  int nout = cn_model_num_outputs(m);
+  for (int j = 0; j < nout; j++) {
+    const cn_tensor_desc_t *t = cn_model_output(m, j);
+    if (t->ndim == 4 && t->dims[0] == 1 && t->dims[1] == 1 &&
+        t->dims[2] >= 1 && t->dims[3] == 7 && (!strict || nout == 1)) {
+      d->out = j;
+      d->n = t->dims[2];
+      d->nclasses = 0;
+      return 0;
+    }
+  }
+  return cn_err_set(err, CN_EINVAL,
+                    "decoder ssd: model has no output shaped [1,1,N,7]%s",
+                    strict && nout > 1 ? " as its only output" : "");
+}
+
+int cn__ssd_run(cn_decoder_t *d, const float *const *outs) {
+  const float *rows = outs[d->out];
+  const float W = (float)d->in_w, H = (float)d->in_h;
+  int n = 0;
+  for (int64_t i = 0; i < d->n; i++) {
+    const float *r = rows + i * 7;
+    if (!(r[0] >= 0.0f) || !(r[2] >= d->threshold) || !(r[1] >= 0.0f) ||
+        r[1] > 1e6f)
+      continue;
+    float x0 = r[3] * W, y0 = r[4] * H, x1 = r[5] * W, y1 = r[6] * H;
+    if (!isfinite(x0) || !isfinite(y0) || !isfinite(x1) || !isfinite(y1) ||
+        !(x1 > x0 && y1 > y0))
+      continue;
+    cn_box_t *b = &d->cand[n++];
+    b->x = x0;
+    b->y = y0;
+    b->w = x1 - x0;
+    b->h = y1 - y0;
+    b->score = r[2];
+    b->cls = (int)r[1];
+    b->nkp = 0;
+  }
+  return n;
+}
