@@ -72,6 +72,10 @@ typedef struct gst_frame {
   bool mapped;
 } gst_frame_t;
 
+static const char *source_name(GstMessage *m) {
+  return GST_MESSAGE_SRC(m) ? GST_MESSAGE_SRC_NAME(m) : "pipeline";
+}
+
 static bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
@@ -171,7 +175,7 @@ static GstBusSyncReply bus_filter(GstBus *bus, GstMessage *m, gpointer data) {
     GError *gerr = NULL;
     gst_message_parse_warning(m, &gerr, NULL);
     cn_log(g->env->opts->log, CN_LOG_WARN, g->env->prefix, "%s: %s: %s",
-           g->name, GST_MESSAGE_SRC_NAME(m), gerr ? gerr->message : "?");
+           g->name, source_name(m), gerr ? gerr->message : "?");
     if (gerr)
       g_error_free(gerr);
     break;
@@ -246,7 +250,7 @@ static int message_error(gst_src_t *g, GstMessage *m, cn_err_t *err) {
   if (r && sscanf(r + 7, "%31[a-z-]", reason) != 1)
     reason[0] = '\0';
   int code = gerr ? code_of(gerr, reason) : CN_EIO;
-  cn_err_set(err, code, "%s: %s: %s%s%s%s", g->name, GST_MESSAGE_SRC_NAME(m),
+  cn_err_set(err, code, "%s: %s: %s%s%s%s", g->name, source_name(m),
              gerr ? gerr->message : "error", reason[0] ? " (" : "", reason,
              reason[0] ? ")" : "");
   one_line(err);
@@ -378,6 +382,17 @@ static int timeout_ms(const gst_src_t *g) {
   return g->env->opts->timeout_ms > 0 ? g->env->opts->timeout_ms : 5000;
 }
 
+/* A failed state change has its reason on the bus, posted by a streaming
+ * thread possibly a moment after the failure is known. */
+static int start_failed(gst_src_t *g, cn_err_t *err) {
+  GstMessage *m = gst_bus_timed_pop_filtered(g->bus, STEP_NS,
+                                             GST_MESSAGE_ERROR);
+  if (m)
+    return message_error(g, m, err);
+  return cn_err_set(err, CN_EIO, "%s: the pipeline would not start",
+                    g->name);
+}
+
 /* Waits for the state change in progress, in bounded steps so that a
  * stop request, an error on the bus or the deadline ends it. */
 static int wait_state(gst_src_t *g, int64_t deadline,
@@ -385,12 +400,11 @@ static int wait_state(gst_src_t *g, int64_t deadline,
   for (;;) {
     GstStateChangeReturn r =
         gst_element_get_state(g->pipeline, NULL, NULL, STEP_NS);
+    if (r == GST_STATE_CHANGE_FAILURE)
+      return start_failed(g, err);
     GstMessage *m = gst_bus_pop_filtered(g->bus, GST_MESSAGE_ERROR);
     if (m)
       return message_error(g, m, err);
-    if (r == GST_STATE_CHANGE_FAILURE)
-      return cn_err_set(err, CN_EIO, "%s: the pipeline would not start",
-                        g->name);
     if (r != GST_STATE_CHANGE_ASYNC) {
       *out = r;
       return 0;
@@ -407,13 +421,8 @@ static int wait_state(gst_src_t *g, int64_t deadline,
 static int set_state(gst_src_t *g, GstState state, int64_t deadline,
                      GstStateChangeReturn *out, cn_err_t *err) {
   GstStateChangeReturn r = gst_element_set_state(g->pipeline, state);
-  if (r == GST_STATE_CHANGE_FAILURE) {
-    GstMessage *m = gst_bus_pop_filtered(g->bus, GST_MESSAGE_ERROR);
-    if (m)
-      return message_error(g, m, err);
-    return cn_err_set(err, CN_EIO, "%s: the pipeline would not start",
-                      g->name);
-  }
+  if (r == GST_STATE_CHANGE_FAILURE)
+    return start_failed(g, err);
   if (r == GST_STATE_CHANGE_ASYNC)
     return wait_state(g, deadline, out, err);
   *out = r;
