@@ -190,10 +190,11 @@ int cn_frame_alloc_pixels(cn_frame_t *f, int width, int height,
                           cn_pixfmt_t format, cn_err_t *err) {
   pool_item_t *it = item_of(f);
   if (width <= 0 || height <= 0 || width > 16384 || height > 16384 ||
-      format != CN_PIX_BGR24)
+      (format != CN_PIX_BGR24 && format != CN_PIX_BGRA))
     return cn_err_set(err, CN_EINVAL, "frame: bad pixel size %dx%d", width,
                       height);
-  int stride = (width * 3 + 31) & ~31;
+  int bpp = format == CN_PIX_BGRA ? 4 : 3;
+  int stride = (width * bpp + 31) & ~31;
   size_t need = (size_t)stride * (size_t)height;
   if (need > it->cap) {
     /* Aligned for SIMD scalers; only when a larger size first appears. */

@@ -27,6 +27,8 @@
 typedef enum cn_pixfmt {
   CN_PIX_NONE = 0, /* pixels not developed yet */
   CN_PIX_BGR24,    /* packed B,G,R bytes, OpenCV's default */
+  CN_PIX_BGRA,     /* B,G,R,X bytes: cairo's RGB24 and SDL's XRGB8888 on
+                      little-endian machines; the annotated canvas */
 } cn_pixfmt_t;
 
 typedef struct cn_pool cn_pool_t;
@@ -68,9 +70,10 @@ bool cn_frame_is_writable(const cn_frame_t *f);
  * that failed to develop keeps failing with the same code. */
 int cn_frame_develop(cn_frame_t *f, cn_err_t *err);
 
-/* For develop callbacks: sizes the frame's own pixel buffer (grown only
- * when a larger size first appears) and sets width/height/format/data/
- * stride. Rows are 32-byte aligned. */
+/* Sizes the frame's own pixel buffer (grown only when a larger size first
+ * appears) and sets width/height/format/data/stride. Rows are 32-byte
+ * aligned. For develop callbacks, and for stages that fill frames of
+ * their own (the overlay's canvases). */
 int cn_frame_alloc_pixels(cn_frame_t *f, int width, int height,
                           cn_pixfmt_t format, cn_err_t *err);
 
