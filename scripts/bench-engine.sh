@@ -50,7 +50,7 @@ fi
 if [[ -f $BUILD/CMakeCache.txt ]]; then
     cmake --build "$BUILD" --target fma_peak >/dev/null 2>&1 ||
         note "building fma_peak in $BUILD failed"
-    cmake --build "$BUILD" --target camnet -j"$(nproc)" >/dev/null 2>&1 || true
+    cmake --build "$BUILD" --target camnet-bin -j"$(nproc)" >/dev/null 2>&1 || true
 fi
 CAMNET=$BUILD/camnet
 if [[ ! -x $CAMNET ]] || ! "$CAMNET" bench --help >/dev/null 2>&1; then
@@ -112,7 +112,7 @@ for name in $MODELS; do
     fi
     if [[ -n $CAMNET ]]; then
         # shellcheck disable=SC2086
-        if "$CAMNET" bench "$model" $extra --threads "$THREADS" \
+        if "$CAMNET" bench "$model" $extra --input "$input" --threads "$THREADS" \
             --runs "$RUNS" --warmup "$WARMUP" >"$OUT/camnet.txt" 2>&1; then
             sed "s/^/$name camnet /" "$OUT/camnet.txt" >>"$OUT/results"
         else
