@@ -862,6 +862,48 @@ static int concat_inplace_ok(const cn__dnnl_t *s, int v, const dnnl_memory_desc_
   return dnnl_memory_desc_equal(&a, &val->md);
 }
 
+/* Runs a concat of load-time constants once; its output is a constant. */
+static int concat_now(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd, int nin, const int *iv,
+                      const dnnl_memory_desc_t *D, cn_err_t *err) {
+  dnnl_primitive_t p = NULL;
+  dnnl_memory_t m = NULL, sp = NULL;
+  dnnl_exec_arg_t *args = calloc((size_t)nin + 2, sizeof(*args));
+  const dnnl_memory_desc_t *spmd = qmd(pd, dnnl_query_scratchpad_md, 0);
+  dnnl_status_t st = args ? dnnl_primitive_create(&p, pd) : dnnl_out_of_memory;
+  if (st == dnnl_success)
+    st = dnnl_memory_create(&m, D, s->eng, DNNL_MEMORY_ALLOCATE);
+  int na = 0;
+  if (st == dnnl_success) {
+    for (int k = 0; k < nin; k++)
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + k, s->vals[iv[k]].mem};
+    args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, m};
+    if (spmd && dnnl_memory_desc_get_size(spmd)) {
+      st = dnnl_memory_create(&sp, spmd, s->eng, DNNL_MEMORY_ALLOCATE);
+      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, sp};
+    }
+  }
+  if (st == dnnl_success)
+    st = dnnl_primitive_execute(p, s->strm, na, args);
+  if (st == dnnl_success)
+    st = dnnl_stream_wait(s->strm);
+  free(args);
+  if (sp)
+    dnnl_memory_destroy(sp);
+  if (p)
+    dnnl_primitive_destroy(p);
+  dnnl_primitive_desc_destroy(pd);
+  int v = st == dnnl_success ? cn__dnnl_new_val(s, s->g->nodes[i].outputs[0], D, -1, 0) : -1;
+  if (v < 0) {
+    if (m)
+      dnnl_memory_destroy(m);
+    return nerr(s, i, err, CN_EINTERNAL, "concat of constants", st);
+  }
+  s->vals[v].mem = m;
+  s->vals[v].dense = 1;
+  set_native(s, s->g->nodes[i].outputs[0], v);
+  return 0;
+}
+
 static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
   const cn_tensor_t *y = tens(s, n->outputs[0]);
@@ -935,6 +977,13 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
     inpl[k] = ok;
     ninpl += ok;
     offs[axis] += x->dims[axis];
+  }
+  int all_const = 1;
+  for (int k = 0; k < nin; k++)
+    all_const &= s->vals[iv[k]].store < 0;
+  if (all_const) { /* the SSD priors: concatenated once, here */
+    rc = concat_now(s, i, pd, nin, iv, &D, err);
+    goto out;
   }
   if (ninpl == 0) {
     int yv = fresh_val(s, n->outputs[0], &D, err);
@@ -1451,6 +1500,36 @@ static int lower_ref(cn__dnnl_t *s, int i, cn_err_t *err) {
   return 0;
 }
 
+/* PriorBox depends on shapes only: computed once here, a constant after. */
+static int lower_prior_box(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  if (n->noutputs != 1 || n->ninputs > 8)
+    return FALLBACK;
+  dnnl_memory_desc_t md;
+  md_tensor_plain(s, n->outputs[0], &md);
+  dnnl_memory_t m;
+  void *h = NULL;
+  if (dnnl_memory_create(&m, &md, s->eng, DNNL_MEMORY_ALLOCATE) != dnnl_success)
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  dnnl_memory_get_data_handle(m, &h);
+  size_t sz = cn_ref_node_scratch(s->g, i);
+  void *scratch = sz ? malloc(sz) : NULL;
+  const float *in[8] = {NULL};
+  float *out[1] = {h};
+  int rc = sz && !scratch ? cn_err_set(err, CN_ENOMEM, "dnnl: out of memory")
+                          : cn_ref_node_run(s->g, i, in, out, scratch, err);
+  free(scratch);
+  int v = rc < 0 ? rc : cn__dnnl_new_val(s, n->outputs[0], &md, -1, 0);
+  if (v < 0) {
+    dnnl_memory_destroy(m);
+    return rc < 0 ? rc : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  }
+  s->vals[v].mem = m;
+  s->vals[v].dense = 1;
+  set_native(s, n->outputs[0], v);
+  return 0;
+}
+
 int cn__dnnl_lower_node(cn__dnnl_t *s, int i, cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
   int rc = FALLBACK;
@@ -1476,6 +1555,7 @@ int cn__dnnl_lower_node(cn__dnnl_t *s, int i, cn_err_t *err) {
   case CN_OP_BATCHNORM:
   case CN_OP_SCALE: rc = lower_affine(s, i, err); break;
   case CN_OP_PRELU: rc = lower_prelu(s, i, err); break;
+  case CN_OP_PRIOR_BOX: rc = lower_prior_box(s, i, err); break;
   case CN_OP_RESHAPE:
   case CN_OP_IDENTITY: rc = lower_reshape(s, i, err); break;
   case CN_OP_TRANSPOSE: rc = lower_transpose(s, i, err); break;
