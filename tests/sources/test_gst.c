@@ -395,6 +395,13 @@ static void test_bad_pipelines_fail_with_one_line(void **state) {
                    CN_EINVAL);
   assert_non_null(strstr(err.msg, "could not link"));
 
+  /* Data nothing can convert (buffers without caps): the flow error
+   * from the streaming thread, with its reason. */
+  assert_int_equal(open_fails("gst:fakesrc ! appsink", 2000, &err),
+                   CN_EFORMAT);
+  assert_non_null(strstr(err.msg, "fakesrc0"));
+  assert_non_null(strstr(err.msg, "not-negotiated"));
+
   cn_source_t *src = NULL;
   cn_source_opts_t o;
   cn_source_opts_default(&o);
