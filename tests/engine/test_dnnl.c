@@ -20,6 +20,7 @@
 #include "engine/backend.h"
 #include "engine/dnnl/dnnl_internal.h"
 #include "engine/graph.h"
+#include "engine/model.h"
 
 #define TOL 1e-4
 #define MAX_OUT 24
@@ -932,6 +933,42 @@ static void test_real_models(void **state) {
     CN_TEST_SKIP("no models in %s/models (make models)", cn_test_source_dir());
 }
 
+/* Through the public API: cn_model_run allocates nothing once loaded. */
+static void test_model_run_no_allocation(void **state) {
+  (void)state;
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/models/onnx-squeezenet/model.onnx", cn_test_source_dir());
+  if (access(path, R_OK))
+    CN_TEST_SKIP("%s is missing (make models)", path);
+  cn_model_opts_t o;
+  cn_model_opts_default(&o);
+  o.backend = "dnnl";
+  o.threads = 2;
+  cn_model_t *m;
+  cn_err_t err = {0};
+  if (cn_model_load(&m, path, &o, &err) < 0)
+    fail_msg("%s", err.msg);
+  assert_string_equal(cn_model_backend(m), "dnnl");
+  const cn_tensor_desc_t *in = cn_model_input(m, 0), *out = cn_model_output(m, 0);
+  float *x = calloc((size_t)in->numel, sizeof(float)), *y = calloc((size_t)out->numel, sizeof(float));
+  assert_true(x && y);
+  for (int64_t i = 0; i < in->numel; i++)
+    x[i] = (float)(i % 255) / 255.0f;
+  const float *ins[1] = {x};
+  float *outs[1] = {y};
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(cn_model_run(m, ins, outs, &err), 0);
+  armed = 1;
+  nalloc = 0;
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(cn_model_run(m, ins, outs, &err), 0);
+  armed = 0;
+  assert_int_equal(nalloc, 0);
+  free(x);
+  free(y);
+  cn_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv_plain_and_fused_relu),
@@ -954,6 +991,7 @@ int main(void) {
       cmocka_unit_test(test_small_network),
       cmocka_unit_test(test_steady_state_no_allocation),
       cmocka_unit_test(test_real_models),
+      cmocka_unit_test(test_model_run_no_allocation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
