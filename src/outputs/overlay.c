@@ -1,0 +1,181 @@
+#include "outputs/overlay.h"
+
+#include <cairo.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cn_overlay {
+  const cn_labels_t *labels;
+};
+
+int cn_overlay_create(const cn_labels_t *labels, cn_overlay_t **out,
+                      cn_err_t *err) {
+  cn_overlay_t *ov = calloc(1, sizeof *ov);
+  if (!ov)
+    return cn_err_set(err, CN_ENOMEM, "overlay: out of memory");
+  ov->labels = labels;
+  *out = ov;
+  return 0;
+}
+
+void cn_overlay_destroy(cn_overlay_t *ov) { free(ov); }
+
+/* Expands packed BGR to BGRX, row by row (strides differ). */
+static void copy_bgr_to_bgra(const cn_frame_t *src, cn_frame_t *dst) {
+  for (int y = 0; y < src->height; y++) {
+    const uint8_t *s = src->data + (size_t)y * (size_t)src->stride;
+    uint32_t *d = (uint32_t *)(dst->data + (size_t)y * (size_t)dst->stride);
+    for (int x = 0; x < src->width; x++, s += 3)
+      d[x] = (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 |
+             0xff000000u;
+  }
+}
+
+/* A colour per class, spread around the hue circle. */
+static void class_colour(int cls, double *r, double *g, double *b) {
+  double h = fmod(cls * 0.61803398875, 1.0) * 6.0;
+  double x = 1.0 - fabs(fmod(h, 2.0) - 1.0);
+  double c[6][3] = {{1, x, 0}, {x, 1, 0}, {0, 1, x},
+                    {0, x, 1}, {x, 0, 1}, {1, 0, x}};
+  int i = (int)h % 6;
+  *r = 0.2 + 0.8 * c[i][0];
+  *g = 0.2 + 0.8 * c[i][1];
+  *b = 0.2 + 0.8 * c[i][2];
+}
+
+/* Text on a translucent dark band: readable on any picture. */
+static void text_line(cairo_t *cr, double x, double y, double size,
+                      const char *s) {
+  cairo_text_extents_t te;
+  cairo_set_font_size(cr, size);
+  cairo_text_extents(cr, s, &te);
+  double pad = size * 0.25;
+  cairo_set_source_rgba(cr, 0, 0, 0, 0.6);
+  cairo_rectangle(cr, x - pad, y - size - pad * 0.5, te.x_advance + 2 * pad,
+                  size * 1.35 + pad);
+  cairo_fill(cr);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_move_to(cr, x, y);
+  cairo_show_text(cr, s);
+}
+
+static const char *label_of(const cn_overlay_t *ov, int cls, char *buf,
+                            size_t n) {
+  const char *l = cn_labels_get(ov->labels, cls);
+  if (l)
+    return l;
+  snprintf(buf, n, "class %d", cls);
+  return buf;
+}
+
+static void draw_result(cn_overlay_t *ov, cairo_t *cr, const cn_result_t *res,
+                        double size) {
+  char line[512], num[32];
+  if (res->task == CN_TASK_CLASSIFY) {
+    for (int i = 0; i < res->ntop; i++) {
+      snprintf(line, sizeof line, "%.4f %s", res->top[i].prob,
+               label_of(ov, res->top[i].cls, num, sizeof num));
+      text_line(cr, size * 0.6, size * (1.4 + 1.5 * i), size, line);
+    }
+    return;
+  }
+  cairo_set_line_width(cr, fmax(2.0, size / 8));
+  for (int i = 0; i < res->nboxes; i++) {
+    const cn_box_t *b = &res->boxes[i];
+    double r, g, bl;
+    class_colour(b->cls, &r, &g, &bl);
+    cairo_set_source_rgb(cr, r, g, bl);
+    cairo_rectangle(cr, b->x, b->y, b->w, b->h);
+    cairo_stroke(cr);
+    for (int k = 0; k < b->nkp; k++) {
+      cairo_arc(cr, b->kp[k][0], b->kp[k][1], fmax(2.0, size / 6), 0,
+                2 * M_PI);
+      cairo_fill(cr);
+    }
+    snprintf(line, sizeof line, "%s %.2f",
+             label_of(ov, b->cls, num, sizeof num), b->score);
+    double ty = b->y - size * 0.4;
+    text_line(cr, b->x + size * 0.25, ty < size * 1.2 ? b->y + size * 1.2 : ty,
+              size * 0.8, line);
+  }
+}
+
+int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
+                      cn_frame_t *canvas, const cn_result_t *res,
+                      const cn_overlay_info_t *info, cn_err_t *err) {
+  if (src->format != CN_PIX_BGR24)
+    return cn_err_set(err, CN_EINVAL, "overlay: frame %llu is not BGR24",
+                      (unsigned long long)src->seq);
+  int rc = cn_frame_alloc_pixels(canvas, src->width, src->height, CN_PIX_BGRA,
+                                 err);
+  if (rc)
+    return rc;
+  canvas->source = src->source;
+  canvas->seq = src->seq;
+  canvas->pts = src->pts;
+  canvas->t_capture = src->t_capture;
+  canvas->t_decode = src->t_decode;
+  canvas->t_infer_begin = src->t_infer_begin;
+  canvas->t_infer_end = src->t_infer_end;
+  copy_bgr_to_bgra(src, canvas);
+
+  /* Wrapping the canvas costs two small allocations inside cairo; the
+   * pixels are not copied. */
+  cairo_surface_t *surf = cairo_image_surface_create_for_data(
+      canvas->data, CAIRO_FORMAT_RGB24, canvas->width, canvas->height,
+      canvas->stride);
+  cairo_t *cr = cairo_create(surf);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                         CAIRO_FONT_WEIGHT_BOLD);
+  /* Text scales with the picture: 1/30 of its height, at least 12 px. */
+  double size = fmax(12.0, canvas->height / 30.0);
+  if (res)
+    draw_result(ov, cr, res, size);
+  if (info) {
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "net %.1f fps  cam %.1f fps  age %.0f ms  drops %llu",
+                     info->net_fps, info->cam_fps, info->age_ms, info->drops);
+    if (info->result_lag >= 0 && n > 0 && n < (int)sizeof line)
+      snprintf(line + n, sizeof line - (size_t)n, "  result %ld frame%s old",
+               info->result_lag, info->result_lag == 1 ? "" : "s");
+    text_line(cr, size * 0.6, canvas->height - size * 0.6, size * 0.75, line);
+    if (info->offline)
+      text_line(cr, canvas->width / 2.0 - size * 3, canvas->height / 2.0,
+                size * 1.5, "NO SIGNAL");
+    if (info->help) {
+      const char *help =
+          "\"Esc\" to Quit, \"H\" for Help, \"F\" to Toggle Fullscreen";
+      cairo_text_extents_t te;
+      cairo_set_font_size(cr, size * 0.8);
+      cairo_text_extents(cr, help, &te);
+      text_line(cr, canvas->width - te.x_advance - size * 0.6, size * 1.4,
+                size * 0.8, help);
+    }
+  }
+  cairo_status_t st = cairo_status(cr);
+  cairo_destroy(cr);
+  cairo_surface_flush(surf);
+  cairo_surface_destroy(surf);
+  if (st != CAIRO_STATUS_SUCCESS)
+    return cn_err_set(err, CN_EINTERNAL, "overlay: cairo: %s",
+                      cairo_status_to_string(st));
+  return 0;
+}
+
+int cn_overlay_write_png(const cn_frame_t *canvas, const char *path,
+                         cn_err_t *err) {
+  if (canvas->format != CN_PIX_BGRA)
+    return cn_err_set(err, CN_EINVAL, "%s: canvas is not BGRA", path);
+  cairo_surface_t *surf = cairo_image_surface_create_for_data(
+      canvas->data, CAIRO_FORMAT_RGB24, canvas->width, canvas->height,
+      canvas->stride);
+  cairo_status_t st = cairo_surface_write_to_png(surf, path);
+  cairo_surface_destroy(surf);
+  if (st != CAIRO_STATUS_SUCCESS)
+    return cn_err_set(err, CN_EIO, "%s: cannot write PNG: %s", path,
+                      cairo_status_to_string(st));
+  return 0;
+}

@@ -1,0 +1,59 @@
+/* cn_overlay: draws what the network saw onto a copy of the frame.
+ *
+ * render() copies a developed BGR24 frame into a BGRA canvas frame (cairo
+ * draws 32-bit pixels) and draws, with cairo, on the canvas itself, so the
+ * window, the recording and snapshots all show the same picture:
+ *   - classification: the top-k lines "{prob:.4f} {label}" top-left, as the
+ *     seed script drew them, white on a dark band (readable on any
+ *     background);
+ *   - detection: a box per detection with "label score" above it, and its
+ *     keypoints;
+ *   - a status line at the bottom: network fps, camera fps, age of the
+ *     result, drops, and (live display) how many frames old the result is;
+ *   - the help text when toggled on:
+ *     "Esc" to Quit, "H" for Help, "F" to Toggle Fullscreen.
+ * Boxes are in source pixels and scale with the frame.
+ *
+ * Threads: one overlay per thread (it keeps a cairo context per size).
+ */
+#ifndef CN_OVERLAY_H
+#define CN_OVERLAY_H
+
+#include <stdbool.h>
+
+#include "core/error.h"
+#include "core/frame.h"
+#include "vision/labels.h"
+#include "vision/result.h"
+
+typedef struct cn_overlay cn_overlay_t;
+
+typedef struct cn_overlay_info {
+  double net_fps;      /* inferences per second */
+  double cam_fps;      /* frames captured per second */
+  double age_ms;       /* capture -> result of the drawn result */
+  unsigned long long drops;
+  long result_lag;     /* live display: frames between result and picture;
+                          <0: not shown */
+  bool help;           /* draw the help text */
+  bool offline;        /* the source is offline */
+} cn_overlay_info_t;
+
+/* labels may be NULL (class numbers are drawn). It must outlive the
+ * overlay. */
+int cn_overlay_create(const cn_labels_t *labels, cn_overlay_t **out,
+                      cn_err_t *err);
+void cn_overlay_destroy(cn_overlay_t *ov); /* NULL is a no-op */
+
+/* Copies src (BGR24) into canvas (made BGRA at src's size with
+ * cn_frame_alloc_pixels; the caller must hold its only reference) and
+ * draws res (may be NULL) and info on it. Copies src's stamps too. */
+int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
+                      cn_frame_t *canvas, const cn_result_t *res,
+                      const cn_overlay_info_t *info, cn_err_t *err);
+
+/* Writes a BGRA canvas as PNG. */
+int cn_overlay_write_png(const cn_frame_t *canvas, const char *path,
+                         cn_err_t *err);
+
+#endif

@@ -1,0 +1,43 @@
+/* cn_recorder: the annotated video to a file (H.264 in MP4 by default),
+ * encoded and written from a thread of its own.
+ *
+ * push() never blocks: it queues a reference to the canvas (up to 32
+ * pictures) and returns; when the writer falls behind (a slow disk) the
+ * picture is dropped and counted instead of stalling inference. Pictures
+ * keep their source timing: each is stamped with its frame's pts (or
+ * capture time) relative to the first, so the file plays at the source's
+ * rate even when not every source frame was recorded.
+ *
+ * The encoder opens on the first picture (its size is the video's size);
+ * pictures of another size are scaled to it. close() drains the queue and
+ * writes the trailer.
+ *
+ * Threads: push from any one thread; open/close from the controlling one.
+ */
+#ifndef CN_RECORD_H
+#define CN_RECORD_H
+
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/frame.h"
+
+typedef struct cn_recorder cn_recorder_t;
+
+/* fps is the source's nominal rate (for the stream's metadata; 0: 30).
+ * Fails early when the container for path is unknown or the file cannot
+ * be created. */
+int cn_recorder_open(const char *path, double fps, cn_recorder_t **out,
+                     cn_err_t *err);
+
+/* Queues canvas (BGRA; a new reference is taken). Returns 0, or CN_EAGAIN
+ * when the queue was full and the picture dropped, or the writer's error
+ * once it failed. */
+int cn_recorder_push(cn_recorder_t *rec, cn_frame_t *canvas, cn_err_t *err);
+
+/* Drains, finishes the file, frees. Returns the first error seen. NULL is
+ * a no-op. written and dropped receive the counts when not NULL. */
+int cn_recorder_close(cn_recorder_t *rec, uint64_t *written,
+                      uint64_t *dropped, cn_err_t *err);
+
+#endif
