@@ -128,7 +128,7 @@ int cn_decoder_create(const cn_decoder_opts_t *o, const cn_model_t *m,
   if (!d)
     return cn_err_set(err, CN_ENOMEM, "decoder: out of memory");
   d->top_k = o->top_k > CN_MAX_TOP ? CN_MAX_TOP : o->top_k;
-  input_size(m, &d->in_w, &d->in_h);
+  input_size(m, &d->model_w, &d->model_h);
   int rc = o->kind ? fit_kind(d, m, o->kind, o, false, err)
                    : fit_auto(d, m, o, name, err);
   if (rc) {
@@ -244,6 +244,12 @@ int cn_decoder_run(cn_decoder_t *d, const float *const *outputs,
     return 0;
   }
   res->task = CN_TASK_DETECT;
+  cn_xform_t ident = {1, 1, 0, 0, d->model_w, d->model_h, d->model_w,
+                      d->model_h};
+  if (!xf)
+    xf = &ident;
+  d->in_w = xf->in_w;
+  d->in_h = xf->in_h;
   int n = d->kind == CN__DEC_BLAZEFACE ? cn__blazeface_run(d, outputs)
           : d->kind == CN__DEC_SSD     ? cn__ssd_run(d, outputs)
                                        : cn__yolo_run(d, outputs);
@@ -260,9 +266,6 @@ int cn_decoder_run(cn_decoder_t *d, const float *const *outputs,
     for (int i = 0; i < kept; i++)
       d->kept[i] = d->cand[d->scratch[i]];
   }
-  cn_xform_t ident = {1, 1, 0, 0, d->in_w, d->in_h, d->in_w, d->in_h};
-  if (!xf)
-    xf = &ident;
   for (int i = 0; i < kept; i++) {
     cn_box_t b = d->kept[i];
     if (map_box(&b, xf))

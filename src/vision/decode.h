@@ -20,8 +20,8 @@
  *   NULL         chosen from the outputs when only one kind fits, else an
  *                error naming what to pass. YOLO heads are told apart by
  *                their shape: the long axis is N.
- * Detections then go through class-aware NMS (yolo: nms_iou 0.45) and
- * the score threshold, are mapped to source pixels with the preprocess
+ * Detections scoring at least the threshold go through class-aware NMS
+ * (yolo: nms_iou 0.45), are mapped to source pixels with the preprocess
  * transform, clipped to the frame and capped at CN_MAX_BOXES, best first.
  *
  * Checks at create: the model's outputs must fit the kind, with a one-line
@@ -59,9 +59,10 @@ int cn_decoder_create(const cn_decoder_opts_t *o, const cn_model_t *m,
 void cn_decoder_destroy(cn_decoder_t *d); /* NULL is a no-op */
 
 /* outputs[j] holds cn_model_output(m, j)->numel floats for every output j
- * of the model given at create. xf maps input pixels to the frame (NULL:
- * results stay in input pixels, size from the model's input). Fills res
- * completely. Returns 0 or a CN_E*. */
+ * of the model given at create. xf maps input pixels to the frame, and its
+ * in_w x in_h is the input size that normalized outputs are scaled to
+ * (NULL: results stay in input pixels of the model's declared size).
+ * Fills res completely. Returns 0 or a CN_E*. */
 int cn_decoder_run(cn_decoder_t *d, const float *const *outputs,
                    const cn_xform_t *xf, cn_result_t *res, cn_err_t *err);
 

@@ -33,7 +33,9 @@ struct cn_decoder {
   int top_k;
   float threshold, nms_iou;
   bool weighted;   /* MediaPipe weighted NMS instead of greedy */
-  int in_w, in_h;  /* the model's input size, for normalized outputs */
+  int model_w, model_h; /* the model's input size */
+  int in_w, in_h;  /* input size of this run (the xform's), for outputs
+                      normalized to the input */
   int nclasses;
 
   /* classify */
