@@ -1,30 +1,32 @@
 /* bench_capture: what a camnet network source costs, against a plain
  * libavformat/libavcodec read-and-decode loop measured in the same run.
  *
- *   bench_capture [--seconds S] [--streams h264,mjpeg,rtpjpeg]
+ *   bench_capture [--seconds S] [--streams h264,mjpeg,h264gst,rtpjpeg]
  *
  * Streams (loopback, 1280x720 at 30 fps, frames painted with their number
- * by the servers in this folder):
+ * by the servers next to this program):
  *   h264     rtsp://  cn_rtsp_server --codec h264 (x264 zerolatency), TCP
  *   mjpeg    http://  cn_pattern_feed | ffmpeg -f mpjpeg -listen 1
+ *   h264gst  the h264 server through camnet's gst: backend (rtspsrc)
  *   rtpjpeg  rtsp://  cn_rtsp_server --codec mjpeg (RTP JPEG), TCP
  *
- * For each stream, two runs of S seconds against a fresh server:
+ * For each stream, two runs of S seconds, each against a fresh server:
  *   camnet     cn_source_* with a consumer that takes every frame
  *              (cn_source_take, which develops BGR pixels);
- *   reference  av_read_frame + avcodec decode of every frame, no slot,
- *              no thread, one decoder thread, no conversion.
- * Printed per stream: capture-thread CPU per frame (stats.cpu_ns /
- * captured) against the reference's read+decode CPU per frame; the
- * consumer's develop CPU per frame; and the delay from "frame live on the
- * server" (the server's log of push times, by frame number) to "frame in
- * the slot" (frame->t_decode) against the reference's "frame decoded", as
- * p50/p99 in ms, with ratios. The first second of each run is warm-up
- * and not counted.
+ *   reference  av_read_frame + avcodec decode of every frame in one
+ *              thread: no slot, no conversion, one decoder thread.
+ * Printed: CPU per frame of the capture thread (stats.cpu_ns / captured),
+ * of the consumer's develop and of the whole process, against the
+ * reference's read+decode and whole process; the delay from "frame live
+ * on the server" (the server's log of push times, by frame number) to
+ * "frame in the slot" (frame->t_decode of the frame whose pattern reads
+ * that number) and to its BGR pixels, against the reference's "frame
+ * decoded", as p50/p99 in ms, with ratios. The first second of each run
+ * is warm-up and not counted.
  *
  * For intra-only MJPEG the capture thread only reads the packet; decoding
- * happens in the consumer's develop, so compare capture + develop with the
- * reference there. Output is a Markdown table (for docs/benchmarks.md).
+ * happens in the consumer's develop, so compare process CPU there. Output
+ * is Markdown (for docs/benchmarks.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,10 +58,18 @@
 #define FPS 30
 #define WARMUP_NS CN_NS_PER_S
 
-typedef enum kind { K_H264, K_MJPEG_HTTP, K_RTP_JPEG } kind_t;
+typedef enum kind {
+  K_H264,
+  K_MJPEG_HTTP,
+  K_H264_GST,
+  K_RTP_JPEG,
+  K_COUNT
+} kind_t;
 
+static const char *kind_opt[] = {"h264", "mjpeg", "h264gst", "rtpjpeg"};
 static const char *kind_name[] = {"H.264 720p30, RTSP/TCP",
                                   "MJPEG 720p30, HTTP multipart",
+                                  "H.264 720p30, RTSP/TCP, gst: backend",
                                   "MJPEG 720p30, RTSP/TCP (RTP JPEG)"};
 
 typedef struct server {
@@ -77,18 +87,25 @@ typedef struct push_log {
 
 /* One run's samples. */
 typedef struct run {
-  double *delay_ms; /* live on server -> in slot (or decoded) */
+  double *delay_ms;  /* live on server -> in slot (or decoded) */
   double *pixels_ms; /* live on server -> BGR pixels (camnet only) */
   long n, cap;
   long unreadable;   /* frames whose number could not be read */
   long frames;       /* frames counted (after warm-up) */
   double cpu_ms;     /* per frame, capture thread or reference loop */
   double develop_ms; /* per frame, consumer develop (camnet only) */
+  double proc_ms;    /* per frame, the whole process (every thread) */
   uint64_t captured, dropped;
 } run_t;
 
 static char g_tools[PATH_MAX];
 static char g_tmp[PATH_MAX];
+
+static int64_t process_cpu(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (int64_t)ts.tv_sec * CN_NS_PER_S + ts.tv_nsec;
+}
 
 static void sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -168,11 +185,15 @@ static int server_start(server_t *s, kind_t kind, const char *tag) {
     char feed[PATH_MAX + 32];
     snprintf(feed, sizeof feed, "%s/cn_pattern_feed", g_tools);
     snprintf(s->url, sizeof s->url, "http://127.0.0.1:%d/cam.mjpg", s->port);
-    char *argv[] = {feed, "--size", size, "--fps", fps, "--log", s->log,
-                    "--", "ffmpeg", "-hide_banner", "-loglevel", "error",
-                    "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", size, "-r",
-                    fps, "-i", "-", "-c:v", "mjpeg", "-pix_fmt", "yuvj420p",
-                    "-q:v", "4", "-f", "mpjpeg", "-listen", "1", s->url, NULL};
+    char *argv[] = {
+        feed,        "--size", size,      "--fps",    fps,
+        "--log",     s->log,   "--",      "ffmpeg",   "-hide_banner",
+        "-loglevel", "error",  "-f",      "rawvideo", "-pix_fmt",
+        "bgr24",     "-s",     size,      "-r",       fps,
+        "-i",        "-",      "-c:v",    "mjpeg",    "-pix_fmt",
+        "yuvj420p",  "-q:v",   "4",       "-threads", "1",
+        "-f",        "mpjpeg", "-listen", "1",        s->url,
+        NULL};
     s->pid = spawn(argv, out);
     /* One client only: do not probe the port; the opener retries. */
     return s->pid > 0 ? 0 : -1;
@@ -180,9 +201,10 @@ static int server_start(server_t *s, kind_t kind, const char *tag) {
   char bin[PATH_MAX + 32];
   snprintf(bin, sizeof bin, "%s/cn_rtsp_server", g_tools);
   snprintf(s->url, sizeof s->url, "rtsp://127.0.0.1:%d/cam", s->port);
-  char *argv[] = {bin, "--port", port, "--size", size, "--fps", fps,
-                  "--codec", kind == K_H264 ? "h264" : "mjpeg", "--log",
-                  s->log, NULL};
+  char *argv[] = {bin,      "--port",  port,
+                  "--size", size,      "--fps",
+                  fps,      "--codec", kind == K_RTP_JPEG ? "mjpeg" : "h264",
+                  "--log",  s->log,    NULL};
   s->pid = spawn(argv, out);
   if (s->pid <= 0 || !wait_port(s->port, 10000)) {
     fprintf(stderr, "bench_capture: %s did not start (see %s)\n", bin, out);
@@ -270,9 +292,9 @@ static int64_t read_number(reader_t *rd, const AVFrame *fr) {
     rd->rows = (fr->height / 8 + 16) & ~15;
     if (rd->rows > fr->height)
       rd->rows = fr->height;
-    rd->sws = sws_getContext(fr->width, fr->height, fr->format, fr->width,
-                             fr->height, AV_PIX_FMT_BGR24, SWS_POINT, NULL,
-                             NULL, NULL);
+    rd->sws =
+        sws_getContext(fr->width, fr->height, fr->format, fr->width, fr->height,
+                       AV_PIX_FMT_BGR24, SWS_POINT, NULL, NULL, NULL);
     rd->bgr = calloc((size_t)fr->width * 3, (size_t)fr->height);
   }
   if (!rd->sws || !rd->bgr)
@@ -320,14 +342,16 @@ static int run_reference(const server_t *s, kind_t kind, int seconds,
   reader_t rd = {0};
   samples_t smp = {0};
   int64_t t0 = cn_clock_now(), t_end = t0 + (int64_t)seconds * CN_NS_PER_S;
-  int64_t cpu = 0, c = cn_clock_thread_cpu();
+  int64_t cpu = 0, c = cn_clock_thread_cpu(), proc0 = 0;
   long counted = 0;
   while (cn_clock_now() < t_end && av_read_frame(fmt, pkt) >= 0) {
     if (pkt->stream_index == si && avcodec_send_packet(dec, pkt) >= 0) {
       while (avcodec_receive_frame(dec, fr) >= 0) {
         int64_t t_dec = cn_clock_now();
         bool warm = t_dec - t0 >= WARMUP_NS;
-        if (warm) {
+        if (warm && !proc0)
+          proc0 = process_cpu();
+        else if (warm) {
           cpu += cn_clock_thread_cpu() - c;
           counted++;
         }
@@ -343,6 +367,8 @@ static int run_reference(const server_t *s, kind_t kind, int seconds,
   r->frames = counted;
   r->captured = (uint64_t)counted;
   r->cpu_ms = counted ? cn_ns_to_ms(cpu) / (double)counted : 0;
+  r->proc_ms =
+      counted ? cn_ns_to_ms(process_cpu() - proc0) / (double)counted : 0;
   match(r, &smp, s->log);
   free(smp.v);
   sws_freeContext(rd.sws);
@@ -355,10 +381,18 @@ static int run_reference(const server_t *s, kind_t kind, int seconds,
 }
 
 /* camnet: a source and a consumer that takes every frame. */
-static int run_camnet(const server_t *s, int seconds, run_t *r) {
+static int run_camnet(const server_t *s, kind_t kind, int seconds, run_t *r) {
   cn_source_opts_t o;
   cn_source_opts_default(&o);
   o.uri = s->url;
+  char launch[256];
+  if (kind == K_H264_GST) {
+    snprintf(launch, sizeof launch,
+             "gst:rtspsrc location=%s latency=0 protocols=tcp ! "
+             "rtph264depay ! avdec_h264",
+             s->url);
+    o.uri = launch;
+  }
   cn_logger_t quiet = {.level = CN_LOG_ERROR};
   o.log = &quiet;
   cn_source_t *src = NULL;
@@ -378,10 +412,16 @@ static int run_camnet(const server_t *s, int seconds, run_t *r) {
   }
   samples_t smp = {0};
   int64_t t0 = cn_clock_now(), t_end = t0 + (int64_t)seconds * CN_NS_PER_S;
-  int64_t develop_cpu = 0;
+  int64_t develop_cpu = 0, proc0 = 0;
   long counted = 0;
   uint64_t seq = 0;
+  cn_source_stats_t st0 = {0}, st;
   while (cn_clock_now() < t_end) {
+    /* Counters start after the warm-up, like the reference's. */
+    if (!proc0 && cn_clock_now() - t0 >= WARMUP_NS) {
+      cn_source_get_stats(src, &st0);
+      proc0 = process_cpu();
+    }
     cn_frame_t *f = NULL;
     int64_t c = cn_clock_thread_cpu();
     rc = cn_source_take(src, seq, 2 * CN_NS_PER_S, &f, &seq, &err);
@@ -394,23 +434,26 @@ static int run_camnet(const server_t *s, int seconds, run_t *r) {
     }
     if (rc)
       continue; /* a develop error: counted by the source */
-    if (f->t_decode - t0 >= WARMUP_NS) {
+    if (proc0 && f->seq > st0.captured) {
       develop_cpu += used;
       counted++;
-      samples_add(&smp, cn_pattern_read_bgr(f->data, f->stride, f->width,
-                                            f->height),
+      samples_add(&smp,
+                  cn_pattern_read_bgr(f->data, f->stride, f->width, f->height),
                   f->t_decode, f->t_develop);
     }
     cn_frame_unref(&f);
   }
-  cn_source_stats_t st;
   cn_source_get_stats(src, &st);
+  int64_t proc = process_cpu() - proc0;
   cn_source_destroy(src);
+  uint64_t captured = st.captured - st0.captured;
   r->frames = counted;
-  r->captured = st.captured;
-  r->dropped = st.dropped;
-  r->cpu_ms = st.captured ? cn_ns_to_ms(st.cpu_ns) / (double)st.captured : 0;
+  r->captured = captured;
+  r->dropped = st.dropped - st0.dropped;
+  r->cpu_ms =
+      captured ? cn_ns_to_ms(st.cpu_ns - st0.cpu_ns) / (double)captured : 0;
   r->develop_ms = counted ? cn_ns_to_ms(develop_cpu) / (double)counted : 0;
+  r->proc_ms = captured ? cn_ns_to_ms(proc) / (double)captured : 0;
   match(r, &smp, s->log);
   free(smp.v);
   return 0;
@@ -434,41 +477,78 @@ static void run_free(run_t *r) {
   free(r->pixels_ms);
 }
 
-static int bench(kind_t kind, int seconds) {
-  run_t cam = {0}, ref = {0};
+typedef struct result {
+  kind_t kind;
+  run_t cam, ref;
+} result_t;
+
+static int bench(kind_t kind, int seconds, result_t *res) {
   server_t s = {0};
+  res->kind = kind;
   int rc = server_start(&s, kind, "camnet");
   if (!rc)
-    rc = run_camnet(&s, seconds, &cam);
+    rc = run_camnet(&s, kind, seconds, &res->cam);
   server_stop(&s);
   if (!rc)
     rc = server_start(&s, kind, "reference");
   if (!rc)
-    rc = run_reference(&s, kind, seconds, &ref);
+    rc = run_reference(&s, kind, seconds, &res->ref);
   server_stop(&s);
-  if (rc) {
-    run_free(&cam);
-    run_free(&ref);
-    return rc;
-  }
-  double c50 = pct(cam.delay_ms, cam.n, 50), c99 = pct(cam.delay_ms, cam.n, 99);
-  double r50 = pct(ref.delay_ms, ref.n, 50), r99 = pct(ref.delay_ms, ref.n, 99);
-  double p50 = pct(cam.pixels_ms, cam.n, 50);
-  printf("| %s | %.2f | %.2f | %.2f | %.2f | %.1f / %.1f | %.1f / %.1f | "
-         "%.2f | %.1f | %ld / %llu / %llu |\n",
-         kind_name[kind], cam.cpu_ms, ref.cpu_ms,
-         ref.cpu_ms > 0 ? cam.cpu_ms / ref.cpu_ms : 0, cam.develop_ms, c50,
-         c99, r50, r99, r50 > 0 ? c50 / r50 : 0, p50, cam.frames,
-         (unsigned long long)cam.captured, (unsigned long long)cam.dropped);
-  fflush(stdout);
-  if (cam.unreadable || ref.unreadable)
+  if (!rc && (res->cam.unreadable || res->ref.unreadable))
     fprintf(stderr,
             "bench_capture: %s: %ld (camnet) and %ld (reference) frames "
             "without a readable number\n",
-            kind_name[kind], cam.unreadable, ref.unreadable);
-  run_free(&cam);
-  run_free(&ref);
-  return 0;
+            kind_name[kind], res->cam.unreadable, res->ref.unreadable);
+  if (rc) {
+    run_free(&res->cam);
+    run_free(&res->ref);
+  }
+  return rc;
+}
+
+static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+static void report(result_t *res, int n) {
+  printf("CPU per frame, ms (capture: the source's thread, stats.cpu_ns / "
+         "captured; develop: the consumer's cn_source_take; process: every "
+         "thread of the process, per captured frame):\n\n");
+  printf("| stream | camnet capture | camnet develop | camnet process "
+         "| reference decode | reference process | capture / reference "
+         "| process / process |\n|---|---|---|---|---|---|---|---|\n");
+  for (int i = 0; i < n; i++) {
+    run_t *c = &res[i].cam, *r = &res[i].ref;
+    printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n",
+           kind_name[res[i].kind], c->cpu_ms, c->develop_ms, c->proc_ms,
+           r->cpu_ms, r->proc_ms, ratio(c->cpu_ms, r->cpu_ms),
+           ratio(c->proc_ms, r->proc_ms));
+  }
+  printf("\nDelay, ms, from the server's push of frame N to camnet's slot "
+         "(t_decode of the frame reading N) and to its BGR pixels "
+         "(t_develop), against the reference's decoded frame:\n\n");
+  printf("| stream | camnet to slot p50 / p99 | reference decoded p50 / p99 "
+         "| slot / reference p50 | p99 | camnet to BGR p50 / p99 "
+         "| taken / captured / dropped |\n|---|---|---|---|---|---|---|\n");
+  for (int i = 0; i < n; i++) {
+    run_t *c = &res[i].cam, *r = &res[i].ref;
+    double c50 = pct(c->delay_ms, c->n, 50), c99 = pct(c->delay_ms, c->n, 99);
+    double r50 = pct(r->delay_ms, r->n, 50), r99 = pct(r->delay_ms, r->n, 99);
+    double p50 = pct(c->pixels_ms, c->n, 50), p99 = pct(c->pixels_ms, c->n, 99);
+    printf("| %s | %.1f / %.1f | %.1f / %.1f | %.2f | %.2f | %.1f / %.1f "
+           "| %ld / %llu / %llu |\n",
+           kind_name[res[i].kind], c50, c99, r50, r99, ratio(c50, r50),
+           ratio(c99, r99), p50, p99, c->frames,
+           (unsigned long long)c->captured, (unsigned long long)c->dropped);
+  }
+}
+
+/* True when the comma-separated list names word. */
+static bool has_token(const char *list, const char *word) {
+  size_t len = strlen(word);
+  for (const char *p = list; p && *p;
+       p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+    if (!strncmp(p, word, len) && (p[len] == ',' || p[len] == '\0'))
+      return true;
+  return false;
 }
 
 static void find_tools(const char *argv0) {
@@ -488,7 +568,7 @@ static void find_tools(const char *argv0) {
 
 int main(int argc, char **argv) {
   int seconds = 10;
-  const char *streams = "h264,mjpeg";
+  const char *streams = "h264,mjpeg,h264gst,rtpjpeg";
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
       seconds = atoi(argv[++i]);
@@ -496,14 +576,14 @@ int main(int argc, char **argv) {
       streams = argv[++i];
     else {
       fprintf(stderr, "usage: bench_capture [--seconds S] "
-                      "[--streams h264,mjpeg,rtpjpeg]\n");
+                      "[--streams h264,mjpeg,h264gst,rtpjpeg]\n");
       return 2;
     }
   }
   if (seconds < 2)
     seconds = 2;
   signal(SIGPIPE, SIG_IGN);
-  av_log_set_level(AV_LOG_ERROR);
+  av_log_set_level(AV_LOG_QUIET);
   find_tools(argv[0]);
   const char *tmp = getenv("TMPDIR");
   snprintf(g_tmp, sizeof g_tmp, "%s/camnet-bench-XXXXXX", tmp ? tmp : "/tmp");
@@ -511,24 +591,27 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_capture: cannot make a temp directory\n");
     return 1;
   }
-  printf("Capture benchmark: %d s per run, first second not counted; "
-         "server and client share the machine (%ld cores).\n\n",
-         seconds, sysconf(_SC_NPROCESSORS_ONLN));
-  printf("| stream | capture CPU ms/frame | reference decode CPU ms/frame "
-         "| ratio | develop CPU ms/frame | server->slot p50 / p99 ms "
-         "| reference server->decoded p50 / p99 ms | p50 ratio "
-         "| server->BGR p50 ms | taken / captured / dropped |\n");
-  printf("|---|---|---|---|---|---|---|---|---|---|\n");
+  double load[3] = {0};
+  getloadavg(load, 3);
+  printf("Capture benchmark: %d s per run, the first second not counted; "
+         "servers and client share the machine (%ld cores, load average "
+         "%.2f at the start).\n\n",
+         seconds, sysconf(_SC_NPROCESSORS_ONLN), load[0]);
   fflush(stdout);
-  int failed = 0;
-  const char *names[] = {"h264", "mjpeg", "rtpjpeg"};
-  for (int k = 0; k < 3; k++) {
-    const char *p = strstr(streams, names[k]);
-    size_t len = strlen(names[k]);
-    if (!p || (p != streams && p[-1] != ',') || (p[len] && p[len] != ','))
+  int failed = 0, n = 0;
+  result_t res[K_COUNT] = {0};
+  for (int k = 0; k < K_COUNT; k++) {
+    if (!has_token(streams, kind_opt[k]))
       continue;
-    if (bench((kind_t)k, seconds))
+    if (bench((kind_t)k, seconds, &res[n]))
       failed = 1;
+    else
+      n++;
+  }
+  report(res, n);
+  for (int i = 0; i < n; i++) {
+    run_free(&res[i].cam);
+    run_free(&res[i].ref);
   }
   char cmd[PATH_MAX + 16];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);

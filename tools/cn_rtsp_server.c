@@ -64,8 +64,12 @@ static int usage(const char *why) {
 }
 
 static int parse_args(int argc, char **argv, server_opts_t *o) {
-  *o = (server_opts_t){.path = "/cam", .width = 640, .height = 480,
-                       .fps = 30.0, .codec = "h264", .slices = 1};
+  *o = (server_opts_t){.path = "/cam",
+                       .width = 640,
+                       .height = 480,
+                       .fps = 30.0,
+                       .codec = "h264",
+                       .slices = 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -154,9 +158,9 @@ static void on_media_configure(GstRTSPMediaFactory *factory,
   }
   /* A paced live source: stamped on push. A stalled client must not let
    * raw frames pile up, so the queue is short and drops its oldest. */
-  g_object_set(src, "caps", s->caps, "format", GST_FORMAT_TIME, "is-live",
-               TRUE, "do-timestamp", TRUE, "max-buffers", (guint64)4,
-               "leaky-type", GST_APP_LEAKY_TYPE_DOWNSTREAM, NULL);
+  g_object_set(src, "caps", s->caps, "format", GST_FORMAT_TIME, "is-live", TRUE,
+               "do-timestamp", TRUE, "max-buffers", (guint64)4, "leaky-type",
+               GST_APP_LEAKY_TYPE_DOWNSTREAM, NULL);
   g_signal_connect(media, "unprepared", G_CALLBACK(on_media_unprepared), s);
   g_mutex_lock(&s->lock);
   if (s->appsrc)

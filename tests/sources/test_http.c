@@ -74,13 +74,13 @@ static void server_start(fixture_t *fx, server_t *s, int count) {
   snprintf(cnt, sizeof cnt, "%d", count > 0 ? count : -1);
   snprintf(s->log, sizeof s->log, "%s/feed-%d.log", fx->dir, s->port);
   snprintf(s->out, sizeof s->out, "%s/feed-%d.out", fx->dir, s->port);
-  char *argv[] = {fx->feed,  "--size",   "320x240",  "--fps",  "15",
-                  "--log",   s->log,     "--count",  cnt,      "--",
-                  "ffmpeg",  "-hide_banner", "-loglevel", "error", "-f",
-                  "rawvideo", "-pix_fmt", "bgr24",    "-s",     "320x240",
-                  "-r",      "15",       "-i",       "-",      "-c:v",
-                  "mjpeg",   "-pix_fmt", "yuvj420p", "-q:v",   "3",
-                  "-f",      "mpjpeg",   "-listen",  "1",      url,
+  char *argv[] = {fx->feed,   "--size",       "320x240",   "--fps", "15",
+                  "--log",    s->log,         "--count",   cnt,     "--",
+                  "ffmpeg",   "-hide_banner", "-loglevel", "error", "-f",
+                  "rawvideo", "-pix_fmt",     "bgr24",     "-s",    "320x240",
+                  "-r",       "15",           "-i",        "-",     "-c:v",
+                  "mjpeg",    "-pix_fmt",     "yuvj420p",  "-q:v",  "3",
+                  "-f",       "mpjpeg",       "-listen",   "1",     url,
                   NULL};
   s->pid = cn_test_spawn(argv, s->out);
   assert_true(s->pid > 0);

@@ -76,9 +76,9 @@ static void server_start_slices(fixture_t *fx, server_t *s, const char *codec,
   snprintf(s->out, sizeof s->out, "%s/server-%d.out", fx->dir, s->port);
   char nslices[16];
   snprintf(nslices, sizeof nslices, "%d", slices);
-  char *argv[] = {fx->bin,  "--port",  port,          "--size", "320x240",
-                  "--fps",  "30",      "--codec",     (char *)codec,
-                  "--slices", nslices, "--log",       s->log, NULL};
+  char *argv[] = {fx->bin, "--port", port,      "--size",      "320x240",
+                  "--fps", "30",     "--codec", (char *)codec, "--slices",
+                  nslices, "--log",  s->log,    NULL};
   s->pid = cn_test_spawn(argv, s->out);
   assert_true(s->pid > 0);
   assert_true(cn_test_wait_port(s->port, 10000));
@@ -175,8 +175,8 @@ static bool wait_online(cn_source_t *src, bool want, int timeout_ms,
   return false;
 }
 
-static void check_frames(void **state, const char *transport,
-                         const char *codec, int slices) {
+static void check_frames(void **state, const char *transport, const char *codec,
+                         int slices) {
   fixture_t *fx = fixture(state);
   server_t s = {0};
   server_start_slices(fx, &s, codec, slices);
