@@ -46,6 +46,46 @@ static const opt_t options[] = {
      "camera frame rate; rate of image sequences (default 25)"},
     {"input-format", "FMT", OPT_STRING, F(input_format), 0, 0,
      "V4L2 pixel format: mjpeg or yuyv422"},
+    {"model", "FILE", OPT_STRING, F(model), 0, 0,
+     "network: .onnx, or .caffemodel with --prototxt"},
+    {"prototxt", "FILE", OPT_STRING, F(prototxt), 0, 0,
+     "Caffe network description (the seed's --prototxt)"},
+    {"labels", "FILE", OPT_STRING, F(labels), 0, 0,
+     "class names, one per line or synset lines (n01440764 tench)"},
+    {"mean", "FILE|B,G,R", OPT_STRING, F(mean), 0, 0,
+     "mean to subtract: .binaryproto, .npy or B,G,R values"},
+    {"output", "NAME", OPT_STRING, F(output), 0, 0,
+     "classification output blob (default: the network's output)"},
+    {"crop", NULL, OPT_FLAG, F(crop), 0, 0, "take the centre square first"},
+    {"size", "WxH", OPT_STRING, F(size), 0, 0,
+     "network input size when the model leaves it open"},
+    {"scale", "S", OPT_DOUBLE, F(scale), 0, 1e6,
+     "multiply pixels by S after the mean (e.g. 0.0078125)"},
+    {"std", "B,G,R", OPT_STRING, F(std), 0, 0, "divide by these after scale"},
+    {"rgb", NULL, OPT_FLAG, F(rgb), 0, 0, "the network takes RGB"},
+    {"bgr", NULL, OPT_FLAG, F(bgr), 0, 0, "the network takes BGR (Caffe)"},
+    {"top", "K", OPT_INT, F(top), 1, 10, "classes to show (default 3)"},
+    {"task", "classify|detect", OPT_STRING, F(task), 0, 0,
+     "what the model does, when camnet cannot tell"},
+    {"decoder", "blazeface|ssd|yolo", OPT_STRING, F(decoder), 0, 0,
+     "how to read a detector's outputs, when camnet cannot tell"},
+    {"threshold", "T", OPT_DOUBLE, F(threshold), 0, 1,
+     "detection score threshold (default: the decoder's)"},
+    {"nms", "IOU", OPT_DOUBLE, F(nms), 0, 1,
+     "non-maximum suppression IoU (default: the decoder's)"},
+    {"threads", "N", OPT_INT, F(threads), 0, 256,
+     "inference threads (default: all cores)"},
+    {"backend", "dnnl|ref", OPT_STRING, F(backend), 0, 0,
+     "inference backend (default dnnl)"},
+    {"display", "inferred|live", OPT_STRING, F(display), 0, 0,
+     "window shows each inferred frame (default) or every frame"},
+    {"headless", NULL, OPT_FLAG, F(headless), 0, 0, "no window"},
+    {"record", "FILE", OPT_STRING, F(record), 0, 0,
+     "record the annotated video (H.264 .mp4)"},
+    {"snapshot-every", "N", OPT_INT, F(snapshot_every), 0, 1e9,
+     "save every Nth shown picture as PNG"},
+    {"snapshot-dir", "DIR", OPT_STRING, F(snapshot_dir), 0, 0,
+     "where snapshots go (default .)"},
     {"usb", NULL, OPT_FLAG, F(usb), 0, 0, "seed alias: USB camera /dev/video<vid>"},
     {"vid", "N", OPT_INT, F(vid), 0, 255, "seed alias: video device number"},
     {"rtsp", NULL, OPT_FLAG, F(rtsp), 0, 0, "seed alias: RTSP stream --uri"},
@@ -66,6 +106,11 @@ void cn_app_config_default(cn_app_config_t *cfg) {
   cfg->timeout_ms = 5000;
   cfg->latency_ms = 50;
   cfg->transport = "tcp";
+  cfg->top = 3;
+  cfg->threshold = -1;
+  cfg->nms = -1;
+  cfg->display = "inferred";
+  cfg->snapshot_dir = ".";
 }
 
 static int set_value(cn_app_config_t *cfg, const opt_t *o, const char *val,
@@ -135,6 +180,16 @@ int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err) {
     if (rc)
       return rc;
   }
+  if (strcmp(cfg->display, "inferred") && strcmp(cfg->display, "live"))
+    return cn_err_set(err, CN_EINVAL,
+                      "option --display: '%s' is not inferred or live",
+                      cfg->display);
+  if (cfg->task && strcmp(cfg->task, "classify") && strcmp(cfg->task, "detect"))
+    return cn_err_set(err, CN_EINVAL,
+                      "option --task: '%s' is not classify or detect",
+                      cfg->task);
+  if (cfg->rgb && cfg->bgr)
+    return cn_err_set(err, CN_EINVAL, "choose one of --rgb and --bgr");
   if (strcmp(cfg->transport, "tcp") && strcmp(cfg->transport, "udp"))
     return cn_err_set(err, CN_EINVAL,
                       "option --transport: '%s' is not tcp or udp",
@@ -176,7 +231,9 @@ int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,
 
 void cn_app_print_help(const char *prog) {
   printf("Usage: %s [options] SOURCE...\n"
-         "Captures live video and reports what each source delivers.\n\n"
+         "Captures live video, runs a network on the newest frame and shows,\n"
+         "records or writes what it sees. Without --model it reports what "
+         "each\nsource delivers.\n\n"
          "SOURCE is a file, an image, a sequence (img_%%04d.jpg), a directory "
          "of images,\n/dev/videoN, rtsp://..., http://..., gst:PIPELINE or "
          "test:WxH@FPS.\n\nOptions:\n",

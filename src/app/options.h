@@ -26,6 +26,23 @@ typedef struct cn_app_config {
   int64_t width, height;
   double fps;
   const char *input_format;
+  /* model (the seed's flags first) */
+  const char *model, *prototxt, *weights, *labels, *mean, *output;
+  bool crop;
+  const char *size; /* WxH */
+  double scale;
+  const char *std;  /* B,G,R */
+  bool rgb, bgr;
+  int64_t top;
+  const char *task, *decoder, *backend;
+  double threshold, nms;
+  int64_t threads;
+  /* presentation */
+  const char *display; /* "inferred" or "live" */
+  bool headless;
+  const char *record;
+  int64_t snapshot_every;
+  const char *snapshot_dir;
   /* the seed script's source flags */
   bool usb, rtsp, onboard;
   int64_t vid;

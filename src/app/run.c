@@ -1,9 +1,21 @@
-/* Threads: one capture thread per source (inside cn_source), one consumer
- * thread per source that takes the newest frame and writes it out, and the
- * main thread, which only waits for signals: SIGINT/SIGTERM stop the run,
- * SIGUSR1 is a consumer saying "look at the stop conditions", and the
- * one-second timeout of sigtimedwait drives the status line. No thread
- * polls. */
+/* The run: capture, infer, present.
+ *
+ * Threads
+ * - one capture thread per source (inside cn_source);
+ * - one consumer thread per source: takes the newest frame, runs the
+ *   network on it (with a model), writes its JSON record and, for the
+ *   first source, draws the result on that same frame and presents it
+ *   (window, recording, snapshots) - the default --display inferred;
+ * - with --display live, a display thread for the first source takes
+ *   every frame instead and draws the newest result on it, with its age
+ *   in frames;
+ * - with a window, a signal thread turns SIGINT/SIGTERM/SIGUSR1 into
+ *   window wake-ups, since the main thread then waits in SDL;
+ * - the main thread waits: in sigtimedwait (headless) or in the window's
+ *   event loop. SIGINT/SIGTERM stop the run, SIGUSR1 is a consumer saying
+ *   "look at the stop conditions", the one-second timeout drives the
+ *   status line. No thread polls.
+ */
 #include "app/run.h"
 
 #include <errno.h>
@@ -17,10 +29,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/infer.h"
 #include "app/latency.h"
 #include "core/clock.h"
+#include "core/pool.h"
 #include "outputs/jsonl.h"
+#include "outputs/overlay.h"
+#include "outputs/record.h"
+#include "outputs/window.h"
 #include "sources/source.h"
+
+/* Canvases in flight: the window holds two, the recorder queues a few. */
+#define CANVASES 16
 
 typedef struct run run_t;
 
@@ -36,6 +56,23 @@ typedef struct consumer {
   uint64_t prev_captured, prev_delivered;
 } consumer_t;
 
+/* What the display thread needs of the inference thread's latest result. */
+typedef struct latest {
+  pthread_mutex_t lock;
+  cn_result_t result;
+  bool valid;
+  uint64_t seq;  /* frame the result belongs to */
+  double age_ms; /* its capture -> result time */
+} latest_t;
+
+/* Figures drawn in the overlay's status line, updated by the presenting
+ * thread about once a second. */
+typedef struct rates {
+  int64_t t_last;
+  uint64_t captured_last, infers_last;
+  double cam_fps, net_fps;
+} rates_t;
+
 struct run {
   cn_app_config_t *cfg;
   cn_logger_t log;
@@ -46,18 +83,124 @@ struct run {
   atomic_int_fast64_t written;
   pthread_t main_thread;
   int64_t t_start;
+
+  bool have_model;
+  cn_app_model_t model;
+  atomic_uint_fast64_t infers; /* inferences on the first source */
+
+  /* Presentation (first source only). Two renderers: the inference
+   * thread draws each result on its own frame for the window (--display
+   * inferred); the display thread draws the newest result on every frame
+   * for the recording (at the source's rate) and, with --display live,
+   * the window. Snapshots come from whichever feeds the window, else from
+   * the display thread. */
+  bool render_inferred, render_live;
+  bool live_to_window;
+  cn_pool_t *canvases;
+  cn_window_t *window;
+  cn_recorder_t *rec;
+  latest_t latest;
+  pthread_t display_thread, signal_thread;
+  bool display_started, signal_started;
+  uint64_t presented;
 };
 
 static void wake_main(run_t *r) { pthread_kill(r->main_thread, SIGUSR1); }
 
+static void update_rates(run_t *r, rates_t *rt) {
+  int64_t now = cn_clock_now();
+  if (now - rt->t_last < CN_NS_PER_S / 2)
+    return;
+  cn_source_stats_t s;
+  cn_source_get_stats(r->consumers[0].src, &s);
+  uint64_t infers = atomic_load(&r->infers);
+  if (rt->t_last) {
+    double dt = cn_ns_to_s(now - rt->t_last);
+    rt->cam_fps = (double)(s.captured - rt->captured_last) / dt;
+    rt->net_fps = (double)(infers - rt->infers_last) / dt;
+  }
+  rt->t_last = now;
+  rt->captured_last = s.captured;
+  rt->infers_last = infers;
+}
+
+/* Draws res on a canvas copy of f and hands it to the window, the
+ * recorder and the snapshot writer. Runs in the presenting thread. */
+static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
+                    const cn_result_t *res, double age_ms, long lag,
+                    bool inferred) {
+  bool to_window = r->window && (inferred || r->live_to_window);
+  bool to_rec = r->rec && !inferred;
+  bool snapshots = r->cfg->snapshot_every &&
+                   (to_window || (!r->render_inferred && !inferred));
+  update_rates(r, rt);
+  cn_err_t err = {0};
+  cn_frame_t *canvas = cn_pool_get(r->canvases, &err);
+  if (!canvas)
+    return; /* every canvas is still queued: skip this picture */
+  cn_source_stats_t s;
+  cn_source_get_stats(r->consumers[0].src, &s);
+  cn_overlay_info_t info = {.net_fps = rt->net_fps,
+                            .cam_fps = rt->cam_fps,
+                            .age_ms = age_ms,
+                            .drops = (unsigned long long)s.dropped,
+                            .result_lag = lag,
+                            .help = r->window && cn_window_help(r->window),
+                            .offline = !s.online && !s.finished};
+  if (cn_overlay_render(ov, f, canvas, r->have_model ? res : NULL,
+                        r->have_model ? &info : NULL, &err)) {
+    cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+  } else {
+    if (to_window)
+      cn_window_post(r->window, canvas);
+    if (to_rec && cn_recorder_push(r->rec, canvas, &err) < 0 &&
+        err.code != CN_EAGAIN) {
+      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+      atomic_store(&r->stop, true);
+      wake_main(r);
+    }
+    if (snapshots && ++r->presented % (uint64_t)r->cfg->snapshot_every == 0) {
+      char path[4096];
+      snprintf(path, sizeof path, "%s/camnet-%06llu.png",
+               r->cfg->snapshot_dir, (unsigned long long)canvas->seq);
+      if (cn_overlay_write_png(canvas, path, &err))
+        cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+    }
+  }
+  cn_frame_unref(&canvas);
+}
+
+static void publish_latest(run_t *r, const cn_frame_t *f,
+                           const cn_result_t *res) {
+  pthread_mutex_lock(&r->latest.lock);
+  r->latest.result = *res;
+  r->latest.valid = true;
+  r->latest.seq = f->seq;
+  r->latest.age_ms = cn_ns_to_ms(f->t_infer_end - f->t_capture);
+  pthread_mutex_unlock(&r->latest.lock);
+}
+
 static void *consume(void *arg) {
   consumer_t *c = arg;
   run_t *r = c->run;
+  bool first = c == &r->consumers[0];
+  cn_app_stage_t *stage = NULL;
+  cn_overlay_t *ov = NULL;
+  rates_t rates = {0};
+  cn_err_t err = {0};
+  if ((r->have_model && cn_app_stage_create(&r->model, &stage, &err)) ||
+      (first && r->render_inferred &&
+       cn_overlay_create(r->model.labels, &ov, &err))) {
+    c->err = err;
+    atomic_store(&r->stop, true);
+  }
   uint64_t last = 0;
+  bool ok_once = false;
+  char last_msg[CN_ERR_MSG_MAX] = "";
   while (!atomic_load(&r->stop)) {
     cn_frame_t *f = NULL;
     uint64_t seq = 0;
-    cn_err_t err = {0};
+    err.code = 0;
     int rc = cn_source_take(c->src, last, -1, &f, &seq, &err);
     if (rc == CN_EOF) {
       if (err.code && err.code != CN_EOF)
@@ -72,18 +215,43 @@ static void *consume(void *arg) {
       continue;
     }
     last = f->seq;
+    const cn_result_t *res = NULL;
+    if (stage && cn_app_stage_run(stage, f, &res, &err)) {
+      cn_frame_unref(&f);
+      /* A model that never worked will not start now: end the run. Later
+       * failures are logged once per distinct message. */
+      if (!ok_once) {
+        c->err = err;
+        atomic_store(&r->stop, true);
+        break;
+      }
+      if (strcmp(err.msg, last_msg)) {
+        cn_log(&r->log, CN_LOG_WARN, NULL, "inference failed: %s", err.msg);
+        snprintf(last_msg, sizeof last_msg, "%s", err.msg);
+      }
+      continue;
+    }
+    ok_once = true;
+    if (first && stage) {
+      atomic_fetch_add(&r->infers, 1);
+      if (r->render_live)
+        publish_latest(r, f, res);
+    }
     int64_t n = atomic_fetch_add(&r->written, 1);
     if (r->cfg->frames && n >= r->cfg->frames) {
       cn_frame_unref(&f);
       break;
     }
-    if (r->json && cn_jsonl_write(r->json, f, &err)) {
+    if (r->json && cn_jsonl_write(r->json, f, res, &err)) {
       cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
       c->err = err;
       atomic_store(&r->stop, true);
       cn_frame_unref(&f);
       break;
     }
+    if (ov)
+      present(r, ov, &rates, f, res,
+              cn_ns_to_ms(f->t_infer_end - f->t_capture), -1, true);
     if (!f->t_out)
       f->t_out = cn_clock_now();
     cn_latency_add(c->ages, f->t_out - f->t_capture);
@@ -91,9 +259,73 @@ static void *consume(void *arg) {
     if (r->cfg->frames && n + 1 >= r->cfg->frames)
       break;
   }
+  cn_overlay_destroy(ov);
+  cn_app_stage_destroy(stage);
   atomic_store(&c->done, true);
   wake_main(r);
   return NULL;
+}
+
+/* --display live: every frame of the first source, with the newest
+ * result and how many frames older than the picture it is. */
+static void *display(void *arg) {
+  run_t *r = arg;
+  cn_overlay_t *ov = NULL;
+  cn_err_t err = {0};
+  if (cn_overlay_create(r->model.labels, &ov, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return NULL;
+  }
+  cn_result_t *res = malloc(sizeof *res);
+  rates_t rates = {0};
+  uint64_t last = 0;
+  while (res && !atomic_load(&r->stop)) {
+    cn_frame_t *f = NULL;
+    uint64_t seq = 0;
+    int rc = cn_source_take(r->consumers[0].src, last, -1, &f, &seq, NULL);
+    if (rc == CN_EOF)
+      break;
+    if (rc) {
+      last = seq ? seq : last;
+      continue;
+    }
+    last = f->seq;
+    pthread_mutex_lock(&r->latest.lock);
+    bool valid = r->latest.valid;
+    if (valid)
+      *res = r->latest.result;
+    long lag = valid ? (long)(f->seq - r->latest.seq) : -1;
+    double age = r->latest.age_ms;
+    pthread_mutex_unlock(&r->latest.lock);
+    present(r, ov, &rates, f, valid ? res : NULL, age, lag < 0 ? 0 : lag,
+            false);
+    cn_frame_unref(&f);
+  }
+  free(res);
+  cn_overlay_destroy(ov);
+  return NULL;
+}
+
+/* With a window the main thread waits in SDL, so signals are taken here
+ * and turned into wake-ups. */
+static void *signals(void *arg) {
+  run_t *r = arg;
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGUSR1);
+  sigaddset(&sigs, SIGUSR2);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&sigs, &sig))
+      continue;
+    if (sig == SIGUSR2) /* from cn_app_run: the run is over */
+      return NULL;
+    if (sig != SIGUSR1)
+      atomic_store(&r->stop, true);
+    cn_window_wake(r->window);
+  }
 }
 
 static bool all_done(run_t *r) {
@@ -145,6 +377,12 @@ static void print_summary(run_t *r) {
            cn_latency_quantile_ms(c->ages, 0.99),
            s.captured ? cn_ns_to_ms(s.cpu_ns) / (double)s.captured : 0.0);
   }
+  if (r->have_model)
+    cn_log(&r->log, CN_LOG_INFO, NULL, "%s (%s, %s): %llu inferences, %.1f "
+           "per second", r->model.dec.model_name, r->model.kind,
+           cn_model_backend(r->model.model),
+           (unsigned long long)atomic_load(&r->infers),
+           (double)atomic_load(&r->infers) / secs);
 }
 
 static void init_source_opts(const cn_app_config_t *cfg, int i,
@@ -184,6 +422,77 @@ static int open_all(run_t *r) {
   return 0;
 }
 
+/* Model, canvases, window and recorder, once the sources are open (their
+ * size and rate are known). */
+static int open_outputs(run_t *r) {
+  cn_app_config_t *cfg = r->cfg;
+  cn_err_t err = {0};
+  if (cfg->model && cn_app_model_open(cfg, &r->model, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
+  }
+  r->have_model = cfg->model != NULL;
+  if (!cfg->model && (cfg->prototxt || cfg->labels || cfg->mean)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "--prototxt, --labels and --mean "
+           "need --model");
+    return 1;
+  }
+  if (r->json && r->have_model &&
+      cn_jsonl_set_task(r->json, r->model.task, r->model.labels, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
+  }
+  cn_source_stats_t s;
+  cn_source_get_stats(r->consumers[0].src, &s);
+  if (r->have_model && !cfg->headless) {
+    int w = s.width > 0 ? s.width : 1280, h = s.height > 0 ? s.height : 720;
+    if (cn_window_open("camnet", w, h, &r->window, &err))
+      cn_log(&r->log, CN_LOG_INFO, NULL, "%s: running headless", err.msg);
+  }
+  if (cfg->record && cn_recorder_open(cfg->record, s.fps, &r->rec, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
+  }
+  bool live = !strcmp(cfg->display, "live");
+  r->render_inferred = r->window && !live;
+  r->live_to_window = r->window && live;
+  r->render_live = r->rec || r->live_to_window ||
+                   (cfg->snapshot_every && !r->render_inferred);
+  if (r->render_inferred || r->render_live) {
+    cn_pool_opts_t po = {.max_frames = CANVASES};
+    if (!(r->canvases = cn_pool_create(&po, &err))) {
+      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int start_all(run_t *r) {
+  cn_err_t err = {0};
+  for (int i = 0; i < r->n; i++) {
+    consumer_t *c = &r->consumers[i];
+    if (cn_source_start(c->src, &err)) {
+      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+      return 1;
+    }
+    if (pthread_create(&c->thread, NULL, consume, c))
+      return 1;
+    c->started = true;
+  }
+  if (r->render_live) {
+    if (pthread_create(&r->display_thread, NULL, display, r))
+      return 1;
+    r->display_started = true;
+  }
+  if (r->window) {
+    if (pthread_create(&r->signal_thread, NULL, signals, r))
+      return 1;
+    r->signal_started = true;
+  }
+  return 0;
+}
+
 static void close_all(run_t *r) {
   for (int i = 0; i < r->n; i++)
     cn_source_stop(r->consumers[i].src);
@@ -191,6 +500,44 @@ static void close_all(run_t *r) {
     consumer_t *c = &r->consumers[i];
     if (c->started)
       pthread_join(c->thread, NULL);
+  }
+  if (r->display_started)
+    pthread_join(r->display_thread, NULL);
+  if (r->signal_started) {
+    pthread_kill(r->signal_thread, SIGUSR2);
+    pthread_join(r->signal_thread, NULL);
+  }
+}
+
+/* Waits for up to wait_ns for something to happen. Returns false when the
+ * run should end (signal, window closed). */
+static bool wait_main(run_t *r, const sigset_t *sigs, int64_t wait_ns) {
+  if (!r->window) {
+    struct timespec ts = {(time_t)(wait_ns / CN_NS_PER_S),
+                          (long)(wait_ns % CN_NS_PER_S)};
+    int sig = sigtimedwait(sigs, NULL, &ts);
+    return sig != SIGINT && sig != SIGTERM;
+  }
+  switch (cn_window_wait(r->window, (int)(wait_ns / CN_NS_PER_MS))) {
+  case CN_WIN_QUIT:
+    return false;
+  case CN_WIN_SNAPSHOT: {
+    cn_frame_t *f = cn_window_last(r->window);
+    if (f) {
+      char path[4096];
+      cn_err_t err = {0};
+      snprintf(path, sizeof path, "%s/camnet-%06llu.png",
+               r->cfg->snapshot_dir, (unsigned long long)f->seq);
+      if (cn_overlay_write_png(f, path, &err))
+        cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+      else
+        cn_log(&r->log, CN_LOG_INFO, NULL, "snapshot: %s", path);
+      cn_frame_unref(&f);
+    }
+    return true;
+  }
+  default:
+    return !atomic_load(&r->stop);
   }
 }
 
@@ -205,13 +552,16 @@ int cn_app_run(cn_app_config_t *cfg) {
                  : cfg->verbose ? CN_LOG_DEBUG
                                 : CN_LOG_INFO;
   r->main_thread = pthread_self();
+  pthread_mutex_init(&r->latest.lock, NULL);
 
-  /* Every thread inherits this mask; only sigtimedwait below sees them. */
+  /* Every thread inherits this mask; only sigtimedwait (or the signal
+   * thread) sees them. */
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
   sigaddset(&sigs, SIGUSR1);
+  sigaddset(&sigs, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
   int status = open_all(r);
@@ -220,23 +570,16 @@ int cn_app_run(cn_app_config_t *cfg) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     status = 1;
   }
+  if (!status)
+    status = open_outputs(r);
   r->t_start = cn_clock_now();
-  for (int i = 0; !status && i < r->n; i++) {
-    consumer_t *c = &r->consumers[i];
-    if (cn_source_start(c->src, &err)) {
-      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
-      status = 1;
-    } else if (pthread_create(&c->thread, NULL, consume, c) == 0) {
-      c->started = true;
-    } else {
-      status = 1;
-    }
-  }
+  if (!status)
+    status = start_all(r);
 
   bool status_line = !cfg->quiet && isatty(STDERR_FILENO);
   int64_t t_status = cn_clock_now();
   bool printed = false;
-  while (!status) {
+  while (!status && !atomic_load(&r->stop)) {
     if (all_done(r))
       break;
     int64_t now = cn_clock_now();
@@ -248,10 +591,7 @@ int cn_app_run(cn_app_config_t *cfg) {
       if (left < wait_ns)
         wait_ns = left;
     }
-    struct timespec ts = {(time_t)(wait_ns / CN_NS_PER_S),
-                          (long)(wait_ns % CN_NS_PER_S)};
-    int sig = sigtimedwait(&sigs, NULL, &ts);
-    if (sig == SIGINT || sig == SIGTERM)
+    if (!wait_main(r, &sigs, wait_ns))
       break;
     now = cn_clock_now();
     if (status_line && now - t_status >= CN_NS_PER_S) {
@@ -273,13 +613,28 @@ int cn_app_run(cn_app_config_t *cfg) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     status = 1;
   }
+  uint64_t rec_written = 0, rec_dropped = 0;
+  if (r->rec) {
+    if (cn_recorder_close(r->rec, &rec_written, &rec_dropped, &err)) {
+      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+      status = 1;
+    } else {
+      cn_log(&r->log, CN_LOG_INFO, NULL, "recorded %llu frames to %s (%llu "
+             "dropped by a slow disk)", (unsigned long long)rec_written,
+             cfg->record, (unsigned long long)rec_dropped);
+    }
+  }
   /* A run that never started has its one error line and nothing else. */
   if (r->n && r->consumers[r->n - 1].started)
     print_summary(r);
+  cn_window_close(r->window);
+  cn_pool_destroy(r->canvases);
   for (int i = 0; i < r->n; i++) {
     cn_source_destroy(r->consumers[i].src);
     free(r->consumers[i].ages);
   }
+  cn_app_model_close(&r->model);
+  pthread_mutex_destroy(&r->latest.lock);
   free(r);
   return status;
 }

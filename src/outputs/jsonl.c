@@ -18,6 +18,14 @@ struct cn_jsonl {
   pthread_mutex_t lock;
   json_t *rec; /* the record object, reused for every frame */
   json_t *source, *frame, *pts, *t_capture, *t_decode, *t_out, *age_ms;
+  /* With a model: result fields, all made once by cn_jsonl_set_task. */
+  cn_task_t task;
+  json_t *infer_ms, *latency_ms, *list; /* list: "top" or "boxes" */
+  json_t **entries;                     /* CN_MAX_TOP or CN_MAX_BOXES */
+  json_t **kps;     /* per box: its "keypoints" array */
+  json_t **points;  /* per box: CN_MAX_KP [x, y] arrays */
+  json_t **labels;  /* per class: the label string */
+  int nlabels;
 };
 
 /* Adds a field whose value object we keep and update in place. */
@@ -62,7 +70,100 @@ static int dump_cb(const char *buf, size_t size, void *data) {
   return fwrite(buf, 1, size, data) == size ? 0 : -1;
 }
 
-int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, cn_err_t *err) {
+static json_t *num(json_t *obj, const char *key, json_t *v) {
+  return field(obj, key, v);
+}
+
+int cn_jsonl_set_task(cn_jsonl_t *w, cn_task_t task, const cn_labels_t *labels,
+                      cn_err_t *err) {
+  int n = task == CN_TASK_CLASSIFY ? CN_MAX_TOP : CN_MAX_BOXES;
+  w->task = task;
+  w->infer_ms = field(w->rec, "infer_ms", json_real(0));
+  w->latency_ms = field(w->rec, "latency_ms", json_real(0));
+  w->list = field(w->rec, task == CN_TASK_CLASSIFY ? "top" : "boxes",
+                  json_array());
+  w->entries = calloc((size_t)n, sizeof *w->entries);
+  w->kps = calloc((size_t)n, sizeof *w->kps);
+  w->points = calloc((size_t)n * CN_MAX_KP, sizeof *w->points);
+  w->nlabels = cn_labels_count(labels);
+  w->labels = calloc((size_t)w->nlabels + 1, sizeof *w->labels);
+  if (!w->entries || !w->kps || !w->points || !w->labels)
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", w->path);
+  for (int i = 0; i < w->nlabels; i++)
+    w->labels[i] = json_string(cn_labels_get(labels, i));
+  for (int i = 0; i < n; i++) {
+    json_t *e = w->entries[i] = json_object();
+    if (task == CN_TASK_DETECT) {
+      num(e, "x", json_real(0));
+      num(e, "y", json_real(0));
+      num(e, "w", json_real(0));
+      num(e, "h", json_real(0));
+      num(e, "score", json_real(0));
+    }
+    num(e, "class", json_integer(0));
+    json_object_set_new(e, "label", json_null());
+    if (task == CN_TASK_CLASSIFY) {
+      num(e, "prob", json_real(0));
+    } else {
+      w->kps[i] = field(e, "keypoints", json_array());
+      for (int k = 0; k < CN_MAX_KP; k++) {
+        json_t *pt = w->points[i * CN_MAX_KP + k] = json_array();
+        json_array_append_new(pt, json_real(0));
+        json_array_append_new(pt, json_real(0));
+      }
+    }
+    /* Grow the list to its full size once so later appends never
+     * reallocate; it is emptied before every record. */
+    json_array_append(w->list, e);
+  }
+  json_array_clear(w->list);
+  return 0;
+}
+
+static void set_label(cn_jsonl_t *w, json_t *e, int cls) {
+  json_object_set(e, "label", cls >= 0 && cls < w->nlabels && w->labels[cls]
+                                  ? w->labels[cls]
+                                  : json_null());
+}
+
+static void fill_result(cn_jsonl_t *w, const cn_result_t *res) {
+  json_array_clear(w->list);
+  if (!res)
+    return;
+  if (w->task == CN_TASK_CLASSIFY) {
+    for (int i = 0; i < res->ntop && i < CN_MAX_TOP; i++) {
+      json_t *e = w->entries[i];
+      json_integer_set(json_object_get(e, "class"), res->top[i].cls);
+      json_real_set(json_object_get(e, "prob"),
+                    round_to(res->top[i].prob, 1e-6));
+      set_label(w, e, res->top[i].cls);
+      json_array_append(w->list, e);
+    }
+    return;
+  }
+  for (int i = 0; i < res->nboxes && i < CN_MAX_BOXES; i++) {
+    const cn_box_t *b = &res->boxes[i];
+    json_t *e = w->entries[i];
+    json_real_set(json_object_get(e, "x"), round_to(b->x, 0.01));
+    json_real_set(json_object_get(e, "y"), round_to(b->y, 0.01));
+    json_real_set(json_object_get(e, "w"), round_to(b->w, 0.01));
+    json_real_set(json_object_get(e, "h"), round_to(b->h, 0.01));
+    json_real_set(json_object_get(e, "score"), round_to(b->score, 1e-4));
+    json_integer_set(json_object_get(e, "class"), b->cls);
+    set_label(w, e, b->cls);
+    json_array_clear(w->kps[i]);
+    for (int k = 0; k < b->nkp && k < CN_MAX_KP; k++) {
+      json_t *pt = w->points[i * CN_MAX_KP + k];
+      json_real_set(json_array_get(pt, 0), round_to(b->kp[k][0], 0.01));
+      json_real_set(json_array_get(pt, 1), round_to(b->kp[k][1], 0.01));
+      json_array_append(w->kps[i], pt);
+    }
+    json_array_append(w->list, e);
+  }
+}
+
+int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
+                   cn_err_t *err) {
   pthread_mutex_lock(&w->lock);
   f->t_out = cn_clock_now();
   json_integer_set(w->source, f->source);
@@ -77,6 +178,13 @@ int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, cn_err_t *err) {
   json_real_set(w->t_decode, round_to(cn_ns_to_s(f->t_decode), 1e-6));
   json_real_set(w->t_out, round_to(cn_ns_to_s(f->t_out), 1e-6));
   json_real_set(w->age_ms, round_to(cn_ns_to_ms(f->t_out - f->t_capture), 1e-3));
+  if (w->task) {
+    json_real_set(w->infer_ms,
+                  round_to(cn_ns_to_ms(f->t_infer_end - f->t_infer_begin), 1e-3));
+    json_real_set(w->latency_ms,
+                  round_to(cn_ns_to_ms(f->t_infer_end - f->t_capture), 1e-3));
+    fill_result(w, res);
+  }
   int rc = json_dump_callback(w->rec, dump_cb, w->fp, JSON_COMPACT |
                               JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
   if (rc == 0 && fputc('\n', w->fp) == EOF)
@@ -106,6 +214,18 @@ int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err) {
                     strerror(w->write_errno));
   json_decref(w->pts);
   json_decref(w->rec);
+  int n = w->task == CN_TASK_CLASSIFY ? CN_MAX_TOP : CN_MAX_BOXES;
+  for (int i = 0; w->entries && i < n; i++) {
+    json_decref(w->entries[i]);
+    for (int k = 0; w->points && k < CN_MAX_KP; k++)
+      json_decref(w->points[i * CN_MAX_KP + k]);
+  }
+  for (int i = 0; w->labels && i < w->nlabels; i++)
+    json_decref(w->labels[i]);
+  free(w->entries);
+  free(w->kps);
+  free(w->points);
+  free(w->labels);
   pthread_mutex_destroy(&w->lock);
   free(w->path);
   free(w);

@@ -20,6 +20,11 @@ struct cn_window {
 int cn_window_open(const char *title, int width, int height,
                    cn_window_t **out, cn_err_t *err) {
   *out = NULL;
+  /* Without a display server SDL would fall back to an invisible
+   * off-screen window; say so instead. */
+  if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY"))
+    return cn_err_set(err, CN_ENODEV,
+                      "no display (DISPLAY and WAYLAND_DISPLAY are unset)");
   /* Signals belong to the program, not to SDL. */
   SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
   if (SDL_InitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0)
