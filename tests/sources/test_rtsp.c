@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,10 +88,11 @@ static void server_start(fixture_t *fx, server_t *s, const char *codec) {
   server_start_slices(fx, s, codec, 1);
 }
 
-static void server_stop(server_t *s, int sig) {
-  if (s->pid > 0)
-    cn_test_stop(s->pid, sig);
+/* Returns the wait status. */
+static int server_stop(server_t *s, int sig) {
+  int st = s->pid > 0 ? cn_test_stop(s->pid, sig) : -1;
   s->pid = 0;
+  return st;
 }
 
 /* The highest frame number the server says it pushed. */
@@ -195,7 +196,11 @@ static void check_frames(void **state, const char *transport, const char *codec,
   assert_true(st.captured >= 30);
   assert_true(st.cpu_ns > 0);
   cn_source_destroy(src);
-  server_stop(&s, SIGTERM);
+  /* The server ends cleanly on SIGTERM (with a client connected just
+   * before). */
+  int status = server_stop(&s, SIGTERM);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void test_tcp_frames_in_order(void **state) {
