@@ -96,6 +96,8 @@ struct run {
    * the display thread. */
   bool render_inferred, render_live;
   bool live_to_window;
+  bool rec_inferred; /* --every-frame: every frame is inferred; record
+                        those, so the file has them all */
   cn_pool_t *canvases;
   cn_window_t *window;
   cn_recorder_t *rec;
@@ -130,9 +132,8 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
                     const cn_result_t *res, double age_ms, long lag,
                     bool inferred) {
   bool to_window = r->window && (inferred || r->live_to_window);
-  bool to_rec = r->rec && !inferred;
-  bool snapshots = r->cfg->snapshot_every &&
-                   (to_window || (!r->render_inferred && !inferred));
+  bool to_rec = r->rec && inferred == r->rec_inferred;
+  bool snapshots = r->cfg->snapshot_every && inferred == r->render_inferred;
   update_rates(r, rt);
   cn_err_t err = {0};
   cn_frame_t *canvas = cn_pool_get(r->canvases, &err);
@@ -454,9 +455,10 @@ static int open_outputs(run_t *r) {
     return 1;
   }
   bool live = !strcmp(cfg->display, "live");
-  r->render_inferred = r->window && !live;
+  r->rec_inferred = r->rec && cfg->every_frame && r->have_model;
+  r->render_inferred = (r->window && !live) || r->rec_inferred;
   r->live_to_window = r->window && live;
-  r->render_live = r->rec || r->live_to_window ||
+  r->render_live = (r->rec && !r->rec_inferred) || r->live_to_window ||
                    (cfg->snapshot_every && !r->render_inferred);
   if (r->render_inferred || r->render_live) {
     cn_pool_opts_t po = {.max_frames = CANVASES};
