@@ -71,6 +71,14 @@ typedef struct cn__dstep {
   float **outp;
 } cn__dstep_t;
 
+/* A weight tensor waiting for its reorder (done once all sizes are known,
+ * into one mapping: see cn__dnnl_load_weights). */
+typedef struct cn__dpend {
+  int val;
+  const void *src;
+  dnnl_memory_desc_t umd; /* layout of src */
+} cn__dpend_t;
+
 typedef struct cn__dnnl {
   const cn_graph_t *g;
   int threads;
@@ -87,8 +95,13 @@ typedef struct cn__dnnl {
   int *tval;     /* per tensor: its native value, -1 before it exists */
   int *last_use; /* per tensor: last node reading it (nnodes for outputs) */
 
+  cn__dpend_t *pend;
+  int npend, cpend;
+  void *wmem; /* reordered weights, one mapping */
+  size_t wmem_size;
+
   void *arena;
-  size_t arena_size;
+  size_t arena_size, arena_map;
   int *ext_vals; /* values pointing into the caller's buffers */
   int n_ext;
 
@@ -111,7 +124,11 @@ int cn__dnnl_add_prim(cn__dnnl_t *s, int node, const char *what,
                       dnnl_primitive_desc_t pd, int nargs, const int *ids,
                       const int *vals, cn_err_t *err);
 
+void *cn__dnnl_map(size_t size, size_t *mapped);
+void cn__dnnl_unmap(void *p, size_t mapped);
+
 /* lower.c */
+int cn__dnnl_load_weights(cn__dnnl_t *s, cn_err_t *err);
 void cn__dnnl_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims);
 int cn__dnnl_lower_node(cn__dnnl_t *s, int node, cn_err_t *err);
 int cn__dnnl_lower_outputs(cn__dnnl_t *s, cn_err_t *err);

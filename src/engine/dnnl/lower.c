@@ -14,6 +14,7 @@
 #include <float.h>
 #include <math.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,6 +130,61 @@ static int const_val(cn__dnnl_t *s, int node, int t, const dnnl_memory_desc_t *u
   s->vals[v].mem = m;
   s->vals[v].dense = 1;
   return v;
+}
+
+/* Conv/IP weights in layout `want`: the reorder is deferred so that all
+ * of them land in one mapping made once their total size is known. */
+static int weights_val(cn__dnnl_t *s, int node, int t, const dnnl_memory_desc_t *user,
+                       const dnnl_memory_desc_t *want, cn_err_t *err) {
+  const cn_tensor_t *tt = tens(s, t);
+  if (dnnl_memory_desc_equal(user, want))
+    return const_val(s, node, t, user, want, err);
+  if (tt->dtype != CN_DT_F32 || !tt->data)
+    return nerr(s, node, err, CN_EUNSUPPORTED, "weights are not float32", 0);
+  if (dnnl_memory_desc_get_size(user) != (size_t)cn_tensor_numel(tt) * sizeof(float))
+    return nerr(s, node, err, CN_EFORMAT, "weights have the wrong size", 0);
+  if (s->npend == s->cpend) {
+    int c = s->cpend ? 2 * s->cpend : 64;
+    cn__dpend_t *np = realloc(s->pend, (size_t)c * sizeof(*np));
+    if (!np)
+      return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    s->pend = np;
+    s->cpend = c;
+  }
+  int v = cn__dnnl_new_val(s, -1, want, -1, 0);
+  if (v < 0)
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  s->vals[v].dense = 1;
+  s->pend[s->npend++] = (cn__dpend_t){v, tt->data, *user};
+  return v;
+}
+
+int cn__dnnl_load_weights(cn__dnnl_t *s, cn_err_t *err) {
+  size_t total = 0;
+  for (int k = 0; k < s->npend; k++)
+    total += (dnnl_memory_desc_get_size(&s->vals[s->pend[k].val].md) + 63) / 64 * 64;
+  if (!total)
+    return 0;
+  s->wmem = cn__dnnl_map(total, &s->wmem_size);
+  if (!s->wmem)
+    return cn_err_set(err, CN_ENOMEM, "dnnl: no memory for %zu bytes of weights", total);
+  size_t off = 0;
+  for (int k = 0; k < s->npend; k++) {
+    cn__dval_t *v = &s->vals[s->pend[k].val];
+    dnnl_memory_t um;
+    dnnl_status_t st = dnnl_memory_create(&v->mem, &v->md, s->eng, (char *)s->wmem + off);
+    if (st == dnnl_success) {
+      st = dnnl_memory_create(&um, &s->pend[k].umd, s->eng, (void *)(uintptr_t)s->pend[k].src);
+      if (st == dnnl_success) {
+        st = reorder_now(s, um, v->mem);
+        dnnl_memory_destroy(um);
+      }
+    }
+    if (st != dnnl_success)
+      return cn_err_set(err, CN_EINTERNAL, "dnnl: reordering weights (status %d)", st);
+    off += (dnnl_memory_desc_get_size(&v->md) + 63) / 64 * 64;
+  }
+  return 0;
 }
 
 static int add_reorder(cn__dnnl_t *s, int node, int from, int to, cn_err_t *err) {
@@ -491,7 +547,7 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
   dnnl_memory_desc_t wmd = *qmd(pd, dnnl_query_weights_md, 0);
   dnnl_memory_desc_t dstmd = *qmd(pd, dnnl_query_dst_md, 0);
   int xv = val_for(s, i, xi, &srcmd, err);
-  int wv = xv < 0 ? xv : const_val(s, i, wi, &wuser, &wmd, err);
+  int wv = xv < 0 ? xv : weights_val(s, i, wi, &wuser, &wmd, err);
   int bv = 0;
   if (wv >= 0 && bi >= 0)
     bv = const_val(s, i, bi, &bmd, qmd(pd, dnnl_query_weights_md, 1), err);
@@ -761,7 +817,7 @@ static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
   }
   dnnl_memory_desc_t wmd = *qmd(pd, dnnl_query_weights_md, 0);
   dnnl_memory_desc_t dstmd = *qmd(pd, dnnl_query_dst_md, 0);
-  int wv = xv < 0 ? xv : const_val(s, i, wi, &wuser, &wmd, err);
+  int wv = xv < 0 ? xv : weights_val(s, i, wi, &wuser, &wmd, err);
   int bv = 0;
   if (wv >= 0 && bi >= 0)
     bv = const_val(s, i, bi, &bmd, qmd(pd, dnnl_query_weights_md, 1), err);
