@@ -38,16 +38,67 @@ void *__wrap_realloc(void *p, size_t n) {
 
 /* ---- models with given output shapes ------------------------------------ */
 
+/* Output name and shape of each model; output k = Relu(input k). */
+static const struct {
+  const char *file, *spec;
+} MODELS[] = {
+    {"cls5.onnx", "[('prob', [1, 5])]"},
+    {"two.onnx", "[('feat', [1, 4, 2, 2]), ('logits', [1, 2, 1, 1])]"},
+    {"ssd.onnx", "[('detection_out', [1, 1, 5, 7])]"},
+    {"v8.onnx", "[('output0', [1, 6, 8])]"},
+    {"v8t.onnx", "[('output0', [1, 8, 6])]"},
+    {"v5.onnx", "[('output', [1, 8, 7])]"},
+    {"sq.onnx", "[('o', [1, 6, 6])]"},
+    /* The npm BlazeFace's four outputs, in a shuffled order. */
+    {"bf4.onnx", "[('s384', [1, 384, 1]), ('r512', [1, 512, 16]), "
+                 "('s512', [1, 512, 1]), ('r384', [1, 384, 16])]"},
+    {"bf2.onnx", "[('regressors', [1, 896, 16]), "
+                 "('classificators', [1, 896, 1])]"},
+    {"c.onnx", "[('prob', [1, 1000])]"},
+    {"t.onnx", "[('a', [1, 10]), ('b', [1, 20])]"},
+    {"nchw.onnx", "[('x', [1, 3, 224, 200])]"},
+    {"nhwc.onnx", "[('y', [1, 128, 96, 3])]"},
+    {"flat.onnx", "[('z', [1, 10])]"},
+};
+
 static char *dir;
 static int have_onnx;
 
+/* All models in one Python run (each start of Python costs a second on a
+ * loaded machine). */
 static int setup(void **state) {
   (void)state;
   dir = cn_test_mkdtemp();
-  char out[256];
-  have_onnx = cn_test_sh(out, sizeof out,
-                         "/usr/bin/python3 -c 'import onnx'") == 0;
-  return dir ? 0 : -1;
+  if (!dir)
+    return -1;
+  char *list = malloc(8192), out[2048];
+  size_t n = 0;
+  if (!list)
+    return -1;
+  for (size_t i = 0; i < sizeof MODELS / sizeof MODELS[0]; i++)
+    n += (size_t)snprintf(list + n, 8192 - n, "('%s', %s),", MODELS[i].file,
+                          MODELS[i].spec);
+  int rc = cn_test_sh(
+      out, sizeof out,
+      "cd '%s' && /usr/bin/python3 -c \"\n"
+      "import onnx\n"
+      "from onnx import helper as h, TensorProto as T\n"
+      "for file, spec in [%s]:\n"
+      "  ins = [h.make_tensor_value_info('in_' + n, T.FLOAT, s) for n, s in "
+      "spec]\n"
+      "  outs = [h.make_tensor_value_info(n, T.FLOAT, s) for n, s in spec]\n"
+      "  nodes = [h.make_node('Relu', ['in_' + n], [n]) for n, s in spec]\n"
+      "  g = h.make_graph(nodes, 'g', ins, outs)\n"
+      "  m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)])\n"
+      "  onnx.checker.check_model(m)\n"
+      "  onnx.save(m, file)\n"
+      "\"",
+      dir, list);
+  free(list);
+  have_onnx = rc == 0;
+  if (!have_onnx)
+    fprintf(stderr, "making the models: %s\n", out);
+  return 0;
 }
 
 static int teardown(void **state) {
@@ -57,30 +108,12 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* spec: a Python list of (output name, shape); output k = Relu(input k). */
-static cn_model_t *model(const char *file, const char *spec) {
+static cn_model_t *model(const char *file) {
   if (!have_onnx)
-    CN_TEST_SKIP("/usr/bin/python3 has no onnx module (python3-onnx)");
-  char path[1024], out[2048];
+    CN_TEST_SKIP("/usr/bin/python3 could not make the models (it needs "
+                 "python3-onnx)");
+  char path[1024];
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  int rc = cn_test_sh(
-      out, sizeof out,
-      "/usr/bin/python3 -c \"\n"
-      "import onnx, sys\n"
-      "from onnx import helper as h, TensorProto as T\n"
-      "spec = %s\n"
-      "ins = [h.make_tensor_value_info('in_' + n, T.FLOAT, s) for n, s in "
-      "spec]\n"
-      "outs = [h.make_tensor_value_info(n, T.FLOAT, s) for n, s in spec]\n"
-      "nodes = [h.make_node('Relu', ['in_' + n], [n]) for n, s in spec]\n"
-      "g = h.make_graph(nodes, 'g', ins, outs)\n"
-      "m = h.make_model(g, opset_imports=[h.make_opsetid('', 13)])\n"
-      "onnx.checker.check_model(m)\n"
-      "onnx.save(m, sys.argv[1])\n"
-      "\" '%s'",
-      spec, path);
-  if (rc)
-    fail_msg("making %s: %s", file, out);
   cn_model_opts_t o;
   cn_model_opts_default(&o);
   o.backend = "ref";
@@ -137,7 +170,7 @@ static void expect_top(int n, const int *cls, const float *prob) {
 
 static void test_classify(void **state) {
   (void)state;
-  cn_model_t *m = model("cls5.onnx", "[('prob', [1, 5])]");
+  cn_model_t *m = model("cls5.onnx");
   cn_decoder_t *d = decoder(m, NULL); /* one [1,C] output: classify */
   assert_string_equal(cn_decoder_kind(d), "classify");
   assert_int_equal(cn_decoder_task(d), CN_TASK_CLASSIFY);
@@ -175,8 +208,7 @@ static void test_classify(void **state) {
   cn_decoder_destroy(d);
 
   /* top_k larger than the classes; an explicit output among several. */
-  cn_model_t *m2 =
-      model("two.onnx", "[('feat', [1, 4, 2, 2]), ('logits', [1, 2, 1, 1])]");
+  cn_model_t *m2 = model("two.onnx");
   cn_decoder_opts_t o;
   cn_decoder_opts_default(&o);
   o.kind = "classify";
@@ -292,7 +324,7 @@ static void test_nms_weighted(void **state) {
 
 static void test_ssd(void **state) {
   (void)state;
-  cn_model_t *m = model("ssd.onnx", "[('detection_out', [1, 1, 5, 7])]");
+  cn_model_t *m = model("ssd.onnx");
   cn_decoder_t *d = decoder(m, NULL);
   assert_string_equal(cn_decoder_kind(d), "ssd");
   assert_int_equal(cn_decoder_task(d), CN_TASK_DETECT);
@@ -388,7 +420,7 @@ static void run_yolo(cn_decoder_t *d, const float *t) {
 static void test_yolo(void **state) {
   (void)state;
   /* YOLOv8 as exported: [1, 4+C, N]. */
-  cn_model_t *m8 = model("v8.onnx", "[('output0', [1, 6, 8])]");
+  cn_model_t *m8 = model("v8.onnx");
   cn_decoder_t *d = decoder(m8, NULL);
   assert_string_equal(cn_decoder_kind(d), "yolo");
   assert_int_equal(cn_decoder_num_classes(d), 2);
@@ -403,7 +435,7 @@ static void test_yolo(void **state) {
   cn_decoder_destroy(d);
 
   /* The transpose [1, N, 4+C] as YOLOv8 when asked. */
-  cn_model_t *mr = model("v8t.onnx", "[('output0', [1, 8, 6])]");
+  cn_model_t *mr = model("v8t.onnx");
   d = decoder(mr, "yolov8");
   float rows[NB * 6];
   for (int i = 0; i < NB; i++) {
@@ -415,7 +447,7 @@ static void test_yolo(void **state) {
   cn_decoder_destroy(d);
 
   /* YOLOv5 [1, N, 5+C]: the same scores as objectness x class. */
-  cn_model_t *m5 = model("v5.onnx", "[('output', [1, 8, 7])]");
+  cn_model_t *m5 = model("v5.onnx");
   d = decoder(m5, NULL);
   assert_int_equal(cn_decoder_num_classes(d), 2);
   const float obj[NB] = {0.9f, 0.8f, 1.0f, 0.2f, 0.6f};
@@ -434,7 +466,7 @@ static void test_yolo(void **state) {
   cn_decoder_opts_default(&o);
   o.kind = "yolov5";
   expect_create_error(&o, m8, "YOLOv5 rows");
-  cn_model_t *sq = model("sq.onnx", "[('o', [1, 6, 6])]");
+  cn_model_t *sq = model("sq.onnx");
   o.kind = "yolo";
   expect_create_error(&o, sq, "ambiguous");
   o.kind = NULL;
@@ -493,10 +525,7 @@ static void expect_blazeface_from(int i) {
 
 static void test_blazeface_split_outputs(void **state) {
   (void)state;
-  /* The npm model's four outputs, in a shuffled order. */
-  cn_model_t *m = model("bf4.onnx",
-                        "[('s384', [1, 384, 1]), ('r512', [1, 512, 16]), "
-                        "('s512', [1, 512, 1]), ('r384', [1, 384, 16])]");
+  cn_model_t *m = model("bf4.onnx");
   cn_decoder_t *d = decoder(m, NULL);
   assert_string_equal(cn_decoder_kind(d), "blazeface");
   assert_int_equal(cn_decoder_num_classes(d), 1);
@@ -546,8 +575,7 @@ static void test_blazeface_split_outputs(void **state) {
 
 static void test_blazeface_whole_outputs(void **state) {
   (void)state;
-  cn_model_t *m = model("bf2.onnx", "[('regressors', [1, 896, 16]), "
-                                    "('classificators', [1, 896, 1])]");
+  cn_model_t *m = model("bf2.onnx");
   cn_decoder_t *d = decoder(m, NULL);
   assert_string_equal(cn_decoder_kind(d), "blazeface");
   float *scores = malloc(896 * sizeof(float));
@@ -579,8 +607,8 @@ static void test_blazeface_whole_outputs(void **state) {
 
 static void test_errors(void **state) {
   (void)state;
-  cn_model_t *cls = model("c.onnx", "[('prob', [1, 1000])]");
-  cn_model_t *two = model("t.onnx", "[('a', [1, 10]), ('b', [1, 20])]");
+  cn_model_t *cls = model("c.onnx");
+  cn_model_t *two = model("t.onnx");
   cn_decoder_opts_t o;
   cn_decoder_opts_default(&o);
   o.kind = "ssd";
@@ -612,9 +640,9 @@ static void test_errors(void **state) {
 /* The preprocessing options a model's input implies. */
 static void test_opts_from_model(void **state) {
   (void)state;
-  cn_model_t *a = model("nchw.onnx", "[('x', [1, 3, 224, 200])]");
-  cn_model_t *b = model("nhwc.onnx", "[('y', [1, 128, 96, 3])]");
-  cn_model_t *c = model("flat.onnx", "[('z', [1, 10])]");
+  cn_model_t *a = model("nchw.onnx");
+  cn_model_t *b = model("nhwc.onnx");
+  cn_model_t *c = model("flat.onnx");
   cn_preproc_opts_t o;
   cn_preproc_opts_default(&o);
   assert_int_equal(cn_preproc_opts_from_model(&o, a, 0, NULL), 0);
