@@ -33,21 +33,92 @@ static void copy_bgr_to_bgra(const cn_frame_t *src, cn_frame_t *dst) {
   }
 }
 
-/* A colour per class, spread around the hue circle. */
+/* A colour per class, spread around the hue circle. Any int is a class
+ * here (a decoder's bad index must not index past the table). */
 static void class_colour(int cls, double *r, double *g, double *b) {
-  double h = fmod(cls * 0.61803398875, 1.0) * 6.0;
+  double f = fmod(cls * 0.61803398875, 1.0);
+  if (f < 0)
+    f += 1.0;
+  double h = f * 6.0;
   double x = 1.0 - fabs(fmod(h, 2.0) - 1.0);
   double c[6][3] = {{1, x, 0}, {x, 1, 0}, {0, 1, x},
                     {0, x, 1}, {x, 0, 1}, {1, 0, x}};
-  int i = (int)h % 6;
+  int i = (int)h;
+  if (i > 5)
+    i = 5;
   *r = 0.2 + 0.8 * c[i][0];
   *g = 0.2 + 0.8 * c[i][1];
   *b = 0.2 + 0.8 * c[i][2];
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid
+ * (stray continuation, overlong form, surrogate, beyond U+10FFFF). */
+static int utf8_seq(const unsigned char *s) {
+  unsigned c = s[0];
+  if (c < 0x80)
+    return 1;
+  int n = c >= 0xc2 && c <= 0xdf   ? 2
+          : c >= 0xe0 && c <= 0xef ? 3
+          : c >= 0xf0 && c <= 0xf4 ? 4
+                                   : 0;
+  unsigned lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+  if (c == 0xe0)
+    lo = 0xa0;
+  else if (c == 0xed)
+    hi = 0x9f;
+  else if (c == 0xf0)
+    lo = 0x90;
+  else if (c == 0xf4)
+    hi = 0x8f;
+  for (int i = 1; i < n; i++) {
+    unsigned b = s[i];
+    if (i == 1 ? b < lo || b > hi : b < 0x80 || b > 0xbf)
+      return 0;
+  }
+  return n;
+}
+
+/* Copies s into buf replacing bytes that are not UTF-8 with '?': cairo
+ * refuses such strings and then draws nothing more on the context, and a
+ * Latin-1 labels file must not blank the overlay. */
+static const char *utf8_clean(const char *s, char *buf, size_t n) {
+  size_t o = 0;
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p && o + 5 < n) {
+    int k = utf8_seq(p);
+    if (k == 0) {
+      buf[o++] = '?';
+      p++;
+      continue;
+    }
+    memcpy(buf + o, p, (size_t)k);
+    o += (size_t)k;
+    p += k;
+  }
+  buf[o] = '\0';
+  return buf;
+}
+
+/* Font size that fits s into width w, at most size. Advances are not
+ * quite linear in the size (glyphs snap to pixels), so it measures again
+ * after each shrink. */
+static double fit_size(cairo_t *cr, const char *s, double size, double w) {
+  cairo_text_extents_t te;
+  for (int i = 0; i < 4; i++) {
+    cairo_set_font_size(cr, size);
+    cairo_text_extents(cr, s, &te);
+    if (te.x_advance <= w || te.x_advance <= 0)
+      break;
+    size *= w / te.x_advance * 0.98;
+  }
+  return size;
+}
+
 /* Text on a translucent dark band: readable on any picture. */
 static void text_line(cairo_t *cr, double x, double y, double size,
-                      const char *s) {
+                      const char *text) {
+  char clean[512];
+  const char *s = utf8_clean(text, clean, sizeof clean);
   cairo_text_extents_t te;
   cairo_set_font_size(cr, size);
   cairo_text_extents(cr, s, &te);
@@ -74,7 +145,8 @@ static void draw_result(cn_overlay_t *ov, cairo_t *cr, const cn_result_t *res,
                         double size) {
   char line[512], num[32];
   if (res->task == CN_TASK_CLASSIFY) {
-    for (int i = 0; i < res->ntop; i++) {
+    int ntop = res->ntop < CN_MAX_TOP ? res->ntop : CN_MAX_TOP;
+    for (int i = 0; i < ntop; i++) {
       snprintf(line, sizeof line, "%.4f %s", res->top[i].prob,
                label_of(ov, res->top[i].cls, num, sizeof num));
       text_line(cr, size * 0.6, size * (1.4 + 1.5 * i), size, line);
@@ -82,16 +154,16 @@ static void draw_result(cn_overlay_t *ov, cairo_t *cr, const cn_result_t *res,
     return;
   }
   cairo_set_line_width(cr, fmax(2.0, size / 8));
-  for (int i = 0; i < res->nboxes; i++) {
+  int nboxes = res->nboxes < CN_MAX_BOXES ? res->nboxes : CN_MAX_BOXES;
+  for (int i = 0; i < nboxes; i++) {
     const cn_box_t *b = &res->boxes[i];
     double r, g, bl;
     class_colour(b->cls, &r, &g, &bl);
     cairo_set_source_rgb(cr, r, g, bl);
     cairo_rectangle(cr, b->x, b->y, b->w, b->h);
     cairo_stroke(cr);
-    for (int k = 0; k < b->nkp; k++) {
-      cairo_arc(cr, b->kp[k][0], b->kp[k][1], fmax(2.0, size / 6), 0,
-                2 * M_PI);
+    for (int k = 0; k < b->nkp && k < CN_MAX_KP; k++) {
+      cairo_arc(cr, b->kp[k][0], b->kp[k][1], fmax(2.0, size / 6), 0, 2 * M_PI);
       cairo_fill(cr);
     }
     snprintf(line, sizeof line, "%s %.2f",
@@ -108,8 +180,14 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
   if (src->format != CN_PIX_BGR24)
     return cn_err_set(err, CN_EINVAL, "overlay: frame %llu is not BGR24",
                       (unsigned long long)src->seq);
-  int rc = cn_frame_alloc_pixels(canvas, src->width, src->height, CN_PIX_BGRA,
-                                 err);
+  /* Someone else (the window, the recorder) may be reading this canvas:
+   * drawing over it would show them a half-drawn picture. */
+  if (!cn_frame_is_writable(canvas))
+    return cn_err_set(err, CN_EINVAL,
+                      "overlay: canvas for frame %llu is still in use",
+                      (unsigned long long)src->seq);
+  int rc =
+      cn_frame_alloc_pixels(canvas, src->width, src->height, CN_PIX_BGRA, err);
   if (rc)
     return rc;
   canvas->source = src->source;
@@ -117,8 +195,11 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
   canvas->pts = src->pts;
   canvas->t_capture = src->t_capture;
   canvas->t_decode = src->t_decode;
+  canvas->t_develop = src->t_develop;
+  canvas->t_take = src->t_take;
   canvas->t_infer_begin = src->t_infer_begin;
   canvas->t_infer_end = src->t_infer_end;
+  canvas->t_out = src->t_out;
   copy_bgr_to_bgra(src, canvas);
 
   /* Wrapping the canvas costs two small allocations inside cairo; the
@@ -141,18 +222,25 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
     if (info->result_lag >= 0 && n > 0 && n < (int)sizeof line)
       snprintf(line + n, sizeof line - (size_t)n, "  result %ld frame%s old",
                info->result_lag, info->result_lag == 1 ? "" : "s");
-    text_line(cr, size * 0.6, canvas->height - size * 0.6, size * 0.75, line);
-    if (info->offline)
-      text_line(cr, canvas->width / 2.0 - size * 3, canvas->height / 2.0,
-                size * 1.5, "NO SIGNAL");
+    /* Bottom left, shrunk to fit narrow pictures; the help sits on the
+     * line above, clear of the top-k list and of the status line. */
+    double avail = canvas->width - size * 1.6;
+    double ys = canvas->height - size * 0.6;
+    text_line(cr, size * 0.6, ys, fit_size(cr, line, size * 0.75, avail), line);
+    if (info->offline) {
+      const char *off = "NO SIGNAL";
+      double fs = fit_size(cr, off, size * 1.5, avail);
+      cairo_text_extents_t te;
+      cairo_set_font_size(cr, fs);
+      cairo_text_extents(cr, off, &te);
+      text_line(cr, (canvas->width - te.x_advance) / 2.0,
+                (canvas->height + fs * 0.7) / 2.0, fs, off);
+    }
     if (info->help) {
       const char *help =
           "\"Esc\" to Quit, \"H\" for Help, \"F\" to Toggle Fullscreen";
-      cairo_text_extents_t te;
-      cairo_set_font_size(cr, size * 0.8);
-      cairo_text_extents(cr, help, &te);
-      text_line(cr, canvas->width - te.x_advance - size * 0.6, size * 1.4,
-                size * 0.8, help);
+      text_line(cr, size * 0.6, ys - size * 1.4,
+                fit_size(cr, help, size * 0.8, avail), help);
     }
   }
   cairo_status_t st = cairo_status(cr);
