@@ -97,8 +97,12 @@ typedef struct ff_src {
   bool draining;            /* decoder flushed at end of input */
   int64_t arrival;          /* ns: the last packet sent to the decoder */
   _Atomic int64_t deadline; /* ns, 0: none; read by the interrupt callback */
-  int dev_fd;               /* device: the demuxer's fd to poll; -1 blocking */
-  AVBufferPool *copy_pool;  /* device: packets copied out of driver memory */
+  /* The interrupt callback ended a call at the deadline. Sticky until the
+   * next open: after an interrupted read, av_read_frame may still return
+   * what its parser held back, and the stream must not look alive. */
+  atomic_bool stalled;
+  int dev_fd;              /* device: the demuxer's fd to poll; -1 blocking */
+  AVBufferPool *copy_pool; /* device: packets copied out of driver memory */
   size_t copy_size;
   char **files; /* FF_DIR: image names, sorted */
   int nfiles, next_file, file_index;
@@ -227,7 +231,10 @@ static int interrupt_cb(void *opaque) {
   if (atomic_load(c->env->stop))
     return 1;
   int64_t d = atomic_load(&c->deadline);
-  return d && cn_clock_now() >= d;
+  if (!d || cn_clock_now() < d)
+    return 0;
+  atomic_store(&c->stalled, true);
+  return 1;
 }
 
 static void arm_deadline(ff_src_t *c) {
@@ -330,6 +337,13 @@ static int open_decoder(ff_src_t *c, const AVCodec *codec, cn_err_t *err) {
   c->dec->thread_type = FF_THREAD_SLICE;
   if (c->live)
     c->dec->flags |= AV_CODEC_FLAG_LOW_DELAY;
+  /* Let H.264 finish a picture when its last macroblock is decoded, not
+   * at the end of each packet: some RTSP servers (GStreamer's payloader
+   * with sliced encoders) repeat SPS/PPS before every slice, so the
+   * parser hands over one slice per packet; without this each slice
+   * would be shown as a picture with the rest concealed. Whole pictures
+   * still come out as soon as their last slice is in. */
+  c->dec->flags2 |= AV_CODEC_FLAG2_CHUNKS;
   /* RTSP hands over a sliced H.264 picture one slice per packet when its
    * slices were fragmented (FU-A); without CHUNKS the decoder takes each
    * packet for a whole picture and conceals the rest of it. */
@@ -386,6 +400,23 @@ static void find_device_fd(ff_src_t *c, const int *before, int nbefore,
   c->dev_fd = count == 1 ? found : -1;
 }
 
+/* Probing decodes a few pictures with FFmpeg's own decoders: give them
+ * the same quiet log and slice handling as ours. */
+static int find_stream_info(ff_src_t *c) {
+  unsigned n = c->fmt->nb_streams;
+  AVDictionary **o = n ? calloc(n, sizeof *o) : NULL;
+  for (unsigned i = 0; o && i < n; i++) {
+    av_dict_set_int(&o[i], "log_level_offset", QUIET_CODEC_LOG, 0);
+    av_dict_set(&o[i], "flags2", "+chunks", 0);
+  }
+  arm_deadline(c);
+  int ret = avformat_find_stream_info(c->fmt, o);
+  for (unsigned i = 0; o && i < n; i++)
+    av_dict_free(&o[i]);
+  free(o);
+  return ret;
+}
+
 /* Opens one input (the URI, or one image of a directory). probe: run
  * avformat_find_stream_info to learn the size (skipped for the later
  * images of a directory, whose decoder needs no hint). */
@@ -415,6 +446,7 @@ static int open_input(ff_src_t *c, const char *url, bool probe, cn_err_t *err) {
       av_dict_free(&o);
       return cn_err_set(err, CN_ENOMEM, "%s: out of memory", url);
     }
+    atomic_store(&c->stalled, false);
     c->fmt->interrupt_callback.callback = interrupt_cb;
     c->fmt->interrupt_callback.opaque = c;
     if (c->kind == FF_DEVICE && attempt == 0)
@@ -438,8 +470,7 @@ static int open_input(ff_src_t *c, const char *url, bool probe, cn_err_t *err) {
     avformat_close_input(&c->fmt);
   }
   if (probe && c->kind != FF_DEVICE) {
-    arm_deadline(c);
-    int ret = avformat_find_stream_info(c->fmt, NULL);
+    int ret = find_stream_info(c);
     if (ret < 0)
       return av_error(c, url, ret, err);
   }
@@ -670,6 +701,12 @@ static int next_packet(ff_src_t *c, AVPacket *pkt, bool block, cn_err_t *err) {
       arm_deadline(c);
     armed = true;
     int ret = av_read_frame(c->fmt, pkt);
+    if (atomic_load(&c->stalled)) {
+      if (ret >= 0)
+        av_packet_unref(pkt);
+      return cn_err_set(err, CN_ETIMEDOUT, "%s: no data for %d ms", c->uri,
+                        c->env->opts->timeout_ms);
+    }
     if (ret >= 0) {
       if (pkt->stream_index == c->stream)
         return 0;
