@@ -23,6 +23,15 @@ static void valid_range(int64_t out, int64_t in, int s, int p, int64_t kd,
   *hi = h + 1 > l ? h + 1 : l;
 }
 
+/* Output-stationary blocking: a tile of CONV_OB output channels by
+ * CONV_OW columns of one output row stays in a small accumulator while
+ * every input channel and kernel tap is added in; each input row segment is
+ * read once per tile, not once per output channel. Plain loops still, and
+ * the same sums in the same order per output element as the textbook
+ * definition (bias, then input channels, then kernel rows and columns). */
+#define CONV_OB 8
+#define CONV_OW 64
+
 int cn__ref_conv(const cn_graph_t *g, const cn_node_t *n,
                  const float *const *in, float *const *out, void *scratch,
                  cn_err_t *err) {
@@ -37,31 +46,52 @@ int cn__ref_conv(const cn_graph_t *g, const cn_node_t *n,
   int64_t OC = yt->dims[1], OH = yt->dims[2], OW = yt->dims[3];
   int64_t G = c->group, icg = C / G, ocg = OC / G;
   int KH = c->kernel[0], KW = c->kernel[1];
+  int64_t sh = c->stride[0], sw = c->stride[1];
+  float acc[CONV_OB][CONV_OW];
   for (int64_t b = 0; b < N; b++) {
-    for (int64_t oc = 0; oc < OC; oc++) {
-      float *yp = y + (b * OC + oc) * OH * OW;
-      float bv = bias ? bias[oc] : 0.0f;
-      for (int64_t i = 0; i < OH * OW; i++)
-        yp[i] = bv;
-      int64_t gi = oc / ocg;
-      for (int64_t ic = 0; ic < icg; ic++) {
-        const float *xp = x + (b * C + gi * icg + ic) * H * W;
-        const float *wp = w + ((oc * icg) + ic) * KH * KW;
-        for (int kh = 0; kh < KH; kh++) {
-          int64_t kdh = (int64_t)kh * c->dilation[0];
-          int64_t oh0, oh1;
-          valid_range(OH, H, c->stride[0], c->pads[0], kdh, &oh0, &oh1);
-          for (int kw = 0; kw < KW; kw++) {
-            float wv = wp[kh * KW + kw];
-            int64_t kdw = (int64_t)kw * c->dilation[1];
-            int64_t ow0, ow1;
-            valid_range(OW, W, c->stride[1], c->pads[1], kdw, &ow0, &ow1);
-            for (int64_t oh = oh0; oh < oh1; oh++) {
-              const float *xr = xp + (oh * c->stride[0] - c->pads[0] + kdh) * W;
-              float *yr = yp + oh * OW;
-              for (int64_t ow = ow0; ow < ow1; ow++)
-                yr[ow] += wv * xr[ow * c->stride[1] - c->pads[1] + kdw];
+    for (int64_t gi = 0; gi < G; gi++) {
+      for (int64_t o0 = 0; o0 < ocg; o0 += CONV_OB) {
+        int nb = (int)(ocg - o0 < CONV_OB ? ocg - o0 : CONV_OB);
+        int64_t oc0 = gi * ocg + o0;
+        for (int64_t oh = 0; oh < OH; oh++) {
+          for (int64_t c0 = 0; c0 < OW; c0 += CONV_OW) {
+            int64_t cn = OW - c0 < CONV_OW ? OW - c0 : CONV_OW;
+            for (int j = 0; j < nb; j++)
+              for (int64_t k = 0; k < cn; k++)
+                acc[j][k] = bias ? bias[oc0 + j] : 0.0f;
+            for (int64_t ic = 0; ic < icg; ic++) {
+              const float *xp = x + (b * C + gi * icg + ic) * H * W;
+              for (int kh = 0; kh < KH; kh++) {
+                int64_t ih = oh * sh - c->pads[0] + (int64_t)kh * c->dilation[0];
+                if (ih < 0 || ih >= H)
+                  continue;
+                const float *restrict xr = xp + ih * W;
+                for (int kw = 0; kw < KW; kw++) {
+                  int64_t off = (int64_t)kw * c->dilation[1] - c->pads[1];
+                  int64_t lo, hi; /* columns of this tile reading inside the row */
+                  valid_range(OW, W, (int)sw, c->pads[1], (int64_t)kw * c->dilation[1], &lo, &hi);
+                  lo = lo > c0 ? lo : c0;
+                  hi = hi < c0 + cn ? hi : c0 + cn;
+                  if (lo >= hi)
+                    continue;
+                  for (int j = 0; j < nb; j++) {
+                    float wv = w[(((oc0 + j) * icg) + ic) * KH * KW + kh * KW + kw];
+                    float *restrict a = acc[j];
+                    if (sw == 1) {
+                      const float *restrict xs = xr + off + c0;
+                      for (int64_t k = lo - c0; k < hi - c0; k++)
+                        a[k] += wv * xs[k];
+                    } else {
+                      for (int64_t ow = lo; ow < hi; ow++)
+                        a[ow - c0] += wv * xr[ow * sw + off];
+                    }
+                  }
+                }
+              }
             }
+            for (int j = 0; j < nb; j++)
+              memcpy(y + ((b * OC + oc0 + j) * OH + oh) * OW + c0, acc[j],
+                     sizeof(float) * (size_t)cn);
           }
         }
       }
@@ -183,13 +213,20 @@ int cn__ref_inner_product(const cn_graph_t *g, const cn_node_t *n,
   int64_t M = cn_tensor_numel(yt) / (O ? O : 1);
   const float *bias = p->has_bias ? in[2] : NULL;
   for (int64_t m = 0; m < M; m++) {
-    const float *xr = in[0] + m * K;
+    const float *restrict xr = in[0] + m * K;
     for (int64_t o = 0; o < O; o++) {
-      const float *wr = in[1] + o * K;
-      float s = 0;
-      for (int64_t k = 0; k < K; k++)
-        s += xr[k] * wr[k];
-      out[0][m * O + o] = s + (bias ? bias[o] : 0.0f);
+      const float *restrict wr = in[1] + o * K;
+      /* Eight partial sums: independent chains instead of one long one. */
+      float s[8] = {0};
+      int64_t k = 0;
+      for (; k + 8 <= K; k += 8)
+        for (int j = 0; j < 8; j++)
+          s[j] += xr[k + j] * wr[k + j];
+      float t = 0;
+      for (; k < K; k++)
+        t += xr[k] * wr[k];
+      t += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+      out[0][m * O + o] = t + (bias ? bias[o] : 0.0f);
     }
   }
   cn__ref_postops(&p->post, in, out[0], cn_tensor_numel(yt));
