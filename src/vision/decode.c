@@ -78,8 +78,7 @@ static int fit_kind(cn_decoder_t *d, const cn_model_t *m, const char *kind,
  * output accounted for) so a model with extra heads is not mistaken for
  * one kind. */
 static int fit_auto(cn_decoder_t *d, const cn_model_t *m,
-                    const cn_decoder_opts_t *o, const char *name,
-                    cn_err_t *err) {
+                    const cn_decoder_opts_t *o, cn_err_t *err) {
   static const char *const kinds[] = {"classify", "blazeface", "ssd", "yolo"};
   int fits = 0;
   const char *which = NULL;
@@ -104,16 +103,17 @@ static int fit_auto(cn_decoder_t *d, const cn_model_t *m,
                     cn__shape_str(cn_model_output(m, j), one, sizeof one));
   }
   return cn_err_set(err, CN_EINVAL,
-                    "%s: cannot tell the task from its outputs (%d output%s "
-                    "%s): pass --task classify|detect --decoder "
+                    "model%s%s: cannot tell the task from its outputs (%d "
+                    "output%s %s): pass --task classify|detect --decoder "
                     "blazeface|ssd|yolo",
-                    name, nout, nout == 1 ? "" : "s", shapes);
+                    o->model_name ? " " : "",
+                    o->model_name ? o->model_name : "", nout,
+                    nout == 1 ? "" : "s", shapes);
 }
 
 int cn_decoder_create(const cn_decoder_opts_t *o, const cn_model_t *m,
                       cn_decoder_t **out, cn_err_t *err) {
   *out = NULL;
-  const char *name = o->model_name ? o->model_name : "model";
   if (o->top_k < 1)
     return cn_err_set(err, CN_EINVAL, "decoder: top-k %d: expected 1..%d",
                       o->top_k, CN_MAX_TOP);
@@ -130,7 +130,7 @@ int cn_decoder_create(const cn_decoder_opts_t *o, const cn_model_t *m,
   d->top_k = o->top_k > CN_MAX_TOP ? CN_MAX_TOP : o->top_k;
   input_size(m, &d->model_w, &d->model_h);
   int rc = o->kind ? fit_kind(d, m, o->kind, o, false, err)
-                   : fit_auto(d, m, o, name, err);
+                   : fit_auto(d, m, o, err);
   if (rc) {
     cn_decoder_destroy(d);
     return rc;

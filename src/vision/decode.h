@@ -47,7 +47,8 @@ typedef struct cn_decoder_opts {
   float nms_iou;      /* <0: the kind's default (blazeface 0.3, yolo 0.45,
                          ssd none) */
   const char *output; /* classify: output name (the seed's --output) */
-  const char *model_name; /* for messages ("model x.onnx: ..."); "model" */
+  const char *model_name; /* the model's file, for messages ("model
+                             x.onnx: ..."); NULL: "model" */
 } cn_decoder_opts_t;
 
 typedef struct cn_decoder cn_decoder_t;

@@ -622,7 +622,7 @@ static void test_errors(void **state) {
   o.kind = "detr";
   expect_create_error(&o, cls, "unknown decoder 'detr'");
   o.kind = NULL;
-  o.model_name = "model t.onnx";
+  o.model_name = "t.onnx";
   expect_create_error(&o, two,
                       "model t.onnx: cannot tell the task from its outputs "
                       "(2 outputs [1,10],[1,20]): pass --task "
