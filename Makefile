@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS := $(shell nproc)
 
-.PHONY: all deps build demo check test bench format clean
+.PHONY: all deps build demo check test bench bench-engine bench-program format clean
 
 all: build
 
@@ -26,8 +26,20 @@ check: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2
 
+# Benchmarks print medians and ratios against a reference measured in the
+# same run; docs/benchmarks.md keeps the results.
 bench: build
 	bash scripts/bench-capture.sh
+
+bench-engine: build
+	bash scripts/fetch-models.sh
+	BUILD=$(BUILD) bash scripts/bench-engine.sh
+
+bench-program: build
+	bash scripts/fetch-models.sh
+	bash scripts/make-sample.sh
+	$(BUILD)/tools/bench_program samples/astronaut.mp4 \
+	  models/caffe-googlenet/deploy.prototxt models/caffe-googlenet/model.caffemodel
 
 format:
 	find src tests tools -name '*.[ch]' | xargs clang-format -i
