@@ -122,6 +122,19 @@ int cn_slot_take(cn_slot_t *slot, uint64_t after_seq, int64_t timeout_ns,
   return rc;
 }
 
+void cn_slot_drop_pending(cn_slot_t *slot) {
+  cn_frame_t *old = NULL;
+  pthread_mutex_lock(&slot->lock);
+  if (slot->cur && !slot->cur_taken) {
+    slot->counts.dropped++;
+    slot->counts.pending--;
+    old = slot->cur;
+    slot->cur = NULL;
+  }
+  pthread_mutex_unlock(&slot->lock);
+  cn_frame_unref(&old);
+}
+
 void cn_slot_close(cn_slot_t *slot) {
   pthread_mutex_lock(&slot->lock);
   slot->closed = true;

@@ -55,6 +55,10 @@ int cn_slot_put_wait(cn_slot_t *slot, cn_frame_t *f);
 int cn_slot_take(cn_slot_t *slot, uint64_t after_seq, int64_t timeout_ns,
                  cn_frame_t **out);
 
+/* Drops the frame in the slot if no consumer took it (counted as dropped):
+ * a source that went offline does not leave a stale frame for later. */
+void cn_slot_drop_pending(cn_slot_t *slot);
+
 /* Ends the stream: wakes every waiter; later puts discard their frame.
  * A frame already in the slot can still be taken. */
 void cn_slot_close(cn_slot_t *slot);

@@ -290,8 +290,10 @@ static void *capture_thread(void *arg) {
         cn_log(src->opts.log, CN_LOG_ERROR, src->prefix, "%s", err.msg);
       return NULL;
     }
-    /* A live source failed: offline, then reopen with backoff. */
+    /* A live source failed: offline, then reopen with backoff. A frame
+     * from before the outage is not handed out after it. */
     set_state(src, false, rc);
+    cn_slot_drop_pending(src->slot);
     cn_log(src->opts.log, CN_LOG_WARN, src->prefix, "offline: %s", err.msg);
     src->backend->close(src->ctx);
     for (;;) {
