@@ -408,6 +408,7 @@ static const char *const op_names[CN_OP_COUNT_] = {
     [CN_OP_IDENTITY] = "Identity",
     [CN_OP_PRIOR_BOX] = "PriorBox",
     [CN_OP_DETECTION_OUTPUT] = "DetectionOutput",
+    [CN_OP_REDUCE] = "Reduce",
 };
 
 const char *cn_op_name(cn_op_t op) {
@@ -521,6 +522,7 @@ static const int slots[CN_OP_COUNT_][2] = {
     [CN_OP_IDENTITY] = {1, 1},
     [CN_OP_PRIOR_BOX] = {1, 2},
     [CN_OP_DETECTION_OUTPUT] = {3, 3},
+    [CN_OP_REDUCE] = {1, 1},
 };
 
 static int postops_check(cn_graph_t *g, int ni, const cn_postops_t *po,
@@ -884,6 +886,22 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
   case CN_OP_IDENTITY:
     set_shape(y, x->ndim, x->dims);
     return 0;
+  case CN_OP_REDUCE: {
+    const cn_reduce_params_t *p = &n->p.reduce;
+    if (x->ndim < 32 && (p->axes >> x->ndim) != 0)
+      return NODE_ERR(CN_EFORMAT, "reduction axes 0x%x for a %d-D input", p->axes, x->ndim);
+    int nd = 0;
+    for (int k = 0; k < x->ndim; k++) {
+      if (!(p->axes & (1u << k)))
+        d[nd++] = x->dims[k];
+      else if (x->dims[k] == 0 && (p->kind == CN_REDUCE_MAX || p->kind == CN_REDUCE_MIN))
+        return NODE_ERR(CN_EFORMAT, "max/min over an empty axis");
+      else if (p->keepdims)
+        d[nd++] = 1;
+    }
+    set_shape(y, nd, d);
+    return 0;
+  }
   case CN_OP_PRIOR_BOX:
   case CN_OP_DETECTION_OUTPUT:
     if (y->ndim < 1)

@@ -33,6 +33,8 @@
  * CHANGES
  * - added cn_graph_infer_node() and cn_graph_fold_node() for importers that
  *   need shapes and constant values while they build.
+ * - added CN_OP_REDUCE (cn_reduce_params_t) at the end of cn_op_t; backends
+ *   without it use the reference kernel (cn_ref_node_run).
  */
 #ifndef CN_ENGINE_GRAPH_H
 #define CN_ENGINE_GRAPH_H
@@ -78,6 +80,7 @@ typedef enum cn_op {
   CN_OP_DETECTION_OUTPUT, /* loc, conf, priors. Output shape set by the
                         importer: [1,1,keep_top_k*N,7], unused rows have
                         image_id -1. */
+  CN_OP_REDUCE,      /* x: reduction over p.reduce.axes */
   CN_OP_COUNT_
 } cn_op_t;
 
@@ -249,6 +252,18 @@ typedef struct cn_detection_output_params {
   int variance_encoded_in_target, clip;
 } cn_detection_output_params_t;
 
+typedef enum cn_reduce_kind {
+  CN_REDUCE_SUM, CN_REDUCE_MEAN, CN_REDUCE_MAX, CN_REDUCE_MIN, CN_REDUCE_PROD,
+  CN_REDUCE_L1, CN_REDUCE_L2, CN_REDUCE_SUM_SQUARE, CN_REDUCE_LOG_SUM,
+  CN_REDUCE_LOG_SUM_EXP
+} cn_reduce_kind_t;
+/* axes: bit d set = axis d is reduced; keepdims keeps them as size 1. */
+typedef struct cn_reduce_params {
+  cn_reduce_kind_t kind;
+  unsigned axes;
+  int keepdims;
+} cn_reduce_params_t;
+
 typedef union cn_op_params {
   cn_conv_params_t conv;  /* CONV, DECONV */
   cn_pool_params_t pool;
@@ -267,6 +282,7 @@ typedef union cn_op_params {
   cn_resize_params_t resize;
   cn_prior_box_params_t prior_box;
   cn_detection_output_params_t det;
+  cn_reduce_params_t reduce;
 } cn_op_params_t;
 
 enum {

@@ -946,6 +946,19 @@ static int op_pool(imp_t *m, cn_pool_kind_t kind, int global) {
 static int op_act(imp_t *m, cn_act_t kind, float alpha, float beta) {
   int x, y;
   TRY(need_in(m, 0, &x));
+  if (is_const(m, x) && T(m, x)->dtype == CN_DT_I64 &&
+      (kind == CN_ACT_NEG || kind == CN_ACT_ABS)) {
+    /* Shape arithmetic (-axis, |x|) on int64 constants. */
+    int o;
+    int64_t *v = make_i64_out(m, 0, T(m, x)->ndim, T(m, x)->dims, &o);
+    if (!v)
+      return o;
+    for (int64_t i = 0; i < cn_tensor_numel(T(m, o)); i++) {
+      int64_t a = i64_at(m, x, i);
+      v[i] = kind == CN_ACT_NEG ? -a : a < 0 ? -a : a;
+    }
+    return 0;
+  }
   TRY(new_out(m, 0, &y));
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
@@ -2092,40 +2105,46 @@ static int op_lrn(imp_t *m) {
   return emit1(m, CN_OP_LRN, &p, 1, &x, y);
 }
 
-/* ReduceMean/ReduceMax over the spatial axes of a 4-D tensor, as exporters
- * write global pooling. */
-static int op_reduce_spatial(imp_t *m, cn_pool_kind_t kind) {
+/* Reductions. Over H and W of a 4-D tensor with keepdims (how exporters
+ * write global pooling) Mean and Max become global pooling, which every
+ * backend runs fast; anything else is a Reduce node. */
+static int op_reduce(imp_t *m, cn_reduce_kind_t kind) {
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
   int64_t axes[MAXD];
-  int n = axes_of(m, axes, MAXD, 18);
+  int axes_input = !strcmp(m->node->op_type, "ReduceSum") ? 13 : 18;
+  int n = axes_of(m, axes, MAXD, axes_input);
   if (n < -1)
     return n;
-  int64_t keep;
+  int64_t keep, noop;
   TRY(attr_int(m, "keepdims", 1, &keep));
-  int a0 = -1, a1 = -1;
-  if (n == 2) {
-    TRY(norm_axis(m, axes[0], t->ndim, 0, &a0));
-    TRY(norm_axis(m, axes[1], t->ndim, 0, &a1));
+  TRY(attr_int(m, "noop_with_empty_axes", 0, &noop));
+  int y;
+  if (n <= 0 && noop) {
+    TRY(new_out(m, 0, &y));
+    return emit1(m, CN_OP_IDENTITY, NULL, 1, &x, y);
   }
-  if (t->ndim != 4 || n != 2 || !((a0 == 2 && a1 == 3) || (a0 == 3 && a1 == 2)))
-    return ierr(m, CN_EUNSUPPORTED, "reductions other than over H and W of a 4-D tensor");
+  unsigned mask = 0;
+  if (n <= 0)
+    mask = t->ndim ? (unsigned)((1u << t->ndim) - 1) : 0;
+  for (int i = 0; i < n; i++) {
+    int a;
+    TRY(norm_axis(m, axes[i], t->ndim, 0, &a));
+    mask |= 1u << a;
+  }
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
-  p.pool.kind = kind;
-  p.pool.global = 1;
-  int y;
-  if (keep) {
-    TRY(new_out(m, 0, &y));
+  TRY(new_out(m, 0, &y));
+  if (t->ndim == 4 && mask == 12u && keep && (kind == CN_REDUCE_MEAN || kind == CN_REDUCE_MAX)) {
+    p.pool.kind = kind == CN_REDUCE_MEAN ? CN_POOL_AVG : CN_POOL_MAX;
+    p.pool.global = 1;
     return emit1(m, CN_OP_POOL, &p, 1, &x, y);
   }
-  int tt;
-  TRY(new_tmp(m, &tt));
-  TRY(emit1(m, CN_OP_POOL, &p, 1, &x, tt));
-  int64_t d[2] = {T(m, x)->dims[0], T(m, x)->dims[1]};
-  TRY(new_out(m, 0, &y));
-  return reshape_to(m, tt, 2, d, y, &y);
+  p.reduce.kind = kind;
+  p.reduce.axes = mask;
+  p.reduce.keepdims = keep != 0;
+  return emit1(m, CN_OP_REDUCE, &p, 1, &x, y);
 }
 
 static int op_expand(imp_t *m) {
@@ -2191,7 +2210,9 @@ const char *const cn__onnx_ops[] = {
     "Equal", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gemm", "GlobalAveragePool",
     "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "Log",
     "LogSoftmax", "LRN", "MatMul", "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "Pad",
-    "Pow", "PRelu", "Range", "Reciprocal", "ReduceMax", "ReduceMean", "Relu", "Reshape",
+    "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceLogSum",
+    "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum",
+    "ReduceSumSquare", "Relu", "Reshape",
     "Resize", "Selu", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "Softplus", "Split",
     "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze", "Upsample", NULL,
 };
@@ -2336,10 +2357,19 @@ static int import_node(imp_t *m) {
     return op_range(m);
   if (!strcmp(op, "Expand"))
     return op_expand(m);
-  if (!strcmp(op, "ReduceMean"))
-    return op_reduce_spatial(m, CN_POOL_AVG);
-  if (!strcmp(op, "ReduceMax"))
-    return op_reduce_spatial(m, CN_POOL_MAX);
+  static const struct {
+    const char *name;
+    cn_reduce_kind_t kind;
+  } reductions[] = {
+      {"ReduceSum", CN_REDUCE_SUM},         {"ReduceMean", CN_REDUCE_MEAN},
+      {"ReduceMax", CN_REDUCE_MAX},         {"ReduceMin", CN_REDUCE_MIN},
+      {"ReduceProd", CN_REDUCE_PROD},       {"ReduceL1", CN_REDUCE_L1},
+      {"ReduceL2", CN_REDUCE_L2},           {"ReduceSumSquare", CN_REDUCE_SUM_SQUARE},
+      {"ReduceLogSum", CN_REDUCE_LOG_SUM},  {"ReduceLogSumExp", CN_REDUCE_LOG_SUM_EXP},
+  };
+  for (size_t i = 0; i < sizeof reductions / sizeof reductions[0]; i++)
+    if (!strcmp(op, reductions[i].name))
+      return op_reduce(m, reductions[i].kind);
   return ierr(m, CN_EUNSUPPORTED, "unsupported op %s", op);
 }
 

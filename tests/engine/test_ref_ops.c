@@ -502,6 +502,32 @@ static void test_resize(void **state) {
   resize_case(CN_RESIZE_LINEAR, CN_COORD_ASYMMETRIC, (const float[]){1, 1.5f, 2, 2});
 }
 
+static void reduce_case(cn_reduce_kind_t k, unsigned axes, int keep, const float *want,
+                        int64_t n) {
+  const int64_t d[2] = {2, 3};
+  tg_t t = make(2, d);
+  cn_op_params_t p = P();
+  p.reduce.kind = k;
+  p.reduce.axes = axes;
+  p.reduce.keepdims = keep;
+  check(&t, CN_OP_REDUCE, &p, 1, &t.x, 0, NULL, (const float[]){1, 2, 3, 4, 5, 6}, want, n);
+}
+
+static void test_reduce(void **state) {
+  (void)state;
+  reduce_case(CN_REDUCE_SUM, 2, 0, (const float[]){6, 15}, 2);
+  reduce_case(CN_REDUCE_MEAN, 1, 1, (const float[]){2.5f, 3.5f, 4.5f}, 3);
+  reduce_case(CN_REDUCE_MAX, 3, 1, (const float[]){6}, 1);
+  reduce_case(CN_REDUCE_MIN, 2, 0, (const float[]){1, 4}, 2);
+  reduce_case(CN_REDUCE_PROD, 1, 0, (const float[]){4, 10, 18}, 3);
+  reduce_case(CN_REDUCE_L2, 2, 0, (const float[]){sqrtf(14), sqrtf(77)}, 2);
+  reduce_case(CN_REDUCE_SUM_SQUARE, 2, 0, (const float[]){14, 77}, 2);
+  reduce_case(CN_REDUCE_LOG_SUM_EXP, 2, 0,
+              (const float[]){logf(expf(1) + expf(2) + expf(3)),
+                              logf(expf(4) + expf(5) + expf(6))},
+              2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv),
@@ -517,6 +543,7 @@ int main(void) {
       cmocka_unit_test(test_split),
       cmocka_unit_test(test_pad),
       cmocka_unit_test(test_resize),
+      cmocka_unit_test(test_reduce),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

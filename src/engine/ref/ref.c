@@ -54,6 +54,8 @@ static cn__ref_kernel_fn kernel_of(cn_op_t op) {
     return cn__ref_prior_box;
   case CN_OP_DETECTION_OUTPUT:
     return cn__ref_detection_output;
+  case CN_OP_REDUCE:
+    return cn__ref_reduce;
   default:
     return NULL;
   }

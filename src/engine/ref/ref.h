@@ -72,6 +72,9 @@ int cn__ref_pad(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
 int cn__ref_resize(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
     float *const *out, void *scratch, cn_err_t *err);
 
+int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
+    float *const *out, void *scratch, cn_err_t *err);
+
 /* Helpers shared between kernels. */
 float cn__ref_act(cn_act_t kind, float alpha, float beta, float x);
 /* Applies post-ops to y (numel elements) with the SUM operands in in[]. */

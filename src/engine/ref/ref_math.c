@@ -331,3 +331,104 @@ int cn__ref_lrn(const cn_graph_t *g, const cn_node_t *n,
   }
   return 0;
 }
+
+/* For each output element, walks the reduced sub-space with a counter over
+ * the reduced axes only; double accumulators. */
+int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
+                   float *const *out, void *scratch, cn_err_t *err) {
+  (void)scratch;
+  (void)err;
+  const cn_tensor_t *xt = &g->tensors[n->inputs[0]];
+  const cn_reduce_params_t *p = &n->p.reduce;
+  int nd = xt->ndim, kept[CN_MAX_DIMS], red[CN_MAX_DIMS], nk = 0, nr = 0;
+  int64_t st[CN_MAX_DIMS], s = 1, count = 1, nout = 1;
+  for (int d = nd - 1; d >= 0; d--) {
+    st[d] = s;
+    s *= xt->dims[d];
+  }
+  for (int d = 0; d < nd; d++) {
+    if (p->axes & (1u << d)) {
+      red[nr++] = d;
+      count *= xt->dims[d];
+    } else {
+      kept[nk++] = d;
+      nout *= xt->dims[d];
+    }
+  }
+  int64_t ko[CN_MAX_DIMS] = {0};
+  for (int64_t o = 0; o < nout; o++) {
+    int64_t base = 0;
+    for (int k = 0; k < nk; k++)
+      base += ko[k] * st[kept[k]];
+    double acc = p->kind == CN_REDUCE_PROD ? 1.0
+                 : p->kind == CN_REDUCE_MAX ? -INFINITY
+                 : p->kind == CN_REDUCE_MIN ? INFINITY
+                                            : 0.0;
+    double mx = -INFINITY;
+    for (int pass = p->kind == CN_REDUCE_LOG_SUM_EXP ? 0 : 1; pass < 2; pass++) {
+      int64_t ri[CN_MAX_DIMS] = {0};
+      for (int64_t e = 0; e < count; e++) {
+        int64_t off = base;
+        for (int k = 0; k < nr; k++)
+          off += ri[k] * st[red[k]];
+        double v = in[0][off];
+        if (pass == 0) {
+          mx = v > mx ? v : mx;
+        } else {
+          switch (p->kind) {
+          case CN_REDUCE_MAX:
+            acc = v > acc ? v : acc;
+            break;
+          case CN_REDUCE_MIN:
+            acc = v < acc ? v : acc;
+            break;
+          case CN_REDUCE_PROD:
+            acc *= v;
+            break;
+          case CN_REDUCE_L1:
+            acc += fabs(v);
+            break;
+          case CN_REDUCE_L2:
+          case CN_REDUCE_SUM_SQUARE:
+            acc += v * v;
+            break;
+          case CN_REDUCE_LOG_SUM_EXP:
+            acc += exp(v - mx);
+            break;
+          default:
+            acc += v;
+            break;
+          }
+        }
+        for (int k = nr - 1; k >= 0; k--) {
+          if (++ri[k] < xt->dims[red[k]])
+            break;
+          ri[k] = 0;
+        }
+      }
+    }
+    switch (p->kind) {
+    case CN_REDUCE_MEAN:
+      acc = count ? acc / (double)count : NAN;
+      break;
+    case CN_REDUCE_L2:
+      acc = sqrt(acc);
+      break;
+    case CN_REDUCE_LOG_SUM:
+      acc = log(acc);
+      break;
+    case CN_REDUCE_LOG_SUM_EXP:
+      acc = count ? mx + log(acc) : -INFINITY;
+      break;
+    default:
+      break;
+    }
+    out[0][o] = (float)acc;
+    for (int k = nk - 1; k >= 0; k--) {
+      if (++ko[k] < xt->dims[kept[k]])
+        break;
+      ko[k] = 0;
+    }
+  }
+  return 0;
+}
