@@ -15,13 +15,13 @@ configure build
 (cd build && ctest --output-on-failure -j2 --timeout 300)
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer" >&2
-configure build-asan -DCN_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
+configure build-asan -DCN_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j2 --timeout 600)
 
 echo "== ThreadSanitizer (threaded tests)" >&2
-configure build-tsan -DCN_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug
+configure build-tsan -DCN_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/../tests/tsan.supp" \
   ctest --output-on-failure -j2 --timeout 600 -L threaded)
 echo "== all tests passed" >&2
