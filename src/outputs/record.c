@@ -4,9 +4,11 @@
 #include <libavformat/avformat.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +27,8 @@ struct cn_recorder {
   cn_err_t err; /* first failure, guarded by lock */
   uint64_t written, dropped;
 
-  /* Writer thread only. */
+  /* Writer thread only (close reads them after joining it). */
+  cn_err_t werr; /* the writer's failure, published into err under lock */
   AVFormatContext *fmt;
   AVCodecContext *enc;
   AVStream *st;
@@ -33,14 +36,17 @@ struct cn_recorder {
   AVPacket *pkt;
   struct SwsContext *sws;
   int64_t last_pts;
-  double t0; /* seconds of the first picture's clock */
+  int64_t dur;    /* ticks between the last two pictures: packet duration */
+  double t0;      /* seconds of the first picture's clock */
+  double last_t;  /* seconds since t0 of the last picture */
   bool pts_clock; /* the first picture had a pts: use pts throughout */
+  bool header;    /* header written: the trailer must be too */
 };
 
 static int av_fail(cn_recorder_t *r, int averr, const char *what) {
   char buf[128];
   av_strerror(averr, buf, sizeof buf);
-  return cn_err_set(&r->err, CN_EIO, "%s: %s: %s", r->path, what, buf);
+  return cn_err_set(&r->werr, CN_EIO, "%s: %s: %s", r->path, what, buf);
 }
 
 static const AVCodec *pick_encoder(void) {
@@ -52,7 +58,7 @@ static const AVCodec *pick_encoder(void) {
 static int start_file(cn_recorder_t *r, int w, int h) {
   const AVCodec *codec = pick_encoder();
   if (!codec)
-    return cn_err_set(&r->err, CN_ECODEC, "%s: no H.264 encoder", r->path);
+    return cn_err_set(&r->werr, CN_ECODEC, "%s: no H.264 encoder", r->path);
   int rc = avformat_alloc_output_context2(&r->fmt, NULL, NULL, r->path);
   if (rc < 0)
     return av_fail(r, rc, "unknown container");
@@ -61,7 +67,7 @@ static int start_file(cn_recorder_t *r, int w, int h) {
   r->yuv = av_frame_alloc();
   r->pkt = av_packet_alloc();
   if (!r->enc || !r->st || !r->yuv || !r->pkt)
-    return cn_err_set(&r->err, CN_ENOMEM, "%s: out of memory", r->path);
+    return cn_err_set(&r->werr, CN_ENOMEM, "%s: out of memory", r->path);
   AVRational rate = av_d2q(r->fps, 1001000);
   r->enc->width = w & ~1;
   r->enc->height = h & ~1;
@@ -87,12 +93,14 @@ static int start_file(cn_recorder_t *r, int w, int h) {
     return av_fail(r, rc, "cannot create file");
   if ((rc = avformat_write_header(r->fmt, NULL)) < 0)
     return av_fail(r, rc, "cannot write header");
+  r->header = true;
   r->yuv->format = r->enc->pix_fmt;
   r->yuv->width = r->enc->width;
   r->yuv->height = r->enc->height;
   if ((rc = av_frame_get_buffer(r->yuv, 0)) < 0)
     return av_fail(r, rc, "out of memory");
   r->last_pts = -1;
+  r->dur = llrint(TIME_BASE / r->fps);
   return 0;
 }
 
@@ -103,6 +111,11 @@ static int drain(cn_recorder_t *r) {
       return 0;
     if (rc < 0)
       return av_fail(r, rc, "encoding failed");
+    /* libx264 leaves durations unset and the muxer would take the
+     * nominal rate; when only some source frames are recorded the last
+     * picture should last as long as the gaps before it. */
+    if (r->pkt->duration <= 0)
+      r->pkt->duration = r->dur;
     av_packet_rescale_ts(r->pkt, r->enc->time_base, r->st->time_base);
     r->pkt->stream_index = r->st->index;
     rc = av_interleaved_write_frame(r->fmt, r->pkt);
@@ -113,29 +126,32 @@ static int drain(cn_recorder_t *r) {
 
 static int encode(cn_recorder_t *r, const cn_frame_t *f) {
   if (!r->enc && start_file(r, f->width, f->height))
-    return r->err.code;
+    return r->werr.code;
   bool has_pts = !isnan(f->pts);
   double t = has_pts ? f->pts : (double)f->t_capture / 1e9;
   if (r->last_pts < 0) {
     r->pts_clock = has_pts;
     r->t0 = t;
-  } else if (has_pts != r->pts_clock) {
-    t = (double)f->t_capture / 1e9; /* mixed clocks: keep capture time */
   }
-  int64_t pts = llrint((t - r->t0) * TIME_BASE);
+  /* A picture on the other clock than the first one's cannot be placed
+   * on the file's time line: it follows the last one at the nominal
+   * rate. */
+  double rel = has_pts == r->pts_clock ? t - r->t0 : r->last_t + 1 / r->fps;
+  int64_t pts = llrint(rel * TIME_BASE);
   if (pts <= r->last_pts) /* a loop or a clock step: keep time moving */
     pts = r->last_pts + 1;
-  r->sws = sws_getCachedContext(r->sws, f->width, f->height, AV_PIX_FMT_BGR0,
-                                r->enc->width, r->enc->height,
-                                AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL,
-                                NULL);
+  if (r->last_pts >= 0)
+    r->dur = pts - r->last_pts;
+  r->last_t = rel;
+  r->sws = sws_getCachedContext(
+      r->sws, f->width, f->height, AV_PIX_FMT_BGR0, r->enc->width,
+      r->enc->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
   int rc = av_frame_make_writable(r->yuv);
   if (!r->sws || rc < 0)
-    return cn_err_set(&r->err, CN_ENOMEM, "%s: out of memory", r->path);
+    return cn_err_set(&r->werr, CN_ENOMEM, "%s: out of memory", r->path);
   const uint8_t *src[1] = {f->data};
   int stride[1] = {f->stride};
-  sws_scale(r->sws, src, stride, 0, f->height, r->yuv->data,
-            r->yuv->linesize);
+  sws_scale(r->sws, src, stride, 0, f->height, r->yuv->data, r->yuv->linesize);
   r->yuv->pts = pts;
   r->last_pts = pts;
   if ((rc = avcodec_send_frame(r->enc, r->yuv)) < 0)
@@ -163,6 +179,8 @@ static void *writer(void *arg) {
       pthread_mutex_lock(&r->lock);
       if (!failed)
         r->written++;
+      else
+        r->err = r->werr; /* push() reports it from now on */
       pthread_mutex_unlock(&r->lock);
     }
     cn_frame_unref(&f);
@@ -171,11 +189,15 @@ static void *writer(void *arg) {
     avcodec_send_frame(r->enc, NULL);
     failed = drain(r) != 0;
   }
-  if (r->fmt && r->fmt->pb) {
+  if (r->header) {
     int rc = av_write_trailer(r->fmt);
     if (rc < 0 && !failed)
-      av_fail(r, rc, "cannot finish file");
+      failed = av_fail(r, rc, "cannot finish file") != 0;
   }
+  pthread_mutex_lock(&r->lock);
+  if (failed && !r->err.code)
+    r->err = r->werr;
+  pthread_mutex_unlock(&r->lock);
   return NULL;
 }
 
@@ -186,20 +208,26 @@ int cn_recorder_open(const char *path, double fps, cn_recorder_t **out,
   if (!of)
     return cn_err_set(err, CN_EINVAL,
                       "%s: unknown container (use .mp4, .mkv or .mov)", path);
+  /* 0: the container is known not to hold H.264 (.wav, .gif, .png). */
+  if (avformat_query_codec(of, AV_CODEC_ID_H264, FF_COMPLIANCE_NORMAL) == 0)
+    return cn_err_set(err, CN_EINVAL,
+                      "%s: %s files cannot hold H.264 (use .mp4, .mkv or "
+                      ".mov)",
+                      path, of->name);
   cn_recorder_t *r = calloc(1, sizeof *r);
   if (!r)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
   r->path = strdup(path);
   r->fps = fps > 0 ? fps : 30;
   /* Fail now, not at the first picture, when the file cannot be made. */
-  FILE *probe = fopen(path, "wb");
-  if (!probe || !r->path) {
-    cn_err_set(err, CN_EIO, "%s: cannot create file", path);
-    if (probe)
-      fclose(probe);
+  FILE *probe = r->path ? fopen(path, "wb") : NULL;
+  if (!probe) {
+    int code = r->path ? cn_err_from_errno(errno) : CN_ENOMEM;
+    cn_err_set(err, code, "%s: cannot create file: %s", path,
+               r->path ? strerror(errno) : "out of memory");
     free(r->path);
     free(r);
-    return CN_EIO;
+    return code;
   }
   fclose(probe);
   pthread_mutex_init(&r->lock, NULL);
