@@ -794,6 +794,23 @@ static void test_reference_fallback_in_the_middle(void **state) {
   cn_graph_destroy(b.g);
 }
 
+/* Edge cases of the boundary: an input that is also an output, two
+ * outputs of one tensor, an output that is a constant view. */
+static void test_boundary_cases(void **state) {
+  (void)state;
+  gb_t b;
+  gb_init(&b, 20);
+  int x = input4(&b, 1, 4, 3, 5);
+  int64_t d2[2] = {1, 60};
+  int fl = reshape(&b, x, 2, d2);
+  int64_t cd[2] = {2, 3};
+  int c = cst(&b, 2, cd, 1.0f);
+  int64_t cd6[1] = {6};
+  int cv = reshape(&b, c, 1, cd6);
+  int outs[5] = {x, fl, x, cv, act(&b, x, CN_ACT_TANH, 0, 0)};
+  check(&b, 5, outs);
+}
+
 /* A GoogLeNet/ResNet-shaped network in miniature. */
 static void build_small_net(gb_t *b, int *out) {
   int x = input4(b, 1, 3, 64, 64);
@@ -988,6 +1005,7 @@ int main(void) {
       cmocka_unit_test(test_views_transpose_slice_split),
       cmocka_unit_test(test_deconv),
       cmocka_unit_test(test_reference_fallback_in_the_middle),
+      cmocka_unit_test(test_boundary_cases),
       cmocka_unit_test(test_small_network),
       cmocka_unit_test(test_steady_state_no_allocation),
       cmocka_unit_test(test_real_models),
