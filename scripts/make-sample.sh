@@ -11,7 +11,7 @@ photo=/usr/lib/python3/dist-packages/skimage/data/astronaut.png
 mkdir -p samples
 # Scale the 512x512 photo up, then a slow zoom and pan across it.
 ffmpeg -nostdin -loglevel error -y -loop 1 -i "$photo" \
-  -vf "scale=2048:2048,zoompan=z='1.3+0.3*sin(on/60)':x='iw/2-(iw/zoom/2)+200*sin(on/45)':y='ih/2-(ih/zoom/2)+120*cos(on/70)':d=1:s=1280x720:fps=30,format=yuv420p" \
+  -vf "scale=2048:2048,zoompan=z='1.3+0.3*sin(on/60)':x='iw/2-(iw/zoom/2)+200*sin(on/45)':y='max(0,ih*0.32-(ih/zoom/2)+80*cos(on/70))':d=1:s=1280x720:fps=30,format=yuv420p" \
   -frames:v 300 -r 30 -c:v libx264 -preset veryfast -g 30 -movflags +faststart "$out.tmp.mp4"
 mv "$out.tmp.mp4" "$out"
 echo "make-sample: wrote $out" >&2
