@@ -1869,6 +1869,15 @@ static int index_model(const void *buf, size_t len, const char *mname,
   return r;
 }
 
+/* Names in a model are arbitrary strings: keep the message on one line. */
+static int one_line(int r, cn_err_t *err) {
+  if (r && err)
+    for (char *c = err->msg; *c; c++)
+      if ((unsigned char)*c < 0x20 || *c == 0x7f)
+        *c = '?';
+  return r;
+}
+
 static int load_net(ProtobufCMessage *nm, const void *model, size_t mlen,
                     const char *pname, const char *mname, cn_graph_t **out,
                     cn_err_t *err) {
@@ -1882,7 +1891,7 @@ static int load_net(ProtobufCMessage *nm, const void *model, size_t mlen,
                     out, err);
   wm_free(&wm);
   protobuf_c_message_free_unpacked(nm, NULL);
-  return r;
+  return one_line(r, err);
 }
 
 int cn_caffe_load_mem(const char *text, size_t tlen, const void *model,

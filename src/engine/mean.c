@@ -46,6 +46,15 @@ static int read_file(const char *path, unsigned char **buf, size_t *len,
   return 0;
 }
 
+/* Headers may hold any bytes: keep the message on one line. */
+static int one_line(int r, cn_err_t *err) {
+  if (r && err)
+    for (char *c = err->msg; *c; c++)
+      if ((unsigned char)*c < 0x20 || *c == 0x7f)
+        *c = '?';
+  return r;
+}
+
 void cn_npy_free(cn_npy_t *a) {
   if (!a)
     return;
@@ -218,7 +227,7 @@ int cn_npy_read_mem(const void *buf, size_t len, const char *name,
   memset(&a, 0, sizeof a);
   int r = parse_header(&h, name, &dt, &a, err);
   if (r)
-    return r;
+    return one_line(r, err);
   size_t isz = dt == DT_F8 ? 8 : dt == DT_F4 ? 4 : 1;
   size_t need = (size_t)a.numel * isz, have = len - hoff - hlen;
   if (have < need)

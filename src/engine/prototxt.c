@@ -880,6 +880,10 @@ int cn_prototxt_parse(const char *text, size_t len, const char *name,
     rc = parse_body(&p, msg, desc, 0);
   if (rc) {
     protobuf_c_message_free_unpacked(msg, NULL);
+    /* The name comes from the caller: keep the message on one line. */
+    for (char *c = err ? err->msg : NULL; c && *c; c++)
+      if ((unsigned char)*c < 0x20 || *c == 0x7f)
+        *c = '?';
     return rc;
   }
   *out = msg;
