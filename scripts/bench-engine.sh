@@ -80,7 +80,7 @@ while awk -v l="$(load1)" 'BEGIN { exit !(l >= 1.0) }' && ((waited < ${QUIET_WAI
 done
 start_load=$(load1)
 awk -v l="$start_load" 'BEGIN { exit !(l >= 1.0) }' &&
-    note "the machine was busy (load average $start_load at the start): figures are pessimistic"
+    note "the machine was busy (load average $start_load at the start): the figures and ratios are unreliable"
 
 # The FMA loop runs once per round too; its best figure is the peak.
 measure_peak() {
