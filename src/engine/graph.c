@@ -912,7 +912,32 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
   }
 }
 
+void cn__err_clean(cn_err_t *err) {
+  if (!err)
+    return;
+  for (char *c = err->msg; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
+}
+
+static int infer_node_impl(cn_graph_t *g, int ni, cn_err_t *err);
+static int finalize_impl(cn_graph_t *g, cn_err_t *err);
+
 int cn_graph_infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
+  int r = infer_node_impl(g, ni, err);
+  if (r < 0)
+    cn__err_clean(err);
+  return r;
+}
+
+int cn_graph_finalize(cn_graph_t *g, cn_err_t *err) {
+  int r = finalize_impl(g, err);
+  if (r < 0)
+    cn__err_clean(err);
+  return r;
+}
+
+static int infer_node_impl(cn_graph_t *g, int ni, cn_err_t *err) {
   if (ni < 0 || ni >= g->nnodes)
     return cn_err_set(err, CN_EINVAL, "%s: no node %d", g->source, ni);
   cn_node_t *n = &g->nodes[ni];
@@ -928,7 +953,7 @@ int cn_graph_infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
   return r;
 }
 
-int cn_graph_finalize(cn_graph_t *g, cn_err_t *err) {
+static int finalize_impl(cn_graph_t *g, cn_err_t *err) {
   for (int t = 0; t < g->ntensors; t++) {
     g->tensors[t].producer = -1;
     g->tensors[t].nuses = 0;

@@ -12,4 +12,8 @@ void *cn__graph_alloc_raw(cn_graph_t *g, size_t size);
 int cn__graph_add_const_ref(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
                             const int64_t *dims, void *arena_data);
 
+/* Model files put arbitrary bytes in names; messages must stay one line.
+ * Replaces control characters in err->msg (if err is set) with '?'. */
+void cn__err_clean(cn_err_t *err);
+
 #endif

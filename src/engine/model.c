@@ -6,6 +6,7 @@
 
 #include "engine/backend.h"
 #include "engine/graph.h"
+#include "engine/graph_internal.h"
 
 struct cn_model {
   cn_graph_t *g;
@@ -158,6 +159,7 @@ int cn_model_load(cn_model_t **out, const char *path, const cn_model_opts_t *opt
   *out = m;
   return 0;
 fail:
+  cn__err_clean(err);
   cn_graph_destroy(m->g);
   free(m->in);
   free(m->out);

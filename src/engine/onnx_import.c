@@ -2496,6 +2496,8 @@ int cn_onnx_load_mem(const void *buf, size_t len, const char *name, cn_graph_t *
   }
   imp_t m = {.g = g, .src = g->source, .err = err};
   int r = import_graph(&m, mp);
+  if (r < 0)
+    cn__err_clean(err);
   onnx__model_proto__free_unpacked(mp, &alloc);
   if (r < 0) {
     cn_graph_destroy(g);

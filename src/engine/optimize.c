@@ -7,6 +7,7 @@
 
 #include "engine/backend.h"
 #include "engine/graph.h"
+#include "engine/graph_internal.h"
 
 int cn_graph_fold_node(cn_graph_t *g, int ni, cn_err_t *err) {
   cn_node_t *n = &g->nodes[ni];
@@ -370,7 +371,16 @@ static int fuse_sum(cn_graph_t *g, cn_err_t *err) {
  * conv -> add -> relu needs the sum before the activation). Each changing
  * pass is followed by a compaction, which re-finalizes the graph so the
  * next pass sees fresh producer and use counts. */
+static int optimize_impl(cn_graph_t *g, unsigned passes, cn_err_t *err);
+
 int cn_graph_optimize(cn_graph_t *g, unsigned passes, cn_err_t *err) {
+  int r = optimize_impl(g, passes, err);
+  if (r < 0)
+    cn__err_clean(err);
+  return r;
+}
+
+static int optimize_impl(cn_graph_t *g, unsigned passes, cn_err_t *err) {
   int r = cn_graph_finalize(g, err);
   if (r < 0)
     return r;
