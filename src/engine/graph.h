@@ -13,7 +13,12 @@
  *   Input slots are fixed per op (see cn_op_t); an absent optional input is
  *   -1. Shapes of all outputs are set by cn_graph_finalize().
  * - Graph inputs and outputs are tensor ids in g->inputs / g->outputs, in
- *   the order cn_model_run() takes and returns buffers.
+ *   the order cn_model_run() takes and returns buffers. An output may be a
+ *   constant or a graph input (the backend copies it); an input may be 0-D.
+ * - Weights (W, B, BN/Scale parameters, slopes) are constants in every
+ *   real model, but a graph may take them as runtime inputs (the ONNX node
+ *   tests do): the reference kernels accept both; a backend may fall back
+ *   to them for such nodes.
  *
  * Ownership: the graph owns every tensor, node, name and weight, all in one
  * arena freed by cn_graph_destroy(). A backend reads the graph in prepare()
@@ -51,7 +56,7 @@
 
 typedef enum cn_dtype { CN_DT_F32 = 0, CN_DT_I64 = 1 } cn_dtype_t;
 
-/* Ops and their input slots. "W"/"B" etc. are constants unless noted. */
+/* Ops and their input slots (see "Weights" above). */
 typedef enum cn_op {
   CN_OP_CONV,        /* x, W[OC,IC/G,KH,KW], B[OC]|-1, then post-op inputs */
   CN_OP_DECONV,      /* x, W[IC,OC/G,KH,KW], B[OC]|-1 (ConvTranspose) */
@@ -392,7 +397,7 @@ int cn_graph_optimize(cn_graph_t *g, unsigned passes, cn_err_t *err);
 int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err);
 int cn_onnx_load_mem(const void *buf, size_t len, const char *name,
                      cn_graph_t **out, cn_err_t *err);
-/* Caffe (F): caffemodel may be NULL (random-free: weights zero). */
+/* Caffe (caffe_import.c). */
 int cn_caffe_load(const char *prototxt, const char *caffemodel,
                   cn_graph_t **out, cn_err_t *err);
 
