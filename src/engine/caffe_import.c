@@ -653,8 +653,13 @@ static int add_node(imp_t *im, const lview_t *l, cn_op_t op, int nin,
 static int blob_const(imp_t *im, const lview_t *l, size_t bi, const char *what,
                       int ndim, const int64_t *dims, int *id) {
   int64_t want = 1;
-  for (int i = 0; i < ndim; i++)
+  for (int i = 0; i < ndim; i++) {
+    /* Bounded before multiplying: dims come from arbitrary parameters. */
+    if (dims[i] < 0 || dims[i] > ((int64_t)1 << 31) ||
+        (dims[i] && want > ((int64_t)1 << 40) / dims[i]))
+      return lerr(im, l, CN_EFORMAT, "%s blob has an absurd shape", what);
     want *= dims[i];
+  }
   const Caffe__BlobProto *bp = NULL; /* from the prototxt */
   const wspan_t *ws = NULL;          /* from the caffemodel */
   int dbl = 0;

@@ -844,6 +844,10 @@ static void test_bad_inputs_give_one_line_errors(void **state) {
        CN_EFORMAT, "p.prototxt: input data has an absurd shape"},
       {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 0 input_dim: 8\n",
        CN_EFORMAT, "p.prototxt: input data: dimension 2 is 0"},
+      {"input: \"data\" input_dim: 1 input_dim: 1000 input_dim: 8 input_dim: 8\n"
+       "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\"\n"
+       "  convolution_param { num_output: 4000000000 kernel_size: 65535 } }\n",
+       CN_EFORMAT, "p.prototxt: layer c: weight blob has an absurd shape"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int r = cn_caffe_load_mem(bad[i].text, strlen(bad[i].text), NULL, 0,
