@@ -17,6 +17,7 @@ configure build
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer" >&2
 configure build-asan -DCN_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j2 --timeout 600)
 
