@@ -21,6 +21,9 @@ packages=(
   libcmocka-dev libgstrtspserver-1.0-dev ffmpeg libonnx-testdata
   libopencv-dev python3-opencv python3-onnx python3-numpy python3-protobuf
   python3-skimage xvfb
+  # window test: X key events, screenshots, a small EWMH window manager
+  # (fullscreen is the window manager's job on X11)
+  xdotool x11-apps x11-utils evilwm
 )
 
 # npm fetches the BlazeFace model. A machine whose Node.js brings its own

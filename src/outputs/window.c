@@ -17,14 +17,14 @@ struct cn_window {
   atomic_bool help, fullscreen;
 };
 
-int cn_window_open(const char *title, int width, int height,
-                   cn_window_t **out, cn_err_t *err) {
+int cn_window_open(const char *title, int width, int height, cn_window_t **out,
+                   cn_err_t *err) {
   *out = NULL;
   /* Without a display server SDL would fall back to an invisible
    * off-screen window; say so instead. */
   if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY"))
     return cn_err_set(err, CN_ENODEV,
-                      "no display (DISPLAY and WAYLAND_DISPLAY are unset)");
+                      "no display: DISPLAY and WAYLAND_DISPLAY are unset");
   /* Signals belong to the program, not to SDL. */
   SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
   if (SDL_InitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0)
@@ -35,9 +35,9 @@ int cn_window_open(const char *title, int width, int height,
     return cn_err_set(err, CN_ENOMEM, "window: out of memory");
   }
   pthread_mutex_init(&w->lock, NULL);
-  w->win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED,
-                            SDL_WINDOWPOS_UNDEFINED, width, height,
-                            SDL_WINDOW_RESIZABLE);
+  w->win =
+      SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED,
+                       width, height, SDL_WINDOW_RESIZABLE);
   if (w->win)
     w->ren = SDL_CreateRenderer(w->win, -1, 0);
   Uint32 first = SDL_RegisterEvents(2);
@@ -90,6 +90,15 @@ void cn_window_post(cn_window_t *w, cn_frame_t *canvas) {
 
 void cn_window_wake(cn_window_t *w) { push(w->ev_wake); }
 
+/* Letterboxed by the renderer's logical size; the bars are cleared black
+ * each time (after a resize they would show whatever was there). */
+static void present(cn_window_t *w) {
+  SDL_SetRenderDrawColor(w->ren, 0, 0, 0, 255);
+  SDL_RenderClear(w->ren);
+  SDL_RenderCopy(w->ren, w->tex, NULL, NULL);
+  SDL_RenderPresent(w->ren);
+}
+
 static void show(cn_window_t *w) {
   pthread_mutex_lock(&w->lock);
   cn_frame_t *f = w->pending;
@@ -101,19 +110,16 @@ static void show(cn_window_t *w) {
     if (w->tex)
       SDL_DestroyTexture(w->tex);
     /* XRGB8888 in memory on little-endian is B,G,R,X: the canvas as is. */
-    w->tex = SDL_CreateTexture(w->ren, SDL_PIXELFORMAT_RGB888,
-                               SDL_TEXTUREACCESS_STREAMING, f->width,
-                               f->height);
+    w->tex =
+        SDL_CreateTexture(w->ren, SDL_PIXELFORMAT_RGB888,
+                          SDL_TEXTUREACCESS_STREAMING, f->width, f->height);
     w->tex_w = f->width;
     w->tex_h = f->height;
     SDL_RenderSetLogicalSize(w->ren, f->width, f->height);
   }
   if (w->tex) {
     SDL_UpdateTexture(w->tex, NULL, f->data, f->stride);
-    SDL_SetRenderDrawColor(w->ren, 0, 0, 0, 255);
-    SDL_RenderClear(w->ren);
-    SDL_RenderCopy(w->ren, w->tex, NULL, NULL);
-    SDL_RenderPresent(w->ren);
+    present(w);
   }
   cn_frame_unref(&w->shown);
   w->shown = f;
@@ -129,7 +135,9 @@ static cn_window_event_t key(cn_window_t *w, SDL_Keycode k) {
     return CN_WIN_HELP;
   case SDLK_f: {
     bool fs = !atomic_load(&w->fullscreen);
-    SDL_SetWindowFullscreen(w->win, fs ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
+    if (SDL_SetWindowFullscreen(w->win,
+                                fs ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0) != 0)
+      return CN_WIN_NONE; /* the state did not change */
     atomic_store(&w->fullscreen, fs);
     return CN_WIN_FULLSCREEN;
   }
@@ -140,27 +148,36 @@ static cn_window_event_t key(cn_window_t *w, SDL_Keycode k) {
   }
 }
 
-cn_window_event_t cn_window_wait(cn_window_t *w, int timeout_ms) {
-  SDL_Event e;
-  if (!SDL_WaitEventTimeout(&e, timeout_ms))
-    return CN_WIN_NONE;
-  if (e.type == SDL_QUIT)
+static cn_window_event_t handle(cn_window_t *w, const SDL_Event *e) {
+  if (e->type == SDL_QUIT)
     return CN_WIN_QUIT;
-  if (e.type == SDL_KEYDOWN && !e.key.repeat)
-    return key(w, e.key.keysym.sym);
-  if (e.type == w->ev_frame) {
+  if (e->type == SDL_KEYDOWN && !e->key.repeat)
+    return key(w, e->key.keysym.sym);
+  if (e->type == w->ev_frame) {
     show(w);
     return CN_WIN_FRAME;
   }
-  if (e.type == w->ev_wake)
+  if (e->type == w->ev_wake)
     return CN_WIN_WAKE;
-  if (e.type == SDL_WINDOWEVENT && w->shown && w->tex) {
-    /* Re-present after a resize or expose, keeping the aspect ratio. */
-    SDL_RenderClear(w->ren);
-    SDL_RenderCopy(w->ren, w->tex, NULL, NULL);
-    SDL_RenderPresent(w->ren);
-  }
+  if (e->type == SDL_WINDOWEVENT && w->shown && w->tex)
+    present(w); /* after a resize or expose */
   return CN_WIN_NONE;
+}
+
+/* Events that mean nothing to the caller (mouse motion, focus, expose) are
+ * handled and the wait goes on, so CN_WIN_NONE means the time is up. */
+cn_window_event_t cn_window_wait(cn_window_t *w, int timeout_ms) {
+  Uint32 start = SDL_GetTicks();
+  for (;;) {
+    Uint32 spent = SDL_GetTicks() - start;
+    int left = timeout_ms > (int)spent ? timeout_ms - (int)spent : 0;
+    SDL_Event e;
+    if (!SDL_WaitEventTimeout(&e, left))
+      return CN_WIN_NONE;
+    cn_window_event_t ev = handle(w, &e);
+    if (ev != CN_WIN_NONE || left == 0)
+      return ev;
+  }
 }
 
 bool cn_window_help(const cn_window_t *w) { return atomic_load(&w->help); }
