@@ -47,7 +47,8 @@ typedef struct server {
   GMainLoop *loop;
   GMutex lock;
   GCond cond;
-  GstAppSrc *appsrc; /* the live media's source; NULL while no client */
+  GstAppSrc *appsrc;   /* the live media's source; NULL while no client */
+  GstRTSPMedia *media; /* its media, compared only (no reference) */
   bool stop;
   GstBufferPool *pool;
   GstCaps *caps;
@@ -126,17 +127,14 @@ static void on_element_added(GstBin *bin, GstBin *sub, GstElement *el,
 
 static void on_media_unprepared(GstRTSPMedia *media, gpointer data) {
   server_t *s = data;
-  GstElement *el = gst_rtsp_media_get_element(media);
-  GstElement *src = gst_bin_get_by_name(GST_BIN(el), "src");
+  fprintf(stderr, "cn_rtsp_server: media unprepared\n");
   g_mutex_lock(&s->lock);
-  if (s->appsrc && GST_ELEMENT(s->appsrc) == src) {
+  if (s->media == media) {
     gst_object_unref(s->appsrc);
     s->appsrc = NULL;
+    s->media = NULL;
   }
   g_mutex_unlock(&s->lock);
-  if (src)
-    gst_object_unref(src);
-  gst_object_unref(el);
 }
 
 static void on_media_configure(GstRTSPMediaFactory *factory,
@@ -162,10 +160,12 @@ static void on_media_configure(GstRTSPMediaFactory *factory,
                "do-timestamp", TRUE, "max-buffers", (guint64)4, "leaky-type",
                GST_APP_LEAKY_TYPE_DOWNSTREAM, NULL);
   g_signal_connect(media, "unprepared", G_CALLBACK(on_media_unprepared), s);
+  fprintf(stderr, "cn_rtsp_server: media configured\n");
   g_mutex_lock(&s->lock);
   if (s->appsrc)
     gst_object_unref(s->appsrc);
   s->appsrc = GST_APP_SRC(src); /* takes the reference */
+  s->media = media;
   g_cond_broadcast(&s->cond);
   g_mutex_unlock(&s->lock);
 }
@@ -178,6 +178,7 @@ static gpointer pusher_main(gpointer data) {
   const gint64 period_us = (gint64)(1e6 / s->opts.fps);
   uint32_t number = 0;
   gint64 deadline = 0;
+  GstFlowReturn last = GST_FLOW_CUSTOM_SUCCESS; /* none yet */
   g_mutex_lock(&s->lock);
   while (!s->stop) {
     if (!s->appsrc) {
@@ -210,6 +211,10 @@ static gpointer pusher_main(gpointer data) {
         fprintf(s->log, "%u %lld\n", (unsigned)number, (long long)t_push);
         fflush(s->log);
       }
+      if (ret != last)
+        fprintf(stderr, "cn_rtsp_server: frame %u: push %s\n", (unsigned)number,
+                gst_flow_get_name(ret));
+      last = ret;
     }
     gst_object_unref(src);
     g_mutex_lock(&s->lock);
