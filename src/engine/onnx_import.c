@@ -104,30 +104,34 @@ static int attr_float(imp_t *m, const char *name, float def, float *v) {
   return 1;
 }
 
-/* Returns the count (0 when absent); *v points into the model. */
+/* Returns the count (0 when absent); *v points into the model, or at an
+ * empty array (never NULL, so callers may memcpy 0 bytes from it). */
+static const int64_t no_ints[1];
+static const float no_floats[1];
+
 static int attr_ints(imp_t *m, const char *name, const int64_t **v) {
   const Onnx__AttributeProto *a = attr(m, name);
-  *v = NULL;
+  *v = no_ints;
   if (!a)
     return 0;
   if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS)
     return ierr(m, CN_EFORMAT, "attribute %s is not a list of ints", name);
   if (a->n_ints > 64)
     return ierr(m, CN_EFORMAT, "attribute %s has %zu values", name, a->n_ints);
-  *v = a->ints;
+  *v = a->ints ? a->ints : no_ints;
   return (int)a->n_ints;
 }
 
 static int attr_floats(imp_t *m, const char *name, const float **v) {
   const Onnx__AttributeProto *a = attr(m, name);
-  *v = NULL;
+  *v = no_floats;
   if (!a)
     return 0;
   if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS)
     return ierr(m, CN_EFORMAT, "attribute %s is not a list of floats", name);
   if (a->n_floats > 64)
     return ierr(m, CN_EFORMAT, "attribute %s has %zu values", name, a->n_floats);
-  *v = a->floats;
+  *v = a->floats ? a->floats : no_floats;
   return (int)a->n_floats;
 }
 
@@ -1804,8 +1808,10 @@ static int op_constant_of_shape(imp_t *m) {
     if (d[i] < 0 || d[i] > ((int64_t)1 << 30))
       return ierr(m, CN_EFORMAT, "shape[%d] = %" PRId64, i, d[i]);
     numel *= d[i];
-    if (numel > ((int64_t)1 << 30))
-      return ierr(m, CN_EFORMAT, "absurd shape");
+    /* A generated constant, not weights read from the file: 64M elements
+     * is far beyond any real use and bounds what a hostile file costs. */
+    if (numel > ((int64_t)1 << 26))
+      return ierr(m, CN_EFORMAT, "ConstantOfShape of %" PRId64 "+ elements", numel);
   }
   cn_dtype_t dt = CN_DT_F32;
   double val = 0;
