@@ -1,10 +1,11 @@
 /* bench_capture: what a camnet network source costs, against a plain
  * libavformat/libavcodec read-and-decode loop measured in the same run.
  *
- *   bench_capture [--seconds S] [--streams h264,mjpeg,h264gst,rtpjpeg]
+ *   bench_capture [--seconds S] [--size WxH]
+ *                 [--streams h264,mjpeg,h264gst,rtpjpeg]
  *
- * Streams (loopback, 1280x720 at 30 fps, frames painted with their number
- * by the servers next to this program):
+ * Streams (loopback, 1280x720 unless --size, at 30 fps, frames painted
+ * with their number by the servers next to this program):
  *   h264     rtsp://  cn_rtsp_server --codec h264 (x264 zerolatency), TCP
  *   mjpeg    http://  cn_pattern_feed | ffmpeg -f mpjpeg -listen 1
  *   h264gst  the h264 server through camnet's gst: backend (rtspsrc)
@@ -53,8 +54,6 @@
 #include "core/pattern.h"
 #include "sources/source.h"
 
-#define WIDTH 1280
-#define HEIGHT 720
 #define FPS 30
 #define WARMUP_NS CN_NS_PER_S
 
@@ -67,10 +66,9 @@ typedef enum kind {
 } kind_t;
 
 static const char *kind_opt[] = {"h264", "mjpeg", "h264gst", "rtpjpeg"};
-static const char *kind_name[] = {"H.264 720p30, RTSP/TCP",
-                                  "MJPEG 720p30, HTTP multipart",
-                                  "H.264 720p30, RTSP/TCP, gst: backend",
-                                  "MJPEG 720p30, RTSP/TCP (RTP JPEG)"};
+static const char *kind_name[] = {"H.264, RTSP/TCP", "MJPEG, HTTP multipart",
+                                  "H.264, RTSP/TCP, gst: backend",
+                                  "MJPEG, RTSP/TCP (RTP JPEG)"};
 
 typedef struct server {
   pid_t pid;
@@ -99,6 +97,7 @@ typedef struct run {
 } run_t;
 
 static char g_tools[PATH_MAX];
+static int g_width = 1280, g_height = 720;
 static char g_tmp[PATH_MAX];
 
 static int64_t process_cpu(void) {
@@ -177,7 +176,7 @@ static int server_start(server_t *s, kind_t kind, const char *tag) {
   s->port = free_port();
   char port[16], size[32], fps[16], out[PATH_MAX + 32];
   snprintf(port, sizeof port, "%d", s->port);
-  snprintf(size, sizeof size, "%dx%d", WIDTH, HEIGHT);
+  snprintf(size, sizeof size, "%dx%d", g_width, g_height);
   snprintf(fps, sizeof fps, "%d", FPS);
   snprintf(s->log, sizeof s->log, "%s/%s-%d.log", g_tmp, tag, ++runs);
   snprintf(out, sizeof out, "%s/%s-%d.out", g_tmp, tag, runs);
@@ -574,8 +573,11 @@ int main(int argc, char **argv) {
       seconds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--streams") && i + 1 < argc)
       streams = argv[++i];
+    else if (!strcmp(argv[i], "--size") && i + 1 < argc &&
+             sscanf(argv[i + 1], "%dx%d", &g_width, &g_height) == 2)
+      i++;
     else {
-      fprintf(stderr, "usage: bench_capture [--seconds S] "
+      fprintf(stderr, "usage: bench_capture [--seconds S] [--size WxH] "
                       "[--streams h264,mjpeg,h264gst,rtpjpeg]\n");
       return 2;
     }
@@ -593,10 +595,11 @@ int main(int argc, char **argv) {
   }
   double load[3] = {0};
   getloadavg(load, 3);
-  printf("Capture benchmark: %d s per run, the first second not counted; "
-         "servers and client share the machine (%ld cores, load average "
-         "%.2f at the start).\n\n",
-         seconds, sysconf(_SC_NPROCESSORS_ONLN), load[0]);
+  printf("Capture benchmark: %dx%d at %d fps, %d s per run, the first "
+         "second not counted; servers and client share the machine (%ld "
+         "cores, load average %.2f at the start).\n\n",
+         g_width, g_height, FPS, seconds, sysconf(_SC_NPROCESSORS_ONLN),
+         load[0]);
   fflush(stdout);
   int failed = 0, n = 0;
   result_t res[K_COUNT] = {0};
