@@ -24,22 +24,23 @@ static int test_create(cn_source_env_t *env, void **ctx, cn_err_t *err) {
   const char *spec = uri + strlen("test:");
   int w = 640, h = 480;
   double fps = 30;
-  if (*spec) {
-    char tail[8] = "";
-    int n = sscanf(spec, "%dx%d@%lf%7s", &w, &h, &fps, tail);
-    if (n < 2 || tail[0] || w < 68 || h < 16 || w > 8192 || h > 8192 ||
-        !(fps > 0 && fps <= 1000))
-      return cn_err_set(err, CN_EINVAL,
-                        "%s: expected test:WIDTHxHEIGHT[@FPS], at least "
-                        "68x16, at most 8192x8192 and 1000 fps",
-                        uri);
-  }
+  int used = 0, n = 2;
+  if (*spec)
+    n = sscanf(spec, "%dx%d%n@%lf%n", &w, &h, &used, &fps, &used);
+  /* --width/--height/--fps override the URI; the pattern needs the same
+   * limits either way (its bands are 2 x 4 rows at least). */
   if (env->opts->width > 0 && env->opts->height > 0) {
     w = env->opts->width;
     h = env->opts->height;
   }
   if (env->opts->fps > 0)
     fps = env->opts->fps;
+  if (n < 2 || spec[used] || w < 68 || h < 16 || w > 8192 || h > 8192 ||
+      !(fps > 0 && fps <= 1000))
+    return cn_err_set(err, CN_EINVAL,
+                      "%s: expected test:WIDTHxHEIGHT[@FPS], at least "
+                      "68x16, at most 8192x8192 and 1000 fps",
+                      uri);
   test_src_t *t = calloc(1, sizeof *t);
   if (!t)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", uri);
