@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@ typedef struct server {
 
 typedef struct fixture {
   char *dir;
+  pid_t running; /* the current server, killed by the test teardown */
   char feed[512];
 } fixture_t;
 
@@ -59,6 +61,18 @@ static int group_teardown(void **state) {
     cn_test_rmtree(fx->dir);
   free(fx->dir);
   free(fx);
+  return 0;
+}
+
+/* A failed assertion skips the test's own cleanup: stop its server here
+ * so it does not outlive the test run. */
+static int test_teardown(void **state) {
+  fixture_t *fx = *state;
+  /* waitpid answers only for our own unreaped children: a server that
+   * was already stopped (and reaped) is never signalled again. */
+  if (fx->running > 0 && waitpid(fx->running, NULL, WNOHANG) == 0)
+    cn_test_stop(fx->running, SIGKILL);
+  fx->running = 0;
   return 0;
 }
 
@@ -91,6 +105,7 @@ static void server_start(fixture_t *fx, server_t *s, int count) {
                   "-f",       "mpjpeg",       "-listen",   "1",     url,
                   NULL};
   s->pid = cn_test_spawn(argv, s->out);
+  fx->running = s->pid;
   assert_true(s->pid > 0);
 }
 
@@ -237,9 +252,9 @@ static void test_refused(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_mjpeg_frames_in_order),
-      cmocka_unit_test(test_stream_end_and_reconnect),
-      cmocka_unit_test(test_refused),
+      cmocka_unit_test_teardown(test_mjpeg_frames_in_order, test_teardown),
+      cmocka_unit_test_teardown(test_stream_end_and_reconnect, test_teardown),
+      cmocka_unit_test_teardown(test_refused, test_teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -34,6 +34,7 @@ typedef struct server {
 
 typedef struct fixture {
   char *dir;
+  pid_t running; /* the current server, killed by the test teardown */
   char bin[512];
 } fixture_t;
 
@@ -63,6 +64,18 @@ static int group_teardown(void **state) {
   return 0;
 }
 
+/* A failed assertion skips the test's own cleanup: stop its server here
+ * so it does not outlive the test run. */
+static int test_teardown(void **state) {
+  fixture_t *fx = *state;
+  /* waitpid answers only for our own unreaped children: a server that
+   * was already stopped (and reaped) is never signalled again. */
+  if (fx->running > 0 && waitpid(fx->running, NULL, WNOHANG) == 0)
+    cn_test_stop(fx->running, SIGKILL);
+  fx->running = 0;
+  return 0;
+}
+
 static fixture_t *fixture(void **state) {
   fixture_t *fx = *state;
   if (access(fx->bin, X_OK))
@@ -88,6 +101,7 @@ static void server_start_slices(fixture_t *fx, server_t *s, const char *codec,
                   "--fps", "30",     "--codec", (char *)codec, "--slices",
                   nslices, "--log",  s->log,    NULL};
   s->pid = cn_test_spawn(argv, s->out);
+  fx->running = s->pid;
   assert_true(s->pid > 0);
   assert_true(cn_test_wait_port(s->port, 10000));
 }
@@ -421,17 +435,18 @@ static void test_open_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_tcp_frames_in_order),
-      cmocka_unit_test(test_udp_frames_in_order),
-      cmocka_unit_test(test_rtp_jpeg_frames_in_order),
-      cmocka_unit_test(test_multislice_h264_frames_whole),
-      cmocka_unit_test(test_slow_consumer_drops),
-      cmocka_unit_test(test_reconnect_after_sigkill),
-      cmocka_unit_test(test_reconnect_after_sigterm),
-      cmocka_unit_test(test_reconnect_udp),
-      cmocka_unit_test(test_frozen_server_times_out),
-      cmocka_unit_test(test_no_reconnect_ends_stream),
-      cmocka_unit_test(test_open_errors),
+      cmocka_unit_test_teardown(test_tcp_frames_in_order, test_teardown),
+      cmocka_unit_test_teardown(test_udp_frames_in_order, test_teardown),
+      cmocka_unit_test_teardown(test_rtp_jpeg_frames_in_order, test_teardown),
+      cmocka_unit_test_teardown(test_multislice_h264_frames_whole,
+                                test_teardown),
+      cmocka_unit_test_teardown(test_slow_consumer_drops, test_teardown),
+      cmocka_unit_test_teardown(test_reconnect_after_sigkill, test_teardown),
+      cmocka_unit_test_teardown(test_reconnect_after_sigterm, test_teardown),
+      cmocka_unit_test_teardown(test_reconnect_udp, test_teardown),
+      cmocka_unit_test_teardown(test_frozen_server_times_out, test_teardown),
+      cmocka_unit_test_teardown(test_no_reconnect_ends_stream, test_teardown),
+      cmocka_unit_test_teardown(test_open_errors, test_teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
