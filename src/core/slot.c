@@ -112,6 +112,9 @@ int cn_slot_take(cn_slot_t *slot, uint64_t after_seq, int64_t timeout_ns,
   if (rc == 0) {
     *out = cn_frame_ref(slot->cur);
     if (!slot->cur_taken) {
+      /* Stamped here, once, under the lock: consumers share the frame and
+       * a later taker reads it after taking this lock. */
+      slot->cur->t_take = cn_clock_now();
       slot->cur_taken = true;
       slot->counts.delivered++;
       slot->counts.pending--;

@@ -51,7 +51,8 @@ int cn_slot_put_wait(cn_slot_t *slot, cn_frame_t *f);
 
 /* Waits up to timeout_ns (<0: forever) for a frame with seq > after_seq.
  * Returns 0 with *out set to a new reference, CN_ETIMEDOUT, or CN_ECLOSED
- * when the slot is closed and holds nothing newer. */
+ * when the slot is closed and holds nothing newer. The first take of a
+ * frame stamps its t_take. */
 int cn_slot_take(cn_slot_t *slot, uint64_t after_seq, int64_t timeout_ns,
                  cn_frame_t **out);
 

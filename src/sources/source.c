@@ -400,7 +400,6 @@ int cn_source_take(cn_source_t *src, uint64_t after_seq, int64_t timeout_ns,
                       src->opts.uri, cn_ns_to_ms(timeout_ns));
   if (out_seq)
     *out_seq = f->seq;
-  f->t_take = cn_clock_now();
   rc = cn_frame_develop(f, err);
   if (rc) {
     atomic_fetch_add(&src->env.decode_errors, 1);
