@@ -641,15 +641,15 @@ static int i64_binary(imp_t *m, const char *op) {
     }
     int64_t x = i64_at(m, a, oa), z = i64_at(m, b, ob), r;
     if (!strcmp(op, "Add"))
-      r = x + z;
+      r = (int64_t)((uint64_t)x + (uint64_t)z); /* wraps, no UB */
     else if (!strcmp(op, "Sub"))
-      r = x - z;
+      r = (int64_t)((uint64_t)x - (uint64_t)z);
     else if (!strcmp(op, "Mul"))
-      r = x * z;
+      r = (int64_t)((uint64_t)x * (uint64_t)z);
     else if (!strcmp(op, "Div")) {
       if (z == 0)
         return ierr(m, CN_EFORMAT, "integer division by zero");
-      r = x / z;
+      r = (x == INT64_MIN && z == -1) ? x : x / z;
     } else if (!strcmp(op, "Max"))
       r = x > z ? x : z;
     else if (!strcmp(op, "Min"))
@@ -959,7 +959,8 @@ static int op_act(imp_t *m, cn_act_t kind, float alpha, float beta) {
       return o;
     for (int64_t i = 0; i < cn_tensor_numel(T(m, o)); i++) {
       int64_t a = i64_at(m, x, i);
-      v[i] = kind == CN_ACT_NEG ? -a : a < 0 ? -a : a;
+      /* Wrapping, as int64 arithmetic in ONNX runtimes does, without UB. */
+      v[i] = (kind == CN_ACT_NEG || a < 0) ? (int64_t)(0 - (uint64_t)a) : a;
     }
     return 0;
   }
@@ -1833,7 +1834,7 @@ static int op_constant_of_shape(imp_t *m) {
   TRY(o);
   for (int64_t i = 0; i < numel; i++) {
     if (dt == CN_DT_I64)
-      ((int64_t *)T(m, o)->data)[i] = (int64_t)val;
+      ((int64_t *)T(m, o)->data)[i] = fabs(val) < 9.2e18 ? (int64_t)val : 0;
     else
       ((float *)T(m, o)->data)[i] = (float)val;
   }
@@ -2079,7 +2080,10 @@ static int op_resize(imp_t *m, int upsample) {
       double span = p.resize.coord == CN_COORD_TF_CROP_AND_RESIZE
                         ? (double)(p.resize.roi[nd + i] - p.resize.roi[i])
                         : 1.0;
-      od[i] = (int64_t)floor((double)t->dims[i] * span * scales[i]);
+      double o = floor((double)t->dims[i] * span * scales[i]);
+      if (!(o < (double)((int64_t)1 << 30)))
+        return ierr(m, CN_EFORMAT, "resized axis %d would have %g elements", i, o);
+      od[i] = o >= 1 ? (int64_t)o : 0;
       if (od[i] < 1)
         return ierr(m, CN_EFORMAT, "resized axis %d would be empty", i);
       p.resize.scales[i] = scales[i];
@@ -2192,6 +2196,8 @@ static int op_range(imp_t *m) {
   if (const_floats(m, a, "start", &s, 1) != 1 || const_floats(m, b, "limit", &l, 1) != 1 ||
       const_floats(m, c, "delta", &d, 1) != 1 || d == 0)
     return ierr(m, CN_EFORMAT, "bad Range arguments");
+  if (!(fabsf(s) < 1e15f && fabsf(l) < 1e15f && fabsf(d) < 1e15f))
+    return ierr(m, CN_EFORMAT, "Range arguments out of range");
   double cnt = ceil(((double)l - s) / d);
   int64_t n = cnt > 0 ? (int64_t)cnt : 0;
   if (n > (1 << 24))

@@ -206,7 +206,7 @@ static int axis_taps(const cn_resize_params_t *p, int ax, int nd, int64_t x,
       xo = s * (double)(in_len - 1) + (double)x * (e - s) * (double)(in_len - 1) / (out_w - 1);
     else
       xo = 0.5 * (s + e) * (double)(in_len - 1);
-    if (xo < 0 || xo > (double)(in_len - 1))
+    if (!(xo >= 0 && xo <= (double)(in_len - 1))) /* also NaN */
       return -1;
     break;
   }
