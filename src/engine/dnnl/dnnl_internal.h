@@ -133,7 +133,7 @@ void cn__dnnl_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims);
 int cn__dnnl_lower_node(cn__dnnl_t *s, int node, cn_err_t *err);
 int cn__dnnl_lower_outputs(cn__dnnl_t *s, cn_err_t *err);
 
-/* Counters and the step list, for tests and `camnet bench -v`. */
+/* Counters and the step list (tests, debugging). */
 void cn__dnnl_describe(const void *state, FILE *f);
 
 #endif
