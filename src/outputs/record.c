@@ -75,6 +75,9 @@ static int start_file(cn_recorder_t *r, int w, int h) {
   r->enc->time_base = (AVRational){1, TIME_BASE};
   r->enc->framerate = rate;
   r->enc->gop_size = (int)lrint(r->fps > 0 ? r->fps * 2 : 60);
+  /* One encoder thread: the recording is a side stream and must not take
+   * cores from inference (x264's default is 1.5 threads per core). */
+  r->enc->thread_count = 1;
   if (r->fmt->oformat->flags & AVFMT_GLOBALHEADER)
     r->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   AVDictionary *o = NULL;
