@@ -228,12 +228,40 @@ static int check_dims(const cn_graph_t *g, const char *name, int ndim,
   return 0;
 }
 
+static int add_tensor_copied(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
+                             const int64_t *dims);
+
 static int add_tensor(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
-                      const int64_t *dims) {
+                      const int64_t *dims_in) {
   if (!name || !*name || cn_graph_find(g, name) >= 0)
     return CN_EINVAL;
-  if (check_dims(g, name, ndim, dims, NULL) < 0)
+  if (check_dims(g, name, ndim, dims_in, NULL) < 0)
     return CN_EFORMAT;
+  /* Callers may pass another tensor's dims (or name), which the realloc
+   * below can move: copy them first. */
+  int64_t dims[CN_MAX_DIMS];
+  for (int i = 0; i < ndim; i++)
+    dims[i] = dims_in[i];
+  char local[128];
+  char *heap = NULL;
+  size_t nl = strlen(name);
+  if (nl < sizeof local) {
+    memcpy(local, name, nl + 1);
+    name = local;
+  } else {
+    heap = malloc(nl + 1);
+    if (!heap)
+      return CN_ENOMEM;
+    memcpy(heap, name, nl + 1);
+    name = heap;
+  }
+  int r = add_tensor_copied(g, name, dt, ndim, dims);
+  free(heap);
+  return r;
+}
+
+static int add_tensor_copied(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
+                             const int64_t *dims) {
   struct cn__graph_priv *p = g->priv;
   if (g->ntensors == p->cap_tensors) {
     int cap = p->cap_tensors ? p->cap_tensors * 2 : 64;

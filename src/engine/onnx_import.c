@@ -1255,14 +1255,19 @@ static int op_matmul(imp_t *m) {
 /* Reshape-like ops compute the output shape and either move constant data
  * (int64 shape tensors) or emit an IR Reshape. */
 static int finish_reshape(imp_t *m, int x, int nd, const int64_t *dims) {
-  if (is_const(m, x) && T(m, x)->dtype == CN_DT_I64)
-    return const_move(m, 'r', x, NULL, nd, dims, 0) < 0 ? ierr(m, CN_EFORMAT, "bad reshape") : 0;
   int64_t n = 1;
-  for (int i = 0; i < nd; i++)
+  for (int i = 0; i < nd; i++) {
+    if (dims[i] < 0 || dims[i] > ((int64_t)1 << 40))
+      return ierr(m, CN_EFORMAT, "shape[%d] = %" PRId64, i, dims[i]);
     n *= dims[i];
+    if (n > ((int64_t)1 << 40))
+      return ierr(m, CN_EFORMAT, "absurd shape");
+  }
   if (n != cn_tensor_numel(T(m, x)))
     return ierr(m, CN_EFORMAT, "cannot reshape %" PRId64 " elements into %" PRId64,
                 cn_tensor_numel(T(m, x)), n);
+  if (is_const(m, x) && T(m, x)->dtype == CN_DT_I64)
+    return const_move(m, 'r', x, NULL, nd, dims, 0);
   int y;
   TRY(new_out(m, 0, &y));
   return reshape_to(m, x, nd, dims, y, &y);
@@ -1303,6 +1308,8 @@ static int op_reshape(imp_t *m) {
     } else if (shape[i] < 0) {
       return ierr(m, CN_EFORMAT, "shape[%d] = %" PRId64, i, shape[i]);
     } else {
+      if (shape[i] > ((int64_t)1 << 40))
+        return ierr(m, CN_EFORMAT, "shape[%d] = %" PRId64, i, shape[i]);
       known *= shape[i];
       if (known > ((int64_t)1 << 40))
         return ierr(m, CN_EFORMAT, "absurd shape");
@@ -1809,9 +1816,9 @@ static int op_constant_of_shape(imp_t *m) {
     if (d[i] < 0 || d[i] > ((int64_t)1 << 30))
       return ierr(m, CN_EFORMAT, "shape[%d] = %" PRId64, i, d[i]);
     numel *= d[i];
-    /* A generated constant, not weights read from the file: 64M elements
+    /* A generated constant, not weights read from the file: 16M elements
      * is far beyond any real use and bounds what a hostile file costs. */
-    if (numel > ((int64_t)1 << 26))
+    if (numel > ((int64_t)1 << 24))
       return ierr(m, CN_EFORMAT, "ConstantOfShape of %" PRId64 "+ elements", numel);
   }
   cn_dtype_t dt = CN_DT_F32;
@@ -1832,11 +1839,16 @@ static int op_constant_of_shape(imp_t *m) {
   }
   int o = out_const(m, 0, dt, n, d, NULL);
   TRY(o);
-  for (int64_t i = 0; i < numel; i++) {
-    if (dt == CN_DT_I64)
-      ((int64_t *)T(m, o)->data)[i] = fabs(val) < 9.2e18 ? (int64_t)val : 0;
-    else
-      ((float *)T(m, o)->data)[i] = (float)val;
+  if (val == 0)
+    return 0; /* constants start zeroed */
+  if (dt == CN_DT_I64) {
+    int64_t *q = T(m, o)->data, iv = fabs(val) < 9.2e18 ? (int64_t)val : 0;
+    for (int64_t i = 0; i < numel; i++)
+      q[i] = iv;
+  } else {
+    float *f = T(m, o)->data, fv = (float)val;
+    for (int64_t i = 0; i < numel; i++)
+      f[i] = fv;
   }
   return 0;
 }
@@ -2172,10 +2184,11 @@ static int op_expand(imp_t *m) {
   /* x * ones(shape) broadcasts exactly as Expand does. */
   int ones, y;
   int64_t numel = 1;
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n; i++) {
     numel *= d[i];
-  if (numel > ((int64_t)1 << 26))
-    return ierr(m, CN_EFORMAT, "absurd shape");
+    if (numel > ((int64_t)1 << 24))
+      return ierr(m, CN_EFORMAT, "Expand to %" PRId64 "+ elements", numel);
+  }
   TRY(new_const(m, CN_DT_F32, n, d, NULL, &ones));
   for (int64_t i = 0; i < numel; i++)
     ((float *)T(m, ones)->data)[i] = 1.0f;
