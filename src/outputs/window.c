@@ -17,6 +17,15 @@ struct cn_window {
   atomic_bool help, fullscreen;
 };
 
+/* SDL_Quit, not only the subsystems, once nothing else in the process
+ * uses SDL: it also drops SDL's D-Bus connection and hints, so a closed
+ * window leaves nothing behind. */
+static void quit_sdl(void) {
+  SDL_QuitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS);
+  if (SDL_WasInit(SDL_INIT_EVERYTHING) == 0)
+    SDL_Quit();
+}
+
 int cn_window_open(const char *title, int width, int height, cn_window_t **out,
                    cn_err_t *err) {
   *out = NULL;
@@ -27,11 +36,14 @@ int cn_window_open(const char *title, int width, int height, cn_window_t **out,
                       "no display: DISPLAY and WAYLAND_DISPLAY are unset");
   /* Signals belong to the program, not to SDL. */
   SDL_SetHint(SDL_HINT_NO_SIGNAL_HANDLERS, "1");
-  if (SDL_InitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0)
-    return cn_err_set(err, CN_ENODEV, "no display: %s", SDL_GetError());
+  if (SDL_InitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS) != 0) {
+    cn_err_set(err, CN_ENODEV, "no display: %s", SDL_GetError());
+    quit_sdl();
+    return CN_ENODEV;
+  }
   cn_window_t *w = calloc(1, sizeof *w);
   if (!w) {
-    SDL_QuitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS);
+    quit_sdl();
     return cn_err_set(err, CN_ENOMEM, "window: out of memory");
   }
   pthread_mutex_init(&w->lock, NULL);
@@ -66,7 +78,7 @@ void cn_window_close(cn_window_t *w) {
     SDL_DestroyWindow(w->win);
   pthread_mutex_destroy(&w->lock);
   free(w);
-  SDL_QuitSubSystem(SDL_INIT_VIDEO | SDL_INIT_EVENTS);
+  quit_sdl();
 }
 
 static void push(Uint32 type) {

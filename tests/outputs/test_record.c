@@ -6,6 +6,8 @@
  * failing encoder reports through push and close. */
 #include "harness.h"
 
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <errno.h>
 #include <libavutil/log.h>
 #include <math.h>
@@ -50,6 +52,10 @@ static int teardown(void **state) {
   cn_pool_destroy(pool);
   cn_test_rmtree(dir);
   free(dir);
+  /* cairo's font cache and fontconfig's configuration are process-wide
+   * and live until exit; freed here so the leak checker sees only ours. */
+  cairo_debug_reset_static_data();
+  FcFini();
   return 0;
 }
 
