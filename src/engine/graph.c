@@ -867,6 +867,8 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
       int64_t st = n->p.slice.starts[k], sp = n->p.slice.steps[k], c = y->dims[k];
       if (sp == 0)
         return NODE_ERR(CN_EFORMAT, "step 0 on axis %d", k);
+      if (c > 1 && (sp > x->dims[k] || sp < -x->dims[k]))
+        return NODE_ERR(CN_EFORMAT, "slice on axis %d leaves the input", k);
       if (c > 0 && (st < 0 || st >= x->dims[k] || st + (c - 1) * sp < 0 ||
                     st + (c - 1) * sp >= x->dims[k]))
         return NODE_ERR(CN_EFORMAT, "slice on axis %d leaves the input", k);

@@ -1532,8 +1532,8 @@ static int op_split(imp_t *m) {
   }
   int64_t sum = 0;
   for (int i = 0; i < no; i++) {
-    if (sizes[i] < 0)
-      return ierr(m, CN_EFORMAT, "negative split size");
+    if (sizes[i] < 0 || sizes[i] > len)
+      return ierr(m, CN_EFORMAT, "split size %" PRId64 " for an axis of %" PRId64, sizes[i], len);
     sum += sizes[i];
   }
   if (sum != len)
@@ -1554,21 +1554,28 @@ static int op_split(imp_t *m) {
 }
 
 /* Clamps one Slice axis as the ONNX spec does; returns the element count. */
-static int64_t slice_axis(int64_t dim, int64_t st, int64_t en, int64_t step, int64_t *start) {
+static int64_t slice_axis(int64_t dim, int64_t st, int64_t en, int64_t *step, int64_t *start) {
+  /* Steps beyond the axis take one element at most; clamping them keeps
+   * the arithmetic below (and the backends') far from overflow. */
+  int64_t lim = dim + 1;
+  if (*step > lim)
+    *step = lim;
+  if (*step < -lim)
+    *step = -lim;
   if (st < 0)
     st += dim;
   if (en < 0)
     en += dim;
-  if (step > 0) {
+  if (*step > 0) {
     st = st < 0 ? 0 : st > dim ? dim : st;
     en = en < 0 ? 0 : en > dim ? dim : en;
     *start = st;
-    return en > st ? (en - st + step - 1) / step : 0;
+    return en > st ? 1 + (en - st - 1) / *step : 0;
   }
   st = st < 0 ? -1 : st > dim - 1 ? dim - 1 : st;
   en = en < -1 ? -1 : en > dim - 1 ? dim - 1 : en;
   *start = st;
-  return st > en ? (st - en + (-step) - 1) / (-step) : 0;
+  return st > en ? 1 + (st - en - 1) / -*step : 0;
 }
 
 static int op_slice(imp_t *m) {
@@ -1641,7 +1648,7 @@ static int op_slice(imp_t *m) {
     int64_t step = nsp >= 0 ? sp[i] : 1;
     if (step == 0)
       return ierr(m, CN_EFORMAT, "step 0");
-    d[a] = slice_axis(t->dims[a], st[i], en[i], step, &p.slice.starts[a]);
+    d[a] = slice_axis(t->dims[a], st[i], en[i], &step, &p.slice.starts[a]);
     p.slice.steps[a] = step;
   }
   if (is_const(m, x) && t->dtype == CN_DT_I64)
