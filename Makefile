@@ -38,7 +38,7 @@ bench-engine: build
 bench-program: build
 	bash scripts/fetch-models.sh
 	bash scripts/make-sample.sh
-	$(BUILD)/tools/bench_program samples/astronaut.mp4 \
+	OMP_WAIT_POLICY=PASSIVE $(BUILD)/tools/bench_program samples/astronaut.mp4 \
 	  models/caffe-googlenet/deploy.prototxt models/caffe-googlenet/model.caffemodel
 
 format:
