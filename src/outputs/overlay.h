@@ -10,11 +10,13 @@
  *     keypoints;
  *   - a status line at the bottom: network fps, camera fps, age of the
  *     result, drops, and (live display) how many frames old the result is;
- *   - the help text when toggled on:
+ *   - the help text when toggled on, on the line above the status line:
  *     "Esc" to Quit, "H" for Help, "F" to Toggle Fullscreen.
- * Boxes are in source pixels and scale with the frame.
+ * Boxes are in source pixels and scale with the frame. The status and
+ * help lines shrink to fit narrow pictures; labels that are not UTF-8 are
+ * drawn with '?' for the bad bytes.
  *
- * Threads: one overlay per thread (it keeps a cairo context per size).
+ * Threads: one overlay per thread.
  */
 #ifndef CN_OVERLAY_H
 #define CN_OVERLAY_H
