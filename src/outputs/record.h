@@ -25,8 +25,8 @@
 typedef struct cn_recorder cn_recorder_t;
 
 /* fps is the source's nominal rate (for the stream's metadata; 0: 30).
- * Fails early when the container for path is unknown or the file cannot
- * be created. */
+ * Fails early when the container for path is unknown or cannot hold H.264,
+ * or the file cannot be created. */
 int cn_recorder_open(const char *path, double fps, cn_recorder_t **out,
                      cn_err_t *err);
 
