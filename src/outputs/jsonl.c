@@ -191,6 +191,10 @@ int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
     rc = -1;
   if (rc == 0 && w->is_stdout && fflush(w->fp))
     rc = -1;
+  /* A failed flush of a full buffer does not always shorten the fwrite
+   * that caused it; the stream's error flag does record it. */
+  if (rc == 0 && ferror(w->fp))
+    rc = -1;
   if (rc && !w->write_errno)
     w->write_errno = errno ? errno : EIO;
   int e = w->write_errno;
