@@ -244,8 +244,7 @@ static void *consume(void *arg) {
       break;
     }
     if (r->json && cn_jsonl_write(r->json, f, res, &err)) {
-      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
-      c->err = err;
+      c->err = err; /* logged once, by cn_app_run */
       atomic_store(&r->stop, true);
       cn_frame_unref(&f);
       break;
@@ -612,7 +611,12 @@ int cn_app_run(cn_app_config_t *cfg) {
       status = 1;
     }
   if (cn_jsonl_close(r->json, &err)) {
-    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    /* The write error that ended a consumer is the same line: once. */
+    bool told = false;
+    for (int i = 0; i < r->n; i++)
+      told |= !strcmp(r->consumers[i].err.msg, err.msg);
+    if (!told)
+      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     status = 1;
   }
   uint64_t rec_written = 0, rec_dropped = 0;
