@@ -601,10 +601,14 @@ static int all_const(imp_t *m) {
   return 1;
 }
 
+/* Element i of a constant as int64; floats out of range (or NaN) read as 0
+ * rather than an undefined conversion. */
 static int64_t i64_at(imp_t *m, int id, int64_t i) {
   const cn_tensor_t *t = T(m, id);
-  return t->dtype == CN_DT_I64 ? ((const int64_t *)t->data)[i]
-                               : (int64_t)((const float *)t->data)[i];
+  if (t->dtype == CN_DT_I64)
+    return ((const int64_t *)t->data)[i];
+  float f = ((const float *)t->data)[i];
+  return fabsf(f) < 9.2e18f ? (int64_t)f : 0;
 }
 
 /* Integer broadcasting binary op on constants (shape math). */
@@ -2219,9 +2223,9 @@ static int op_range(imp_t *m) {
   if (!(fabsf(s) < 1e15f && fabsf(l) < 1e15f && fabsf(d) < 1e15f))
     return ierr(m, CN_EFORMAT, "Range arguments out of range");
   double cnt = ceil(((double)l - s) / d);
+  if (!(cnt <= (double)(1 << 24)))
+    return ierr(m, CN_EFORMAT, "Range of %g values", cnt);
   int64_t n = cnt > 0 ? (int64_t)cnt : 0;
-  if (n > (1 << 24))
-    return ierr(m, CN_EFORMAT, "Range of %" PRId64 " values", n);
   cn_dtype_t dt = T(m, a)->dtype;
   int o = out_const(m, 0, dt, 1, &n, NULL);
   TRY(o);
