@@ -107,7 +107,15 @@ struct run {
   uint64_t presented;
 };
 
-static void wake_main(run_t *r) { pthread_kill(r->main_thread, SIGUSR1); }
+/* With a window the main thread waits in SDL, and a signal sent to that
+ * thread stays pending there: the signal thread's sigwait only takes
+ * signals sent to the process or to itself. So wake the window. */
+static void wake_main(run_t *r) {
+  if (r->window)
+    cn_window_wake(r->window);
+  else
+    pthread_kill(r->main_thread, SIGUSR1);
+}
 
 static void update_rates(run_t *r, rates_t *rt) {
   int64_t now = cn_clock_now();
