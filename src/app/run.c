@@ -264,8 +264,12 @@ static void *consume(void *arg) {
       f->t_out = cn_clock_now();
     cn_latency_add(c->ages, f->t_out - f->t_capture);
     cn_frame_unref(&f);
-    if (r->cfg->frames && n + 1 >= r->cfg->frames)
+    if (r->cfg->frames && n + 1 >= r->cfg->frames) {
+      /* The count is for the whole run: the other sources' consumers may
+       * wait for a frame that never comes (a stalled or offline source). */
+      atomic_store(&r->stop, true);
       break;
+    }
   }
   cn_overlay_destroy(ov);
   cn_app_stage_destroy(stage);
