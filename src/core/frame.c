@@ -197,8 +197,11 @@ int cn_frame_alloc_pixels(cn_frame_t *f, int width, int height,
   int stride = (width * bpp + 31) & ~31;
   size_t need = (size_t)stride * (size_t)height;
   if (need > it->cap) {
-    /* Aligned for SIMD scalers; only when a larger size first appears. */
-    uint8_t *buf = aligned_alloc(64, (need + 63) & ~(size_t)63);
+    /* Aligned for SIMD scalers; only when a larger size first appears.
+     * The 64 spare bytes are for libswscale, whose SIMD input readers
+     * may read a little past the last pixel (FFmpeg pads its own frames
+     * the same way): without them it faulted on a page boundary. */
+    uint8_t *buf = aligned_alloc(64, (need + 64 + 63) & ~(size_t)63);
     if (!buf)
       return cn_err_set(err, CN_ENOMEM, "frame: out of memory for %dx%d",
                         width, height);
