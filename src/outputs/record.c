@@ -141,8 +141,17 @@ static int encode(cn_recorder_t *r, const cn_frame_t *f) {
    * rate. */
   double rel = has_pts == r->pts_clock ? t - r->t0 : r->last_t + 1 / r->fps;
   int64_t pts = llrint(rel * TIME_BASE);
-  if (pts <= r->last_pts) /* a loop or a clock step: keep time moving */
-    pts = r->last_pts + 1;
+  if (pts <= r->last_pts) {
+    /* The clock went back (a --loop restart, a reconnect): this picture
+     * follows the last at the nominal rate, and the clock is rebased so
+     * the pictures after it keep their own spacing. */
+    rel = r->last_t + 1 / r->fps;
+    if (has_pts == r->pts_clock)
+      r->t0 = t - rel;
+    pts = llrint(rel * TIME_BASE);
+    if (pts <= r->last_pts)
+      pts = r->last_pts + 1;
+  }
   if (r->last_pts >= 0)
     r->dur = pts - r->last_pts;
   r->last_t = rel;
