@@ -162,9 +162,10 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
   } else {
     if (to_window)
       cn_window_post(r->window, canvas);
-    if (to_rec && cn_recorder_push(r->rec, canvas, &err) < 0 &&
-        err.code != CN_EAGAIN) {
-      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    /* CN_EAGAIN (queue full, picture dropped and counted) leaves err
+     * alone; any other failure is reported once, by cn_recorder_close. */
+    int rc = to_rec ? cn_recorder_push(r->rec, canvas, &err) : 0;
+    if (rc < 0 && rc != CN_EAGAIN) {
       atomic_store(&r->stop, true);
       wake_main(r);
     }
