@@ -105,6 +105,9 @@ struct run {
   pthread_t display_thread, signal_thread;
   bool display_started, signal_started;
   uint64_t presented;
+  uint64_t rec_skipped; /* pictures not recorded for want of a canvas;
+                           written by the recording thread, read after it
+                           is joined */
 };
 
 /* With a window the main thread waits in SDL, and a signal sent to that
@@ -145,8 +148,13 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
   update_rates(r, rt);
   cn_err_t err = {0};
   cn_frame_t *canvas = cn_pool_get(r->canvases, &err);
-  if (!canvas)
-    return; /* every canvas is still queued: skip this picture */
+  if (!canvas) {
+    /* Every canvas is still queued (the recorder is behind): skip this
+     * picture, and count it where the recording's drops are reported. */
+    if (to_rec)
+      r->rec_skipped++;
+    return;
+  }
   cn_source_stats_t s;
   cn_source_get_stats(r->consumers[0].src, &s);
   cn_overlay_info_t info = {.net_fps = rt->net_fps,
@@ -640,7 +648,8 @@ int cn_app_run(cn_app_config_t *cfg) {
     } else {
       cn_log(&r->log, CN_LOG_INFO, NULL, "recorded %llu frames to %s (%llu "
              "dropped by a slow disk)", (unsigned long long)rec_written,
-             cfg->record, (unsigned long long)rec_dropped);
+             cfg->record,
+             (unsigned long long)(rec_dropped + r->rec_skipped));
     }
   }
   /* A run that never started has its one error line and nothing else. */
