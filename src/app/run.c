@@ -226,8 +226,12 @@ static void *consume(void *arg) {
       break;
     }
     if (rc) {
-      /* A frame that failed to develop is counted by the source. */
-      cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+      /* A frame that failed to develop is counted by the source; a
+       * corrupt stream prints its failure once, not once per frame. */
+      if (strcmp(err.msg, last_msg)) {
+        cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+        snprintf(last_msg, sizeof last_msg, "%s", err.msg);
+      }
       if (seq)
         last = seq;
       continue;
