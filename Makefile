@@ -38,8 +38,7 @@ bench-engine: build
 bench-program: build
 	bash scripts/fetch-models.sh
 	bash scripts/make-sample.sh
-	OMP_WAIT_POLICY=PASSIVE $(BUILD)/tools/bench_program samples/astronaut.mp4 \
-	  models/caffe-googlenet/deploy.prototxt models/caffe-googlenet/model.caffemodel
+	BUILD=$(BUILD) bash scripts/bench-program.sh
 
 format:
 	find src tests tools -name '*.[ch]' | xargs clang-format -i
