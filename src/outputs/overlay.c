@@ -2,12 +2,28 @@
 
 #include <cairo.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Canvases come from a small pool and keep their pixel buffers, so a
+ * cairo surface and context made for a buffer once serve every later
+ * picture drawn into it: no allocation per frame in steady state. */
+#define CN__OV_CACHE 32
+
+typedef struct ov_target {
+  uint8_t *data;
+  int width, height, stride;
+  cairo_surface_t *surf;
+  cairo_t *cr;
+} ov_target_t;
+
 struct cn_overlay {
   const cn_labels_t *labels;
+  cairo_font_face_t *face;
+  ov_target_t cache[CN__OV_CACHE];
+  int next; /* slot the next new buffer replaces */
 };
 
 int cn_overlay_create(const cn_labels_t *labels, cn_overlay_t **out,
@@ -16,11 +32,71 @@ int cn_overlay_create(const cn_labels_t *labels, cn_overlay_t **out,
   if (!ov)
     return cn_err_set(err, CN_ENOMEM, "overlay: out of memory");
   ov->labels = labels;
+  ov->face = cairo_toy_font_face_create("sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                                        CAIRO_FONT_WEIGHT_BOLD);
+  if (cairo_font_face_status(ov->face) != CAIRO_STATUS_SUCCESS) {
+    cairo_font_face_destroy(ov->face);
+    free(ov);
+    return cn_err_set(err, CN_ENOMEM, "overlay: cannot make a font face");
+  }
   *out = ov;
   return 0;
 }
 
-void cn_overlay_destroy(cn_overlay_t *ov) { free(ov); }
+static void target_clear(ov_target_t *t) {
+  if (t->cr)
+    cairo_destroy(t->cr);
+  if (t->surf)
+    cairo_surface_destroy(t->surf);
+  memset(t, 0, sizeof *t);
+}
+
+void cn_overlay_destroy(cn_overlay_t *ov) {
+  if (!ov)
+    return;
+  for (int i = 0; i < CN__OV_CACHE; i++)
+    target_clear(&ov->cache[i]);
+  cairo_font_face_destroy(ov->face);
+  free(ov);
+}
+
+static ov_target_t *target_slot(cn_overlay_t *ov, cairo_t *cr) {
+  for (int i = 0; i < CN__OV_CACHE; i++)
+    if (ov->cache[i].cr == cr)
+      return &ov->cache[i];
+  return NULL;
+}
+
+/* The context drawing into canvas's pixels, made on first use. A context
+ * that could not be made is returned uncached, in its error state. */
+static cairo_t *target_for(cn_overlay_t *ov, const cn_frame_t *canvas) {
+  for (int i = 0; i < CN__OV_CACHE; i++) {
+    ov_target_t *t = &ov->cache[i];
+    if (t->cr && t->data == canvas->data && t->width == canvas->width &&
+        t->height == canvas->height && t->stride == canvas->stride)
+      return t->cr;
+  }
+  ov_target_t *t = &ov->cache[ov->next];
+  ov->next = (ov->next + 1) % CN__OV_CACHE;
+  target_clear(t);
+  t->surf = cairo_image_surface_create_for_data(
+      canvas->data, CAIRO_FORMAT_RGB24, canvas->width, canvas->height,
+      canvas->stride);
+  t->cr = cairo_create(t->surf);
+  if (cairo_status(t->cr) != CAIRO_STATUS_SUCCESS) {
+    cairo_t *bad = t->cr;
+    t->cr = NULL; /* not cached; the caller reads its status */
+    cairo_surface_destroy(t->surf);
+    t->surf = NULL;
+    return bad;
+  }
+  cairo_set_font_face(t->cr, ov->face);
+  t->data = canvas->data;
+  t->width = canvas->width;
+  t->height = canvas->height;
+  t->stride = canvas->stride;
+  return t->cr;
+}
 
 /* Expands packed BGR to BGRX, row by row (strides differ). */
 static void copy_bgr_to_bgra(const cn_frame_t *src, cn_frame_t *dst) {
@@ -202,14 +278,11 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
   canvas->t_out = src->t_out;
   copy_bgr_to_bgra(src, canvas);
 
-  /* Wrapping the canvas costs two small allocations inside cairo; the
-   * pixels are not copied. */
-  cairo_surface_t *surf = cairo_image_surface_create_for_data(
-      canvas->data, CAIRO_FORMAT_RGB24, canvas->width, canvas->height,
-      canvas->stride);
-  cairo_t *cr = cairo_create(surf);
-  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
-                         CAIRO_FONT_WEIGHT_BOLD);
+  cairo_t *cr = target_for(ov, canvas);
+  bool cached = cairo_status(cr) == CAIRO_STATUS_SUCCESS;
+  /* copy_bgr_to_bgra wrote behind cairo's back. */
+  cairo_surface_mark_dirty(cairo_get_target(cr));
+  cairo_save(cr);
   /* Text scales with the picture: 1/30 of its height, at least 12 px. */
   double size = fmax(12.0, canvas->height / 30.0);
   if (res)
@@ -243,10 +316,13 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
                 fit_size(cr, help, size * 0.8, avail), help);
     }
   }
+  cairo_restore(cr);
   cairo_status_t st = cairo_status(cr);
-  cairo_destroy(cr);
-  cairo_surface_flush(surf);
-  cairo_surface_destroy(surf);
+  cairo_surface_flush(cairo_get_target(cr));
+  if (!cached)
+    cairo_destroy(cr);
+  else if (st != CAIRO_STATUS_SUCCESS)
+    target_clear(target_slot(ov, cr)); /* errors stick to a context */
   if (st != CAIRO_STATUS_SUCCESS)
     return cn_err_set(err, CN_EINTERNAL, "overlay: cairo: %s",
                       cairo_status_to_string(st));
