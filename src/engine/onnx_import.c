@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +30,7 @@
 #include "engine/graph_internal.h"
 #include "engine/onnx.pb-c.h"
 #include "engine/onnx_import.h"
+#include "engine/onnx_wire.h"
 
 #define CN_ONNX_MAX_FILE ((size_t)2 << 30)
 #define MAXD CN_MAX_DIMS
@@ -39,11 +39,14 @@ typedef struct imp {
   cn_graph_t *g;
   const char *src;
   int64_t opset;
-  int ni;                     /* ONNX node index for messages */
+  int ni; /* ONNX node index for messages */
   const Onnx__NodeProto *node;
-  char nname[128];            /* node name for messages */
-  int sub;                    /* IR nodes emitted for this ONNX node */
-  int counter;                /* for generated names */
+  char nname[128];         /* node name for messages */
+  uint8_t *image;          /* zero-copy load: the file, in the arena */
+  const cn__span_t *spans; /* its initializers' raw_data payloads */
+  size_t nspans;
+  int sub;     /* IR nodes emitted for this ONNX node */
+  int counter; /* for generated names */
   cn_err_t *err;
 } imp_t;
 
@@ -60,7 +63,8 @@ static int ierr(imp_t *m, int code, const char *fmt, ...) {
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
   if (m->node)
-    return cn_err_set(m->err, code, "%s: node %d (%s): %s", m->src, m->ni, m->nname, what);
+    return cn_err_set(m->err, code, "%s: node %d (%s): %s", m->src, m->ni,
+                      m->nname, what);
   return cn_err_set(m->err, code, "%s: %s", m->src, what);
 }
 
@@ -130,12 +134,14 @@ static int attr_floats(imp_t *m, const char *name, const float **v) {
   if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS)
     return ierr(m, CN_EFORMAT, "attribute %s is not a list of floats", name);
   if (a->n_floats > 64)
-    return ierr(m, CN_EFORMAT, "attribute %s has %zu values", name, a->n_floats);
+    return ierr(m, CN_EFORMAT, "attribute %s has %zu values", name,
+                a->n_floats);
   *v = a->floats ? a->floats : no_floats;
   return (int)a->n_floats;
 }
 
-static int attr_str(imp_t *m, const char *name, const char *def, char *buf, size_t n) {
+static int attr_str(imp_t *m, const char *name, const char *def, char *buf,
+                    size_t n) {
   const Onnx__AttributeProto *a = attr(m, name);
   snprintf(buf, n, "%s", def);
   if (!a)
@@ -151,14 +157,16 @@ static int attr_str(imp_t *m, const char *name, const char *def, char *buf, size
 
 /* ---- tensors ------------------------------------------------------------ */
 
-static int tensor_numel(imp_t *m, const char *what, size_t nd, const int64_t *dims,
-                        int64_t *numel) {
+static int tensor_numel(imp_t *m, const char *what, size_t nd,
+                        const int64_t *dims, int64_t *numel) {
   if (nd > MAXD)
-    return ierr(m, CN_EUNSUPPORTED, "%s has %zu dimensions (max %d)", what, nd, MAXD);
+    return ierr(m, CN_EUNSUPPORTED, "%s has %zu dimensions (max %d)", what, nd,
+                MAXD);
   int64_t n = 1;
   for (size_t i = 0; i < nd; i++) {
     if (dims[i] < 0 || dims[i] > ((int64_t)1 << 31))
-      return ierr(m, CN_EFORMAT, "%s: dimension %zu is %" PRId64, what, i, dims[i]);
+      return ierr(m, CN_EFORMAT, "%s: dimension %zu is %" PRId64, what, i,
+                  dims[i]);
     n *= dims[i];
     if (n > ((int64_t)1 << 31))
       return ierr(m, CN_EFORMAT, "%s: too many elements", what);
@@ -169,8 +177,9 @@ static int tensor_numel(imp_t *m, const char *what, size_t nd, const int64_t *di
 
 static float half_to_float(uint16_t h) {
   int e = (h >> 10) & 31, f = h & 1023;
-  float v = e == 0 ? ldexpf((float)f, -24) : e == 31 ? (f ? NAN : INFINITY)
-                                                      : ldexpf((float)(f | 1024), e - 25);
+  float v = e == 0    ? ldexpf((float)f, -24)
+            : e == 31 ? (f ? NAN : INFINITY)
+                      : ldexpf((float)(f | 1024), e - 25);
   return (h & 0x8000) ? -v : v;
 }
 
@@ -205,27 +214,34 @@ static void pb_free(void *data, void *ptr) {
     free(p - 16);
 }
 
-static int in_arena(const void *ptr) { return ((const unsigned char *)ptr)[-1] == 1; }
+static int in_arena(const void *ptr) {
+  return ((const unsigned char *)ptr)[-1] == 1;
+}
 
 /* Adds a TensorProto as a constant (float types -> F32, integer and bool
  * types -> I64). name overrides tp->name when not NULL. */
-static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp, const char *name) {
+static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp,
+                            const char *name, const cn__span_t *span) {
   const char *tn = name ? name : tp->name;
   char what[160];
   snprintf(what, sizeof what, "tensor %.100s", tn ? tn : "?");
   if (!tn || !*tn)
     return ierr(m, CN_EFORMAT, "a tensor without a name");
-  if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+  if (tp->has_data_location &&
+      tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
     const char *loc = "?";
     for (size_t i = 0; i < tp->n_external_data; i++)
-      if (tp->external_data[i]->key && strcmp(tp->external_data[i]->key, "location") == 0 &&
+      if (tp->external_data[i]->key &&
+          strcmp(tp->external_data[i]->key, "location") == 0 &&
           tp->external_data[i]->value)
         loc = tp->external_data[i]->value;
-    return ierr(m, CN_EUNSUPPORTED, "%s: weights in external data file '%.80s' are not supported",
+    return ierr(m, CN_EUNSUPPORTED,
+                "%s: weights in external data file '%.80s' are not supported",
                 what, loc);
   }
   if (tp->segment)
-    return ierr(m, CN_EUNSUPPORTED, "%s: segmented tensors are not supported", what);
+    return ierr(m, CN_EUNSUPPORTED, "%s: segmented tensors are not supported",
+                what);
   int64_t numel = 0;
   TRY(tensor_numel(m, what, tp->n_dims, tp->dims, &numel));
   int dt = tp->data_type;
@@ -259,19 +275,31 @@ static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp, const char *n
     cdt = CN_DT_I64, esz = 1;
     break;
   default:
-    return ierr(m, CN_EUNSUPPORTED, "%s: data type %d is not supported", what, dt);
+    return ierr(m, CN_EUNSUPPORTED, "%s: data type %d is not supported", what,
+                dt);
   }
   int64_t dims[MAXD];
   for (size_t i = 0; i < tp->n_dims; i++)
     dims[i] = tp->dims[i];
   int id;
-  if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && tp->has_raw_data && numel > 0 &&
-      (int64_t)tp->raw_data.len == numel * 4) {
+  /* The raw bytes: in the file image (zero-copy load), else unpacked. */
+  int has_raw = tp->has_raw_data;
+  uint8_t *raw = tp->raw_data.data;
+  size_t raw_len = tp->raw_data.len;
+  int owned = has_raw && raw_len >= CN__PB_BIG && in_arena(raw);
+  if (span && span->len) {
+    has_raw = owned = 1;
+    raw = cn__onnx_align_payload(m->image, span);
+    raw_len = span->len;
+  }
+  if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && has_raw && numel > 0 &&
+      (int64_t)raw_len == numel * 4) {
     /* The common case, float weights as raw bytes: use them in place when
-     * the unpacker put them in the arena, else copy them once. */
-    void *d = tp->raw_data.data;
-    if (in_arena(d) && ((uintptr_t)d & 3) == 0)
-      id = cn__graph_add_const_ref(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims, d);
+     * they lie in the arena, else copy them once. */
+    void *d = raw;
+    if (owned && ((uintptr_t)d & 3) == 0)
+      id = cn__graph_add_const_ref(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims,
+                                   d);
     else
       id = cn_graph_add_const(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims, d);
     if (id == CN_EINVAL)
@@ -288,11 +316,12 @@ static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp, const char *n
   void *dst = m->g->tensors[id].data;
   float *f = dst;
   int64_t *q = dst;
-  if (tp->has_raw_data) {
-    if ((int64_t)tp->raw_data.len != numel * (int64_t)esz)
-      return ierr(m, CN_EFORMAT, "%s: raw_data has %zu bytes, dims need %" PRId64, what,
-                  tp->raw_data.len, numel * (int64_t)esz);
-    const uint8_t *r = tp->raw_data.data;
+  if (has_raw) {
+    if ((int64_t)raw_len != numel * (int64_t)esz)
+      return ierr(m, CN_EFORMAT,
+                  "%s: raw_data has %zu bytes, dims need %" PRId64, what,
+                  raw_len, numel * (int64_t)esz);
+    const uint8_t *r = raw;
     for (int64_t i = 0; i < numel; i++, r += esz) {
       switch (dt) {
       case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
@@ -370,7 +399,8 @@ static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp, const char *n
     break;
   }
   if ((int64_t)have != numel)
-    return ierr(m, CN_EFORMAT, "%s has %zu values, dims need %" PRId64, what, have, numel);
+    return ierr(m, CN_EFORMAT, "%s has %zu values, dims need %" PRId64, what,
+                have, numel);
   for (int64_t i = 0; i < numel; i++) {
     switch (dt) {
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
@@ -397,7 +427,8 @@ static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp, const char *n
   return id;
 }
 
-/* ---- inputs, outputs and emission ----------------------------------------- */
+/* ---- inputs, outputs and emission -----------------------------------------
+ */
 
 static int nin(imp_t *m) { return (int)m->node->n_input; }
 static int nout(imp_t *m) { return (int)m->node->n_output; }
@@ -424,7 +455,8 @@ static int need_in(imp_t *m, int i, int *id) {
 static int need_const(imp_t *m, int i, const char *what, int *id) {
   TRY(need_in(m, i, id));
   if (!is_const(m, *id))
-    return ierr(m, CN_EUNSUPPORTED, "%s (input %d) must be a constant", what, i);
+    return ierr(m, CN_EUNSUPPORTED, "%s (input %d) must be a constant", what,
+                i);
   return 0;
 }
 
@@ -433,7 +465,8 @@ static int const_ints(imp_t *m, int id, const char *what, int64_t *v, int max) {
   const cn_tensor_t *t = T(m, id);
   int64_t n = cn_tensor_numel(t);
   if (n > max)
-    return ierr(m, CN_EFORMAT, "%s has %" PRId64 " values (max %d)", what, n, max);
+    return ierr(m, CN_EFORMAT, "%s has %" PRId64 " values (max %d)", what, n,
+                max);
   for (int64_t i = 0; i < n; i++) {
     if (t->dtype == CN_DT_I64) {
       v[i] = ((const int64_t *)t->data)[i];
@@ -451,7 +484,8 @@ static int const_floats(imp_t *m, int id, const char *what, float *v, int max) {
   const cn_tensor_t *t = T(m, id);
   int64_t n = cn_tensor_numel(t);
   if (n > max)
-    return ierr(m, CN_EFORMAT, "%s has %" PRId64 " values (max %d)", what, n, max);
+    return ierr(m, CN_EFORMAT, "%s has %" PRId64 " values (max %d)", what, n,
+                max);
   for (int64_t i = 0; i < n; i++)
     v[i] = t->dtype == CN_DT_I64 ? (float)((const int64_t *)t->data)[i]
                                  : ((const float *)t->data)[i];
@@ -464,7 +498,8 @@ static int new_out(imp_t *m, int k, int *id) {
     return ierr(m, CN_EFORMAT, "output %d is missing", k);
   int r = cn_graph_add_tensor(m->g, m->node->output[k], CN_DT_F32, 0, NULL);
   if (r == CN_EINVAL)
-    return ierr(m, CN_EFORMAT, "tensor %.80s is defined twice", m->node->output[k]);
+    return ierr(m, CN_EFORMAT, "tensor %.80s is defined twice",
+                m->node->output[k]);
   if (r < 0)
     return ierr(m, r, "cannot add a tensor");
   *id = r;
@@ -489,8 +524,8 @@ static void uniq(imp_t *m, const char *stem, char *buf, size_t n) {
   while (cn_graph_find(m->g, buf) >= 0);
 }
 
-static int new_const(imp_t *m, cn_dtype_t dt, int nd, const int64_t *dims, const void *data,
-                     int *id) {
+static int new_const(imp_t *m, cn_dtype_t dt, int nd, const int64_t *dims,
+                     const void *data, int *id) {
   *id = -1;
   char nm[160];
   uniq(m, "c", nm, sizeof nm);
@@ -506,13 +541,14 @@ static int scalar_const(imp_t *m, float v, int *id) {
 }
 
 /* Makes an output named like ONNX output k a constant with the given data. */
-static int out_const(imp_t *m, int k, cn_dtype_t dt, int nd, const int64_t *dims,
-                     const void *data) {
+static int out_const(imp_t *m, int k, cn_dtype_t dt, int nd,
+                     const int64_t *dims, const void *data) {
   if (k >= nout(m) || !m->node->output[k] || !m->node->output[k][0])
     return ierr(m, CN_EFORMAT, "output %d is missing", k);
   int r = cn_graph_add_const(m->g, m->node->output[k], dt, nd, dims, data);
   if (r == CN_EINVAL)
-    return ierr(m, CN_EFORMAT, "tensor %.80s is defined twice", m->node->output[k]);
+    return ierr(m, CN_EFORMAT, "tensor %.80s is defined twice",
+                m->node->output[k]);
   if (r < 0)
     return ierr(m, r, "cannot add a constant");
   return r;
@@ -520,11 +556,12 @@ static int out_const(imp_t *m, int k, cn_dtype_t dt, int nd, const int64_t *dims
 
 /* Appends one IR node, infers its output shapes and folds it when every
  * input is a float constant. */
-static int emit(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in, const int *ins,
-                int n_out, const int *outs) {
+static int emit(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in,
+                const int *ins, int n_out, const int *outs) {
   for (int i = 0; i < n_in; i++)
     if (ins[i] >= 0 && T(m, ins[i])->dtype != CN_DT_F32)
-      return ierr(m, CN_EUNSUPPORTED, "integer tensor %.80s used as data (only float32 is)",
+      return ierr(m, CN_EUNSUPPORTED,
+                  "integer tensor %.80s used as data (only float32 is)",
                   T(m, ins[i])->name);
   char name[200];
   if (m->sub == 0)
@@ -548,13 +585,14 @@ static int emit(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in, const i
   return r < 0 ? r : 0;
 }
 
-static int emit1(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in, const int *ins,
-                 int out) {
+static int emit1(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in,
+                 const int *ins, int out) {
   return emit(m, op, p, n_in, ins, 1, &out);
 }
 
 /* Reshape of x to dims; result in *out (a new temp, or `dst` if >= 0). */
-static int reshape_to(imp_t *m, int x, int nd, const int64_t *dims, int dst, int *out) {
+static int reshape_to(imp_t *m, int x, int nd, const int64_t *dims, int dst,
+                      int *out) {
   *out = -1;
   int y = dst;
   if (y < 0)
@@ -573,7 +611,8 @@ static int reshape_to(imp_t *m, int x, int nd, const int64_t *dims, int dst, int
 
 /* Elementwise / data movement on int64 constants, for shape arithmetic.
  * The output tensor `out` (already named) becomes an I64 constant. */
-static int64_t *make_i64_out(imp_t *m, int k, int nd, const int64_t *dims, int *id) {
+static int64_t *make_i64_out(imp_t *m, int k, int nd, const int64_t *dims,
+                             int *id) {
   int r = out_const(m, k, CN_DT_I64, nd, dims, NULL);
   if (r < 0) {
     *id = r;
@@ -675,8 +714,8 @@ static int i64_binary(imp_t *m, const char *op) {
 /* Data movement on a constant of either type with a generic element size:
  * what the IR op would do, done here so int64 shape tensors never reach
  * the graph. kind: 'r' reshape/copy, 's' slice, 't' transpose. */
-static int const_move(imp_t *m, char kind, int x, const cn_op_params_t *p, int nd,
-                      const int64_t *odims, int k_out) {
+static int const_move(imp_t *m, char kind, int x, const cn_op_params_t *p,
+                      int nd, const int64_t *odims, int k_out) {
   const cn_tensor_t *t = T(m, x);
   size_t es = t->dtype == CN_DT_I64 ? 8 : 4;
   int o = out_const(m, k_out, t->dtype, nd, odims, NULL);
@@ -698,8 +737,9 @@ static int const_move(imp_t *m, char kind, int x, const cn_op_params_t *p, int n
   for (int64_t e = 0; e < numel; e++) {
     int64_t off = 0;
     for (int i = 0; i < nd; i++)
-      off += kind == 's' ? (p->slice.starts[i] + idx[i] * p->slice.steps[i]) * xs[i]
-                         : idx[i] * xs[p->transpose.perm[i]];
+      off += kind == 's'
+                 ? (p->slice.starts[i] + idx[i] * p->slice.steps[i]) * xs[i]
+                 : idx[i] * xs[p->transpose.perm[i]];
     memcpy(dst + (size_t)e * es, src + (size_t)off * es, es);
     for (int i = nd - 1; i >= 0; i--) {
       if (++idx[i] < odims[i])
@@ -710,12 +750,13 @@ static int const_move(imp_t *m, char kind, int x, const cn_op_params_t *p, int n
   return 0;
 }
 
-/* ---- spatial helpers ------------------------------------------------------ */
+/* ---- spatial helpers ------------------------------------------------------
+ */
 
 typedef struct spatial {
-  int nsp;             /* 1 or 2 spatial axes in the model */
+  int nsp; /* 1 or 2 spatial axes in the model */
   int k[2], s[2], d[2];
-  int pads[4];         /* top, left, bottom, right (2-D after lifting) */
+  int pads[4]; /* top, left, bottom, right (2-D after lifting) */
 } spatial_t;
 
 static int int_list(imp_t *m, const char *name, int want, int def, int *out) {
@@ -755,7 +796,8 @@ static int read_spatial(imp_t *m, int nsp, const int64_t *in, const int *kdef,
   TRY(int_list(m, "pads", 2 * nsp, 0, pads));
   for (int i = 0; i < nsp; i++)
     if (k[i] < 1 || s[i] < 1 || d[i] < 1)
-      return ierr(m, CN_EFORMAT, "kernel, strides and dilations must be positive");
+      return ierr(m, CN_EFORMAT,
+                  "kernel, strides and dilations must be positive");
   char ap[32];
   TRY(attr_str(m, "auto_pad", "NOTSET", ap, sizeof ap));
   if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
@@ -782,7 +824,8 @@ static int read_spatial(imp_t *m, int nsp, const int64_t *in, const int *kdef,
     sp->k[0] = 1, sp->k[1] = k[0];
     sp->s[0] = 1, sp->s[1] = s[0];
     sp->d[0] = 1, sp->d[1] = d[0];
-    sp->pads[0] = 0, sp->pads[1] = pads[0], sp->pads[2] = 0, sp->pads[3] = pads[1];
+    sp->pads[0] = 0, sp->pads[1] = pads[0], sp->pads[2] = 0,
+    sp->pads[3] = pads[1];
   } else {
     memcpy(sp->k, k, sizeof k);
     memcpy(sp->s, s, sizeof s);
@@ -810,13 +853,14 @@ static int spatial_rank(imp_t *m, int x, int *nsp) {
     *nsp = nd - 2;
     return 0;
   }
-  return ierr(m, CN_EUNSUPPORTED, "%d-D input: only 1-D and 2-D spatial ops are supported", nd);
+  return ierr(m, CN_EUNSUPPORTED,
+              "%d-D input: only 1-D and 2-D spatial ops are supported", nd);
 }
 
 /* Emits op on the (lifted) input; reshapes the 4-D result back when the
  * model is 1-D. */
-static int emit_spatial(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in, int *ins,
-                        int nsp) {
+static int emit_spatial(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in,
+                        int *ins, int nsp) {
   int y;
   if (nsp == 2) {
     TRY(new_out(m, 0, &y));
@@ -841,15 +885,16 @@ static int op_conv(imp_t *m, int transposed) {
   TRY(spatial_rank(m, x, &nsp));
   const cn_tensor_t *wt = T(m, w);
   if (wt->ndim != nsp + 2)
-    return ierr(m, CN_EFORMAT, "weights have %d dimensions, expected %d", wt->ndim, nsp + 2);
+    return ierr(m, CN_EFORMAT, "weights have %d dimensions, expected %d",
+                wt->ndim, nsp + 2);
   int kdef[2] = {(int)wt->dims[2], nsp == 2 ? (int)wt->dims[3] : 0};
   spatial_t sp;
   TRY(read_spatial(m, nsp, T(m, x)->dims + 2, kdef, transposed, &sp));
   int64_t group;
   TRY(attr_int(m, "group", 1, &group));
   if (group < 1 || group > T(m, x)->dims[1])
-    return ierr(m, CN_EFORMAT, "group %" PRId64 " for %" PRId64 " channels", group,
-                T(m, x)->dims[1]);
+    return ierr(m, CN_EFORMAT, "group %" PRId64 " for %" PRId64 " channels",
+                group, T(m, x)->dims[1]);
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
   memcpy(p.conv.kernel, sp.k, sizeof sp.k);
@@ -896,7 +941,8 @@ static int op_conv(imp_t *m, int transposed) {
           /* A larger output than the natural one: extra rows at the end,
            * which is more output padding. */
           if (lo < 0)
-            return ierr(m, CN_EUNSUPPORTED, "output_shape needs negative leading padding");
+            return ierr(m, CN_EUNSUPPORTED,
+                        "output_shape needs negative leading padding");
           op[i] += (int)-hi;
           hi = 0;
         }
@@ -915,14 +961,16 @@ static int op_conv(imp_t *m, int transposed) {
   }
   ins[0] = x4;
   ins[1] = w4;
-  return emit_spatial(m, transposed ? CN_OP_DECONV : CN_OP_CONV, &p, b >= 0 ? 3 : 2, ins, nsp);
+  return emit_spatial(m, transposed ? CN_OP_DECONV : CN_OP_CONV, &p,
+                      b >= 0 ? 3 : 2, ins, nsp);
 }
 
 static int op_pool(imp_t *m, cn_pool_kind_t kind, int global) {
   int x;
   TRY(need_in(m, 0, &x));
   if (nout(m) > 1 && m->node->output[1][0])
-    return ierr(m, CN_EUNSUPPORTED, "the Indices output of MaxPool is not supported");
+    return ierr(m, CN_EUNSUPPORTED,
+                "the Indices output of MaxPool is not supported");
   int nsp;
   TRY(spatial_rank(m, x, &nsp));
   cn_op_params_t p;
@@ -942,7 +990,8 @@ static int op_pool(imp_t *m, cn_pool_kind_t kind, int global) {
     TRY(attr_int(m, "count_include_pad", 0, &v));
     p.pool.count_include_pad = v != 0;
     TRY(attr_int(m, "storage_order", 0, &v));
-    if (kind == CN_POOL_AVG && (p.pool.dilation[0] != 1 || p.pool.dilation[1] != 1))
+    if (kind == CN_POOL_AVG &&
+        (p.pool.dilation[0] != 1 || p.pool.dilation[1] != 1))
       return ierr(m, CN_EUNSUPPORTED, "dilated average pooling");
   }
   int x4 = x;
@@ -1066,10 +1115,12 @@ static int op_prelu(imp_t *m) {
 
 /* Normalizes a possibly negative axis: [-rank, rank) or, when inclusive
  * (Flatten), [-rank, rank]. */
-static int norm_axis(imp_t *m, int64_t axis, int rank, int inclusive, int *out) {
+static int norm_axis(imp_t *m, int64_t axis, int rank, int inclusive,
+                     int *out) {
   *out = 0;
   if (axis < -rank || axis >= rank + inclusive)
-    return ierr(m, CN_EFORMAT, "axis %" PRId64 " out of range for rank %d", axis, rank);
+    return ierr(m, CN_EFORMAT, "axis %" PRId64 " out of range for rank %d",
+                axis, rank);
   *out = (int)(axis < 0 ? axis + rank : axis);
   return 0;
 }
@@ -1114,7 +1165,8 @@ static int op_batchnorm(imp_t *m) {
     TRY(need_in(m, i, &ins[i]));
   for (int k = 1; k < nout(m); k++)
     if (m->node->output[k][0])
-      return ierr(m, CN_EUNSUPPORTED, "training-mode outputs are not supported");
+      return ierr(m, CN_EUNSUPPORTED,
+                  "training-mode outputs are not supported");
   int64_t v;
   TRY(attr_int(m, "training_mode", 0, &v));
   if (v)
@@ -1177,7 +1229,8 @@ static int op_gemm(imp_t *m) {
   if (c >= 0 && beta != 0.0f) {
     const cn_tensor_t *ct = T(m, c);
     int64_t cn = cn_tensor_numel(ct);
-    int per_col = is_const(m, c) && cn == N && ct->dims[ct->ndim ? ct->ndim - 1 : 0] == N;
+    int per_col =
+        is_const(m, c) && cn == N && ct->dims[ct->ndim ? ct->ndim - 1 : 0] == N;
     int cc = c;
     if (beta != 1.0f) {
       int s;
@@ -1239,7 +1292,8 @@ static int op_matmul(imp_t *m) {
   TRY(need_in(m, 1, &b));
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
-  if (is_const(m, b) && !is_const(m, a) && T(m, b)->ndim == 2 && T(m, a)->ndim >= 2) {
+  if (is_const(m, b) && !is_const(m, a) && T(m, b)->ndim == 2 &&
+      T(m, a)->ndim >= 2) {
     int w;
     TRY(new_tmp(m, &w));
     p.transpose.perm[0] = 1;
@@ -1268,7 +1322,8 @@ static int finish_reshape(imp_t *m, int x, int nd, const int64_t *dims) {
       return ierr(m, CN_EFORMAT, "absurd shape");
   }
   if (n != cn_tensor_numel(T(m, x)))
-    return ierr(m, CN_EFORMAT, "cannot reshape %" PRId64 " elements into %" PRId64,
+    return ierr(m, CN_EFORMAT,
+                "cannot reshape %" PRId64 " elements into %" PRId64,
                 cn_tensor_numel(T(m, x)), n);
   if (is_const(m, x) && T(m, x)->dtype == CN_DT_I64)
     return const_move(m, 'r', x, NULL, nd, dims, 0);
@@ -1302,7 +1357,8 @@ static int op_reshape(imp_t *m) {
   for (int i = 0; i < n; i++) {
     if (shape[i] == 0 && !allowzero) {
       if (i >= t->ndim)
-        return ierr(m, CN_EFORMAT, "shape[%d] = 0 copies a dimension the input lacks", i);
+        return ierr(m, CN_EFORMAT,
+                    "shape[%d] = 0 copies a dimension the input lacks", i);
       shape[i] = t->dims[i];
     }
     if (shape[i] == -1) {
@@ -1322,7 +1378,8 @@ static int op_reshape(imp_t *m) {
   int64_t total = cn_tensor_numel(t);
   if (neg >= 0) {
     if (known == 0 || total % known)
-      return ierr(m, CN_EFORMAT, "cannot infer -1 from %" PRId64 " elements", total);
+      return ierr(m, CN_EFORMAT, "cannot infer -1 from %" PRId64 " elements",
+                  total);
     shape[neg] = total / known;
   }
   return finish_reshape(m, x, n, shape);
@@ -1396,7 +1453,8 @@ static int op_squeeze(imp_t *m, int unsq) {
       int a;
       TRY(norm_axis(m, axes[i], t->ndim, 0, &a));
       if (t->dims[a] != 1)
-        return ierr(m, CN_EFORMAT, "cannot squeeze axis %d of size %" PRId64, a, t->dims[a]);
+        return ierr(m, CN_EFORMAT, "cannot squeeze axis %d of size %" PRId64, a,
+                    t->dims[a]);
       mark[a] = 1;
     }
     for (int i = 0; i < t->ndim; i++)
@@ -1451,7 +1509,8 @@ static int op_concat(imp_t *m) {
     int id;
     TRY(need_in(m, i, &id));
     if (T(m, id)->ndim != rank)
-      return ierr(m, CN_EFORMAT, "input %d has rank %d, input 0 has %d", i, T(m, id)->ndim, rank);
+      return ierr(m, CN_EFORMAT, "input %d has rank %d, input 0 has %d", i,
+                  T(m, id)->ndim, rank);
     /* Exporters concatenate empty tensors; they add nothing. */
     if (T(m, id)->dims[axis] == 0 && n > 1)
       continue;
@@ -1528,7 +1587,8 @@ static int op_split(imp_t *m) {
   int64_t len = t->dims[axis];
   if (ns == 0) {
     if (len % no)
-      return ierr(m, CN_EFORMAT, "axis of %" PRId64 " does not split in %d", len, no);
+      return ierr(m, CN_EFORMAT, "axis of %" PRId64 " does not split in %d",
+                  len, no);
     for (int i = 0; i < no; i++)
       sizes[i] = len / no;
   } else if (ns != no) {
@@ -1537,11 +1597,15 @@ static int op_split(imp_t *m) {
   int64_t sum = 0;
   for (int i = 0; i < no; i++) {
     if (sizes[i] < 0 || sizes[i] > len)
-      return ierr(m, CN_EFORMAT, "split size %" PRId64 " for an axis of %" PRId64, sizes[i], len);
+      return ierr(m, CN_EFORMAT,
+                  "split size %" PRId64 " for an axis of %" PRId64, sizes[i],
+                  len);
     sum += sizes[i];
   }
   if (sum != len)
-    return ierr(m, CN_EFORMAT, "split sizes add up to %" PRId64 ", axis has %" PRId64, sum, len);
+    return ierr(m, CN_EFORMAT,
+                "split sizes add up to %" PRId64 ", axis has %" PRId64, sum,
+                len);
   int outs[1024];
   for (int i = 0; i < no; i++) {
     TRY(new_out(m, i, &outs[i]));
@@ -1558,7 +1622,8 @@ static int op_split(imp_t *m) {
 }
 
 /* Clamps one Slice axis as the ONNX spec does; returns the element count. */
-static int64_t slice_axis(int64_t dim, int64_t st, int64_t en, int64_t *step, int64_t *start) {
+static int64_t slice_axis(int64_t dim, int64_t st, int64_t en, int64_t *step,
+                          int64_t *start) {
   /* Steps beyond the axis take one element at most; clamping them keeps
    * the arithmetic below (and the backends') far from overflow. */
   int64_t lim = dim + 1;
@@ -1710,7 +1775,8 @@ static int op_gather(imp_t *m) {
         if (v < 0)
           v += len;
         if (v < 0 || v >= len)
-          return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64, i64_at(m, idx, j), len);
+          return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64,
+                      i64_at(m, idx, j), len);
         memcpy(dst + (size_t)((oo * ni + j) * inner) * es,
                src + (size_t)((oo * len + v) * inner) * es, (size_t)inner * es);
       }
@@ -1725,7 +1791,8 @@ static int op_gather(imp_t *m) {
     if (v < 0)
       v += len;
     if (v < 0 || v >= len)
-      return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64, i64_at(m, idx, j), len);
+      return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64,
+                  i64_at(m, idx, j), len);
     memset(&p, 0, sizeof p);
     for (int i = 0; i < t->ndim; i++)
       p.slice.steps[i] = 1;
@@ -1786,7 +1853,7 @@ static int op_constant(imp_t *m) {
       return ierr(m, CN_EFORMAT, "value is not a tensor");
     if (nout(m) < 1 || !m->node->output[0][0])
       return ierr(m, CN_EFORMAT, "output 0 is missing");
-    int r = add_tensor_proto(m, a->t, m->node->output[0]);
+    int r = add_tensor_proto(m, a->t, m->node->output[0], NULL);
     return r < 0 ? r : 0;
   }
   int r;
@@ -1811,7 +1878,8 @@ static int op_constant(imp_t *m) {
     int64_t d = n;
     r = out_const(m, 0, CN_DT_I64, 1, &d, v);
   } else {
-    return ierr(m, CN_EUNSUPPORTED, "Constant without a tensor, float or int value");
+    return ierr(m, CN_EUNSUPPORTED,
+                "Constant without a tensor, float or int value");
   }
   return r < 0 ? r : 0;
 }
@@ -1830,7 +1898,8 @@ static int op_constant_of_shape(imp_t *m) {
     /* A generated constant, not weights read from the file: 16M elements
      * is far beyond any real use and bounds what a hostile file costs. */
     if (numel > ((int64_t)1 << 24))
-      return ierr(m, CN_EFORMAT, "ConstantOfShape of %" PRId64 "+ elements", numel);
+      return ierr(m, CN_EFORMAT, "ConstantOfShape of %" PRId64 "+ elements",
+                  numel);
   }
   cn_dtype_t dt = CN_DT_F32;
   double val = 0;
@@ -1841,12 +1910,13 @@ static int op_constant_of_shape(imp_t *m) {
     /* Decode through a temporary constant to reuse the checks. */
     char nm[160];
     uniq(m, "value", nm, sizeof nm);
-    int id = add_tensor_proto(m, a->t, nm);
+    int id = add_tensor_proto(m, a->t, nm, NULL);
     TRY(id);
     if (cn_tensor_numel(T(m, id)) != 1)
       return ierr(m, CN_EFORMAT, "value must hold one element");
     dt = T(m, id)->dtype;
-    val = dt == CN_DT_I64 ? (double)((int64_t *)T(m, id)->data)[0] : ((float *)T(m, id)->data)[0];
+    val = dt == CN_DT_I64 ? (double)((int64_t *)T(m, id)->data)[0]
+                          : ((float *)T(m, id)->data)[0];
   }
   int o = out_const(m, 0, dt, n, d, NULL);
   TRY(o);
@@ -1888,7 +1958,8 @@ static int op_cast(imp_t *m) {
     t = T(m, x);
     int64_t n = cn_tensor_numel(t);
     for (int64_t i = 0; i < n; i++) {
-      double v = t->dtype == CN_DT_I64 ? (double)((int64_t *)t->data)[i] : ((float *)t->data)[i];
+      double v = t->dtype == CN_DT_I64 ? (double)((int64_t *)t->data)[i]
+                                       : ((float *)t->data)[i];
       if (dt == CN_DT_F32) {
         ((float *)T(m, o)->data)[i] = (float)v;
       } else {
@@ -1903,7 +1974,8 @@ static int op_cast(imp_t *m) {
     return 0;
   }
   if (!to_float)
-    return ierr(m, CN_EUNSUPPORTED, "Cast of a runtime tensor to an integer type");
+    return ierr(m, CN_EUNSUPPORTED,
+                "Cast of a runtime tensor to an integer type");
   int y;
   TRY(new_out(m, 0, &y));
   return emit1(m, CN_OP_IDENTITY, NULL, 1, &x, y);
@@ -1914,7 +1986,8 @@ static int op_identity(imp_t *m) {
   TRY(need_in(m, 0, &x));
   for (int k = 1; k < nout(m); k++)
     if (m->node->output[k][0])
-      return ierr(m, CN_EUNSUPPORTED, "the mask output of Dropout is not supported");
+      return ierr(m, CN_EUNSUPPORTED,
+                  "the mask output of Dropout is not supported");
   if (is_const(m, x) && T(m, x)->dtype == CN_DT_I64)
     return const_move(m, 'r', x, NULL, T(m, x)->ndim, T(m, x)->dims, 0);
   if (!strcmp(m->node->op_type, "Dropout") && m->opset >= 12) {
@@ -1972,7 +2045,8 @@ static int op_pad(imp_t *m) {
       return ierr(m, CN_EUNSUPPORTED, "Pad with axes");
   }
   if (n != 2 * t->ndim)
-    return ierr(m, CN_EFORMAT, "pads has %d values, expected %d", n, 2 * t->ndim);
+    return ierr(m, CN_EFORMAT, "pads has %d values, expected %d", n,
+                2 * t->ndim);
   for (int i = 0; i < n; i++) {
     if (pads[i] > ((int64_t)1 << 30) || pads[i] < -((int64_t)1 << 30))
       return ierr(m, CN_EFORMAT, "pads[%d] = %" PRId64, i, pads[i]);
@@ -2025,8 +2099,12 @@ static int op_resize(imp_t *m, int upsample) {
     if (ns == 0)
       return ierr(m, CN_EFORMAT, "scales is missing");
   } else {
-    TRY(attr_str(m, "coordinate_transformation_mode", "half_pixel", ctm, sizeof ctm));
-    static const struct { const char *n; cn_resize_coord_t c; } cm[] = {
+    TRY(attr_str(m, "coordinate_transformation_mode", "half_pixel", ctm,
+                 sizeof ctm));
+    static const struct {
+      const char *n;
+      cn_resize_coord_t c;
+    } cm[] = {
         {"half_pixel", CN_COORD_HALF_PIXEL},
         {"asymmetric", CN_COORD_ASYMMETRIC},
         {"align_corners", CN_COORD_ALIGN_CORNERS},
@@ -2039,7 +2117,8 @@ static int op_resize(imp_t *m, int upsample) {
       if (!strcmp(ctm, cm[i].n))
         break;
     if (i == sizeof cm / sizeof cm[0])
-      return ierr(m, CN_EUNSUPPORTED, "coordinate_transformation_mode '%s'", ctm);
+      return ierr(m, CN_EUNSUPPORTED, "coordinate_transformation_mode '%s'",
+                  ctm);
     p.resize.coord = cm[i].c;
     TRY(attr_str(m, "nearest_mode", "round_prefer_floor", nm, sizeof nm));
     if (!strcmp(nm, "round_prefer_floor"))
@@ -2056,7 +2135,8 @@ static int op_resize(imp_t *m, int upsample) {
     int64_t ex;
     TRY(attr_int(m, "exclude_outside", 0, &ex));
     p.resize.exclude_outside = ex != 0;
-    TRY(attr_float(m, "extrapolation_value", 0.0f, &p.resize.extrapolation_value));
+    TRY(attr_float(m, "extrapolation_value", 0.0f,
+                   &p.resize.extrapolation_value));
     int64_t aa;
     TRY(attr_int(m, "antialias", 0, &aa));
     if (aa)
@@ -2080,14 +2160,16 @@ static int op_resize(imp_t *m, int upsample) {
       TRY(nz);
     }
     if ((ns > 0) == (nz > 0))
-      return ierr(m, CN_EFORMAT, "exactly one of scales and sizes must be given");
+      return ierr(m, CN_EFORMAT,
+                  "exactly one of scales and sizes must be given");
   }
   t = T(m, x);
   if ((ns && ns != nd) || (nz && nz != nd))
     return ierr(m, CN_EFORMAT, "%d scales/sizes for rank %d", ns ? ns : nz, nd);
   if (p.resize.coord == CN_COORD_TF_CROP_AND_RESIZE) {
     if (nroi != 2 * nd)
-      return ierr(m, CN_EFORMAT, "roi has %d values, expected %d", nroi, 2 * nd);
+      return ierr(m, CN_EFORMAT, "roi has %d values, expected %d", nroi,
+                  2 * nd);
     memcpy(p.resize.roi, roi, sizeof(float) * (size_t)nroi);
   }
   int64_t od[MAXD];
@@ -2105,7 +2187,8 @@ static int op_resize(imp_t *m, int upsample) {
                         : 1.0;
       double o = floor((double)t->dims[i] * span * scales[i]);
       if (!(o < (double)((int64_t)1 << 30)))
-        return ierr(m, CN_EFORMAT, "resized axis %d would have %g elements", i, o);
+        return ierr(m, CN_EFORMAT, "resized axis %d would have %g elements", i,
+                    o);
       od[i] = o >= 1 ? (int64_t)o : 0;
       if (od[i] < 1)
         return ierr(m, CN_EFORMAT, "resized axis %d would be empty", i);
@@ -2169,7 +2252,8 @@ static int op_reduce(imp_t *m, cn_reduce_kind_t kind) {
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
   TRY(new_out(m, 0, &y));
-  if (t->ndim == 4 && mask == 12u && keep && (kind == CN_REDUCE_MEAN || kind == CN_REDUCE_MAX)) {
+  if (t->ndim == 4 && mask == 12u && keep &&
+      (kind == CN_REDUCE_MEAN || kind == CN_REDUCE_MAX)) {
     p.pool.kind = kind == CN_REDUCE_MEAN ? CN_POOL_AVG : CN_POOL_MAX;
     p.pool.global = 1;
     return emit1(m, CN_OP_POOL, &p, 1, &x, y);
@@ -2217,7 +2301,8 @@ static int op_range(imp_t *m) {
   TRY(need_const(m, 1, "limit", &b));
   TRY(need_const(m, 2, "delta", &c));
   float s, l, d;
-  if (const_floats(m, a, "start", &s, 1) != 1 || const_floats(m, b, "limit", &l, 1) != 1 ||
+  if (const_floats(m, a, "start", &s, 1) != 1 ||
+      const_floats(m, b, "limit", &l, 1) != 1 ||
       const_floats(m, c, "delta", &d, 1) != 1 || d == 0)
     return ierr(m, CN_EFORMAT, "bad Range arguments");
   if (!(fabsf(s) < 1e15f && fabsf(l) < 1e15f && fabsf(d) < 1e15f))
@@ -2238,28 +2323,94 @@ static int op_range(imp_t *m) {
   return 0;
 }
 
-/* ---- dispatch ------------------------------------------------------------- */
+/* ---- dispatch -------------------------------------------------------------
+ */
 
 const char *const cn__onnx_ops[] = {
-    "Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat",
-    "Constant", "ConstantOfShape", "Conv", "ConvTranspose", "Div", "Dropout", "Elu",
-    "Equal", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gemm", "GlobalAveragePool",
-    "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "Log",
-    "LogSoftmax", "LRN", "MatMul", "Max", "MaxPool", "Mean", "Min", "Mul", "Neg", "Pad",
-    "Pow", "PRelu", "Range", "Reciprocal", "ReduceL1", "ReduceL2", "ReduceLogSum",
-    "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum",
-    "ReduceSumSquare", "Relu", "Reshape",
-    "Resize", "Selu", "Shape", "Sigmoid", "Size", "Slice", "Softmax", "Softplus", "Split",
-    "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze", "Upsample", NULL,
+    "Abs",
+    "Add",
+    "AveragePool",
+    "BatchNormalization",
+    "Cast",
+    "Ceil",
+    "Clip",
+    "Concat",
+    "Constant",
+    "ConstantOfShape",
+    "Conv",
+    "ConvTranspose",
+    "Div",
+    "Dropout",
+    "Elu",
+    "Equal",
+    "Exp",
+    "Expand",
+    "Flatten",
+    "Floor",
+    "Gather",
+    "Gemm",
+    "GlobalAveragePool",
+    "GlobalMaxPool",
+    "HardSigmoid",
+    "HardSwish",
+    "Identity",
+    "LeakyRelu",
+    "Log",
+    "LogSoftmax",
+    "LRN",
+    "MatMul",
+    "Max",
+    "MaxPool",
+    "Mean",
+    "Min",
+    "Mul",
+    "Neg",
+    "Pad",
+    "Pow",
+    "PRelu",
+    "Range",
+    "Reciprocal",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+    "ReduceMax",
+    "ReduceMean",
+    "ReduceMin",
+    "ReduceProd",
+    "ReduceSum",
+    "ReduceSumSquare",
+    "Relu",
+    "Reshape",
+    "Resize",
+    "Selu",
+    "Shape",
+    "Sigmoid",
+    "Size",
+    "Slice",
+    "Softmax",
+    "Softplus",
+    "Split",
+    "Sqrt",
+    "Squeeze",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "Transpose",
+    "Unsqueeze",
+    "Upsample",
+    NULL,
 };
 
 static int import_node(imp_t *m) {
   const char *op = m->node->op_type ? m->node->op_type : "";
   float f1, f2;
-  if (m->node->domain && m->node->domain[0] && strcmp(m->node->domain, "ai.onnx") != 0)
+  if (m->node->domain && m->node->domain[0] &&
+      strcmp(m->node->domain, "ai.onnx") != 0)
     return ierr(m, CN_EUNSUPPORTED, "op %s of domain %s", op, m->node->domain);
   if (m->opset < 7 && attr(m, "broadcast") && attr(m, "axis"))
-    return ierr(m, CN_EUNSUPPORTED, "legacy broadcast with an axis (opset < 7)");
+    return ierr(m, CN_EUNSUPPORTED,
+                "legacy broadcast with an axis (opset < 7)");
   if ((m->opset < 2 && (!strcmp(op, "Pad") || !strcmp(op, "Split"))) ||
       (m->opset < 7 && !strcmp(op, "Upsample")))
     return ierr(m, CN_EUNSUPPORTED, "%s of opset %" PRId64, op, m->opset);
@@ -2397,11 +2548,16 @@ static int import_node(imp_t *m) {
     const char *name;
     cn_reduce_kind_t kind;
   } reductions[] = {
-      {"ReduceSum", CN_REDUCE_SUM},         {"ReduceMean", CN_REDUCE_MEAN},
-      {"ReduceMax", CN_REDUCE_MAX},         {"ReduceMin", CN_REDUCE_MIN},
-      {"ReduceProd", CN_REDUCE_PROD},       {"ReduceL1", CN_REDUCE_L1},
-      {"ReduceL2", CN_REDUCE_L2},           {"ReduceSumSquare", CN_REDUCE_SUM_SQUARE},
-      {"ReduceLogSum", CN_REDUCE_LOG_SUM},  {"ReduceLogSumExp", CN_REDUCE_LOG_SUM_EXP},
+      {"ReduceSum", CN_REDUCE_SUM},
+      {"ReduceMean", CN_REDUCE_MEAN},
+      {"ReduceMax", CN_REDUCE_MAX},
+      {"ReduceMin", CN_REDUCE_MIN},
+      {"ReduceProd", CN_REDUCE_PROD},
+      {"ReduceL1", CN_REDUCE_L1},
+      {"ReduceL2", CN_REDUCE_L2},
+      {"ReduceSumSquare", CN_REDUCE_SUM_SQUARE},
+      {"ReduceLogSum", CN_REDUCE_LOG_SUM},
+      {"ReduceLogSumExp", CN_REDUCE_LOG_SUM_EXP},
   };
   for (size_t i = 0; i < sizeof reductions / sizeof reductions[0]; i++)
     if (!strcmp(op, reductions[i].name))
@@ -2424,9 +2580,11 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
   /* Opsets 7 to 17 are supported; older models load when they use none of
    * the legacy forms refused in import_node (legacy broadcast, ...). */
   if (m->opset < 1 || m->opset > 17)
-    return ierr(m, CN_EUNSUPPORTED, "opset %" PRId64 " (supported: 7 to 17)", m->opset);
+    return ierr(m, CN_EUNSUPPORTED, "opset %" PRId64 " (supported: 7 to 17)",
+                m->opset);
   for (size_t i = 0; i < gp->n_initializer; i++)
-    TRY(add_tensor_proto(m, gp->initializer[i], NULL));
+    TRY(add_tensor_proto(m, gp->initializer[i], NULL,
+                         i < m->nspans ? &m->spans[i] : NULL));
   if (gp->n_sparse_initializer)
     return ierr(m, CN_EUNSUPPORTED, "sparse initializers");
   /* Inputs that are not initializers are the graph's runtime inputs. */
@@ -2441,29 +2599,36 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
     if (cn_graph_find(m->g, vi->name) >= 0)
       continue;
     const Onnx__TypeProto *tp = vi->type;
-    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
+        !tp->tensor_type)
       return ierr(m, CN_EUNSUPPORTED, "input %s is not a tensor", vi->name);
     if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-      return ierr(m, CN_EUNSUPPORTED, "input %s has element type %d, only float is supported",
+      return ierr(m, CN_EUNSUPPORTED,
+                  "input %s has element type %d, only float is supported",
                   vi->name, tp->tensor_type->elem_type);
     const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
     if (!sh)
       return ierr(m, CN_EUNSUPPORTED, "input %s has no shape", vi->name);
     if (sh->n_dim > MAXD)
-      return ierr(m, CN_EUNSUPPORTED, "input %s has %zu dimensions", vi->name, sh->n_dim);
+      return ierr(m, CN_EUNSUPPORTED, "input %s has %zu dimensions", vi->name,
+                  sh->n_dim);
     int64_t d[MAXD];
     for (size_t k = 0; k < sh->n_dim; k++) {
       const Onnx__TensorShapeProto__Dimension *dm = sh->dim[k];
-      if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+      if (dm->value_case ==
+          ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
         d[k] = dm->dim_value;
         if (d[k] == 0)
-          return ierr(m, CN_EUNSUPPORTED, "input %s: empty tensors are not supported", vi->name);
+          return ierr(m, CN_EUNSUPPORTED,
+                      "input %s: empty tensors are not supported", vi->name);
         if (d[k] < 1 || d[k] > ((int64_t)1 << 24))
-          return ierr(m, CN_EFORMAT, "input %s: dimension %zu is %" PRId64, vi->name, k, d[k]);
+          return ierr(m, CN_EFORMAT, "input %s: dimension %zu is %" PRId64,
+                      vi->name, k, d[k]);
       } else if (k == 0) {
         d[k] = 1; /* a symbolic batch runs with batch 1 */
       } else {
-        return ierr(m, CN_EUNSUPPORTED, "input %s: dimension %zu is symbolic", vi->name, k);
+        return ierr(m, CN_EUNSUPPORTED, "input %s: dimension %zu is symbolic",
+                    vi->name, k);
       }
     }
     int id = cn_graph_add_tensor(m->g, vi->name, CN_DT_F32, (int)sh->n_dim, d);
@@ -2471,7 +2636,9 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
       return ierr(m, CN_EFORMAT, "input %s: bad shape", vi->name);
     ins[nins++] = id;
   }
-  TRY(cn_graph_set_inputs(m->g, ins, nins) < 0 ? ierr(m, CN_ENOMEM, "out of memory") : 0);
+  TRY(cn_graph_set_inputs(m->g, ins, nins) < 0
+          ? ierr(m, CN_ENOMEM, "out of memory")
+          : 0);
   for (size_t i = 0; i < gp->n_node; i++) {
     m->ni = (int)i;
     m->node = gp->node[i];
@@ -2483,7 +2650,8 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
     for (size_t k = 0; k < m->node->n_input; k++) {
       const char *in = m->node->input[k];
       if (in && in[0] && cn_graph_find(m->g, in) < 0)
-        return ierr(m, CN_EFORMAT, "input '%.80s' is not defined before this node", in);
+        return ierr(m, CN_EFORMAT,
+                    "input '%.80s' is not defined before this node", in);
     }
     TRY(import_node(m));
   }
@@ -2493,11 +2661,13 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
     return ierr(m, CN_ENOMEM, "out of memory");
   for (size_t i = 0; i < gp->n_output; i++) {
     const Onnx__TypeProto *tp = gp->output[i]->type;
-    if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE && tp->tensor_type &&
-        tp->tensor_type->has_elem_type &&
+    if (tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
+        tp->tensor_type && tp->tensor_type->has_elem_type &&
         tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-      return ierr(m, CN_EUNSUPPORTED, "output %s has element type %d, only float is supported",
-                  gp->output[i]->name ? gp->output[i]->name : "?", tp->tensor_type->elem_type);
+      return ierr(m, CN_EUNSUPPORTED,
+                  "output %s has element type %d, only float is supported",
+                  gp->output[i]->name ? gp->output[i]->name : "?",
+                  tp->tensor_type->elem_type);
     if (tp && tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
         tp->value_case != ONNX__TYPE_PROTO__VALUE__NOT_SET)
       return ierr(m, CN_EUNSUPPORTED, "output %s is not a tensor",
@@ -2505,7 +2675,8 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
     const char *nm = gp->output[i]->name;
     int id = nm ? cn_graph_find(m->g, nm) : -1;
     if (id < 0)
-      return ierr(m, CN_EFORMAT, "output '%.80s' is never computed", nm ? nm : "");
+      return ierr(m, CN_EFORMAT, "output '%.80s' is never computed",
+                  nm ? nm : "");
     outs[i] = id;
   }
   if (gp->n_output == 0)
@@ -2515,22 +2686,26 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
   return cn_graph_compact(m->g, m->err);
 }
 
-int cn_onnx_load_mem(const void *buf, size_t len, const char *name, cn_graph_t **out,
-                     cn_err_t *err) {
-  *out = NULL;
-  const char *src = name ? name : "model.onnx";
-  if (len == 0)
-    return cn_err_set(err, CN_EFORMAT, "%s: empty file", src);
-  cn_graph_t *g = cn_graph_create(src);
-  if (!g)
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", src);
-  ProtobufCAllocator alloc = {.alloc = pb_alloc, .free = pb_free, .allocator_data = g};
+/* Unpacks buf (the whole file, or the skeleton of a zero-copy load) and
+ * imports it into g; destroys g on failure. */
+static int import_into(cn_graph_t *g, const uint8_t *buf, size_t len,
+                       uint8_t *image, const cn__span_t *spans, size_t nspans,
+                       cn_graph_t **out, cn_err_t *err) {
+  ProtobufCAllocator alloc = {
+      .alloc = pb_alloc, .free = pb_free, .allocator_data = g};
   Onnx__ModelProto *mp = onnx__model_proto__unpack(&alloc, len, buf);
   if (!mp) {
+    cn_err_set(err, CN_EFORMAT, "%s: not an ONNX model (protobuf parse failed)",
+               g->source);
     cn_graph_destroy(g);
-    return cn_err_set(err, CN_EFORMAT, "%s: not an ONNX model (protobuf parse failed)", src);
+    return CN_EFORMAT;
   }
-  imp_t m = {.g = g, .src = g->source, .err = err};
+  imp_t m = {.g = g,
+             .src = g->source,
+             .err = err,
+             .image = image,
+             .spans = spans,
+             .nspans = nspans};
   int r = import_graph(&m, mp);
   if (r < 0)
     cn__err_clean(err);
@@ -2543,13 +2718,65 @@ int cn_onnx_load_mem(const void *buf, size_t len, const char *name, cn_graph_t *
   return 0;
 }
 
-/* The file is mapped, not read: weights are copied once, from the page
- * cache into the unpacked message, instead of through a growing buffer. */
+/* Weight payloads this size or larger are used where they lie in the file
+ * image instead of being copied out by protobuf-c (onnx_wire.h). */
+#define CN__ONNX_INPLACE 4096
+
+/* Zero-copy load: the file is read once, into the graph's arena (read()
+ * from the page cache costs a third of touching a file mapping here), and
+ * protobuf-c unpacks a skeleton without the weight payloads, which the
+ * constants then use in place. A file the splitter does not understand is
+ * unpacked whole, and protobuf-c says what is wrong with it. */
+static int load_image(cn_graph_t *g, uint8_t *image, size_t len,
+                      cn_graph_t **out, cn_err_t *err) {
+  size_t nspans = 0;
+  int64_t n = cn__onnx_split(image, len, CN__ONNX_INPLACE, NULL, NULL, &nspans);
+  if (n < 0)
+    return import_into(g, image, len, NULL, NULL, 0, out, err);
+  uint8_t *skel = malloc(n > 0 ? (size_t)n : 1);
+  cn__span_t *spans = malloc((nspans ? nspans : 1) * sizeof *spans);
+  if (!skel || !spans) {
+    free(skel);
+    free(spans);
+    cn_graph_destroy(g);
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
+  }
+  size_t ns2 = 0;
+  int64_t n2 = cn__onnx_split(image, len, CN__ONNX_INPLACE, skel, spans, &ns2);
+  int r = n2 == n && ns2 == nspans
+              ? import_into(g, skel, (size_t)n, image, spans, nspans, out, err)
+              : import_into(g, image, len, NULL, NULL, 0, out, err);
+  free(skel);
+  free(spans);
+  return r;
+}
+
+/* The same path as a file: one copy of buf into the arena, then the
+ * zero-copy load from it (so the fuzz targets cover the splitter too). */
+int cn_onnx_load_mem(const void *buf, size_t len, const char *name,
+                     cn_graph_t **out, cn_err_t *err) {
+  *out = NULL;
+  const char *src = name ? name : "model.onnx";
+  if (len == 0)
+    return cn_err_set(err, CN_EFORMAT, "%s: empty file", src);
+  if ((uint64_t)len > CN_ONNX_MAX_FILE)
+    return cn_err_set(err, CN_EFORMAT, "%s: larger than 2 GiB", src);
+  cn_graph_t *g = cn_graph_create(src);
+  uint8_t *image = g ? cn__graph_alloc_raw(g, len) : NULL;
+  if (!image) {
+    cn_graph_destroy(g);
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", src);
+  }
+  memcpy(image, buf, len);
+  return load_image(g, image, len, out, err);
+}
+
 int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err) {
   *out = NULL;
   int fd = open(path, O_RDONLY);
   if (fd < 0)
-    return cn_err_set(err, cn_err_from_errno(errno), "%s: %s", path, strerror(errno));
+    return cn_err_set(err, cn_err_from_errno(errno), "%s: %s", path,
+                      strerror(errno));
   struct stat st;
   if (fstat(fd, &st) < 0) {
     int e = errno;
@@ -2569,11 +2796,30 @@ int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err) {
     close(fd);
     return cn_err_set(err, CN_EFORMAT, "%s: empty file", path);
   }
-  void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+  cn_graph_t *g = cn_graph_create(path);
+  uint8_t *image = g ? cn__graph_alloc_raw(g, len) : NULL;
+  if (!image) {
+    close(fd);
+    cn_graph_destroy(g);
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory (%zu bytes)", path,
+                      len);
+  }
+  size_t got = 0;
+  while (got < len) {
+    ssize_t k = pread(fd, image + got, len - got, (off_t)got);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0) {
+      int e = k < 0 ? errno : 0;
+      close(fd);
+      cn_graph_destroy(g);
+      return e ? cn_err_set(err, CN_EIO, "%s: read failed: %s", path,
+                            strerror(e))
+               : cn_err_set(err, CN_EIO, "%s: the file shrank while being read",
+                            path);
+    }
+    got += (size_t)k;
+  }
   close(fd);
-  if (map == MAP_FAILED)
-    return cn_err_set(err, CN_EIO, "%s: cannot map: %s", path, strerror(errno));
-  int r = cn_onnx_load_mem(map, len, path, out, err);
-  munmap(map, len);
-  return r;
+  return load_image(g, image, len, out, err);
 }
