@@ -147,7 +147,8 @@ for line in open(os.path.join(out, 'results')) if os.path.exists(
         new = {}
         for key, pat in (('median_ms', r'median\D{0,12}?([0-9.]+)\s*ms'),
                          ('p90_ms', r'p90\D{0,12}?([0-9.]+)\s*ms'),
-                         ('load_ms', r'load\D{0,12}?([0-9.]+)\s*ms')):
+                         ('load_ms', r'(?<!re)load\D{0,12}?([0-9.]+)\s*ms'),
+                         ('reload_ms', r'reload\D{0,12}?([0-9.]+)\s*ms')):
             m = re.search(pat, rest, re.I)
             if m:
                 new[key] = float(m.group(1))
@@ -179,18 +180,20 @@ order = [n for n in ('onnx-googlenet', 'onnx-resnet50', 'onnx-mobilenetv2',
              'onnx-googlenet', 'onnx-resnet50', 'onnx-mobilenetv2',
              'onnx-squeezenet', 'caffe-googlenet', 'blazeface'))
 rows = ['| model | GFLOP | OpenCV DNN ms | ONNX Runtime ms | camnet ms | '
-        'camnet vs OpenCV | camnet vs ORT | ORT vs OpenCV | camnet load ms |',
-        '|---|---:|---:|---:|---:|---:|---:|---:|---:|']
+        'camnet vs OpenCV | camnet vs ORT | ORT vs OpenCV | camnet load ms | '
+        'camnet reload ms |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|']
 for n in order:
     r = res[n]
     g = r.get('opencv', {}).get('gflop')
     cam = r.get('camnet')
-    rows.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+    rows.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
         n, '%.2f' % g if g else '—', cell(r.get('opencv'), g),
         cell(r.get('ort'), g), cell(cam, g),
         ratio(cam, r.get('opencv')), ratio(cam, r.get('ort')),
         ratio(r.get('ort'), r.get('opencv')),
-        '%.0f' % cam['load_ms'] if cam and 'load_ms' in cam else '—'))
+        '%.0f' % cam['load_ms'] if cam and 'load_ms' in cam else '—',
+        '%.0f' % cam['reload_ms'] if cam and 'reload_ms' in cam else '—'))
 
 def sh(c):
     try:
@@ -208,8 +211,10 @@ lines = [
     'that the FMA loop (`tools/fma_peak`) measured: %s GFLOP/s on 1 thread, '
     '%s on %s. GFLOP counts 2 × multiply-adds of convolutions and fully '
     'connected layers. "camnet vs X" is X\'s time over camnet\'s (higher is '
-    'better for camnet); load is import + optimize + primitive creation, '
-    'warm.' % (cmd, time.strftime('%Y-%m-%d'), cpu or 'unknown CPU',
+    'better for camnet). Load is import + optimize + primitive creation + '
+    'weight reorders, the first in a fresh process with the file in the page '
+    'cache; reload the median of 5 more in the same process after freeing the '
+    'model (warm).' % (cmd, time.strftime('%Y-%m-%d'), cpu or 'unknown CPU',
                os.cpu_count(), start_load, load[0], threads, rounds, runs, peak1 or '?',
                peak2 or '?',
                threads),

@@ -4,7 +4,13 @@
  *   camnet infer --model M [--weights W | --prototxt P] --input in.npy
  *                --out out.npy [--output NAME] [--backend B] [--threads N]
  *   camnet bench MODEL [--weights W | --prototxt P] [--input in.npy]
- *                [--threads N] [--runs N] [--warmup N] [--backend B]
+ *                [--threads N] [--runs N] [--warmup N] [--reloads N]
+ *                [--backend B]
+ *
+ * bench's "load" is the first load in the process (file in the page cache:
+ * warm for the disk, cold for the process's memory and oneDNN's kernel
+ * cache); "reload" the median of --reloads more loads after freeing the
+ * model, as a program that switches models sees.
  */
 #include "app/cmd_model.h"
 
@@ -23,7 +29,7 @@
 typedef struct tool_args {
   const char *model, *weights, *prototxt, *backend, *input, *out;
   const char *output;
-  long threads, runs, warmup;
+  long threads, runs, warmup, reloads;
   bool help;
 } tool_args_t;
 
@@ -33,8 +39,10 @@ static int parse_long(const char *opt, const char *v, long lo, long hi,
   errno = 0;
   long x = strtol(v, &end, 10);
   if (errno || end == v || *end || x < lo || x > hi) {
-    fprintf(stderr, "camnet: option %s: '%s' is not a whole number between "
-            "%ld and %ld\n", opt, v, lo, hi);
+    fprintf(stderr,
+            "camnet: option %s: '%s' is not a whole number between "
+            "%ld and %ld\n",
+            opt, v, lo, hi);
     return -1;
   }
   *out = x;
@@ -45,6 +53,7 @@ static int parse_args(int argc, char **argv, tool_args_t *a) {
   memset(a, 0, sizeof *a);
   a->runs = 50;
   a->warmup = 5;
+  a->reloads = 5;
   for (int i = 2; i < argc; i++) {
     const char *o = argv[i];
     if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
@@ -85,6 +94,8 @@ static int parse_args(int argc, char **argv, tool_args_t *a) {
       rc = parse_long(o, v, 1, 1000000, &a->runs);
     else if (!strcmp(o, "--warmup"))
       rc = parse_long(o, v, 0, 1000000, &a->warmup);
+    else if (!strcmp(o, "--reloads"))
+      rc = parse_long(o, v, 0, 1000, &a->reloads);
     else {
       fprintf(stderr, "camnet: unknown option %s (see camnet %s --help)\n", o,
               argv[1]);
@@ -174,9 +185,10 @@ static float *make_input(const cn_tensor_desc_t *d, const char *path) {
     return NULL;
   }
   if (in.numel != d->numel) {
-    fprintf(stderr, "camnet: error: %s: has %lld values, input %s needs "
-            "%lld\n", path, (long long)in.numel, d->name,
-            (long long)d->numel);
+    fprintf(stderr,
+            "camnet: error: %s: has %lld values, input %s needs "
+            "%lld\n",
+            path, (long long)in.numel, d->name, (long long)d->numel);
     cn_npy_free(&in);
     free(x);
     return NULL;
@@ -215,8 +227,10 @@ static int cmd_infer(const tool_args_t *a) {
   if (load(a, &m))
     return 1;
   if (cn_model_num_inputs(m) != 1) {
-    fprintf(stderr, "camnet: error: %s: infer takes models with one input "
-            "(this one has %d)\n", a->model, cn_model_num_inputs(m));
+    fprintf(stderr,
+            "camnet: error: %s: infer takes models with one input "
+            "(this one has %d)\n",
+            a->model, cn_model_num_inputs(m));
     cn_model_free(m);
     return 1;
   }
@@ -276,7 +290,8 @@ static int cmd_bench(const tool_args_t *a) {
   int status = 1;
   bool ok = ins && outs && times;
   for (int i = 0; ok && i < nin; i++)
-    ok = (ins[i] = make_input(cn_model_input(m, i), i ? NULL : a->input)) != NULL;
+    ok = (ins[i] = make_input(cn_model_input(m, i), i ? NULL : a->input)) !=
+         NULL;
   cn_err_t err = {0};
   for (long r = 0; ok && r < a->warmup + a->runs; r++) {
     int64_t s = cn_clock_now();
@@ -292,16 +307,37 @@ static int cmd_bench(const tool_args_t *a) {
     double med = times[a->runs / 2];
     double p90 = times[(size_t)((double)(a->runs - 1) * 0.9)];
     printf("%s: backend %s, %ld runs: median %.3f ms, p90 %.3f ms, "
-           "%.1f GFLOP/s, load %.1f ms\n",
+           "%.1f GFLOP/s, load %.1f ms",
            a->model, cn_model_backend(m), a->runs, med, p90,
            cn_model_flops(m) / (med * 1e6), load_ms);
     status = 0;
   }
+
   for (int i = 0; ins && i < nin; i++)
     free(ins[i]);
   free(ins);
   free(times);
   free_outputs(m, outs);
+  /* Reloads: the model is freed first, so at most one copy is loaded. */
+  double *reload =
+      ok && a->reloads ? malloc((size_t)a->reloads * sizeof *reload) : NULL;
+  for (long r = 0; reload && r < a->reloads; r++) {
+    cn_model_free(m);
+    int64_t s = cn_clock_now();
+    if (load(a, &m)) {
+      m = NULL;
+      status = 1;
+      break;
+    }
+    reload[r] = cn_ns_to_ms(cn_clock_now() - s);
+    if (r == a->reloads - 1) {
+      qsort(reload, (size_t)a->reloads, sizeof *reload, cmp_double);
+      printf(", reload %.1f ms", reload[a->reloads / 2]);
+    }
+  }
+  free(reload);
+  if (ok)
+    printf("\n");
   cn_model_free(m);
   return status;
 }
@@ -316,7 +352,7 @@ int cn_app_model_tool(int argc, char **argv) {
            "  camnet infer --model M [--prototxt P] --input in.npy --out "
            "out.npy [--output NAME]\n"
            "  camnet bench MODEL [--weights W] [--input in.npy] [--threads N]"
-           " [--runs N] [--warmup N]\n");
+           " [--runs N] [--warmup N] [--reloads N]\n");
     return 0;
   }
   if (!strcmp(argv[1], "info"))
