@@ -2738,8 +2738,9 @@ static int load_image(cn_graph_t *g, uint8_t *image, size_t len,
   if (!skel || !spans) {
     free(skel);
     free(spans);
+    cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
     cn_graph_destroy(g);
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
+    return CN_ENOMEM;
   }
   size_t ns2 = 0;
   int64_t n2 = cn__onnx_split(image, len, CN__ONNX_INPLACE, skel, spans, &ns2);

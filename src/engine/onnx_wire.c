@@ -31,9 +31,13 @@ typedef struct field {
 typedef int64_t (*msg_fn)(walk_t *w, const uint8_t *p, const uint8_t *end,
                           uint8_t *out);
 
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+/* At most max bytes: 10 for a value, 5 for a key or a length, as
+ * protobuf-c reads them (a file it would refuse must not load because its
+ * bad header was left out of the skeleton). */
+static int get_varint(const uint8_t **p, const uint8_t *end, int max,
+                      uint64_t *v) {
   uint64_t r = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
+  for (int shift = 0; shift < 7 * max; shift += 7) {
     if (*p == end)
       return -1;
     uint8_t b = *(*p)++;
@@ -64,13 +68,13 @@ static int next_field(const uint8_t **p, const uint8_t *end, field_t *f) {
   uint64_t key, n;
   f->start = *p;
   f->payload = NULL;
-  if (get_varint(p, end, &key))
+  if (get_varint(p, end, 5, &key) || key > UINT32_MAX || (key >> 3) == 0)
     return -1;
   f->num = key >> 3;
   f->wt = (int)(key & 7);
   switch (f->wt) {
   case WT_VARINT:
-    if (get_varint(p, end, &n))
+    if (get_varint(p, end, 10, &n))
       return -1;
     break;
   case WT_I64:
@@ -82,7 +86,7 @@ static int next_field(const uint8_t **p, const uint8_t *end, field_t *f) {
     break;
   }
   case WT_LEN:
-    if (get_varint(p, end, &n) || n > (uint64_t)(end - *p))
+    if (get_varint(p, end, 5, &n) || n > INT32_MAX || n > (uint64_t)(end - *p))
       return -1;
     f->payload = *p;
     *p += n;

@@ -283,6 +283,7 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
   /* copy_bgr_to_bgra wrote behind cairo's back. */
   cairo_surface_mark_dirty(cairo_get_target(cr));
   cairo_save(cr);
+  cairo_new_path(cr); /* save/restore keep the last frame's current point */
   /* Text scales with the picture: 1/30 of its height, at least 12 px. */
   double size = fmax(12.0, canvas->height / 30.0);
   if (res)

@@ -198,6 +198,9 @@ static void test_truncated(void **state) {
                           0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
   const uint8_t bad2[] = {0x3a, 0x10, 0x2a, 0x00};
   const uint8_t group[] = {0x0b, 0x0c};
+  /* Headers protobuf-c refuses: a 6-byte length, field number 0. */
+  const uint8_t overlong[] = {0x3a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00};
+  const uint8_t field0[] = {0x02, 0x00};
   size_t ns;
   assert_int_equal(cn__onnx_split(bad1, sizeof bad1, 4096, NULL, NULL, &ns),
                    -1);
@@ -205,6 +208,11 @@ static void test_truncated(void **state) {
                    -1);
   assert_int_equal(cn__onnx_split(group, sizeof group, 4096, NULL, NULL, &ns),
                    -1);
+  assert_int_equal(
+      cn__onnx_split(overlong, sizeof overlong, 4096, NULL, NULL, &ns), -1);
+  assert_int_equal(cn__onnx_split(field0, sizeof field0, 4096, NULL, NULL, &ns),
+                   -1);
+  assert_null(onnx__model_proto__unpack(NULL, sizeof overlong, overlong));
   free(buf);
 }
 

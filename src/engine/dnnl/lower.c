@@ -50,7 +50,8 @@ void cn__dnnl_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims) {
   dnnl_memory_desc_init_by_strides(md, ndim, d, dnnl_f32, st);
 }
 
-static void md_tensor_plain(const cn__dnnl_t *s, int t, dnnl_memory_desc_t *md) {
+static void md_tensor_plain(const cn__dnnl_t *s, int t,
+                            dnnl_memory_desc_t *md) {
   const cn_tensor_t *tt = tens(s, t);
   cn__dnnl_md_plain(md, tt->ndim, tt->dims);
 }
@@ -80,7 +81,8 @@ static int reorder_now(cn__dnnl_t *s, dnnl_memory_t from, dnnl_memory_t to) {
   dnnl_memory_get_memory_desc(from, &a);
   dnnl_memory_get_memory_desc(to, &b);
   dnnl_primitive_desc_t pd;
-  dnnl_status_t st = dnnl_reorder_primitive_desc_create(&pd, a, s->eng, b, s->eng, NULL);
+  dnnl_status_t st =
+      dnnl_reorder_primitive_desc_create(&pd, a, s->eng, b, s->eng, NULL);
   if (st != dnnl_success)
     return st;
   dnnl_primitive_t p;
@@ -99,19 +101,23 @@ static int reorder_now(cn__dnnl_t *s, dnnl_memory_t from, dnnl_memory_t to) {
 /* A constant in layout `want`, read from t->data laid out as `user`. The
  * data is used in place when the layouts agree, else reordered once into
  * memory oneDNN allocates (freed with the value). */
-static int const_val(cn__dnnl_t *s, int node, int t, const dnnl_memory_desc_t *user,
+static int const_val(cn__dnnl_t *s, int node, int t,
+                     const dnnl_memory_desc_t *user,
                      const dnnl_memory_desc_t *want, cn_err_t *err) {
   const cn_tensor_t *tt = tens(s, t);
   if (tt->dtype != CN_DT_F32 || !tt->data)
     return nerr(s, node, err, CN_EUNSUPPORTED, "constant is not float32", 0);
-  if (dnnl_memory_desc_get_size(user) != (size_t)cn_tensor_numel(tt) * sizeof(float))
+  if (dnnl_memory_desc_get_size(user) !=
+      (size_t)cn_tensor_numel(tt) * sizeof(float))
     return nerr(s, node, err, CN_EFORMAT, "constant has the wrong size", 0);
   dnnl_memory_t um;
   dnnl_status_t st = dnnl_memory_create(&um, user, s->eng, tt->data);
   if (st != dnnl_success)
     return nerr(s, node, err, CN_EINTERNAL, "memory for a constant", st);
   dnnl_memory_t m = um;
-  if (!dnnl_memory_desc_equal(user, want)) {
+  /* Weights used in place from an ONNX file image are only 4-byte
+   * aligned: kernels read them every run, so give them a 64-byte home. */
+  if (!dnnl_memory_desc_equal(user, want) || ((uintptr_t)tt->data & 63)) {
     st = dnnl_memory_create(&m, want, s->eng, DNNL_MEMORY_ALLOCATE);
     if (st == dnnl_success) {
       st = reorder_now(s, um, m);
@@ -134,14 +140,16 @@ static int const_val(cn__dnnl_t *s, int node, int t, const dnnl_memory_desc_t *u
 
 /* Conv/IP weights in layout `want`: the reorder is deferred so that all
  * of them land in one mapping made once their total size is known. */
-static int weights_val(cn__dnnl_t *s, int node, int t, const dnnl_memory_desc_t *user,
+static int weights_val(cn__dnnl_t *s, int node, int t,
+                       const dnnl_memory_desc_t *user,
                        const dnnl_memory_desc_t *want, cn_err_t *err) {
   const cn_tensor_t *tt = tens(s, t);
   if (dnnl_memory_desc_equal(user, want))
     return const_val(s, node, t, user, want, err);
   if (tt->dtype != CN_DT_F32 || !tt->data)
     return nerr(s, node, err, CN_EUNSUPPORTED, "weights are not float32", 0);
-  if (dnnl_memory_desc_get_size(user) != (size_t)cn_tensor_numel(tt) * sizeof(float))
+  if (dnnl_memory_desc_get_size(user) !=
+      (size_t)cn_tensor_numel(tt) * sizeof(float))
     return nerr(s, node, err, CN_EFORMAT, "weights have the wrong size", 0);
   if (s->npend == s->cpend) {
     int c = s->cpend ? 2 * s->cpend : 64;
@@ -162,32 +170,38 @@ static int weights_val(cn__dnnl_t *s, int node, int t, const dnnl_memory_desc_t 
 int cn__dnnl_load_weights(cn__dnnl_t *s, cn_err_t *err) {
   size_t total = 0;
   for (int k = 0; k < s->npend; k++)
-    total += (dnnl_memory_desc_get_size(&s->vals[s->pend[k].val].md) + 63) / 64 * 64;
+    total +=
+        (dnnl_memory_desc_get_size(&s->vals[s->pend[k].val].md) + 63) / 64 * 64;
   if (!total)
     return 0;
   s->wmem = cn__dnnl_map(total, &s->wmem_size);
   if (!s->wmem)
-    return cn_err_set(err, CN_ENOMEM, "dnnl: no memory for %zu bytes of weights", total);
+    return cn_err_set(err, CN_ENOMEM,
+                      "dnnl: no memory for %zu bytes of weights", total);
   size_t off = 0;
   for (int k = 0; k < s->npend; k++) {
     cn__dval_t *v = &s->vals[s->pend[k].val];
     dnnl_memory_t um;
-    dnnl_status_t st = dnnl_memory_create(&v->mem, &v->md, s->eng, (char *)s->wmem + off);
+    dnnl_status_t st =
+        dnnl_memory_create(&v->mem, &v->md, s->eng, (char *)s->wmem + off);
     if (st == dnnl_success) {
-      st = dnnl_memory_create(&um, &s->pend[k].umd, s->eng, (void *)(uintptr_t)s->pend[k].src);
+      st = dnnl_memory_create(&um, &s->pend[k].umd, s->eng,
+                              (void *)(uintptr_t)s->pend[k].src);
       if (st == dnnl_success) {
         st = reorder_now(s, um, v->mem);
         dnnl_memory_destroy(um);
       }
     }
     if (st != dnnl_success)
-      return cn_err_set(err, CN_EINTERNAL, "dnnl: reordering weights (status %d)", st);
+      return cn_err_set(err, CN_EINTERNAL,
+                        "dnnl: reordering weights (status %d)", st);
     off += (dnnl_memory_desc_get_size(&v->md) + 63) / 64 * 64;
   }
   return 0;
 }
 
-static int add_reorder(cn__dnnl_t *s, int node, int from, int to, cn_err_t *err) {
+static int add_reorder(cn__dnnl_t *s, int node, int from, int to,
+                       cn_err_t *err) {
   dnnl_primitive_desc_t pd;
   dnnl_status_t st = dnnl_reorder_primitive_desc_create(
       &pd, &s->vals[from].md, s->eng, &s->vals[to].md, s->eng, NULL);
@@ -198,9 +212,11 @@ static int add_reorder(cn__dnnl_t *s, int node, int from, int to, cn_err_t *err)
 }
 
 /* A fresh store and value for tensor t (node output) in layout md. */
-static int fresh_val(cn__dnnl_t *s, int t, const dnnl_memory_desc_t *md, cn_err_t *err) {
+static int fresh_val(cn__dnnl_t *s, int t, const dnnl_memory_desc_t *md,
+                     cn_err_t *err) {
   int last = t >= 0 ? s->last_use[t] : -1;
-  int st = cn__dnnl_new_store(s, CN__ST_ARENA, dnnl_memory_desc_get_size(md), last);
+  int st =
+      cn__dnnl_new_store(s, CN__ST_ARENA, dnnl_memory_desc_get_size(md), last);
   int v = st < 0 ? st : cn__dnnl_new_val(s, t, md, st, 0);
   if (v < 0)
     return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
@@ -217,11 +233,12 @@ static void set_native(cn__dnnl_t *s, int t, int v) {
 
 /* Tensor t in layout want (NULL: as produced). Constants come from t->data
  * (plain); activations in another layout get a cached conversion. */
-static int val_for(cn__dnnl_t *s, int node, int t, const dnnl_memory_desc_t *want,
-                   cn_err_t *err) {
+static int val_for(cn__dnnl_t *s, int node, int t,
+                   const dnnl_memory_desc_t *want, cn_err_t *err) {
   if (s->tval[t] < 0) {
     if (!is_const(s, t))
-      return nerr(s, node, err, CN_EINTERNAL, "input used before it is computed", 0);
+      return nerr(s, node, err, CN_EINTERNAL,
+                  "input used before it is computed", 0);
     dnnl_memory_desc_t pm;
     md_tensor_plain(s, t, &pm);
     int v = const_val(s, node, t, &pm, &pm, err);
@@ -288,7 +305,8 @@ static int add_view(cn__dnnl_t *s, int t, int v, const dnnl_memory_desc_t *md,
     dnnl_memory_get_data_handle(s->vals[v].mem, &h);
     dnnl_status_t st = dnnl_memory_create(&s->vals[nv].mem, md, s->eng, h);
     if (st != dnnl_success)
-      return cn_err_set(err, CN_EINTERNAL, "dnnl: view of a constant (status %d)", st);
+      return cn_err_set(err, CN_EINTERNAL,
+                        "dnnl: view of a constant (status %d)", st);
   } else {
     cn__dnnl_touch(s, s->vals[v].store, s->last_use[t]);
   }
@@ -300,8 +318,9 @@ static int add_view(cn__dnnl_t *s, int t, int v, const dnnl_memory_desc_t *md,
 /* Tensor `in` seen with dims (ndim, dims) through a oneDNN reshape of its
  * layout; when the layout cannot express it (NHWC flattened), of its plain
  * conversion. Returns a value whose md has those dims (not registered). */
-static int reshaped(cn__dnnl_t *s, int node, int in, int ndim, const int64_t *dims,
-                    dnnl_memory_desc_t *md, cn_err_t *err) {
+static int reshaped(cn__dnnl_t *s, int node, int in, int ndim,
+                    const int64_t *dims, dnnl_memory_desc_t *md,
+                    cn_err_t *err) {
   dnnl_dims_t d;
   for (int i = 0; i < ndim; i++)
     d[i] = dims[i];
@@ -330,15 +349,23 @@ static int act_seq(cn_act_t k, float alpha, float beta, elt_seq_t *q) {
   q->n = 1;
   q->a[0] = q->b[0] = 0.f;
   switch (k) {
-  case CN_ACT_RELU: q->alg[0] = dnnl_eltwise_relu; q->a[0] = alpha; break;
+  case CN_ACT_RELU:
+    q->alg[0] = dnnl_eltwise_relu;
+    q->a[0] = alpha;
+    break;
   case CN_ACT_CLIP:
     q->alg[0] = dnnl_eltwise_clip;
     q->a[0] = alpha;
     q->b[0] = beta;
     break;
-  case CN_ACT_SIGMOID: q->alg[0] = dnnl_eltwise_logistic; break;
-  case CN_ACT_TANH: q->alg[0] = dnnl_eltwise_tanh; break;
-  case CN_ACT_HARDSIGMOID: /* 2.6 has no hardsigmoid: clip(alpha*x+beta, 0, 1) */
+  case CN_ACT_SIGMOID:
+    q->alg[0] = dnnl_eltwise_logistic;
+    break;
+  case CN_ACT_TANH:
+    q->alg[0] = dnnl_eltwise_tanh;
+    break;
+  case CN_ACT_HARDSIGMOID: /* 2.6 has no hardsigmoid: clip(alpha*x+beta, 0, 1)
+                            */
     q->n = 2;
     q->alg[0] = dnnl_eltwise_linear;
     q->a[0] = alpha;
@@ -347,8 +374,13 @@ static int act_seq(cn_act_t k, float alpha, float beta, elt_seq_t *q) {
     q->a[1] = 0.f;
     q->b[1] = 1.f;
     break;
-  case CN_ACT_HARDSWISH: q->alg[0] = dnnl_eltwise_hardswish; break;
-  case CN_ACT_ELU: q->alg[0] = dnnl_eltwise_elu; q->a[0] = alpha; break;
+  case CN_ACT_HARDSWISH:
+    q->alg[0] = dnnl_eltwise_hardswish;
+    break;
+  case CN_ACT_ELU:
+    q->alg[0] = dnnl_eltwise_elu;
+    q->a[0] = alpha;
+    break;
   case CN_ACT_SELU: /* gamma * elu(alpha) */
     q->n = 2;
     q->alg[0] = dnnl_eltwise_elu;
@@ -357,12 +389,25 @@ static int act_seq(cn_act_t k, float alpha, float beta, elt_seq_t *q) {
     q->a[1] = beta;
     q->b[1] = 0.f;
     break;
-  case CN_ACT_SOFTPLUS: q->alg[0] = dnnl_eltwise_soft_relu; break;
-  case CN_ACT_ABS: q->alg[0] = dnnl_eltwise_abs; break;
-  case CN_ACT_NEG: q->alg[0] = dnnl_eltwise_linear; q->a[0] = -1.f; break;
-  case CN_ACT_EXP: q->alg[0] = dnnl_eltwise_exp; break;
-  case CN_ACT_LOG: q->alg[0] = dnnl_eltwise_log; break;
-  case CN_ACT_SQRT: q->alg[0] = dnnl_eltwise_sqrt; break;
+  case CN_ACT_SOFTPLUS:
+    q->alg[0] = dnnl_eltwise_soft_relu;
+    break;
+  case CN_ACT_ABS:
+    q->alg[0] = dnnl_eltwise_abs;
+    break;
+  case CN_ACT_NEG:
+    q->alg[0] = dnnl_eltwise_linear;
+    q->a[0] = -1.f;
+    break;
+  case CN_ACT_EXP:
+    q->alg[0] = dnnl_eltwise_exp;
+    break;
+  case CN_ACT_LOG:
+    q->alg[0] = dnnl_eltwise_log;
+    break;
+  case CN_ACT_SQRT:
+    q->alg[0] = dnnl_eltwise_sqrt;
+    break;
   case CN_ACT_RECIPROCAL: /* pow: alpha * x^beta */
     q->alg[0] = dnnl_eltwise_pow;
     q->a[0] = 1.f;
@@ -373,14 +418,16 @@ static int act_seq(cn_act_t k, float alpha, float beta, elt_seq_t *q) {
     q->a[0] = alpha;
     q->b[0] = beta;
     break;
-  default: return FALLBACK;
+  default:
+    return FALLBACK;
   }
   return 0;
 }
 
 /* Builds the attributes (user scratchpad, post-ops). *sum_in is the node
  * input slot of the SUM operand or -1. FALLBACK for what oneDNN lacks. */
-static int make_attr(const cn_postops_t *po, dnnl_primitive_attr_t *attr, int *sum_in) {
+static int make_attr(const cn_postops_t *po, dnnl_primitive_attr_t *attr,
+                     int *sum_in) {
   *sum_in = -1;
   if (dnnl_primitive_attr_create(attr) != dnnl_success)
     return CN_ENOMEM;
@@ -424,7 +471,8 @@ static dnnl_primitive_attr_t plain_attr(void) {
   return a;
 }
 
-static const dnnl_memory_desc_t *qmd(const_dnnl_primitive_desc_t pd, dnnl_query_t what, int i) {
+static const dnnl_memory_desc_t *qmd(const_dnnl_primitive_desc_t pd,
+                                     dnnl_query_t what, int i) {
   return dnnl_primitive_desc_query_md(pd, what, i);
 }
 
@@ -469,7 +517,8 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
   int xi = n->inputs[0], wi = n->inputs[1];
   int bi = n->ninputs > 2 ? n->inputs[2] : -1;
   const cn_tensor_t *x = tens(s, xi), *y = tens(s, n->outputs[0]);
-  if (x->ndim != 4 || y->ndim != 4 || !is_const(s, wi) || (bi >= 0 && !is_const(s, bi)))
+  if (x->ndim != 4 || y->ndim != 4 || !is_const(s, wi) ||
+      (bi >= 0 && !is_const(s, bi)))
     return FALLBACK;
   int64_t G = p->group > 0 ? p->group : 1, IC = x->dims[1], OC = y->dims[1];
   int64_t KH = p->kernel[0], KW = p->kernel[1];
@@ -506,7 +555,8 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
   int sum_in;
   int rc = make_attr(&p->post, &attr, &sum_in);
   if (rc != 0)
-    return rc == FALLBACK ? FALLBACK : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    return rc == FALLBACK ? FALLBACK
+                          : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
   int sum_t = sum_in >= 0 ? n->inputs[sum_in] : -1;
   if (sum_in >= 0 && (sum_t < 0 || is_const(s, sum_t))) {
     dnnl_primitive_attr_destroy(attr);
@@ -562,11 +612,12 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
   set_native(s, n->outputs[0], yv);
   int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
   int vv[4] = {xv, wv, yv, bv};
-  return cn__dnnl_add_prim(s, i, deconv ? "deconv" : "conv", pd, bi >= 0 ? 4 : 3,
-                           ids, vv, err);
+  return cn__dnnl_add_prim(s, i, deconv ? "deconv" : "conv", pd,
+                           bi >= 0 ? 4 : 3, ids, vv, err);
 }
 
-/* ---- pooling, LRN, softmax, eltwise --------------------------------------- */
+/* ---- pooling, LRN, softmax, eltwise ---------------------------------------
+ */
 
 static int lower_pool(cn__dnnl_t *s, int i, cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
@@ -608,9 +659,11 @@ static int lower_pool(cn__dnnl_t *s, int i, cn_err_t *err) {
   }
   dnnl_alg_kind_t alg = dnnl_pooling_max;
   if (p->kind == CN_POOL_AVG) {
-    int explicit_pads = !p->global && (p->pads[0] || p->pads[1] || p->pads[2] || p->pads[3]);
-    alg = p->count_include_pad && explicit_pads ? dnnl_pooling_avg_include_padding
-                                                : dnnl_pooling_avg_exclude_padding;
+    int explicit_pads =
+        !p->global && (p->pads[0] || p->pads[1] || p->pads[2] || p->pads[3]);
+    alg = p->count_include_pad && explicit_pads
+              ? dnnl_pooling_avg_include_padding
+              : dnnl_pooling_avg_exclude_padding;
   }
   int xv = val_dense(s, i, n->inputs[0], err);
   if (xv < 0)
@@ -618,8 +671,9 @@ static int lower_pool(cn__dnnl_t *s, int i, cn_err_t *err) {
   dnnl_memory_desc_t dst;
   md_any(&dst, 4, y->dims);
   dnnl_pooling_v2_desc_t od;
-  dnnl_status_t st = dnnl_pooling_v2_forward_desc_init(&od, dnnl_forward_inference, alg,
-                                                       &s->vals[xv].md, &dst, str, k, dil, pl, pr);
+  dnnl_status_t st = dnnl_pooling_v2_forward_desc_init(
+      &od, dnnl_forward_inference, alg, &s->vals[xv].md, &dst, str, k, dil, pl,
+      pr);
   dnnl_primitive_desc_t pd;
   dnnl_primitive_attr_t attr = plain_attr();
   if (st == dnnl_success)
@@ -684,9 +738,10 @@ static int lower_softmax(cn__dnnl_t *s, int i, cn_err_t *err) {
     return xv;
   dnnl_memory_desc_t dst = s->vals[xv].md;
   dnnl_softmax_v2_desc_t od;
-  if (dnnl_softmax_v2_forward_desc_init(&od, dnnl_forward_inference,
-                                        p->log ? dnnl_softmax_log : dnnl_softmax_accurate,
-                                        &s->vals[xv].md, &dst, p->axis) != dnnl_success)
+  if (dnnl_softmax_v2_forward_desc_init(
+          &od, dnnl_forward_inference,
+          p->log ? dnnl_softmax_log : dnnl_softmax_accurate, &s->vals[xv].md,
+          &dst, p->axis) != dnnl_success)
     return FALLBACK;
   dnnl_primitive_attr_t attr = plain_attr();
   int rc = finish_unary(s, i, "softmax", &od, attr, xv, err);
@@ -709,8 +764,8 @@ static int lower_act(cn__dnnl_t *s, int i, cn_err_t *err) {
   for (int k = 0; k < q.n; k++) {
     dnnl_eltwise_desc_t od;
     dnnl_primitive_attr_t attr = plain_attr();
-    dnnl_status_t st = dnnl_eltwise_forward_desc_init(&od, dnnl_forward_inference, q.alg[k],
-                                                      &s->vals[xv].md, q.a[k], q.b[k]);
+    dnnl_status_t st = dnnl_eltwise_forward_desc_init(
+        &od, dnnl_forward_inference, q.alg[k], &s->vals[xv].md, q.a[k], q.b[k]);
     if (st == dnnl_success)
       st = dnnl_primitive_desc_create(&pd[k], &od, attr, s->eng, NULL);
     dnnl_primitive_attr_destroy(attr);
@@ -746,7 +801,8 @@ static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
   int xi = n->inputs[0], wi = n->inputs[1];
   int bi = n->ninputs > 2 ? n->inputs[2] : -1;
   const cn_tensor_t *x = tens(s, xi), *y = tens(s, n->outputs[0]);
-  if (!is_const(s, wi) || (bi >= 0 && !is_const(s, bi)) || p->axis < 1 || p->axis > x->ndim)
+  if (!is_const(s, wi) || (bi >= 0 && !is_const(s, bi)) || p->axis < 1 ||
+      p->axis > x->ndim)
     return FALLBACK;
   int64_t N = 1, K = 1, OC = p->out_features;
   for (int d = 0; d < x->ndim; d++)
@@ -791,7 +847,8 @@ static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
   int sum_in;
   int rc = make_attr(&p->post, &attr, &sum_in);
   if (rc != 0)
-    return rc == FALLBACK ? FALLBACK : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    return rc == FALLBACK ? FALLBACK
+                          : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
   int sum_t = sum_in >= 0 ? n->inputs[sum_in] : -1;
   if (sum_in >= 0 && (sum_t < 0 || is_const(s, sum_t) || y->ndim != 2)) {
     dnnl_primitive_attr_destroy(attr);
@@ -846,9 +903,11 @@ static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
           yv = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
         else {
           s->vals[v2].dense = 1;
-          int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
+          int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST,
+                        DNNL_ARG_BIAS};
           int vv[4] = {xv, wv, v2, bv};
-          return cn__dnnl_add_prim(s, i, "ip", pd, bi >= 0 ? 4 : 3, ids, vv, err);
+          return cn__dnnl_add_prim(s, i, "ip", pd, bi >= 0 ? 4 : 3, ids, vv,
+                                   err);
         }
       }
     }
@@ -866,9 +925,11 @@ static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
 
 /* The layout of proto (a plain permutation such as NHWC) for tensor t's
  * dims. 0 when proto is blocked or of another rank. */
-static int md_like(const dnnl_memory_desc_t *proto, const cn_tensor_t *t, dnnl_memory_desc_t *out) {
-  if (proto->format_kind != dnnl_blocked || proto->format_desc.blocking.inner_nblks != 0 ||
-      proto->ndims != t->ndim || proto->offset0 != 0)
+static int md_like(const dnnl_memory_desc_t *proto, const cn_tensor_t *t,
+                   dnnl_memory_desc_t *out) {
+  if (proto->format_kind != dnnl_blocked ||
+      proto->format_desc.blocking.inner_nblks != 0 || proto->ndims != t->ndim ||
+      proto->offset0 != 0)
     return 0;
   int nd = t->ndim, order[CN_MAX_DIMS];
   for (int i = 0; i < nd; i++)
@@ -876,7 +937,8 @@ static int md_like(const dnnl_memory_desc_t *proto, const cn_tensor_t *t, dnnl_m
   const dnnl_dim_t *ps = proto->format_desc.blocking.strides;
   for (int i = 0; i < nd; i++) /* outermost first; ties keep logical order */
     for (int j = i + 1; j < nd; j++)
-      if (ps[order[j]] > ps[order[i]] || (ps[order[j]] == ps[order[i]] && order[j] < order[i])) {
+      if (ps[order[j]] > ps[order[i]] ||
+          (ps[order[j]] == ps[order[i]] && order[j] < order[i])) {
         int tmp = order[i];
         order[i] = order[j];
         order[j] = tmp;
@@ -889,7 +951,8 @@ static int md_like(const dnnl_memory_desc_t *proto, const cn_tensor_t *t, dnnl_m
   }
   for (int i = 0; i < nd; i++)
     d[i] = t->dims[i];
-  return dnnl_memory_desc_init_by_strides(out, nd, d, dnnl_f32, st) == dnnl_success;
+  return dnnl_memory_desc_init_by_strides(out, nd, d, dnnl_f32, st) ==
+         dnnl_success;
 }
 
 /* Can input value v be written in place as the slice of the concat output
@@ -898,7 +961,8 @@ static int md_like(const dnnl_memory_desc_t *proto, const cn_tensor_t *t, dnnl_m
  * and the strides of size-1 dims are ignored (N=1 with a channel-outer
  * layout, or a concat over the outermost dim). NHWC channel concat never
  * qualifies: there a slice is strided. */
-static int concat_inplace_ok(const cn__dnnl_t *s, int v, const dnnl_memory_desc_t *sub) {
+static int concat_inplace_ok(const cn__dnnl_t *s, int v,
+                             const dnnl_memory_desc_t *sub) {
   const cn__dval_t *val = &s->vals[v];
   if (val->store < 0 || !val->dense || val->off != 0)
     return 0;
@@ -913,14 +977,16 @@ static int concat_inplace_ok(const cn__dnnl_t *s, int v, const dnnl_memory_desc_
   for (int d = 0; d < a.ndims; d++) {
     a.padded_offsets[d] = 0;
     if (a.dims[d] == 1)
-      a.format_desc.blocking.strides[d] = val->md.format_desc.blocking.strides[d];
+      a.format_desc.blocking.strides[d] =
+          val->md.format_desc.blocking.strides[d];
   }
   return dnnl_memory_desc_equal(&a, &val->md);
 }
 
 /* Runs a concat of load-time constants once; its output is a constant. */
-static int concat_now(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd, int nin, const int *iv,
-                      const dnnl_memory_desc_t *D, cn_err_t *err) {
+static int concat_now(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd, int nin,
+                      const int *iv, const dnnl_memory_desc_t *D,
+                      cn_err_t *err) {
   dnnl_primitive_t p = NULL;
   dnnl_memory_t m = NULL, sp = NULL;
   dnnl_exec_arg_t *args = calloc((size_t)nin + 2, sizeof(*args));
@@ -931,7 +997,8 @@ static int concat_now(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd, int nin, c
   int na = 0;
   if (st == dnnl_success) {
     for (int k = 0; k < nin; k++)
-      args[na++] = (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + k, s->vals[iv[k]].mem};
+      args[na++] =
+          (dnnl_exec_arg_t){DNNL_ARG_MULTIPLE_SRC + k, s->vals[iv[k]].mem};
     args[na++] = (dnnl_exec_arg_t){DNNL_ARG_DST, m};
     if (spmd && dnnl_memory_desc_get_size(spmd)) {
       st = dnnl_memory_create(&sp, spmd, s->eng, DNNL_MEMORY_ALLOCATE);
@@ -948,7 +1015,9 @@ static int concat_now(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd, int nin, c
   if (p)
     dnnl_primitive_destroy(p);
   dnnl_primitive_desc_destroy(pd);
-  int v = st == dnnl_success ? cn__dnnl_new_val(s, s->g->nodes[i].outputs[0], D, -1, 0) : -1;
+  int v = st == dnnl_success
+              ? cn__dnnl_new_val(s, s->g->nodes[i].outputs[0], D, -1, 0)
+              : -1;
   if (v < 0) {
     if (m)
       dnnl_memory_destroy(m);
@@ -983,7 +1052,8 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
       proto = k;
   for (int k = 0; k < nin && rc >= 0; k++) {
     dnnl_memory_desc_t like;
-    if (proto >= 0 && k != proto && md_like(&s->vals[iv[proto]].md, tens(s, n->inputs[k]), &like))
+    if (proto >= 0 && k != proto &&
+        md_like(&s->vals[iv[proto]].md, tens(s, n->inputs[k]), &like))
       iv[k] = val_for(s, i, n->inputs[k], &like, err);
     else
       iv[k] = val_dense(s, i, n->inputs[k], err);
@@ -991,7 +1061,8 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
       rc = iv[k];
     else
       mds[k] = s->vals[iv[k]].md;
-    if (k == proto) /* the prototype's value is now known: redo the earlier ones */
+    if (k ==
+        proto) /* the prototype's value is now known: redo the earlier ones */
       for (int j = 0; j < k && rc >= 0; j++)
         if (md_like(&s->vals[iv[proto]].md, tens(s, n->inputs[j]), &like)) {
           iv[j] = val_for(s, i, n->inputs[j], &like, err);
@@ -1007,7 +1078,8 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
   md_any(&dst, y->ndim, y->dims);
   dnnl_primitive_desc_t pd;
   dnnl_primitive_attr_t attr = plain_attr();
-  dnnl_status_t st = dnnl_concat_primitive_desc_create(&pd, &dst, nin, axis, mds, attr, s->eng);
+  dnnl_status_t st = dnnl_concat_primitive_desc_create(&pd, &dst, nin, axis,
+                                                       mds, attr, s->eng);
   dnnl_primitive_attr_destroy(attr);
   if (st != dnnl_success) {
     rc = FALLBACK;
@@ -1024,9 +1096,10 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
     for (int d = 0; d < x->ndim; d++)
       xd[d] = x->dims[d];
     dnnl_memory_desc_t sub;
-    int ok = !is_const(s, n->inputs[k]) &&
-             dnnl_memory_desc_init_submemory(&sub, &D, xd, offs) == dnnl_success &&
-             concat_inplace_ok(s, iv[k], &sub);
+    int ok =
+        !is_const(s, n->inputs[k]) &&
+        dnnl_memory_desc_init_submemory(&sub, &D, xd, offs) == dnnl_success &&
+        concat_inplace_ok(s, iv[k], &sub);
     for (int j = 0; ok && j < nin; j++) /* a store can sit in one place only */
       if (j != k && s->vals[iv[j]].store == s->vals[iv[k]].store)
         ok = 0;
@@ -1049,7 +1122,8 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
       goto out;
     }
     set_native(s, n->outputs[0], yv);
-    int *ids = calloc((size_t)nin + 1, sizeof(int)), *vv = calloc((size_t)nin + 1, sizeof(int));
+    int *ids = calloc((size_t)nin + 1, sizeof(int)),
+        *vv = calloc((size_t)nin + 1, sizeof(int));
     if (!ids || !vv) {
       free(ids);
       free(vv);
@@ -1113,20 +1187,38 @@ out:
 static int binary_alg(cn_binary_kind_t k, dnnl_alg_kind_t *alg, int *commutes) {
   *commutes = 0;
   switch (k) {
-  case CN_BIN_ADD: *alg = dnnl_binary_add; *commutes = 1; return 0;
-  case CN_BIN_MUL: *alg = dnnl_binary_mul; *commutes = 1; return 0;
-  case CN_BIN_MAX: *alg = dnnl_binary_max; *commutes = 1; return 0;
-  case CN_BIN_MIN: *alg = dnnl_binary_min; *commutes = 1; return 0;
-  case CN_BIN_SUB: *alg = dnnl_binary_sub; return 0;
-  case CN_BIN_DIV: *alg = dnnl_binary_div; return 0;
-  default: return FALLBACK;
+  case CN_BIN_ADD:
+    *alg = dnnl_binary_add;
+    *commutes = 1;
+    return 0;
+  case CN_BIN_MUL:
+    *alg = dnnl_binary_mul;
+    *commutes = 1;
+    return 0;
+  case CN_BIN_MAX:
+    *alg = dnnl_binary_max;
+    *commutes = 1;
+    return 0;
+  case CN_BIN_MIN:
+    *alg = dnnl_binary_min;
+    *commutes = 1;
+    return 0;
+  case CN_BIN_SUB:
+    *alg = dnnl_binary_sub;
+    return 0;
+  case CN_BIN_DIV:
+    *alg = dnnl_binary_div;
+    return 0;
+  default:
+    return FALLBACK;
   }
 }
 
 /* Operand t as a value with y's rank (leading 1s), in layout `like` when
  * it has y's full shape (so src0 and src1 agree), else plain. */
-static int bin_operand(cn__dnnl_t *s, int i, int t, int ndim, const int64_t *ydims,
-                       const dnnl_memory_desc_t *like, dnnl_memory_desc_t *md, cn_err_t *err) {
+static int bin_operand(cn__dnnl_t *s, int i, int t, int ndim,
+                       const int64_t *ydims, const dnnl_memory_desc_t *like,
+                       dnnl_memory_desc_t *md, cn_err_t *err) {
   const cn_tensor_t *x = tens(s, t);
   int64_t d[CN_MAX_DIMS];
   int lead = ndim - x->ndim, full = 1;
@@ -1145,8 +1237,8 @@ static int bin_operand(cn__dnnl_t *s, int i, int t, int ndim, const int64_t *ydi
 }
 
 static int add_binary(cn__dnnl_t *s, int i, dnnl_alg_kind_t alg, int av,
-                      const dnnl_memory_desc_t *amd, int bv, const dnnl_memory_desc_t *bmd,
-                      int yv, cn_err_t *err) {
+                      const dnnl_memory_desc_t *amd, int bv,
+                      const dnnl_memory_desc_t *bmd, int yv, cn_err_t *err) {
   dnnl_binary_desc_t od;
   dnnl_primitive_desc_t pd;
   dnnl_status_t st = dnnl_binary_desc_init(&od, alg, amd, bmd, &s->vals[yv].md);
@@ -1157,7 +1249,8 @@ static int add_binary(cn__dnnl_t *s, int i, dnnl_alg_kind_t alg, int av,
   if (st != dnnl_success)
     return FALLBACK;
   /* operands seen through a reshaped descriptor need their own value */
-  int ids[3] = {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST}, vv[3] = {av, bv, yv};
+  int ids[3] = {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST},
+      vv[3] = {av, bv, yv};
   for (int k = 0; k < 2; k++) {
     const dnnl_memory_desc_t *want = k == 0 ? amd : bmd;
     int v = vv[k];
@@ -1188,8 +1281,10 @@ static int lower_binary(cn__dnnl_t *s, int i, cn_err_t *err) {
     return FALLBACK;
   int a = n->inputs[0], b = n->inputs[1];
   /* src0 must have the output's shape; swap when only b has it */
-  int a_full = cn_tensor_numel(tens(s, a)) == cn_tensor_numel(y) && !is_const(s, a);
-  int b_full = cn_tensor_numel(tens(s, b)) == cn_tensor_numel(y) && !is_const(s, b);
+  int a_full =
+      cn_tensor_numel(tens(s, a)) == cn_tensor_numel(y) && !is_const(s, a);
+  int b_full =
+      cn_tensor_numel(tens(s, b)) == cn_tensor_numel(y) && !is_const(s, b);
   if (!a_full) {
     if (!b_full || !commutes)
       return FALLBACK;
@@ -1221,7 +1316,8 @@ static int lower_eltwise(cn__dnnl_t *s, int i, cn_err_t *err) {
     return FALLBACK;
   for (int k = 0; k < nin; k++)
     if (is_const(s, n->inputs[k]) ||
-        cn_tensor_numel(tens(s, n->inputs[k])) != cn_tensor_numel(tens(s, n->outputs[0])))
+        cn_tensor_numel(tens(s, n->inputs[k])) !=
+            cn_tensor_numel(tens(s, n->outputs[0])))
       return FALLBACK;
   int v0 = val_dense(s, i, n->inputs[0], err);
   if (v0 < 0)
@@ -1240,7 +1336,8 @@ static int lower_eltwise(cn__dnnl_t *s, int i, cn_err_t *err) {
   if (p->kind == CN_ELT_SUM) {
     dnnl_primitive_desc_t pd;
     dnnl_primitive_attr_t attr = plain_attr();
-    dnnl_status_t st = dnnl_sum_primitive_desc_create(&pd, &md, nin, sc, mds, attr, s->eng);
+    dnnl_status_t st =
+        dnnl_sum_primitive_desc_create(&pd, &md, nin, sc, mds, attr, s->eng);
     dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success)
       return FALLBACK;
@@ -1259,13 +1356,15 @@ static int lower_eltwise(cn__dnnl_t *s, int i, cn_err_t *err) {
     vv[nin] = yv;
     return cn__dnnl_add_prim(s, i, "sum", pd, nin + 1, ids, vv, err);
   }
-  dnnl_alg_kind_t alg = p->kind == CN_ELT_PROD ? dnnl_binary_mul : dnnl_binary_max;
+  dnnl_alg_kind_t alg =
+      p->kind == CN_ELT_PROD ? dnnl_binary_mul : dnnl_binary_max;
   int yv = fresh_val(s, n->outputs[0], &md, err);
   if (yv < 0)
     return yv;
   /* a chain into y: y = x0 op x1, then y = y op xk (in place on src0) */
   for (int k = 1; k < nin; k++) {
-    int rc = add_binary(s, i, alg, k == 1 ? iv[0] : yv, &md, iv[k], &md, yv, err);
+    int rc =
+        add_binary(s, i, alg, k == 1 ? iv[0] : yv, &md, iv[k], &md, yv, err);
     if (rc != 0)
       return rc; /* a FALLBACK here leaves unused steps: only on k == 1 */
   }
@@ -1322,15 +1421,18 @@ static int lower_affine(cn__dnnl_t *s, int i, cn_err_t *err) {
     len = cn_tensor_numel(sc);
     has_add = n->p.scale.has_bias;
   }
-  float *mul = malloc((size_t)len * sizeof(float)), *add = malloc((size_t)len * sizeof(float));
+  float *mul = malloc((size_t)len * sizeof(float)),
+        *add = malloc((size_t)len * sizeof(float));
   if (!mul || !add) {
     free(mul);
     free(add);
     return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
   }
   if (n->op == CN_OP_BATCHNORM) {
-    const float *g = tens(s, n->inputs[1])->data, *b = tens(s, n->inputs[2])->data;
-    const float *mean = tens(s, n->inputs[3])->data, *var = tens(s, n->inputs[4])->data;
+    const float *g = tens(s, n->inputs[1])->data,
+                *b = tens(s, n->inputs[2])->data;
+    const float *mean = tens(s, n->inputs[3])->data,
+                *var = tens(s, n->inputs[4])->data;
     for (int64_t c = 0; c < len; c++) {
       mul[c] = g[c] / sqrtf(var[c] + n->p.bn.eps);
       add[c] = b[c] - mean[c] * mul[c];
@@ -1381,22 +1483,26 @@ static int lower_prelu(cn__dnnl_t *s, int i, cn_err_t *err) {
   dnnl_primitive_desc_t pd;
   dnnl_memory_desc_t wany;
   md_any(&wany, x->ndim, ed);
-  dnnl_status_t st = dnnl_prelu_forward_desc_init(&od, dnnl_forward_inference, &s->vals[xv].md,
-                                                  &wany);
+  dnnl_status_t st = dnnl_prelu_forward_desc_init(&od, dnnl_forward_inference,
+                                                  &s->vals[xv].md, &wany);
   dnnl_primitive_attr_t attr = plain_attr();
   if (st == dnnl_success)
     st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
   dnnl_primitive_attr_destroy(attr);
   if (st != dnnl_success)
     return FALLBACK;
-  int wv = const_val(s, i, n->inputs[1], &wmd, qmd(pd, dnnl_query_weights_md, 0), err);
-  int yv = wv < 0 ? wv : fresh_val(s, n->outputs[0], qmd(pd, dnnl_query_dst_md, 0), err);
+  int wv = const_val(s, i, n->inputs[1], &wmd,
+                     qmd(pd, dnnl_query_weights_md, 0), err);
+  int yv =
+      wv < 0 ? wv
+             : fresh_val(s, n->outputs[0], qmd(pd, dnnl_query_dst_md, 0), err);
   if (yv < 0) {
     dnnl_primitive_desc_destroy(pd);
     return yv;
   }
   set_native(s, n->outputs[0], yv);
-  int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST}, vv[3] = {xv, wv, yv};
+  int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST},
+      vv[3] = {xv, wv, yv};
   return cn__dnnl_add_prim(s, i, "prelu", pd, 3, ids, vv, err);
 }
 
@@ -1416,7 +1522,8 @@ static int lower_reshape(cn__dnnl_t *s, int i, cn_err_t *err) {
   return r < 0 ? r : 0;
 }
 
-static int plain_equal(const cn__dnnl_t *s, int t, const dnnl_memory_desc_t *md) {
+static int plain_equal(const cn__dnnl_t *s, int t,
+                       const dnnl_memory_desc_t *md) {
   dnnl_memory_desc_t pm;
   md_tensor_plain(s, t, &pm);
   return dnnl_memory_desc_equal(&pm, md);
@@ -1436,12 +1543,14 @@ static int lower_transpose(cn__dnnl_t *s, int i, cn_err_t *err) {
   dnnl_memory_desc_t md;
   if (dnnl_memory_desc_permute_axes(&md, &s->vals[v].md, q) != dnnl_success)
     return FALLBACK;
-  int r = add_view(s, n->outputs[0], v, &md, plain_equal(s, n->outputs[0], &md), err);
+  int r = add_view(s, n->outputs[0], v, &md, plain_equal(s, n->outputs[0], &md),
+                   err);
   return r < 0 ? r : 0;
 }
 
 /* Output o of node i as the block of input 0 starting at offs. */
-static int sub_view(cn__dnnl_t *s, int i, int o, const int64_t *offs, cn_err_t *err) {
+static int sub_view(cn__dnnl_t *s, int i, int o, const int64_t *offs,
+                    cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
   const cn_tensor_t *x = tens(s, n->inputs[0]), *y = tens(s, n->outputs[o]);
   dnnl_dims_t yd, od;
@@ -1453,14 +1562,18 @@ static int sub_view(cn__dnnl_t *s, int i, int o, const int64_t *offs, cn_err_t *
   if (v < 0)
     return v;
   dnnl_memory_desc_t md;
-  if (dnnl_memory_desc_init_submemory(&md, &s->vals[v].md, yd, od) != dnnl_success) {
-    v = val_plain(s, i, n->inputs[0], err); /* blocked layouts need aligned offsets */
+  if (dnnl_memory_desc_init_submemory(&md, &s->vals[v].md, yd, od) !=
+      dnnl_success) {
+    v = val_plain(s, i, n->inputs[0],
+                  err); /* blocked layouts need aligned offsets */
     if (v < 0)
       return v;
-    if (dnnl_memory_desc_init_submemory(&md, &s->vals[v].md, yd, od) != dnnl_success)
+    if (dnnl_memory_desc_init_submemory(&md, &s->vals[v].md, yd, od) !=
+        dnnl_success)
       return FALLBACK;
   }
-  int dense = plain_equal(s, n->outputs[o], &md) || dnnl_memory_desc_equal(&md, &s->vals[v].md);
+  int dense = plain_equal(s, n->outputs[o], &md) ||
+              dnnl_memory_desc_equal(&md, &s->vals[v].md);
   int r = add_view(s, n->outputs[o], v, &md, dense, err);
   return r < 0 ? r : 0;
 }
@@ -1599,25 +1712,58 @@ int cn__dnnl_lower_node(cn__dnnl_t *s, int i, cn_err_t *err) {
       return lower_ref(s, i, err);
   switch (n->op) {
   case CN_OP_CONV:
-  case CN_OP_DECONV: rc = lower_conv(s, i, err); break;
-  case CN_OP_POOL: rc = lower_pool(s, i, err); break;
-  case CN_OP_INNER_PRODUCT: rc = lower_ip(s, i, err); break;
-  case CN_OP_LRN: rc = lower_lrn(s, i, err); break;
-  case CN_OP_SOFTMAX: rc = lower_softmax(s, i, err); break;
-  case CN_OP_ACT: rc = lower_act(s, i, err); break;
-  case CN_OP_CONCAT: rc = lower_concat(s, i, err); break;
-  case CN_OP_BINARY: rc = lower_binary(s, i, err); break;
-  case CN_OP_ELTWISE: rc = lower_eltwise(s, i, err); break;
+  case CN_OP_DECONV:
+    rc = lower_conv(s, i, err);
+    break;
+  case CN_OP_POOL:
+    rc = lower_pool(s, i, err);
+    break;
+  case CN_OP_INNER_PRODUCT:
+    rc = lower_ip(s, i, err);
+    break;
+  case CN_OP_LRN:
+    rc = lower_lrn(s, i, err);
+    break;
+  case CN_OP_SOFTMAX:
+    rc = lower_softmax(s, i, err);
+    break;
+  case CN_OP_ACT:
+    rc = lower_act(s, i, err);
+    break;
+  case CN_OP_CONCAT:
+    rc = lower_concat(s, i, err);
+    break;
+  case CN_OP_BINARY:
+    rc = lower_binary(s, i, err);
+    break;
+  case CN_OP_ELTWISE:
+    rc = lower_eltwise(s, i, err);
+    break;
   case CN_OP_BATCHNORM:
-  case CN_OP_SCALE: rc = lower_affine(s, i, err); break;
-  case CN_OP_PRELU: rc = lower_prelu(s, i, err); break;
-  case CN_OP_PRIOR_BOX: rc = lower_prior_box(s, i, err); break;
+  case CN_OP_SCALE:
+    rc = lower_affine(s, i, err);
+    break;
+  case CN_OP_PRELU:
+    rc = lower_prelu(s, i, err);
+    break;
+  case CN_OP_PRIOR_BOX:
+    rc = lower_prior_box(s, i, err);
+    break;
   case CN_OP_RESHAPE:
-  case CN_OP_IDENTITY: rc = lower_reshape(s, i, err); break;
-  case CN_OP_TRANSPOSE: rc = lower_transpose(s, i, err); break;
-  case CN_OP_SLICE: rc = lower_slice(s, i, err); break;
-  case CN_OP_SPLIT: rc = lower_split(s, i, err); break;
-  default: break;
+  case CN_OP_IDENTITY:
+    rc = lower_reshape(s, i, err);
+    break;
+  case CN_OP_TRANSPOSE:
+    rc = lower_transpose(s, i, err);
+    break;
+  case CN_OP_SLICE:
+    rc = lower_slice(s, i, err);
+    break;
+  case CN_OP_SPLIT:
+    rc = lower_split(s, i, err);
+    break;
+  default:
+    break;
   }
   if (rc == FALLBACK)
     rc = lower_ref(s, i, err);
@@ -1632,7 +1778,8 @@ int cn__dnnl_lower_outputs(cn__dnnl_t *s, cn_err_t *err) {
       return src;
     dnnl_memory_desc_t pm;
     md_tensor_plain(s, t, &pm);
-    int st = cn__dnnl_new_store(s, CN__ST_OUTPUT, dnnl_memory_desc_get_size(&pm), INT_MAX);
+    int st = cn__dnnl_new_store(s, CN__ST_OUTPUT,
+                                dnnl_memory_desc_get_size(&pm), INT_MAX);
     if (st < 0)
       return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
     s->stores[st].ext = j;
@@ -1641,10 +1788,11 @@ int cn__dnnl_lower_outputs(cn__dnnl_t *s, cn_err_t *err) {
       return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
     s->vals[v].dense = 1;
     dnnl_primitive_desc_t pd;
-    dnnl_status_t rs = dnnl_reorder_primitive_desc_create(&pd, &s->vals[src].md, s->eng, &pm,
-                                                          s->eng, NULL);
+    dnnl_status_t rs = dnnl_reorder_primitive_desc_create(
+        &pd, &s->vals[src].md, s->eng, &pm, s->eng, NULL);
     if (rs != dnnl_success)
-      return cn_err_set(err, CN_EINTERNAL, "dnnl: output %d: reorder (status %d)", j, rs);
+      return cn_err_set(err, CN_EINTERNAL,
+                        "dnnl: output %d: reorder (status %d)", j, rs);
     int ids[2] = {DNNL_ARG_FROM, DNNL_ARG_TO}, vv[2] = {src, v};
     int rc = cn__dnnl_add_prim(s, -1, "output", pd, 2, ids, vv, err);
     if (rc < 0)
