@@ -744,6 +744,11 @@ static int next_packet(ff_src_t *c, AVPacket *pkt, bool block, cn_err_t *err) {
     if (deadline_passed(c) || ret == AVERROR_EXIT)
       return cn_err_set(err, CN_ETIMEDOUT, "%s: no data for %d ms", c->uri,
                         c->env->opts->timeout_ms);
+    /* A network stream that closes mid-part (an HTTP MJPEG server going
+     * away) reaches the demuxer as a truncated part: that is its end. */
+    if (ret == AVERROR_INVALIDDATA && c->kind == FF_NETWORK && c->fmt->pb &&
+        avio_feof(c->fmt->pb))
+      return cn_err_set(err, CN_EOF, "%s: end of stream", c->uri);
     /* Mid-stream, bad data is a broken stream, not "not a video". */
     if (ret == AVERROR_INVALIDDATA)
       return cn_err_set(err, CN_EFORMAT, "%s: invalid data in stream", c->uri);
