@@ -122,8 +122,8 @@ static void test_blazeface_matches_reference_on_every_frame(void **state) {
     if (iou_v < 0.9)
       fail_msg("frame %d: IoU %.3f (camnet %.1f %.1f %.1f %.1f, reference "
                "%.1f %.1f %.1f %.1f)",
-               i + 1, iou_v, mine[0], mine[1], mine[2], mine[3], ref[1],
-               ref[2], ref[3], ref[4]);
+               i + 1, iou_v, mine[0], mine[1], mine[2], mine[3], ref[1], ref[2],
+               ref[3], ref[4]);
     assert_true(fabs(json_number_value(json_object_get(b, "score")) - ref[0]) <
                 0.02);
   }
@@ -147,10 +147,52 @@ static void test_blazeface_finds_nothing_without_faces(void **state) {
   json_t *recs = load_jsonl(path, &n);
   assert_int_equal(n, 3);
   for (int i = 0; i < n; i++)
-    assert_int_equal(
-        json_array_size(json_object_get(json_array_get(recs, (size_t)i),
-                                        "boxes")),
-        0);
+    assert_int_equal(json_array_size(json_object_get(
+                         json_array_get(recs, (size_t)i), "boxes")),
+                     0);
+  json_decref(recs);
+}
+
+/* Two sources, one model: each source's frames are all inferred, once,
+ * and each record carries its own source's result (faces on one, none on
+ * the other), so results never cross between sources. */
+static void test_two_sources_keep_their_own_results(void **state) {
+  (void)state;
+  if (!have(BLAZEFACE))
+    CN_TEST_SKIP("%s missing (run scripts/fetch-models.sh)", BLAZEFACE);
+  make_sequence("astronaut.png", "two_face", 5, 640, 480);
+  make_sequence("coffee.png", "two_cup", 4, 320, 240);
+  char args[1024];
+  snprintf(args, sizeof args,
+           "--headless --every-frame --model %s --json %s/two.jsonl "
+           "%s/two_face_%%03d.png %s/two_cup_%%03d.png",
+           BLAZEFACE, dir, dir, dir);
+  assert_int_equal(camnet(args), 0);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/two.jsonl", dir);
+  int n;
+  json_t *recs = load_jsonl(path, &n);
+  assert_int_equal(n, 9);
+  json_int_t next[2] = {1, 1};
+  for (int i = 0; i < n; i++) {
+    json_t *rec = json_array_get(recs, (size_t)i);
+    json_int_t src = json_integer_value(json_object_get(rec, "source"));
+    assert_true(src == 0 || src == 1);
+    /* Each source's frames in order, none twice, none missing. */
+    assert_int_equal(json_integer_value(json_object_get(rec, "frame")),
+                     next[src]++);
+    json_t *boxes = json_object_get(rec, "boxes");
+    assert_int_equal(json_array_size(boxes), src == 0 ? 1 : 0);
+    if (src == 0) {
+      /* In the face picture's own pixels (640x480), not the cup's. */
+      json_t *b = json_array_get(boxes, 0);
+      double x = json_number_value(json_object_get(b, "x"));
+      double w = json_number_value(json_object_get(b, "w"));
+      assert_true(x > 0 && x + w < 640 && w > 100);
+    }
+  }
+  assert_int_equal(next[0], 6);
+  assert_int_equal(next[1], 5);
   json_decref(recs);
 }
 
@@ -181,29 +223,28 @@ static void test_googlenet_top3_matches_opencv(void **state) {
   assert_int_equal(n, 4);
   for (int i = 0; i < n; i++) {
     assert_int_equal(
-        cn_test_sh(out, sizeof out,
-                   "cd %s && /usr/bin/python3 -c \"import cv2, numpy as np; "
-                   "cv2.setNumThreads(1); "
-                   "net = cv2.dnn.readNetFromCaffe('%s/deploy.prototxt', "
-                   "'%s/model.caffemodel'); img = cv2.imread('%s/cat_%03d.png'); "
-                   "net.setInput(cv2.dnn.blobFromImage(img, 1.0, (224, 224), "
-                   "(104, 117, 123), False, False)); p = net.forward()."
-                   "reshape(-1); t = np.argsort(-p)[:3]; "
-                   "print(' '.join('%%d %%.6f' %% (c, p[c]) for c in t))\"",
-                   cn_test_source_dir(), GOOGLENET, GOOGLENET, dir, i + 1),
+        cn_test_sh(
+            out, sizeof out,
+            "cd %s && /usr/bin/python3 -c \"import cv2, numpy as np; "
+            "cv2.setNumThreads(1); "
+            "net = cv2.dnn.readNetFromCaffe('%s/deploy.prototxt', "
+            "'%s/model.caffemodel'); img = cv2.imread('%s/cat_%03d.png'); "
+            "net.setInput(cv2.dnn.blobFromImage(img, 1.0, (224, 224), "
+            "(104, 117, 123), False, False)); p = net.forward()."
+            "reshape(-1); t = np.argsort(-p)[:3]; "
+            "print(' '.join('%%d %%.6f' %% (c, p[c]) for c in t))\"",
+            cn_test_source_dir(), GOOGLENET, GOOGLENET, dir, i + 1),
         0);
     int cls[3];
     double prob[3];
     assert_int_equal(sscanf(out, "%d %lf %d %lf %d %lf", &cls[0], &prob[0],
                             &cls[1], &prob[1], &cls[2], &prob[2]),
                      6);
-    json_t *top =
-        json_object_get(json_array_get(recs, (size_t)i), "top");
+    json_t *top = json_object_get(json_array_get(recs, (size_t)i), "top");
     assert_int_equal(json_array_size(top), 3);
     for (int k = 0; k < 3; k++) {
       json_t *t = json_array_get(top, (size_t)k);
-      assert_int_equal(json_integer_value(json_object_get(t, "class")),
-                       cls[k]);
+      assert_int_equal(json_integer_value(json_object_get(t, "class")), cls[k]);
       assert_true(fabs(json_number_value(json_object_get(t, "prob")) -
                        prob[k]) < 1e-4 + 1e-3 * prob[k]);
       char expect[64];
@@ -261,22 +302,23 @@ static void test_recording_has_every_frame_and_the_overlay(void **state) {
                               dir, vf),
                    0);
   double src_mean = atof(out);
-  assert_true(white > 20);                 /* the text */
-  assert_true(band_mean < src_mean - 10);  /* the dark band behind it */
+  assert_true(white > 20);                /* the text */
+  assert_true(band_mean < src_mean - 10); /* the dark band behind it */
 }
 
 static void test_bad_inputs_one_line_each(void **state) {
   (void)state;
   /* Missing model. */
-  assert_int_equal(camnet("--headless --model /nonexistent/m.onnx --frames 1 test:"), 1);
+  assert_int_equal(
+      camnet("--headless --model /nonexistent/m.onnx --frames 1 test:"), 1);
   assert_non_null(strstr(out, "/nonexistent/m.onnx"));
   assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out));
   if (!have(BLAZEFACE))
     CN_TEST_SKIP("%s missing", BLAZEFACE);
   /* A decoder that does not fit the model's outputs. */
   char args[4096];
-  snprintf(args, sizeof args, "--headless --model %s --decoder ssd --frames 1 test:",
-           BLAZEFACE);
+  snprintf(args, sizeof args,
+           "--headless --model %s --decoder ssd --frames 1 test:", BLAZEFACE);
   assert_int_equal(camnet(args), 1);
   assert_non_null(strstr(out, "ssd"));
   assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out));
@@ -316,6 +358,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_blazeface_matches_reference_on_every_frame),
       cmocka_unit_test(test_blazeface_finds_nothing_without_faces),
+      cmocka_unit_test(test_two_sources_keep_their_own_results),
       cmocka_unit_test(test_googlenet_top3_matches_opencv),
       cmocka_unit_test(test_recording_has_every_frame_and_the_overlay),
       cmocka_unit_test(test_bad_inputs_one_line_each),
