@@ -370,7 +370,11 @@ static void test_no_reconnect_ends_stream(void **state) {
   fixture_t *fx = fixture(state);
   server_t s = {0};
   server_start(fx, &s, "h264");
-  cn_source_t *src = source_open(&s, "tcp", 2000, 0);
+  /* Without reconnects a slow first picture would end the source before
+   * the test begins (seen under ASan on a loaded machine: the encoder's
+   * first key frame took over 2 s); the server's death below is an EOF at
+   * once, whatever the timeout. */
+  cn_source_t *src = source_open(&s, "tcp", 8000, 0);
   uint64_t seq = 0;
   take_increasing(src, &seq, 5);
   server_stop(&s, SIGKILL);
