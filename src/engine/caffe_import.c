@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "engine/caffe.pb-c.h"
+#include "engine/pb_wire.h"
 #include "engine/prototxt.h"
 
 #define MAX_MODEL_BYTES ((size_t)2 << 30) /* protobuf's own 2 GiB limit */
@@ -169,46 +170,86 @@ static void view_layer(const Caffe__LayerParameter *l, lview_t *v) {
 /* The V1 enum names mapped to the current type strings. */
 static const char *v1_type_name(int t) {
   switch (t) {
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ABSVAL: return "AbsVal";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ACCURACY: return "Accuracy";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ARGMAX: return "ArgMax";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__BNLL: return "BNLL";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONCAT: return "Concat";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONTRASTIVE_LOSS: return "ContrastiveLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONVOLUTION: return "Convolution";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DATA: return "Data";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DECONVOLUTION: return "Deconvolution";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DROPOUT: return "Dropout";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DUMMY_DATA: return "DummyData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EUCLIDEAN_LOSS: return "EuclideanLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ELTWISE: return "Eltwise";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EXP: return "Exp";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__FLATTEN: return "Flatten";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_DATA: return "HDF5Data";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_OUTPUT: return "HDF5Output";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HINGE_LOSS: return "HingeLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IM2COL: return "Im2col";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IMAGE_DATA: return "ImageData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INFOGAIN_LOSS: return "InfogainLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INNER_PRODUCT: return "InnerProduct";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__LRN: return "LRN";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MEMORY_DATA: return "MemoryData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MULTINOMIAL_LOGISTIC_LOSS: return "MultinomialLogisticLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MVN: return "MVN";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POOLING: return "Pooling";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POWER: return "Power";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__RELU: return "ReLU";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID: return "Sigmoid";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID_CROSS_ENTROPY_LOSS: return "SigmoidCrossEntropyLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SILENCE: return "Silence";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX: return "Softmax";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX_LOSS: return "SoftmaxWithLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SPLIT: return "Split";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SLICE: return "Slice";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__TANH: return "TanH";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__WINDOW_DATA: return "WindowData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__THRESHOLD: return "Threshold";
-  default: return "";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ABSVAL:
+    return "AbsVal";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ACCURACY:
+    return "Accuracy";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ARGMAX:
+    return "ArgMax";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__BNLL:
+    return "BNLL";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONCAT:
+    return "Concat";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONTRASTIVE_LOSS:
+    return "ContrastiveLoss";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONVOLUTION:
+    return "Convolution";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DATA:
+    return "Data";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DECONVOLUTION:
+    return "Deconvolution";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DROPOUT:
+    return "Dropout";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DUMMY_DATA:
+    return "DummyData";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EUCLIDEAN_LOSS:
+    return "EuclideanLoss";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ELTWISE:
+    return "Eltwise";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EXP:
+    return "Exp";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__FLATTEN:
+    return "Flatten";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_DATA:
+    return "HDF5Data";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_OUTPUT:
+    return "HDF5Output";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HINGE_LOSS:
+    return "HingeLoss";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IM2COL:
+    return "Im2col";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IMAGE_DATA:
+    return "ImageData";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INFOGAIN_LOSS:
+    return "InfogainLoss";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INNER_PRODUCT:
+    return "InnerProduct";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__LRN:
+    return "LRN";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MEMORY_DATA:
+    return "MemoryData";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MULTINOMIAL_LOGISTIC_LOSS:
+    return "MultinomialLogisticLoss";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MVN:
+    return "MVN";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POOLING:
+    return "Pooling";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POWER:
+    return "Power";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__RELU:
+    return "ReLU";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID:
+    return "Sigmoid";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID_CROSS_ENTROPY_LOSS:
+    return "SigmoidCrossEntropyLoss";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SILENCE:
+    return "Silence";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX:
+    return "Softmax";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX_LOSS:
+    return "SoftmaxWithLoss";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SPLIT:
+    return "Split";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SLICE:
+    return "Slice";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__TANH:
+    return "TanH";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__WINDOW_DATA:
+    return "WindowData";
+  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__THRESHOLD:
+    return "Threshold";
+  default:
+    return "";
   }
 }
 
@@ -265,77 +306,19 @@ static void wm_free(wmodel_t *wm) {
   memset(wm, 0, sizeof *wm);
 }
 
-static int rd_varint(const uint8_t **p, const uint8_t *e, uint64_t *v) {
-  uint64_t r = 0;
-  for (int sh = 0; sh < 64; sh += 7) {
-    if (*p >= e)
-      return -1;
-    uint8_t b = *(*p)++;
-    r |= (uint64_t)(b & 0x7f) << sh;
-    if (!(b & 0x80)) {
-      *v = r;
-      return 0;
-    }
-  }
-  return -1;
-}
-
-/* Reads a tag; for wire type 2 also the length, checked against the end. */
-static int rd_tag(const uint8_t **p, const uint8_t *e, uint32_t *num, int *wt,
-                  size_t *len) {
-  uint64_t t;
-  if (rd_varint(p, e, &t) || (t >> 3) == 0 || (t >> 3) > 0x1fffffff)
-    return -1;
-  *num = (uint32_t)(t >> 3);
-  *wt = (int)(t & 7);
-  *len = 0;
-  if (*wt == 2) {
-    uint64_t l;
-    if (rd_varint(p, e, &l) || l > (uint64_t)(e - *p))
-      return -1;
-    *len = (size_t)l;
-  }
-  return 0;
-}
-
-/* Steps over one field's value (groups, wire types 3/4, are refused). */
-static int skip_value(const uint8_t **p, const uint8_t *e, int wt, size_t len) {
-  uint64_t v;
-  switch (wt) {
-  case 0:
-    return rd_varint(p, e, &v);
-  case 1:
-    len = 8;
-    break;
-  case 2:
-    break;
-  case 5:
-    len = 4;
-    break;
-  default:
-    return -1;
-  }
-  if (len > (size_t)(e - *p))
-    return -1;
-  *p += len;
-  return 0;
-}
-
 /* One LayerParameter (v1: V1LayerParameter): its name and blob spans. */
 static int wm_layer(wmodel_t *wm, const uint8_t *p, const uint8_t *e, int v1) {
   uint32_t name_f = v1 ? 4 : 1, blobs_f = v1 ? 6 : 7;
   const uint8_t *name = NULL;
   size_t name_len = 0, first = wm->nblobs;
+  cn__pb_field_t f;
   while (p < e) {
-    uint32_t num;
-    int wt;
-    size_t len;
-    if (rd_tag(&p, e, &num, &wt, &len))
+    if (cn__pb_next(&p, e, &f))
       return CN_EFORMAT;
-    if (wt == 2 && num == name_f) {
-      name = p;
-      name_len = len;
-    } else if (wt == 2 && num == blobs_f) {
+    if (f.wt == CN_PB_LEN && f.num == name_f) {
+      name = f.payload;
+      name_len = f.len;
+    } else if (f.wt == CN_PB_LEN && f.num == blobs_f) {
       if (wm->nblobs == wm->capblobs) {
         size_t cap = wm->capblobs ? 2 * wm->capblobs : 64;
         wspan_t *b = realloc(wm->blobs, cap * sizeof *b);
@@ -344,12 +327,10 @@ static int wm_layer(wmodel_t *wm, const uint8_t *p, const uint8_t *e, int v1) {
         wm->blobs = b;
         wm->capblobs = cap;
       }
-      wm->blobs[wm->nblobs].p = p;
-      wm->blobs[wm->nblobs].len = len;
+      wm->blobs[wm->nblobs].p = f.payload;
+      wm->blobs[wm->nblobs].len = f.len;
       wm->nblobs++;
     }
-    if (skip_value(&p, e, wt, len))
-      return CN_EFORMAT;
   }
   if (wm->nlayers == wm->caplayers) {
     size_t cap = wm->caplayers ? 2 * wm->caplayers : 64;
@@ -376,19 +357,15 @@ static int wm_layer(wmodel_t *wm, const uint8_t *p, const uint8_t *e, int v1) {
  * CN_EFORMAT for bytes that are not a well-formed protobuf, or CN_ENOMEM. */
 static int wm_parse(const uint8_t *buf, size_t len, wmodel_t *wm) {
   const uint8_t *p = buf, *e = buf + len;
+  cn__pb_field_t f;
   while (p < e) {
-    uint32_t num;
-    int wt;
-    size_t l;
-    if (rd_tag(&p, e, &num, &wt, &l))
+    if (cn__pb_next(&p, e, &f))
       return CN_EFORMAT;
-    if (wt == 2 && (num == 100 || num == 2)) {
-      int r = wm_layer(wm, p, p + l, num == 2);
+    if (f.wt == CN_PB_LEN && (f.num == 100 || f.num == 2)) {
+      int r = wm_layer(wm, f.payload, f.end, f.num == 2);
       if (r)
         return r;
     }
-    if (skip_value(&p, e, wt, l))
-      return CN_EFORMAT;
   }
   return 0;
 }
@@ -398,22 +375,19 @@ static int wm_parse(const uint8_t *buf, size_t len, wmodel_t *wm) {
 static int blob_count(wspan_t b, size_t *n, int *dbl) {
   const uint8_t *p = b.p, *e = b.p + b.len;
   size_t nf = 0, nd = 0;
+  cn__pb_field_t f;
   while (p < e) {
-    uint32_t num;
-    int wt;
-    size_t len;
-    if (rd_tag(&p, e, &num, &wt, &len))
+    if (cn__pb_next(&p, e, &f))
       return -1;
-    if (num == 5 && !((wt == 2 && len % 4 == 0) || wt == 5))
+    int packed = f.wt == CN_PB_LEN;
+    if (f.num == 5 && !((packed && f.len % 4 == 0) || f.wt == CN_PB_I32))
       return -1;
-    if (num == 8 && !((wt == 2 && len % 8 == 0) || wt == 1))
+    if (f.num == 8 && !((packed && f.len % 8 == 0) || f.wt == CN_PB_I64))
       return -1;
-    if (num == 5)
-      nf += wt == 2 ? len / 4 : 1;
-    if (num == 8)
-      nd += wt == 2 ? len / 8 : 1;
-    if (skip_value(&p, e, wt, len))
-      return -1;
+    if (f.num == 5)
+      nf += packed ? f.len / 4 : 1;
+    if (f.num == 8)
+      nd += packed ? f.len / 8 : 1;
   }
   *dbl = nf == 0 && nd > 0;
   *n = *dbl ? nd : nf;
@@ -443,29 +417,26 @@ static double le_double(const uint8_t *s) {
 static void blob_copy(wspan_t b, int dbl, float *dst) {
   const uint8_t *p = b.p, *e = b.p + b.len;
   uint32_t want = dbl ? 8 : 5;
+  cn__pb_field_t f;
   while (p < e) {
-    uint32_t num;
-    int wt;
-    size_t len;
-    if (rd_tag(&p, e, &num, &wt, &len))
+    if (cn__pb_next(&p, e, &f))
       return;
-    if (num == want) {
-      size_t isz = dbl ? 8 : 4, n = wt == 2 ? len / isz : 1;
+    if (f.num == want) {
+      size_t isz = dbl ? 8 : 4, n = f.wt == CN_PB_LEN ? f.len / isz : 1;
+      const uint8_t *v = f.payload;
       if (!dbl) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        memcpy(dst, p, n * 4);
+        memcpy(dst, v, n * 4);
 #else
         for (size_t i = 0; i < n; i++)
-          dst[i] = le_float(p + 4 * i);
+          dst[i] = le_float(v + 4 * i);
 #endif
       } else {
         for (size_t i = 0; i < n; i++)
-          dst[i] = (float)le_double(p + 8 * i);
+          dst[i] = (float)le_double(v + 8 * i);
       }
       dst += n;
     }
-    if (skip_value(&p, e, wt, len))
-      return;
   }
 }
 
@@ -478,9 +449,9 @@ typedef struct imp {
   const wmodel_t *wm; /* the caffemodel, NULL without one */
   const Caffe__NetState *state;
   cn_err_t *err;
-  strmap_t blob;    /* blob name -> current tensor id */
-  strmap_t writes;  /* blob name -> writes still to come */
-  strmap_t weights; /* layer name -> index into wm->layers */
+  strmap_t blob;           /* blob name -> current tensor id */
+  strmap_t writes;         /* blob name -> writes still to come */
+  strmap_t weights;        /* layer name -> index into wm->layers */
   unsigned char *consumed; /* per tensor id */
   int *produced;           /* tensor ids in production order */
   int nproduced, capproduced;
@@ -549,16 +520,14 @@ static int layer_included(const imp_t *im, const lview_t *l) {
   return 1;
 }
 
-static int finalize(imp_t *im) {
-  return cn_graph_finalize(im->g, im->err);
-}
+static int finalize(imp_t *im) { return cn_graph_finalize(im->g, im->err); }
 
 /* Canonical axis index as Caffe's Blob::CanonicalAxisIndex. */
 static int canon_axis(imp_t *im, const lview_t *l, int64_t axis, int ndim,
                       int *out) {
   if (axis < -ndim || axis >= ndim)
-    return lerr(im, l, CN_EFORMAT, "axis %" PRId64 " out of range for a %d-D blob",
-                axis, ndim);
+    return lerr(im, l, CN_EFORMAT,
+                "axis %" PRId64 " out of range for a %d-D blob", axis, ndim);
   *out = (int)(axis < 0 ? axis + ndim : axis);
   return 0;
 }
@@ -674,8 +643,8 @@ static int blob_const(imp_t *im, const lview_t *l, size_t bi, const char *what,
     }
     if (bi >= nb) {
       if (nb == 0)
-        return cn_err_set(im->err, CN_EFORMAT, "%s: layer %s: no weights",
-                          src, l->name);
+        return cn_err_set(im->err, CN_EFORMAT, "%s: layer %s: no weights", src,
+                          l->name);
       return cn_err_set(im->err, CN_EFORMAT,
                         "%s: layer %s: %s blob missing (%zu blobs)", src,
                         l->name, what, nb);
@@ -692,9 +661,10 @@ static int blob_const(imp_t *im, const lview_t *l, size_t bi, const char *what,
       have = bp->n_data ? bp->n_data : bp->n_double_data;
     }
     if ((int64_t)have != want)
-      return cn_err_set(im->err, CN_EFORMAT,
-                        "%s: layer %s: %s blob has %zu values, expected %" PRId64,
-                        src, l->name, what, have, want);
+      return cn_err_set(
+          im->err, CN_EFORMAT,
+          "%s: layer %s: %s blob has %zu values, expected %" PRId64, src,
+          l->name, what, have, want);
   }
   char name[512];
   snprintf(name, sizeof name, "%.250s/%.200s", l->name, what);
@@ -760,8 +730,8 @@ static int value_const(imp_t *im, const lview_t *l, const char *what, int ndim,
 static int check_counts(imp_t *im, const lview_t *l, size_t nb_min,
                         size_t nb_max, size_t nt_min, size_t nt_max) {
   if (l->nbottom < nb_min || l->nbottom > nb_max)
-    return lerr(im, l, CN_EFORMAT, "%s takes %zu..%zu bottoms, has %zu", l->type,
-                nb_min, nb_max, l->nbottom);
+    return lerr(im, l, CN_EFORMAT, "%s takes %zu..%zu bottoms, has %zu",
+                l->type, nb_min, nb_max, l->nbottom);
   if (l->ntop < nt_min || l->ntop > nt_max)
     return lerr(im, l, CN_EFORMAT, "%s takes %zu..%zu tops, has %zu", l->type,
                 nt_min, nt_max, l->ntop);
@@ -782,9 +752,9 @@ static int simple_node(imp_t *im, const lview_t *l, cn_op_t op, int nin,
 
 /* Kernel, stride, pad and dilation as ConvolutionParameter spells them:
  * the _h/_w fields, or one or two values of the repeated fields. */
-static int conv_dims(imp_t *im, const lview_t *l, const char *what,
-                     size_t n, const uint32_t *v, int has_h, uint32_t h,
-                     int has_w, uint32_t w, int def, int out[2]) {
+static int conv_dims(imp_t *im, const lview_t *l, const char *what, size_t n,
+                     const uint32_t *v, int has_h, uint32_t h, int has_w,
+                     uint32_t w, int def, int out[2]) {
   if (has_h || has_w) {
     if (!(has_h && has_w))
       return lerr(im, l, CN_EFORMAT, "%s_h and %s_w must be given together",
@@ -812,7 +782,8 @@ static int conv_dims(imp_t *im, const lview_t *l, const char *what,
 }
 
 static int imp_conv(imp_t *im, const lview_t *l, const int *bot, int deconv) {
-  static const Caffe__ConvolutionParameter def = CAFFE__CONVOLUTION_PARAMETER__INIT;
+  static const Caffe__ConvolutionParameter def =
+      CAFFE__CONVOLUTION_PARAMETER__INIT;
   const Caffe__ConvolutionParameter *c = l->conv ? l->conv : &def;
   int r = check_counts(im, l, 1, 1, 1, 1);
   if (r)
@@ -830,7 +801,8 @@ static int imp_conv(imp_t *im, const lview_t *l, const int *bot, int deconv) {
                      c->has_kernel_h, c->kernel_h, c->has_kernel_w, c->kernel_w,
                      0, cp->kernel)) ||
       (r = conv_dims(im, l, "stride", c->n_stride, c->stride, c->has_stride_h,
-                     c->stride_h, c->has_stride_w, c->stride_w, 1, cp->stride)) ||
+                     c->stride_h, c->has_stride_w, c->stride_w, 1,
+                     cp->stride)) ||
       (r = conv_dims(im, l, "pad", c->n_pad, c->pad, c->has_pad_h, c->pad_h,
                      c->has_pad_w, c->pad_w, 0, cp->pads)) ||
       (r = conv_dims(im, l, "dilation", c->n_dilation, c->dilation, 0, 0, 0, 0,
@@ -849,8 +821,8 @@ static int imp_conv(imp_t *im, const lview_t *l, const int *bot, int deconv) {
     return lerr(im, l, CN_EFORMAT, "num_output not given");
   if (g < 1 || ic % g || oc % g)
     return lerr(im, l, CN_EFORMAT,
-                "group %" PRId64 " does not divide %" PRId64 " inputs and %" PRId64
-                " outputs",
+                "group %" PRId64 " does not divide %" PRId64
+                " inputs and %" PRId64 " outputs",
                 g, ic, oc);
   cp->group = (int)g;
   cp->has_bias = c->bias_term;
@@ -889,7 +861,8 @@ static int imp_pool(imp_t *im, const lview_t *l, const int *bot) {
     return lerr(im, l, CN_EUNSUPPORTED, "stochastic pooling");
   uint32_t ks = c->kernel_size, st = c->stride, pd = c->pad;
   if ((r = conv_dims(im, l, "kernel", c->has_kernel_size, &ks, c->has_kernel_h,
-                     c->kernel_h, c->has_kernel_w, c->kernel_w, 0, pp->kernel)) ||
+                     c->kernel_h, c->has_kernel_w, c->kernel_w, 0,
+                     pp->kernel)) ||
       (r = conv_dims(im, l, "stride", 1, &st, c->has_stride_h, c->stride_h,
                      c->has_stride_w, c->stride_w, 1, pp->stride)) ||
       (r = conv_dims(im, l, "pad", 1, &pd, c->has_pad_h, c->pad_h, c->has_pad_w,
@@ -918,7 +891,8 @@ static int imp_pool(imp_t *im, const lview_t *l, const int *bot) {
 }
 
 static int imp_ip(imp_t *im, const lview_t *l, const int *bot) {
-  static const Caffe__InnerProductParameter def = CAFFE__INNER_PRODUCT_PARAMETER__INIT;
+  static const Caffe__InnerProductParameter def =
+      CAFFE__INNER_PRODUCT_PARAMETER__INIT;
   const Caffe__InnerProductParameter *c = l->ip ? l->ip : &def;
   int r = check_counts(im, l, 1, 1, 1, 1);
   if (r)
@@ -1002,7 +976,8 @@ static int imp_lrn(imp_t *im, const lview_t *l, const int *bot) {
   if (r)
     return r;
   if (c->local_size < 1 || c->local_size % 2 == 0 || c->local_size > 1023)
-    return lerr(im, l, CN_EFORMAT, "local_size %u (must be odd)", c->local_size);
+    return lerr(im, l, CN_EFORMAT, "local_size %u (must be odd)",
+                c->local_size);
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
   p.lrn.size = (int)c->local_size;
@@ -1054,7 +1029,8 @@ static int imp_slice(imp_t *im, const lview_t *l, const int *bot) {
                 c->n_slice_point, nt);
   if (!c->n_slice_point && len % (int64_t)nt)
     return lerr(im, l, CN_EFORMAT,
-                "axis of %" PRId64 " does not split into %zu equal parts", len, nt);
+                "axis of %" PRId64 " does not split into %zu equal parts", len,
+                nt);
   int64_t xd[CN_MAX_DIMS];
   int xn = x->ndim;
   memcpy(xd, x->dims, sizeof xd);
@@ -1067,8 +1043,8 @@ static int imp_slice(imp_t *im, const lview_t *l, const int *bot) {
                       ? (k + 1 < nt ? (int64_t)c->slice_point[k] : len)
                       : (int64_t)(k + 1) * (len / (int64_t)nt);
     if (end <= prev || end > len) {
-      r = lerr(im, l, CN_EFORMAT, "slice points do not increase within %" PRId64,
-               len);
+      r = lerr(im, l, CN_EFORMAT,
+               "slice points do not increase within %" PRId64, len);
       break;
     }
     int64_t d[CN_MAX_DIMS];
@@ -1095,10 +1071,17 @@ static int imp_eltwise(imp_t *im, const lview_t *l, const int *bot) {
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
   switch (c->operation) {
-  case CAFFE__ELTWISE_PARAMETER__ELTWISE_OP__SUM: p.eltwise.kind = CN_ELT_SUM; break;
-  case CAFFE__ELTWISE_PARAMETER__ELTWISE_OP__PROD: p.eltwise.kind = CN_ELT_PROD; break;
-  case CAFFE__ELTWISE_PARAMETER__ELTWISE_OP__MAX: p.eltwise.kind = CN_ELT_MAX; break;
-  default: return lerr(im, l, CN_EUNSUPPORTED, "operation %d", (int)c->operation);
+  case CAFFE__ELTWISE_PARAMETER__ELTWISE_OP__SUM:
+    p.eltwise.kind = CN_ELT_SUM;
+    break;
+  case CAFFE__ELTWISE_PARAMETER__ELTWISE_OP__PROD:
+    p.eltwise.kind = CN_ELT_PROD;
+    break;
+  case CAFFE__ELTWISE_PARAMETER__ELTWISE_OP__MAX:
+    p.eltwise.kind = CN_ELT_MAX;
+    break;
+  default:
+    return lerr(im, l, CN_EUNSUPPORTED, "operation %d", (int)c->operation);
   }
   if (c->n_coeff) {
     if (p.eltwise.kind != CN_ELT_SUM)
@@ -1116,7 +1099,8 @@ static int imp_eltwise(imp_t *im, const lview_t *l, const int *bot) {
 }
 
 static int imp_batchnorm(imp_t *im, const lview_t *l, const int *bot) {
-  static const Caffe__BatchNormParameter def = CAFFE__BATCH_NORM_PARAMETER__INIT;
+  static const Caffe__BatchNormParameter def =
+      CAFFE__BATCH_NORM_PARAMETER__INIT;
   const Caffe__BatchNormParameter *c = l->bn ? l->bn : &def;
   int r = check_counts(im, l, 1, 1, 1, 1);
   if (r)
@@ -1152,7 +1136,8 @@ static int imp_batchnorm(imp_t *im, const lview_t *l, const int *bot) {
 
 /* Scale (and Bias, as a Scale by ones): y = x * s (+ b), s and b spanning
  * x's axes [axis, axis + num_axes). */
-static int imp_scale(imp_t *im, const lview_t *l, const int *bot, int bias_only) {
+static int imp_scale(imp_t *im, const lview_t *l, const int *bot,
+                     int bias_only) {
   static const Caffe__ScaleParameter def = CAFFE__SCALE_PARAMETER__INIT;
   const Caffe__ScaleParameter *c = l->scale ? l->scale : &def;
   int r = check_counts(im, l, 1, bias_only ? 1 : 2, 1, 1);
@@ -1173,8 +1158,8 @@ static int imp_scale(imp_t *im, const lview_t *l, const int *bot, int bias_only)
   } else {
     int64_t na = c->num_axes;
     if (na < -1 || axis + na > x->ndim)
-      return lerr(im, l, CN_EFORMAT, "num_axes %" PRId64 " for a %d-D bottom", na,
-                  x->ndim);
+      return lerr(im, l, CN_EFORMAT, "num_axes %" PRId64 " for a %d-D bottom",
+                  na, x->ndim);
     nd = na == -1 ? x->ndim - axis : (int)na;
     for (int i = 0; i < nd; i++)
       d[i] = x->dims[axis + i];
@@ -1266,7 +1251,8 @@ static int imp_reshape(imp_t *im, const lview_t *l, const int *bot) {
   int xn = x->ndim;
   int64_t start = c->axis < 0 ? (int64_t)c->axis + xn + 1 : c->axis;
   if (start < 0 || start > xn)
-    return lerr(im, l, CN_EFORMAT, "axis %d for a %d-D bottom", (int)c->axis, xn);
+    return lerr(im, l, CN_EFORMAT, "axis %d for a %d-D bottom", (int)c->axis,
+                xn);
   int64_t end = c->num_axes == -1 ? xn : start + c->num_axes;
   if (c->num_axes < -1 || end > xn)
     return lerr(im, l, CN_EFORMAT, "num_axes %d for a %d-D bottom",
@@ -1308,12 +1294,13 @@ static int imp_reshape(imp_t *im, const lview_t *l, const int *bot) {
   int64_t total = cn_tensor_numel(x);
   if (infer >= 0) {
     if (known == 0 || total % known)
-      return lerr(im, l, CN_EFORMAT, "cannot infer -1: %" PRId64
-                  " values into blocks of %" PRId64, total, known);
+      return lerr(im, l, CN_EFORMAT,
+                  "cannot infer -1: %" PRId64 " values into blocks of %" PRId64,
+                  total, known);
     d[infer] = total / known;
   } else if (known != total) {
-    return lerr(im, l, CN_EFORMAT, "shape has %" PRId64 " values, bottom %" PRId64,
-                known, total);
+    return lerr(im, l, CN_EFORMAT,
+                "shape has %" PRId64 " values, bottom %" PRId64, known, total);
   }
   return imp_reshape_to(im, l, bot, k, d);
 }
@@ -1390,10 +1377,11 @@ static int imp_prior_box(imp_t *im, const lview_t *l, const int *bot) {
   if (c->n_min_size < 1)
     return lerr(im, l, CN_EFORMAT, "min_size not given");
   if (c->n_min_size > CN_SSD_MAX || c->n_aspect_ratio > CN_SSD_MAX)
-    return lerr(im, l, CN_EUNSUPPORTED, "more than %d sizes or ratios", CN_SSD_MAX);
+    return lerr(im, l, CN_EUNSUPPORTED, "more than %d sizes or ratios",
+                CN_SSD_MAX);
   if (c->n_max_size && c->n_max_size != c->n_min_size)
-    return lerr(im, l, CN_EFORMAT, "%zu max_size for %zu min_size", c->n_max_size,
-                c->n_min_size);
+    return lerr(im, l, CN_EFORMAT, "%zu max_size for %zu min_size",
+                c->n_max_size, c->n_min_size);
   pb->nmin = (int)c->n_min_size;
   pb->nmax = (int)c->n_max_size;
   pb->nar = (int)c->n_aspect_ratio;
@@ -1410,7 +1398,8 @@ static int imp_prior_box(imp_t *im, const lview_t *l, const int *bot) {
   for (int i = 0; i < pb->nar; i++) {
     pb->aspect_ratio[i] = c->aspect_ratio[i];
     if (!(c->aspect_ratio[i] > 0) || !isfinite(c->aspect_ratio[i]))
-      return lerr(im, l, CN_EFORMAT, "aspect ratio %g", (double)c->aspect_ratio[i]);
+      return lerr(im, l, CN_EFORMAT, "aspect ratio %g",
+                  (double)c->aspect_ratio[i]);
   }
   pb->flip = c->flip;
   pb->clip = c->clip;
@@ -1471,7 +1460,8 @@ static int imp_detection_output(imp_t *im, const lview_t *l, const int *bot) {
   dp->background_label_id = c->background_label_id;
   dp->nms_threshold = c->nms_param ? c->nms_param->nms_threshold : 0.3f;
   dp->eta = c->nms_param ? c->nms_param->eta : 1.0f;
-  dp->top_k = c->nms_param && c->nms_param->has_top_k ? c->nms_param->top_k : -1;
+  dp->top_k =
+      c->nms_param && c->nms_param->has_top_k ? c->nms_param->top_k : -1;
   dp->keep_top_k = c->keep_top_k;
   dp->confidence_threshold =
       c->has_confidence_threshold ? c->confidence_threshold : -INFINITY;
@@ -1497,8 +1487,8 @@ static int imp_detection_output(imp_t *im, const lview_t *l, const int *bot) {
                 cn_tensor_numel(conf), np, dp->num_classes);
   /* Fixed output rows: keep_top_k per image, or everything NMS could keep. */
   int64_t per_class = dp->top_k >= 0 && dp->top_k < np ? dp->top_k : np;
-  int64_t rows = dp->keep_top_k >= 0 ? dp->keep_top_k
-                                     : per_class * dp->num_classes;
+  int64_t rows =
+      dp->keep_top_k >= 0 ? dp->keep_top_k : per_class * dp->num_classes;
   if (rows > per_class * dp->num_classes)
     rows = per_class * dp->num_classes;
   if (rows < 1)
@@ -1601,17 +1591,18 @@ static int imp_net_inputs(imp_t *im) {
   const Caffe__NetParameter *n = im->net;
   if (!n->n_input) {
     if (n->n_input_shape || n->n_input_dim)
-      return cn_err_set(im->err, CN_EFORMAT, "%s: input shapes without input names",
-                        im->pname);
+      return cn_err_set(im->err, CN_EFORMAT,
+                        "%s: input shapes without input names", im->pname);
     return 0;
   }
   if (n->n_input_shape) {
     if (n->n_input_dim)
-      return cn_err_set(im->err, CN_EFORMAT, "%s: both input_shape and input_dim",
-                        im->pname);
+      return cn_err_set(im->err, CN_EFORMAT,
+                        "%s: both input_shape and input_dim", im->pname);
     if (n->n_input_shape != n->n_input)
-      return cn_err_set(im->err, CN_EFORMAT, "%s: %zu input_shape for %zu inputs",
-                        im->pname, n->n_input_shape, n->n_input);
+      return cn_err_set(im->err, CN_EFORMAT,
+                        "%s: %zu input_shape for %zu inputs", im->pname,
+                        n->n_input_shape, n->n_input);
     for (size_t i = 0; i < n->n_input; i++) {
       int r = add_input(im, n->input[i], n->input_shape[i]->n_dim,
                         n->input_shape[i]->dim, NULL);
@@ -1649,8 +1640,8 @@ static int imp_layer(imp_t *im, const lview_t *l) {
   for (size_t i = 0; i < l->nbottom && !r; i++) {
     int *id = map_slot(&im->blob, l->bottom[i], 0);
     if (!id) {
-      r = lerr(im, l, CN_EFORMAT, "bottom %s is not produced by an earlier layer",
-               l->bottom[i]);
+      r = lerr(im, l, CN_EFORMAT,
+               "bottom %s is not produced by an earlier layer", l->bottom[i]);
       break;
     }
     b[i] = *id;
@@ -1795,10 +1786,12 @@ static int import_net(imp_t *im) {
     if (inc[i])
       r = imp_layer(im, &ls[i]);
   if (!r && im->ninputs == 0)
-    r = cn_err_set(im->err, CN_EFORMAT, "%s: the network has no inputs", im->pname);
+    r = cn_err_set(im->err, CN_EFORMAT, "%s: the network has no inputs",
+                   im->pname);
   if (!r) {
     /* Outputs: what was produced and never consumed, in production order. */
-    int *outs = malloc(sizeof(int) * (size_t)(im->nproduced ? im->nproduced : 1));
+    int *outs =
+        malloc(sizeof(int) * (size_t)(im->nproduced ? im->nproduced : 1));
     int no = 0;
     if (!outs)
       r = oom(im);
@@ -1836,7 +1829,8 @@ static int load_common(Caffe__NetParameter *net, const wmodel_t *wm,
   im.state = net->state;
   im.err = err;
   im.g = cn_graph_create(pname);
-  int r = im.g ? import_net(&im) : cn_err_set(err, CN_ENOMEM, "%s: out of memory", pname);
+  int r = im.g ? import_net(&im)
+               : cn_err_set(err, CN_ENOMEM, "%s: out of memory", pname);
   map_free(&im.blob);
   map_free(&im.writes);
   map_free(&im.weights);
@@ -1906,8 +1900,8 @@ int cn_caffe_load_mem(const char *text, size_t tlen, const void *model,
   pname = pname ? pname : "<prototxt>";
   mname = mname ? mname : "<caffemodel>";
   ProtobufCMessage *nm;
-  int r = cn_prototxt_parse(text, tlen, pname, &caffe__net_parameter__descriptor,
-                            &nm, err);
+  int r = cn_prototxt_parse(text, tlen, pname,
+                            &caffe__net_parameter__descriptor, &nm, err);
   if (r)
     return r;
   return load_net(nm, model, mlen, pname, mname, out, err);
@@ -1968,7 +1962,8 @@ int cn_caffe_load(const char *prototxt, const char *caffemodel,
                   cn_graph_t **out, cn_err_t *err) {
   *out = NULL;
   ProtobufCMessage *nm;
-  int r = cn_prototxt_load(prototxt, &caffe__net_parameter__descriptor, &nm, err);
+  int r =
+      cn_prototxt_load(prototxt, &caffe__net_parameter__descriptor, &nm, err);
   if (r)
     return r;
   if (!caffemodel)
