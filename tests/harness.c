@@ -84,8 +84,8 @@ int cn_test_sh(char *out, size_t outsz, const char *fmt, ...) {
 pid_t cn_test_spawn(char *const argv[], const char *logfile) {
   pid_t pid = fork();
   if (pid == 0) {
-    int fd = open(logfile ? logfile : "/dev/null",
-                  O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = open(logfile ? logfile : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
+                  0644);
     if (fd >= 0) {
       dup2(fd, 1);
       dup2(fd, 2);

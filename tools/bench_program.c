@@ -122,9 +122,8 @@ int main(int argc, char **argv) {
   cn_source_stop(src);
   uint64_t written = 0, dropped = 0;
   cn_recorder_close(rec, &written, &dropped, &err);
-  printf("bench_program: %d frames of %dx%d, model %s (%s)\n", n, width,
-         height, cfg.prototxt ? cfg.prototxt : cfg.model,
-         cn_model_backend(m.model));
+  printf("bench_program: %d frames of %dx%d, model %s (%s)\n", n, width, height,
+         cfg.prototxt ? cfg.prototxt : cfg.model, cn_model_backend(m.model));
   double net = median(t[NETWORK], n), pp = median(t[PREPROCESS], n);
   double dev = median(t[DEVELOP], n), js = median(t[JSON], n),
          ovl = median(t[OVERLAY], n), rq = median(t[RECORD], n);
@@ -138,8 +137,8 @@ int main(int argc, char **argv) {
   printf("| JSON record (jansson) | %.3f | %.3f |\n", js, js / net);
   printf("| overlay (BGRA copy + cairo draw) | %.3f | %.3f |\n", ovl,
          ovl / net);
-  printf("| recorder push (encode is on its own thread) | %.3f | %.3f |\n",
-         rq, rq / net);
+  printf("| recorder push (encode is on its own thread) | %.3f | %.3f |\n", rq,
+         rq / net);
   double own = dev + pp + js + ovl + rq;
   printf("| program's own total (develop + preprocess + JSON + overlay + "
          "push) | %.3f | %.3f |\n",

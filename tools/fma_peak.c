@@ -37,17 +37,29 @@ static double now_s(void) {
 /* The accumulators are spelled out as separate variables: an array of
  * vectors is kept on the stack by GCC and the loop then measures stores. */
 #define ACC_DECL(T, init)                                                      \
-  T a0 = init(0.f), a1 = init(1.f), a2 = init(2.f), a3 = init(3.f),             \
-    a4 = init(4.f), a5 = init(5.f), a6 = init(6.f), a7 = init(7.f),             \
-    a8 = init(8.f), a9 = init(9.f), a10 = init(10.f), a11 = init(11.f),         \
+  T a0 = init(0.f), a1 = init(1.f), a2 = init(2.f), a3 = init(3.f),            \
+    a4 = init(4.f), a5 = init(5.f), a6 = init(6.f), a7 = init(7.f),            \
+    a8 = init(8.f), a9 = init(9.f), a10 = init(10.f), a11 = init(11.f),        \
     a12 = init(12.f), a13 = init(13.f), a14 = init(14.f), a15 = init(15.f)
 #define ACC_STEP(F)                                                            \
-  a0 = F(a0, m, c); a1 = F(a1, m, c); a2 = F(a2, m, c); a3 = F(a3, m, c);       \
-  a4 = F(a4, m, c); a5 = F(a5, m, c); a6 = F(a6, m, c); a7 = F(a7, m, c);       \
-  a8 = F(a8, m, c); a9 = F(a9, m, c); a10 = F(a10, m, c); a11 = F(a11, m, c);   \
-  a12 = F(a12, m, c); a13 = F(a13, m, c); a14 = F(a14, m, c); a15 = F(a15, m, c)
+  a0 = F(a0, m, c);                                                            \
+  a1 = F(a1, m, c);                                                            \
+  a2 = F(a2, m, c);                                                            \
+  a3 = F(a3, m, c);                                                            \
+  a4 = F(a4, m, c);                                                            \
+  a5 = F(a5, m, c);                                                            \
+  a6 = F(a6, m, c);                                                            \
+  a7 = F(a7, m, c);                                                            \
+  a8 = F(a8, m, c);                                                            \
+  a9 = F(a9, m, c);                                                            \
+  a10 = F(a10, m, c);                                                          \
+  a11 = F(a11, m, c);                                                          \
+  a12 = F(a12, m, c);                                                          \
+  a13 = F(a13, m, c);                                                          \
+  a14 = F(a14, m, c);                                                          \
+  a15 = F(a15, m, c)
 #define ACC_SUM(ADD)                                                           \
-  ADD(ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7))),        \
+  ADD(ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7))),       \
       ADD(ADD(ADD(a8, a9), ADD(a10, a11)), ADD(ADD(a12, a13), ADD(a14, a15))))
 
 __attribute__((target("avx512f"))) static float loop_avx512(uint64_t iters) {
@@ -153,9 +165,10 @@ int main(int argc, char **argv) {
   }
 
   __builtin_cpu_init();
-  int isa = __builtin_cpu_supports("avx512f")                                 ? 2
-            : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1
-                                                                              : 0;
+  int isa = __builtin_cpu_supports("avx512f") ? 2
+            : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                ? 1
+                : 0;
   const char *isa_name[] = {"scalar", "avx2", "avx512"};
 
   /* Calibrate the iteration count on one thread so each run lasts about
@@ -165,7 +178,8 @@ int main(int argc, char **argv) {
     job_t j = {.isa = isa, .iters = iters};
     run_job(&j);
     if (j.seconds > seconds / 8 || iters > (1ull << 40)) {
-      iters = (uint64_t)((double)iters * seconds / (j.seconds > 0 ? j.seconds : 1e-6));
+      iters = (uint64_t)((double)iters * seconds /
+                         (j.seconds > 0 ? j.seconds : 1e-6));
       break;
     }
     iters *= 4;
@@ -186,7 +200,8 @@ int main(int argc, char **argv) {
       if (g > best)
         best = g;
     }
-    printf("fma_peak isa=%s threads=%d gflops=%.1f\n", isa_name[isa], counts[c], best);
+    printf("fma_peak isa=%s threads=%d gflops=%.1f\n", isa_name[isa], counts[c],
+           best);
   }
   return 0;
 }

@@ -62,8 +62,8 @@ static int setup_mean(const cn_app_config_t *cfg, cn_app_model_t *m,
   }
   /* A mean image is in the network's channel order (Caffe's mean files
    * are BGR like its inputs). */
-  int rc = cn_mean_load(cfg->mean, 3, m->pre.height, m->pre.width, &m->mean,
-                        err);
+  int rc =
+      cn_mean_load(cfg->mean, 3, m->pre.height, m->pre.width, &m->mean, err);
   if (rc == 0)
     m->pre.mean_image = &m->mean;
   return rc;
@@ -95,15 +95,18 @@ int cn_app_model_open(const cn_app_config_t *cfg, cn_app_model_t *m,
   int classes = cn_decoder_num_classes(probe);
   cn_decoder_destroy(probe);
   if (cfg->task && !strcmp(cfg->task, "detect") && m->task != CN_TASK_DETECT) {
-    rc = cn_err_set(err, CN_EINVAL, "%s: --task detect needs --decoder "
-                    "blazeface|ssd|yolo", m->dec.model_name);
+    rc = cn_err_set(err, CN_EINVAL,
+                    "%s: --task detect needs --decoder "
+                    "blazeface|ssd|yolo",
+                    m->dec.model_name);
     goto fail;
   }
   if (m->labels && m->task == CN_TASK_CLASSIFY && classes > 0 &&
       cn_labels_count(m->labels) < classes) {
-    rc = cn_err_set(err, CN_EINVAL, "%s: has %d labels, the model has %d "
-                    "classes", cfg->labels, cn_labels_count(m->labels),
-                    classes);
+    rc = cn_err_set(err, CN_EINVAL,
+                    "%s: has %d labels, the model has %d "
+                    "classes",
+                    cfg->labels, cn_labels_count(m->labels), classes);
     goto fail;
   }
 
@@ -186,8 +189,8 @@ int cn_app_stage_create(const cn_app_model_t *m, cn_app_stage_t **out,
     s->outputs = calloc((size_t)s->noutputs, sizeof *s->outputs);
     rc = s->input && s->outputs ? 0 : CN_ENOMEM;
     for (int j = 0; !rc && j < s->noutputs; j++)
-      if (!(s->outputs[j] = malloc(
-                (size_t)cn_model_output(m->model, j)->numel * sizeof(float))))
+      if (!(s->outputs[j] = malloc((size_t)cn_model_output(m->model, j)->numel *
+                                   sizeof(float))))
         rc = CN_ENOMEM;
     if (rc)
       cn_err_set(err, rc, "out of memory");
@@ -212,8 +215,8 @@ void cn_app_stage_destroy(cn_app_stage_t *s) {
   free(s);
 }
 
-int cn_app_stage_run(cn_app_stage_t *s, cn_frame_t *f,
-                     const cn_result_t **res, cn_err_t *err) {
+int cn_app_stage_run(cn_app_stage_t *s, cn_frame_t *f, const cn_result_t **res,
+                     cn_err_t *err) {
   cn_xform_t xf;
   f->t_infer_begin = cn_clock_now();
   int rc = cn_preproc_run(s->pre, f, s->input, &xf, err);

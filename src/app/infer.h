@@ -40,7 +40,7 @@ void cn_app_stage_destroy(cn_app_stage_t *s);
 
 /* Preprocesses f (developed), runs the model and decodes; stamps
  * f->t_infer_begin/end. The result stays valid until the next run. */
-int cn_app_stage_run(cn_app_stage_t *s, cn_frame_t *f,
-                     const cn_result_t **res, cn_err_t *err);
+int cn_app_stage_run(cn_app_stage_t *s, cn_frame_t *f, const cn_result_t **res,
+                     cn_err_t *err);
 
 #endif

@@ -8,9 +8,9 @@ void cn_latency_add(cn_latency_t *h, int64_t ns) {
     atomic_fetch_add_explicit(&h->fine[us10], 1, memory_order_relaxed);
   } else {
     int64_t ms = ns / 1000000;
-    atomic_fetch_add_explicit(&h->coarse[ms < CN_LAT_COARSE ? ms
-                                                         : CN_LAT_COARSE - 1],
-                              1, memory_order_relaxed);
+    atomic_fetch_add_explicit(
+        &h->coarse[ms < CN_LAT_COARSE ? ms : CN_LAT_COARSE - 1], 1,
+        memory_order_relaxed);
   }
   atomic_fetch_add_explicit(&h->count, 1, memory_order_release);
 }

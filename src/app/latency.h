@@ -10,7 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define CN_LAT_FINE 10000  /* 10 us buckets: 0 .. 100 ms */
+#define CN_LAT_FINE 10000   /* 10 us buckets: 0 .. 100 ms */
 #define CN_LAT_COARSE 60000 /* 1 ms buckets: 0 .. 60 s */
 
 typedef struct cn_latency {

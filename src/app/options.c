@@ -86,7 +86,8 @@ static const opt_t options[] = {
      "save every Nth shown picture as PNG"},
     {"snapshot-dir", "DIR", OPT_STRING, F(snapshot_dir), 0, 0,
      "where snapshots go (default .)"},
-    {"usb", NULL, OPT_FLAG, F(usb), 0, 0, "seed alias: USB camera /dev/video<vid>"},
+    {"usb", NULL, OPT_FLAG, F(usb), 0, 0,
+     "seed alias: USB camera /dev/video<vid>"},
     {"vid", "N", OPT_INT, F(vid), 0, 255, "seed alias: video device number"},
     {"rtsp", NULL, OPT_FLAG, F(rtsp), 0, 0, "seed alias: RTSP stream --uri"},
     {"uri", "URI", OPT_STRING, F(uri), 0, 0, "seed alias: the RTSP URI"},
@@ -122,15 +123,13 @@ static int set_value(cn_app_config_t *cfg, const opt_t *o, const char *val,
   }
   char *end;
   errno = 0;
-  double v = o->type == OPT_INT ? (double)strtoll(val, &end, 10)
-                                : strtod(val, &end);
-  if (errno || end == val || *end || !isfinite(v) || v < o->min ||
-      v > o->max)
-    return cn_err_set(err, CN_EINVAL,
-                      "option --%s: '%s' is not a %s between %g and %g",
-                      o->name, val, o->type == OPT_INT ? "whole number"
-                                                       : "number",
-                      o->min, o->max);
+  double v =
+      o->type == OPT_INT ? (double)strtoll(val, &end, 10) : strtod(val, &end);
+  if (errno || end == val || *end || !isfinite(v) || v < o->min || v > o->max)
+    return cn_err_set(
+        err, CN_EINVAL, "option --%s: '%s' is not a %s between %g and %g",
+        o->name, val, o->type == OPT_INT ? "whole number" : "number", o->min,
+        o->max);
   if (o->type == OPT_INT)
     *(int64_t *)field = (int64_t)v;
   else
@@ -204,7 +203,8 @@ int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,
     return cn_err_set(err, CN_EINVAL,
                       "choose one of --usb, --rtsp and --onboard");
   if (aliases && cfg->n_sources)
-    return cn_err_set(err, CN_EINVAL, "give either a SOURCE or one of --usb, "
+    return cn_err_set(err, CN_EINVAL,
+                      "give either a SOURCE or one of --usb, "
                       "--rtsp, --onboard, not both");
   if (cfg->rtsp) {
     if (!cfg->uri)

@@ -31,7 +31,7 @@ typedef struct cn_app_config {
   bool crop;
   const char *size; /* WxH */
   double scale;
-  const char *std;  /* B,G,R */
+  const char *std; /* B,G,R */
   bool rgb, bgr;
   int64_t top;
   const char *task, *decoder, *backend;

@@ -179,8 +179,8 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
     }
     if (snapshots && ++r->presented % (uint64_t)r->cfg->snapshot_every == 0) {
       char path[4096];
-      snprintf(path, sizeof path, "%s/camnet-%06llu.png",
-               r->cfg->snapshot_dir, (unsigned long long)canvas->seq);
+      snprintf(path, sizeof path, "%s/camnet-%06llu.png", r->cfg->snapshot_dir,
+               (unsigned long long)canvas->seq);
       if (cn_overlay_write_png(canvas, path, &err))
         cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
     }
@@ -271,8 +271,8 @@ static void *consume(void *arg) {
       break;
     }
     if (ov)
-      present(r, ov, &rates, f, res,
-              cn_ns_to_ms(f->t_infer_end - f->t_capture), -1, true);
+      present(r, ov, &rates, f, res, cn_ns_to_ms(f->t_infer_end - f->t_capture),
+              -1, true);
     if (!f->t_out)
       f->t_out = cn_clock_now();
     cn_latency_add(c->ages, f->t_out - f->t_capture);
@@ -367,13 +367,13 @@ static void print_status(run_t *r, double dt) {
     consumer_t *c = &r->consumers[i];
     cn_source_stats_t s;
     cn_source_get_stats(c->src, &s);
-    len += snprintf(line + len, sizeof line - (size_t)len,
-                    "%s[%d] %s in %5.1f fps out %5.1f fps drop %llu age %.1f ms",
-                    i ? "  " : "", i, s.online ? "on " : "OFF",
-                    (double)(s.captured - c->prev_captured) / dt,
-                    (double)(s.delivered - c->prev_delivered) / dt,
-                    (unsigned long long)s.dropped,
-                    cn_latency_quantile_ms(c->ages, 0.5));
+    len += snprintf(
+        line + len, sizeof line - (size_t)len,
+        "%s[%d] %s in %5.1f fps out %5.1f fps drop %llu age %.1f ms",
+        i ? "  " : "", i, s.online ? "on " : "OFF",
+        (double)(s.captured - c->prev_captured) / dt,
+        (double)(s.delivered - c->prev_delivered) / dt,
+        (unsigned long long)s.dropped, cn_latency_quantile_ms(c->ages, 0.5));
     c->prev_captured = s.captured;
     c->prev_delivered = s.delivered;
   }
@@ -395,16 +395,17 @@ static void print_summary(run_t *r) {
            "ms/frame",
            cn_source_uri(c->src), s.width, s.height, s.codec, secs,
            (unsigned long long)s.captured, (unsigned long long)s.delivered,
-           (unsigned long long)s.dropped,
-           (unsigned long long)s.decode_errors,
+           (unsigned long long)s.dropped, (unsigned long long)s.decode_errors,
            (unsigned long long)s.reconnects, (double)s.captured / secs,
            (double)s.delivered / secs, cn_latency_quantile_ms(c->ages, 0.5),
            cn_latency_quantile_ms(c->ages, 0.99),
            s.captured ? cn_ns_to_ms(s.cpu_ns) / (double)s.captured : 0.0);
   }
   if (r->have_model)
-    cn_log(&r->log, CN_LOG_INFO, NULL, "%s (%s, %s): %llu inferences, %.1f "
-           "per second", r->model.dec.model_name, r->model.kind,
+    cn_log(&r->log, CN_LOG_INFO, NULL,
+           "%s (%s, %s): %llu inferences, %.1f "
+           "per second",
+           r->model.dec.model_name, r->model.kind,
            cn_model_backend(r->model.model),
            (unsigned long long)atomic_load(&r->infers),
            (double)atomic_load(&r->infers) / secs);
@@ -458,7 +459,8 @@ static int open_outputs(run_t *r) {
   }
   r->have_model = cfg->model != NULL;
   if (!cfg->model && (cfg->prototxt || cfg->labels || cfg->mean)) {
-    cn_log(&r->log, CN_LOG_ERROR, NULL, "--prototxt, --labels and --mean "
+    cn_log(&r->log, CN_LOG_ERROR, NULL,
+           "--prototxt, --labels and --mean "
            "need --model");
     return 1;
   }
@@ -552,8 +554,8 @@ static bool wait_main(run_t *r, const sigset_t *sigs, int64_t wait_ns) {
     if (f) {
       char path[4096];
       cn_err_t err = {0};
-      snprintf(path, sizeof path, "%s/camnet-%06llu.png",
-               r->cfg->snapshot_dir, (unsigned long long)f->seq);
+      snprintf(path, sizeof path, "%s/camnet-%06llu.png", r->cfg->snapshot_dir,
+               (unsigned long long)f->seq);
       if (cn_overlay_write_png(f, path, &err))
         cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
       else
@@ -650,9 +652,10 @@ int cn_app_run(cn_app_config_t *cfg) {
       cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
       status = 1;
     } else {
-      cn_log(&r->log, CN_LOG_INFO, NULL, "recorded %llu frames to %s (%llu "
-             "dropped by a slow disk)", (unsigned long long)rec_written,
-             cfg->record,
+      cn_log(&r->log, CN_LOG_INFO, NULL,
+             "recorded %llu frames to %s (%llu "
+             "dropped by a slow disk)",
+             (unsigned long long)rec_written, cfg->record,
              (unsigned long long)(rec_dropped + r->rec_skipped));
     }
   }

@@ -9,7 +9,7 @@ const char *cn_strerror(int code) {
   case CN_OK:
     return "success";
 #define CN__ERR_CASE(name, value, text)                                        \
-  case name:                                                             \
+  case name:                                                                   \
     return text;
     CN_ERRNO_MAP(CN__ERR_CASE)
 #undef CN__ERR_CASE

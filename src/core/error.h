@@ -17,20 +17,20 @@
 /* X-macro: name, value, default text. Add new codes at the end. CN_EOF is
  * spelled without the E so it reads as what it is. */
 #define CN_ERRNO_MAP(X)                                                        \
-  X(CN_ENOMEM, -1, "out of memory")                                                \
-  X(CN_EINVAL, -2, "invalid argument")                                             \
-  X(CN_ENOENT, -3, "no such file")                                                 \
-  X(CN_ENODEV, -4, "no such device")                                               \
-  X(CN_ECONNREFUSED, -5, "connection refused")                                     \
-  X(CN_ETIMEDOUT, -6, "timed out")                                                 \
-  X(CN_EFORMAT, -7, "invalid data")                                                \
-  X(CN_ECODEC, -8, "unsupported codec")                                            \
-  X(CN_EIO, -9, "input/output error")                                              \
-  X(CN_EOF, -10, "end of stream")                                                 \
-  X(CN_ECLOSED, -11, "closed")                                                     \
-  X(CN_EAGAIN, -12, "try again")                                                   \
-  X(CN_EUNSUPPORTED, -13, "not supported")                                         \
-  X(CN_EPERM, -14, "permission denied")                                            \
+  X(CN_ENOMEM, -1, "out of memory")                                            \
+  X(CN_EINVAL, -2, "invalid argument")                                         \
+  X(CN_ENOENT, -3, "no such file")                                             \
+  X(CN_ENODEV, -4, "no such device")                                           \
+  X(CN_ECONNREFUSED, -5, "connection refused")                                 \
+  X(CN_ETIMEDOUT, -6, "timed out")                                             \
+  X(CN_EFORMAT, -7, "invalid data")                                            \
+  X(CN_ECODEC, -8, "unsupported codec")                                        \
+  X(CN_EIO, -9, "input/output error")                                          \
+  X(CN_EOF, -10, "end of stream")                                              \
+  X(CN_ECLOSED, -11, "closed")                                                 \
+  X(CN_EAGAIN, -12, "try again")                                               \
+  X(CN_EUNSUPPORTED, -13, "not supported")                                     \
+  X(CN_EPERM, -14, "permission denied")                                        \
   X(CN_EINTERNAL, -15, "internal error")
 
 enum {
@@ -43,7 +43,7 @@ enum {
 #define CN_ERR_MSG_MAX 256
 
 typedef struct cn_err {
-  int code;                  /* last error code, 0 when none */
+  int code;                 /* last error code, 0 when none */
   char msg[CN_ERR_MSG_MAX]; /* one line, no trailing newline */
 } cn_err_t;
 

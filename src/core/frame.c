@@ -203,8 +203,8 @@ int cn_frame_alloc_pixels(cn_frame_t *f, int width, int height,
      * the same way): without them it faulted on a page boundary. */
     uint8_t *buf = aligned_alloc(64, (need + 64 + 63) & ~(size_t)63);
     if (!buf)
-      return cn_err_set(err, CN_ENOMEM, "frame: out of memory for %dx%d",
-                        width, height);
+      return cn_err_set(err, CN_ENOMEM, "frame: out of memory for %dx%d", width,
+                        height);
     free(it->buf);
     it->buf = buf;
     it->cap = need;

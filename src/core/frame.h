@@ -45,8 +45,8 @@ typedef struct cn_frame {
   int width, height;
   cn_pixfmt_t format;
   uint8_t *data;
-  int stride;         /* bytes per row */
-  int64_t t_develop;  /* ns: pixels ready */
+  int stride;        /* bytes per row */
+  int64_t t_develop; /* ns: pixels ready */
 
   /* Stage stamps, ns; 0 until the stage runs. */
   int64_t t_take;        /* consumer took it from the slot */

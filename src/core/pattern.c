@@ -2,7 +2,6 @@
 
 #include <stddef.h>
 
-
 #define CELLS 34
 
 static int band_height(int height) {

@@ -43,20 +43,27 @@ struct cn__graph_priv {
 #define CN__HUGE ((size_t)1 << 16)
 #define CN__CHUNK ((size_t)64 << 20)
 
-static size_t align_up(size_t v) { return (v + CN__ALIGN - 1) & ~(size_t)(CN__ALIGN - 1); }
+static size_t align_up(size_t v) {
+  return (v + CN__ALIGN - 1) & ~(size_t)(CN__ALIGN - 1);
+}
 
 static void *arena_alloc(cn_graph_t *g, size_t size, int zero);
 
-void *cn_graph_alloc(cn_graph_t *g, size_t size) { return arena_alloc(g, size, 1); }
+void *cn_graph_alloc(cn_graph_t *g, size_t size) {
+  return arena_alloc(g, size, 1);
+}
 
-void *cn__graph_alloc_raw(cn_graph_t *g, size_t size) { return arena_alloc(g, size, 0); }
+void *cn__graph_alloc_raw(cn_graph_t *g, size_t size) {
+  return arena_alloc(g, size, 0);
+}
 
 static cn__block_t *new_block(cn_graph_t *g, size_t bs, int huge) {
   size_t total = sizeof(cn__block_t) + CN__ALIGN + bs, mapped = 0;
   unsigned char *raw;
   if (huge) {
     mapped = (total + ((size_t)2 << 20) - 1) & ~(((size_t)2 << 20) - 1);
-    void *m = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *m = mmap(NULL, mapped, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
       return NULL;
 #ifdef MADV_HUGEPAGE
@@ -212,13 +219,15 @@ int cn_graph_find(const cn_graph_t *g, const char *name) {
 static int check_dims(const cn_graph_t *g, const char *name, int ndim,
                       const int64_t *dims, cn_err_t *err) {
   if (ndim < 0 || ndim > CN_MAX_DIMS)
-    return cn_err_set(err, CN_EFORMAT, "%s: tensor %s has %d dimensions (max %d)",
-                      g->source, name, ndim, CN_MAX_DIMS);
+    return cn_err_set(err, CN_EFORMAT,
+                      "%s: tensor %s has %d dimensions (max %d)", g->source,
+                      name, ndim, CN_MAX_DIMS);
   int64_t n = 1;
   for (int i = 0; i < ndim; i++) {
     if (dims[i] < 0 || dims[i] > CN_MAX_NUMEL)
-      return cn_err_set(err, CN_EFORMAT, "%s: tensor %s: dimension %d is %" PRId64,
-                        g->source, name, i, dims[i]);
+      return cn_err_set(err, CN_EFORMAT,
+                        "%s: tensor %s: dimension %d is %" PRId64, g->source,
+                        name, i, dims[i]);
     n *= dims[i];
     if (n > CN_MAX_NUMEL)
       return cn_err_set(err, CN_EFORMAT,
@@ -228,8 +237,8 @@ static int check_dims(const cn_graph_t *g, const char *name, int ndim,
   return 0;
 }
 
-static int add_tensor_copied(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
-                             const int64_t *dims);
+static int add_tensor_copied(cn_graph_t *g, const char *name, cn_dtype_t dt,
+                             int ndim, const int64_t *dims);
 
 static int add_tensor(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
                       const int64_t *dims_in) {
@@ -260,8 +269,8 @@ static int add_tensor(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
   return r;
 }
 
-static int add_tensor_copied(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
-                             const int64_t *dims) {
+static int add_tensor_copied(cn_graph_t *g, const char *name, cn_dtype_t dt,
+                             int ndim, const int64_t *dims) {
   struct cn__graph_priv *p = g->priv;
   if (g->ntensors == p->cap_tensors) {
     int cap = p->cap_tensors ? p->cap_tensors * 2 : 64;
@@ -303,8 +312,8 @@ int cn_graph_add_tensor(cn_graph_t *g, const char *name, cn_dtype_t dt,
   return add_tensor(g, name, dt, ndim, dims);
 }
 
-int cn_graph_add_const(cn_graph_t *g, const char *name, cn_dtype_t dt,
-                       int ndim, const int64_t *dims, const void *data) {
+int cn_graph_add_const(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
+                       const int64_t *dims, const void *data) {
   int id = add_tensor(g, name, dt, ndim, dims);
   if (id < 0)
     return id;
@@ -319,8 +328,8 @@ int cn_graph_add_const(cn_graph_t *g, const char *name, cn_dtype_t dt,
   return id;
 }
 
-int cn__graph_add_const_ref(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
-                            const int64_t *dims, void *arena_data) {
+int cn__graph_add_const_ref(cn_graph_t *g, const char *name, cn_dtype_t dt,
+                            int ndim, const int64_t *dims, void *arena_data) {
   int id = add_tensor(g, name, dt, ndim, dims);
   if (id < 0)
     return id;
@@ -444,15 +453,24 @@ const char *cn_op_name(cn_op_t op) {
 }
 
 static const char *const act_names[CN_ACT_COUNT_] = {
-    [CN_ACT_NONE] = "none",         [CN_ACT_RELU] = "relu",
-    [CN_ACT_CLIP] = "clip",         [CN_ACT_SIGMOID] = "sigmoid",
-    [CN_ACT_TANH] = "tanh",         [CN_ACT_HARDSIGMOID] = "hardsigmoid",
-    [CN_ACT_HARDSWISH] = "hardswish", [CN_ACT_ELU] = "elu",
-    [CN_ACT_SELU] = "selu",         [CN_ACT_SOFTPLUS] = "softplus",
-    [CN_ACT_ABS] = "abs",           [CN_ACT_NEG] = "neg",
-    [CN_ACT_EXP] = "exp",           [CN_ACT_LOG] = "log",
-    [CN_ACT_SQRT] = "sqrt",         [CN_ACT_RECIPROCAL] = "reciprocal",
-    [CN_ACT_FLOOR] = "floor",       [CN_ACT_CEIL] = "ceil",
+    [CN_ACT_NONE] = "none",
+    [CN_ACT_RELU] = "relu",
+    [CN_ACT_CLIP] = "clip",
+    [CN_ACT_SIGMOID] = "sigmoid",
+    [CN_ACT_TANH] = "tanh",
+    [CN_ACT_HARDSIGMOID] = "hardsigmoid",
+    [CN_ACT_HARDSWISH] = "hardswish",
+    [CN_ACT_ELU] = "elu",
+    [CN_ACT_SELU] = "selu",
+    [CN_ACT_SOFTPLUS] = "softplus",
+    [CN_ACT_ABS] = "abs",
+    [CN_ACT_NEG] = "neg",
+    [CN_ACT_EXP] = "exp",
+    [CN_ACT_LOG] = "log",
+    [CN_ACT_SQRT] = "sqrt",
+    [CN_ACT_RECIPROCAL] = "reciprocal",
+    [CN_ACT_FLOOR] = "floor",
+    [CN_ACT_CEIL] = "ceil",
     [CN_ACT_LINEAR] = "linear",
 };
 
@@ -486,7 +504,8 @@ static void shape_str(const cn_tensor_t *t, char *buf, size_t n) {
   size_t o = 0;
   o += (size_t)snprintf(buf + o, n - o, "[");
   for (int i = 0; i < t->ndim && o < n; i++)
-    o += (size_t)snprintf(buf + o, n - o, "%s%" PRId64, i ? "," : "", t->dims[i]);
+    o += (size_t)snprintf(buf + o, n - o, "%s%" PRId64, i ? "," : "",
+                          t->dims[i]);
   if (o < n)
     snprintf(buf + o, n - o, "]");
 }
@@ -593,7 +612,8 @@ static int64_t window_out(int64_t in, int k, int s, int d, int p0, int p1,
 static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
   cn_node_t *n = &g->nodes[ni];
   cn_tensor_t *T = g->tensors;
-  const cn_tensor_t *x = n->ninputs > 0 && n->inputs[0] >= 0 ? &T[n->inputs[0]] : NULL;
+  const cn_tensor_t *x =
+      n->ninputs > 0 && n->inputs[0] >= 0 ? &T[n->inputs[0]] : NULL;
   cn_tensor_t *y = &T[n->outputs[0]];
   int64_t d[CN_MAX_DIMS];
   char s1[96], s2[96];
@@ -606,16 +626,20 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     cn_conv_params_t *c = &n->p.conv;
     const cn_tensor_t *w = &T[n->inputs[1]];
     if (x->ndim != 4)
-      return NODE_ERR(CN_EUNSUPPORTED, "input has %d dimensions, expected 4 (NCHW)", x->ndim);
+      return NODE_ERR(CN_EUNSUPPORTED,
+                      "input has %d dimensions, expected 4 (NCHW)", x->ndim);
     if (w->ndim != 4)
-      return NODE_ERR(CN_EFORMAT, "weights have %d dimensions, expected 4", w->ndim);
+      return NODE_ERR(CN_EFORMAT, "weights have %d dimensions, expected 4",
+                      w->ndim);
     if (c->group < 1)
       return NODE_ERR(CN_EFORMAT, "group %d", c->group);
     for (int i = 0; i < 2; i++) {
       if (c->kernel[i] < 1 || c->stride[i] < 1 || c->dilation[i] < 1)
         return NODE_ERR(CN_EFORMAT, "kernel/stride/dilation must be >= 1");
       if (c->kernel[i] != w->dims[2 + i])
-        return NODE_ERR(CN_EFORMAT, "kernel %dx%d does not match weights %" PRId64 "x%" PRId64,
+        return NODE_ERR(CN_EFORMAT,
+                        "kernel %dx%d does not match weights %" PRId64
+                        "x%" PRId64,
                         c->kernel[0], c->kernel[1], w->dims[2], w->dims[3]);
     }
     for (int i = 0; i < 4; i++)
@@ -625,12 +649,15 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     if (n->op == CN_OP_CONV) {
       oc = w->dims[0];
       if (x->dims[1] != w->dims[1] * c->group || oc % c->group)
-        return NODE_ERR(CN_EFORMAT, "input has %" PRId64 " channels, weights %" PRId64
-                        "x%" PRId64 " with group %d", x->dims[1], w->dims[0], w->dims[1], c->group);
+        return NODE_ERR(CN_EFORMAT,
+                        "input has %" PRId64 " channels, weights %" PRId64
+                        "x%" PRId64 " with group %d",
+                        x->dims[1], w->dims[0], w->dims[1], c->group);
     } else {
       oc = w->dims[1] * c->group;
       if (x->dims[1] != w->dims[0] || w->dims[0] % c->group)
-        return NODE_ERR(CN_EFORMAT, "input has %" PRId64 " channels, weights have %" PRId64,
+        return NODE_ERR(CN_EFORMAT,
+                        "input has %" PRId64 " channels, weights have %" PRId64,
                         x->dims[1], w->dims[0]);
     }
     c->out_channels = (int)oc;
@@ -639,7 +666,8 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     if (c->has_bias) {
       const cn_tensor_t *b = &T[n->inputs[2]];
       if (cn_tensor_numel(b) != oc)
-        return NODE_ERR(CN_EFORMAT, "bias has %" PRId64 " values, expected %" PRId64,
+        return NODE_ERR(CN_EFORMAT,
+                        "bias has %" PRId64 " values, expected %" PRId64,
                         cn_tensor_numel(b), oc);
     }
     d[0] = x->dims[0];
@@ -647,16 +675,18 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     for (int i = 0; i < 2; i++) {
       int64_t o;
       if (n->op == CN_OP_CONV) {
-        o = window_out(x->dims[2 + i], c->kernel[i], c->stride[i], c->dilation[i],
-                       c->pads[i], c->pads[2 + i], 0);
+        o = window_out(x->dims[2 + i], c->kernel[i], c->stride[i],
+                       c->dilation[i], c->pads[i], c->pads[2 + i], 0);
       } else {
         if (c->output_padding[i] < 0)
           return NODE_ERR(CN_EFORMAT, "negative output_padding");
         o = (x->dims[2 + i] - 1) * c->stride[i] - c->pads[i] - c->pads[2 + i] +
-            (int64_t)c->dilation[i] * (c->kernel[i] - 1) + 1 + c->output_padding[i];
+            (int64_t)c->dilation[i] * (c->kernel[i] - 1) + 1 +
+            c->output_padding[i];
       }
       if (o < 1)
-        return NODE_ERR(CN_EFORMAT, "output would be empty (input %" PRId64 ", kernel %d)",
+        return NODE_ERR(CN_EFORMAT,
+                        "output would be empty (input %" PRId64 ", kernel %d)",
                         x->dims[2 + i], c->kernel[i]);
       d[2 + i] = o;
     }
@@ -668,7 +698,8 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
   case CN_OP_POOL: {
     cn_pool_params_t *p = &n->p.pool;
     if (x->ndim != 4)
-      return NODE_ERR(CN_EUNSUPPORTED, "input has %d dimensions, expected 4 (NCHW)", x->ndim);
+      return NODE_ERR(CN_EUNSUPPORTED,
+                      "input has %d dimensions, expected 4 (NCHW)", x->ndim);
     if (p->global) {
       p->kernel[0] = (int)x->dims[2];
       p->kernel[1] = (int)x->dims[3];
@@ -687,10 +718,12 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
           p->pads[2 + i] >= p->kernel[i] * p->dilation[i])
         return NODE_ERR(CN_EFORMAT, "pad %d/%d not smaller than kernel %d",
                         p->pads[i], p->pads[2 + i], p->kernel[i]);
-      int64_t o = window_out(x->dims[2 + i], p->kernel[i], p->stride[i],
-                             p->dilation[i], p->pads[i], p->pads[2 + i], p->ceil_mode);
+      int64_t o =
+          window_out(x->dims[2 + i], p->kernel[i], p->stride[i], p->dilation[i],
+                     p->pads[i], p->pads[2 + i], p->ceil_mode);
       if (o < 1)
-        return NODE_ERR(CN_EFORMAT, "kernel %d larger than padded input %" PRId64,
+        return NODE_ERR(CN_EFORMAT,
+                        "kernel %d larger than padded input %" PRId64,
                         p->kernel[i], x->dims[2 + i]);
       d[2 + i] = o;
     }
@@ -712,7 +745,8 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     if (p->has_bias != (n->ninputs > 2 && n->inputs[2] >= 0))
       return NODE_ERR(CN_EFORMAT, "has_bias does not match inputs");
     if (p->has_bias && cn_tensor_numel(&T[n->inputs[2]]) != w->dims[0])
-      return NODE_ERR(CN_EFORMAT, "bias has %" PRId64 " values, expected %" PRId64,
+      return NODE_ERR(CN_EFORMAT,
+                      "bias has %" PRId64 " values, expected %" PRId64,
                       cn_tensor_numel(&T[n->inputs[2]]), w->dims[0]);
     for (int i = 0; i < p->axis; i++)
       d[i] = x->dims[i];
@@ -738,7 +772,8 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     int64_t kb = b2.dims[b2.ndim - 2], nn = b2.dims[b2.ndim - 1];
     if (k != kb)
       return NODE_ERR(CN_EFORMAT, "matmul %s x %s: inner dimensions differ",
-                      (shape_str(x, s1, sizeof s1), s1), (shape_str(b, s2, sizeof s2), s2));
+                      (shape_str(x, s1, sizeof s1), s1),
+                      (shape_str(b, s2, sizeof s2), s2));
     cn_tensor_t ba = a2, bb = b2;
     ba.ndim -= 2;
     bb.ndim -= 2;
@@ -757,14 +792,16 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     int nd;
     if (broadcast_shape(x, b, &nd, d) < 0)
       return NODE_ERR(CN_EFORMAT, "shapes %s and %s do not broadcast",
-                      (shape_str(x, s1, sizeof s1), s1), (shape_str(b, s2, sizeof s2), s2));
+                      (shape_str(x, s1, sizeof s1), s1),
+                      (shape_str(b, s2, sizeof s2), s2));
     set_shape(y, nd, d);
     return 0;
   }
   case CN_OP_ELTWISE:
     for (int i = 1; i < n->ninputs; i++)
       if (n->inputs[i] < 0 || !same_shape(x, &T[n->inputs[i]]))
-        return NODE_ERR(CN_EFORMAT, "input %d has another shape than input 0", i);
+        return NODE_ERR(CN_EFORMAT, "input %d has another shape than input 0",
+                        i);
     set_shape(y, x->ndim, x->dims);
     return 0;
   case CN_OP_PRELU: {
@@ -772,11 +809,13 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     int nd;
     if (broadcast_shape(x, s, &nd, d) < 0 || nd != x->ndim)
       return NODE_ERR(CN_EFORMAT, "slope %s does not broadcast to %s",
-                      (shape_str(s, s1, sizeof s1), s1), (shape_str(x, s2, sizeof s2), s2));
+                      (shape_str(s, s1, sizeof s1), s1),
+                      (shape_str(x, s2, sizeof s2), s2));
     for (int i = 0; i < nd; i++)
       if (d[i] != x->dims[i])
         return NODE_ERR(CN_EFORMAT, "slope %s does not broadcast to %s",
-                        (shape_str(s, s1, sizeof s1), s1), (shape_str(x, s2, sizeof s2), s2));
+                        (shape_str(s, s1, sizeof s1), s1),
+                        (shape_str(x, s2, sizeof s2), s2));
     set_shape(y, x->ndim, x->dims);
     return 0;
   }
@@ -787,15 +826,18 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     return 0;
   case CN_OP_SOFTMAX:
     if (n->p.softmax.axis < 0 || n->p.softmax.axis >= x->ndim)
-      return NODE_ERR(CN_EFORMAT, "axis %d for a %d-D input", n->p.softmax.axis, x->ndim);
+      return NODE_ERR(CN_EFORMAT, "axis %d for a %d-D input", n->p.softmax.axis,
+                      x->ndim);
     set_shape(y, x->ndim, x->dims);
     return 0;
   case CN_OP_BATCHNORM:
     if (x->ndim < 2)
-      return NODE_ERR(CN_EFORMAT, "input has %d dimensions, expected >= 2", x->ndim);
+      return NODE_ERR(CN_EFORMAT, "input has %d dimensions, expected >= 2",
+                      x->ndim);
     for (int i = 1; i < 5; i++)
       if (n->inputs[i] < 0 || cn_tensor_numel(&T[n->inputs[i]]) != x->dims[1])
-        return NODE_ERR(CN_EFORMAT, "parameter %d does not have %" PRId64 " values", i,
+        return NODE_ERR(CN_EFORMAT,
+                        "parameter %d does not have %" PRId64 " values", i,
                         x->dims[1]);
     set_shape(y, x->ndim, x->dims);
     return 0;
@@ -804,21 +846,25 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     int ax = n->p.scale.axis;
     if (ax < 0 || ax + s->ndim > x->ndim)
       return NODE_ERR(CN_EFORMAT, "scale %s at axis %d does not fit %s",
-                      (shape_str(s, s1, sizeof s1), s1), ax, (shape_str(x, s2, sizeof s2), s2));
+                      (shape_str(s, s1, sizeof s1), s1), ax,
+                      (shape_str(x, s2, sizeof s2), s2));
     for (int i = 0; i < s->ndim; i++)
       if (s->dims[i] != x->dims[ax + i])
         return NODE_ERR(CN_EFORMAT, "scale %s at axis %d does not fit %s",
-                        (shape_str(s, s1, sizeof s1), s1), ax, (shape_str(x, s2, sizeof s2), s2));
+                        (shape_str(s, s1, sizeof s1), s1), ax,
+                        (shape_str(x, s2, sizeof s2), s2));
     if (n->p.scale.has_bias != (n->ninputs > 2 && n->inputs[2] >= 0))
       return NODE_ERR(CN_EFORMAT, "has_bias does not match inputs");
-    if (n->p.scale.has_bias && cn_tensor_numel(&T[n->inputs[2]]) != cn_tensor_numel(s))
+    if (n->p.scale.has_bias &&
+        cn_tensor_numel(&T[n->inputs[2]]) != cn_tensor_numel(s))
       return NODE_ERR(CN_EFORMAT, "bias and scale sizes differ");
     set_shape(y, x->ndim, x->dims);
     return 0;
   }
   case CN_OP_LRN:
     if (x->ndim != 4)
-      return NODE_ERR(CN_EUNSUPPORTED, "input has %d dimensions, expected 4", x->ndim);
+      return NODE_ERR(CN_EUNSUPPORTED, "input has %d dimensions, expected 4",
+                      x->ndim);
     if (n->p.lrn.size < 1)
       return NODE_ERR(CN_EFORMAT, "size %d", n->p.lrn.size);
     set_shape(y, x->ndim, x->dims);
@@ -835,8 +881,9 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
         return NODE_ERR(CN_EFORMAT, "input %d has another rank", i);
       for (int k = 0; k < x->ndim; k++)
         if (k != ax && t->dims[k] != x->dims[k])
-          return NODE_ERR(CN_EFORMAT, "input %d %s does not match input 0 %s", i,
-                          (shape_str(t, s1, sizeof s1), s1), (shape_str(x, s2, sizeof s2), s2));
+          return NODE_ERR(CN_EFORMAT, "input %d %s does not match input 0 %s",
+                          i, (shape_str(t, s1, sizeof s1), s1),
+                          (shape_str(x, s2, sizeof s2), s2));
       y->dims[ax] += t->dims[ax];
     }
     return check_dims(g, y->name, y->ndim, y->dims, err);
@@ -856,7 +903,8 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
       sum += t->dims[ax];
     }
     if (sum != x->dims[ax])
-      return NODE_ERR(CN_EFORMAT, "split sizes add up to %" PRId64 ", axis has %" PRId64,
+      return NODE_ERR(CN_EFORMAT,
+                      "split sizes add up to %" PRId64 ", axis has %" PRId64,
                       sum, x->dims[ax]);
     return 0;
   }
@@ -864,7 +912,8 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
     if (y->ndim != x->ndim)
       return NODE_ERR(CN_EFORMAT, "output rank differs from the input");
     for (int k = 0; k < x->ndim; k++) {
-      int64_t st = n->p.slice.starts[k], sp = n->p.slice.steps[k], c = y->dims[k];
+      int64_t st = n->p.slice.starts[k], sp = n->p.slice.steps[k],
+              c = y->dims[k];
       if (sp == 0)
         return NODE_ERR(CN_EFORMAT, "step 0 on axis %d", k);
       if (c > 1 && (sp > x->dims[k] || sp < -x->dims[k]))
@@ -878,14 +927,16 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
   case CN_OP_RESHAPE:
     if (cn_tensor_numel(y) != cn_tensor_numel(x))
       return NODE_ERR(CN_EFORMAT, "reshape %s to %s changes the element count",
-                      (shape_str(x, s1, sizeof s1), s1), (shape_str(y, s2, sizeof s2), s2));
+                      (shape_str(x, s1, sizeof s1), s1),
+                      (shape_str(y, s2, sizeof s2), s2));
     return 0;
   case CN_OP_TRANSPOSE: {
     unsigned seen = 0;
     for (int k = 0; k < x->ndim; k++) {
       int pk = n->p.transpose.perm[k];
       if (pk < 0 || pk >= x->ndim || (seen & (1u << pk)))
-        return NODE_ERR(CN_EFORMAT, "perm is not a permutation of %d axes", x->ndim);
+        return NODE_ERR(CN_EFORMAT, "perm is not a permutation of %d axes",
+                        x->ndim);
       seen |= 1u << pk;
       d[k] = x->dims[pk];
     }
@@ -901,8 +952,10 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
       d[k] = x->dims[k] + b + e;
       if (d[k] < 0)
         return NODE_ERR(CN_EFORMAT, "pads remove more than axis %d holds", k);
-      if (p->mode == CN_PAD_REFLECT && (b >= x->dims[k] || e >= x->dims[k]) && (b > 0 || e > 0))
-        return NODE_ERR(CN_EFORMAT, "reflect pad on axis %d not smaller than the axis", k);
+      if (p->mode == CN_PAD_REFLECT && (b >= x->dims[k] || e >= x->dims[k]) &&
+          (b > 0 || e > 0))
+        return NODE_ERR(CN_EFORMAT,
+                        "reflect pad on axis %d not smaller than the axis", k);
       if (p->mode == CN_PAD_EDGE && x->dims[k] == 0 && (b > 0 || e > 0))
         return NODE_ERR(CN_EFORMAT, "edge pad of an empty axis");
     }
@@ -919,12 +972,14 @@ static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
   case CN_OP_REDUCE: {
     const cn_reduce_params_t *p = &n->p.reduce;
     if (x->ndim < 32 && (p->axes >> x->ndim) != 0)
-      return NODE_ERR(CN_EFORMAT, "reduction axes 0x%x for a %d-D input", p->axes, x->ndim);
+      return NODE_ERR(CN_EFORMAT, "reduction axes 0x%x for a %d-D input",
+                      p->axes, x->ndim);
     int nd = 0;
     for (int k = 0; k < x->ndim; k++) {
       if (!(p->axes & (1u << k)))
         d[nd++] = x->dims[k];
-      else if (x->dims[k] == 0 && (p->kind == CN_REDUCE_MAX || p->kind == CN_REDUCE_MIN))
+      else if (x->dims[k] == 0 &&
+               (p->kind == CN_REDUCE_MAX || p->kind == CN_REDUCE_MIN))
         return NODE_ERR(CN_EFORMAT, "max/min over an empty axis");
       else if (p->keepdims)
         d[nd++] = 1;
@@ -973,8 +1028,8 @@ static int infer_node_impl(cn_graph_t *g, int ni, cn_err_t *err) {
   cn_node_t *n = &g->nodes[ni];
   int mn = slots[n->op][0], mx = slots[n->op][1];
   if (n->ninputs < mn || (mx >= 0 && n->ninputs > mx))
-    return NODE_ERR(CN_EFORMAT, "%s takes %d..%d inputs, has %d", cn_op_name(n->op), mn, mx,
-                    n->ninputs);
+    return NODE_ERR(CN_EFORMAT, "%s takes %d..%d inputs, has %d",
+                    cn_op_name(n->op), mn, mx, n->ninputs);
   int r = infer_node(g, ni, err);
   for (int i = 0; r == 0 && i < n->noutputs; i++) {
     cn_tensor_t *t = &g->tensors[n->outputs[i]];
@@ -992,14 +1047,16 @@ static int finalize_impl(cn_graph_t *g, cn_err_t *err) {
   for (int i = 0; i < g->ninputs; i++) {
     cn_tensor_t *t = &g->tensors[g->inputs[i]];
     if (t->flags & CN_TENSOR_CONST)
-      return cn_err_set(err, CN_EFORMAT, "%s: input %s is a constant", g->source, t->name);
+      return cn_err_set(err, CN_EFORMAT, "%s: input %s is a constant",
+                        g->source, t->name);
     if (t->dtype != CN_DT_F32)
-      return cn_err_set(err, CN_EUNSUPPORTED, "%s: input %s is not float32", g->source,
-                        t->name);
+      return cn_err_set(err, CN_EUNSUPPORTED, "%s: input %s is not float32",
+                        g->source, t->name);
     for (int k = 0; k < t->ndim; k++)
       if (t->dims[k] < 1)
-        return cn_err_set(err, CN_EFORMAT, "%s: input %s has dimension %d = %" PRId64,
-                          g->source, t->name, k, t->dims[k]);
+        return cn_err_set(err, CN_EFORMAT,
+                          "%s: input %s has dimension %d = %" PRId64, g->source,
+                          t->name, k, t->dims[k]);
     t->flags |= CN_TENSOR_INPUT;
   }
   for (int ni = 0; ni < g->nnodes; ni++) {
@@ -1008,8 +1065,8 @@ static int finalize_impl(cn_graph_t *g, cn_err_t *err) {
       return NODE_ERR(CN_EINTERNAL, "deleted node left in the graph");
     int mn = slots[n->op][0], mx = slots[n->op][1];
     if (n->ninputs < mn || (mx >= 0 && n->ninputs > mx))
-      return NODE_ERR(CN_EFORMAT, "%s takes %d..%d inputs, has %d", cn_op_name(n->op), mn,
-                      mx, n->ninputs);
+      return NODE_ERR(CN_EFORMAT, "%s takes %d..%d inputs, has %d",
+                      cn_op_name(n->op), mn, mx, n->ninputs);
     if ((n->op != CN_OP_SPLIT && n->noutputs != 1) || n->noutputs < 1)
       return NODE_ERR(CN_EFORMAT, "%d outputs", n->noutputs);
     for (int i = 0; i < n->ninputs; i++) {
@@ -1018,7 +1075,8 @@ static int finalize_impl(cn_graph_t *g, cn_err_t *err) {
         continue;
       cn_tensor_t *t = &g->tensors[id];
       if (!(t->flags & (CN_TENSOR_CONST | CN_TENSOR_INPUT)) && t->producer < 0)
-        return NODE_ERR(CN_EFORMAT, "input %s is not computed before this node", t->name);
+        return NODE_ERR(CN_EFORMAT, "input %s is not computed before this node",
+                        t->name);
       if (t->dtype != CN_DT_F32)
         return NODE_ERR(CN_EUNSUPPORTED, "input %s is not float32", t->name);
       t->nuses++;
@@ -1043,11 +1101,11 @@ static int finalize_impl(cn_graph_t *g, cn_err_t *err) {
   for (int i = 0; i < g->noutputs; i++) {
     cn_tensor_t *t = &g->tensors[g->outputs[i]];
     if (t->producer < 0 && !(t->flags & (CN_TENSOR_INPUT | CN_TENSOR_CONST)))
-      return cn_err_set(err, CN_EFORMAT, "%s: output %s is never computed", g->source,
-                        t->name);
+      return cn_err_set(err, CN_EFORMAT, "%s: output %s is never computed",
+                        g->source, t->name);
     if (t->dtype != CN_DT_F32)
-      return cn_err_set(err, CN_EUNSUPPORTED, "%s: output %s is not float32", g->source,
-                        t->name);
+      return cn_err_set(err, CN_EUNSUPPORTED, "%s: output %s is not float32",
+                        g->source, t->name);
     t->flags |= CN_TENSOR_OUTPUT;
   }
   return 0;
@@ -1111,12 +1169,14 @@ double cn_node_flops(const cn_graph_t *g, int ni) {
   switch (n->op) {
   case CN_OP_CONV: {
     const cn_tensor_t *w = &g->tensors[n->inputs[1]];
-    return 2.0 * (double)cn_tensor_numel(y) * (double)(w->dims[1] * w->dims[2] * w->dims[3]);
+    return 2.0 * (double)cn_tensor_numel(y) *
+           (double)(w->dims[1] * w->dims[2] * w->dims[3]);
   }
   case CN_OP_DECONV: {
     const cn_tensor_t *x = &g->tensors[n->inputs[0]];
     const cn_tensor_t *w = &g->tensors[n->inputs[1]];
-    return 2.0 * (double)cn_tensor_numel(x) * (double)(w->dims[1] * w->dims[2] * w->dims[3]);
+    return 2.0 * (double)cn_tensor_numel(x) *
+           (double)(w->dims[1] * w->dims[2] * w->dims[3]);
   }
   case CN_OP_INNER_PRODUCT: {
     const cn_tensor_t *w = &g->tensors[n->inputs[1]];
@@ -1152,12 +1212,15 @@ void cn_graph_print(const cn_graph_t *g, FILE *f) {
     const cn_node_t *n = &g->nodes[i];
     shape_str(&g->tensors[n->inputs[0]], s1, sizeof s1);
     shape_str(&g->tensors[n->outputs[0]], s2, sizeof s2);
-    fprintf(f, "%4d %-15s %-28s %s -> %s", i, cn_op_name(n->op), n->name, s1, s2);
-    const cn_postops_t *po = n->op == CN_OP_CONV ? &n->p.conv.post
+    fprintf(f, "%4d %-15s %-28s %s -> %s", i, cn_op_name(n->op), n->name, s1,
+            s2);
+    const cn_postops_t *po = n->op == CN_OP_CONV            ? &n->p.conv.post
                              : n->op == CN_OP_INNER_PRODUCT ? &n->p.ip.post
                                                             : NULL;
     for (int k = 0; po && k < po->n; k++)
-      fprintf(f, " +%s", po->op[k].kind == CN_POST_SUM ? "sum" : cn_act_name(po->op[k].act));
+      fprintf(f, " +%s",
+              po->op[k].kind == CN_POST_SUM ? "sum"
+                                            : cn_act_name(po->op[k].act));
     if (n->op == CN_OP_ACT)
       fprintf(f, " %s", cn_act_name(n->p.act.kind));
     fputc('\n', f);

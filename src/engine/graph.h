@@ -58,41 +58,41 @@ typedef enum cn_dtype { CN_DT_F32 = 0, CN_DT_I64 = 1 } cn_dtype_t;
 
 /* Ops and their input slots (see "Weights" above). */
 typedef enum cn_op {
-  CN_OP_CONV,        /* x, W[OC,IC/G,KH,KW], B[OC]|-1, then post-op inputs */
-  CN_OP_DECONV,      /* x, W[IC,OC/G,KH,KW], B[OC]|-1 (ConvTranspose) */
-  CN_OP_POOL,        /* x */
+  CN_OP_CONV,          /* x, W[OC,IC/G,KH,KW], B[OC]|-1, then post-op inputs */
+  CN_OP_DECONV,        /* x, W[IC,OC/G,KH,KW], B[OC]|-1 (ConvTranspose) */
+  CN_OP_POOL,          /* x */
   CN_OP_INNER_PRODUCT, /* x (flattened from axis), W[OC,K], B[OC]|-1, post */
-  CN_OP_MATMUL,      /* a, b: numpy matmul, both may be runtime tensors */
-  CN_OP_BINARY,      /* a, b: numpy (multidirectional) broadcasting */
-  CN_OP_ELTWISE,     /* x0..xn-1, identical shapes (Caffe Eltwise) */
-  CN_OP_ACT,         /* x: elementwise activation / unary math */
-  CN_OP_PRELU,       /* x, slope broadcast unidirectionally to x */
-  CN_OP_SOFTMAX,     /* x */
-  CN_OP_BATCHNORM,   /* x, scale[C], bias[C], mean[C], var[C] */
-  CN_OP_SCALE,       /* x, scale, bias|-1: y = x*s (+b), s shaped like x's
-                        dims [axis, axis+ndim(s)) (Caffe Scale) */
-  CN_OP_LRN,         /* x */
-  CN_OP_CONCAT,      /* x0..xn-1 */
-  CN_OP_SPLIT,       /* x -> y0..yn-1, sizes from the outputs' shapes */
-  CN_OP_SLICE,       /* x */
-  CN_OP_RESHAPE,     /* x: same data, output shape (also Flatten/Squeeze) */
-  CN_OP_TRANSPOSE,   /* x */
-  CN_OP_PAD,         /* x */
-  CN_OP_RESIZE,      /* x */
-  CN_OP_IDENTITY,    /* x (Identity, Dropout at inference) */
-  CN_OP_PRIOR_BOX,   /* feature map, image: shape only. Output shape is set
-                        by the importer; see ref/ref.h for the kernels. */
+  CN_OP_MATMUL,        /* a, b: numpy matmul, both may be runtime tensors */
+  CN_OP_BINARY,        /* a, b: numpy (multidirectional) broadcasting */
+  CN_OP_ELTWISE,       /* x0..xn-1, identical shapes (Caffe Eltwise) */
+  CN_OP_ACT,           /* x: elementwise activation / unary math */
+  CN_OP_PRELU,         /* x, slope broadcast unidirectionally to x */
+  CN_OP_SOFTMAX,       /* x */
+  CN_OP_BATCHNORM,     /* x, scale[C], bias[C], mean[C], var[C] */
+  CN_OP_SCALE,         /* x, scale, bias|-1: y = x*s (+b), s shaped like x's
+                          dims [axis, axis+ndim(s)) (Caffe Scale) */
+  CN_OP_LRN,           /* x */
+  CN_OP_CONCAT,        /* x0..xn-1 */
+  CN_OP_SPLIT,         /* x -> y0..yn-1, sizes from the outputs' shapes */
+  CN_OP_SLICE,         /* x */
+  CN_OP_RESHAPE,       /* x: same data, output shape (also Flatten/Squeeze) */
+  CN_OP_TRANSPOSE,     /* x */
+  CN_OP_PAD,           /* x */
+  CN_OP_RESIZE,        /* x */
+  CN_OP_IDENTITY,      /* x (Identity, Dropout at inference) */
+  CN_OP_PRIOR_BOX,     /* feature map, image: shape only. Output shape is set
+                          by the importer; see ref/ref.h for the kernels. */
   CN_OP_DETECTION_OUTPUT, /* loc, conf, priors. Output shape set by the
                         importer: [1,1,keep_top_k*N,7], unused rows have
                         image_id -1. */
-  CN_OP_REDUCE,      /* x: reduction over p.reduce.axes */
+  CN_OP_REDUCE,           /* x: reduction over p.reduce.axes */
   CN_OP_COUNT_
 } cn_op_t;
 
 typedef enum cn_act {
   CN_ACT_NONE = 0,
-  CN_ACT_RELU,        /* alpha: negative slope (LeakyRelu) */
-  CN_ACT_CLIP,        /* alpha = min, beta = max (ReLU6: 0, 6) */
+  CN_ACT_RELU, /* alpha: negative slope (LeakyRelu) */
+  CN_ACT_CLIP, /* alpha = min, beta = max (ReLU6: 0, 6) */
   CN_ACT_SIGMOID,
   CN_ACT_TANH,
   CN_ACT_HARDSIGMOID, /* max(0, min(1, alpha*x + beta)) */
@@ -108,14 +108,17 @@ typedef enum cn_act {
   CN_ACT_RECIPROCAL,
   CN_ACT_FLOOR,
   CN_ACT_CEIL,
-  CN_ACT_LINEAR,      /* alpha*x + beta (Caffe Power with power 1) */
+  CN_ACT_LINEAR, /* alpha*x + beta (Caffe Power with power 1) */
   CN_ACT_COUNT_
 } cn_act_t;
 
 /* Post-ops applied in order to a conv / inner-product result (after bias),
  * in oneDNN's sense: SUM computes y = y + scale * node->inputs[input];
  * ACT applies act(alpha, beta). A fused residual block is [SUM, ACT RELU]. */
-typedef enum cn_postop_kind { CN_POST_SUM = 1, CN_POST_ACT = 2 } cn_postop_kind_t;
+typedef enum cn_postop_kind {
+  CN_POST_SUM = 1,
+  CN_POST_ACT = 2
+} cn_postop_kind_t;
 typedef struct cn_postop {
   cn_postop_kind_t kind;
   cn_act_t act;
@@ -163,12 +166,19 @@ typedef struct cn_ip_params {
 } cn_ip_params_t;
 
 typedef enum cn_binary_kind {
-  CN_BIN_ADD, CN_BIN_SUB, CN_BIN_MUL, CN_BIN_DIV, CN_BIN_MAX, CN_BIN_MIN,
+  CN_BIN_ADD,
+  CN_BIN_SUB,
+  CN_BIN_MUL,
+  CN_BIN_DIV,
+  CN_BIN_MAX,
+  CN_BIN_MIN,
   CN_BIN_POW
 } cn_binary_kind_t;
 
 typedef enum cn_eltwise_kind {
-  CN_ELT_SUM, CN_ELT_PROD, CN_ELT_MAX
+  CN_ELT_SUM,
+  CN_ELT_PROD,
+  CN_ELT_MAX
 } cn_eltwise_kind_t;
 typedef struct cn_eltwise_params {
   cn_eltwise_kind_t kind;
@@ -185,8 +195,13 @@ typedef struct cn_softmax_params {
   int log;  /* LogSoftmax */
 } cn_softmax_params_t;
 
-typedef struct cn_bn_params { float eps; } cn_bn_params_t;
-typedef struct cn_scale_params { int axis; int has_bias; } cn_scale_params_t;
+typedef struct cn_bn_params {
+  float eps;
+} cn_bn_params_t;
+typedef struct cn_scale_params {
+  int axis;
+  int has_bias;
+} cn_scale_params_t;
 
 /* y = x / (k + alpha/n * sum(x^2))^beta over `size` neighbours: across
  * channels (n = size), or within a channel (n = size*size window, Caffe). */
@@ -196,7 +211,9 @@ typedef struct cn_lrn_params {
   int within_channel;
 } cn_lrn_params_t;
 
-typedef struct cn_axis_params { int axis; } cn_axis_params_t; /* concat, split */
+typedef struct cn_axis_params {
+  int axis;
+} cn_axis_params_t; /* concat, split */
 
 /* out[i] = x[starts[d] + i*steps[d]] per dim d; counts are the output dims.
  * Steps may be negative; starts are already clamped. */
@@ -205,9 +222,15 @@ typedef struct cn_slice_params {
   int64_t steps[CN_MAX_DIMS];
 } cn_slice_params_t;
 
-typedef struct cn_transpose_params { int perm[CN_MAX_DIMS]; } cn_transpose_params_t;
+typedef struct cn_transpose_params {
+  int perm[CN_MAX_DIMS];
+} cn_transpose_params_t;
 
-typedef enum cn_pad_mode { CN_PAD_CONSTANT, CN_PAD_REFLECT, CN_PAD_EDGE } cn_pad_mode_t;
+typedef enum cn_pad_mode {
+  CN_PAD_CONSTANT,
+  CN_PAD_REFLECT,
+  CN_PAD_EDGE
+} cn_pad_mode_t;
 /* pads[d] = begin of dim d, pads[ndim+d] = end (ONNX order); may be < 0. */
 typedef struct cn_pad_params {
   cn_pad_mode_t mode;
@@ -215,15 +238,24 @@ typedef struct cn_pad_params {
   float value;
 } cn_pad_params_t;
 
-typedef enum cn_resize_mode { CN_RESIZE_NEAREST, CN_RESIZE_LINEAR, CN_RESIZE_CUBIC } cn_resize_mode_t;
+typedef enum cn_resize_mode {
+  CN_RESIZE_NEAREST,
+  CN_RESIZE_LINEAR,
+  CN_RESIZE_CUBIC
+} cn_resize_mode_t;
 typedef enum cn_resize_coord {
-  CN_COORD_HALF_PIXEL, CN_COORD_ASYMMETRIC, CN_COORD_ALIGN_CORNERS,
-  CN_COORD_PYTORCH_HALF_PIXEL, CN_COORD_TF_HALF_PIXEL_FOR_NN,
+  CN_COORD_HALF_PIXEL,
+  CN_COORD_ASYMMETRIC,
+  CN_COORD_ALIGN_CORNERS,
+  CN_COORD_PYTORCH_HALF_PIXEL,
+  CN_COORD_TF_HALF_PIXEL_FOR_NN,
   CN_COORD_TF_CROP_AND_RESIZE
 } cn_resize_coord_t;
 typedef enum cn_resize_nearest {
-  CN_NEAREST_ROUND_PREFER_FLOOR, CN_NEAREST_ROUND_PREFER_CEIL,
-  CN_NEAREST_FLOOR, CN_NEAREST_CEIL
+  CN_NEAREST_ROUND_PREFER_FLOOR,
+  CN_NEAREST_ROUND_PREFER_CEIL,
+  CN_NEAREST_FLOOR,
+  CN_NEAREST_CEIL
 } cn_resize_nearest_t;
 /* Output dims are the output tensor's; scales[d] is the factor used in the
  * coordinate transform (out/in when the model gave sizes). */
@@ -248,7 +280,11 @@ typedef struct cn_prior_box_params {
   float img_w, img_h, step_w, step_h, offset;
 } cn_prior_box_params_t;
 
-typedef enum cn_box_code { CN_BOX_CORNER = 1, CN_BOX_CENTER_SIZE = 2, CN_BOX_CORNER_SIZE = 3 } cn_box_code_t;
+typedef enum cn_box_code {
+  CN_BOX_CORNER = 1,
+  CN_BOX_CENTER_SIZE = 2,
+  CN_BOX_CORNER_SIZE = 3
+} cn_box_code_t;
 typedef struct cn_detection_output_params {
   int num_classes, share_location, background_label_id;
   float nms_threshold, eta, confidence_threshold;
@@ -258,8 +294,15 @@ typedef struct cn_detection_output_params {
 } cn_detection_output_params_t;
 
 typedef enum cn_reduce_kind {
-  CN_REDUCE_SUM, CN_REDUCE_MEAN, CN_REDUCE_MAX, CN_REDUCE_MIN, CN_REDUCE_PROD,
-  CN_REDUCE_L1, CN_REDUCE_L2, CN_REDUCE_SUM_SQUARE, CN_REDUCE_LOG_SUM,
+  CN_REDUCE_SUM,
+  CN_REDUCE_MEAN,
+  CN_REDUCE_MAX,
+  CN_REDUCE_MIN,
+  CN_REDUCE_PROD,
+  CN_REDUCE_L1,
+  CN_REDUCE_L2,
+  CN_REDUCE_SUM_SQUARE,
+  CN_REDUCE_LOG_SUM,
   CN_REDUCE_LOG_SUM_EXP
 } cn_reduce_kind_t;
 /* axes: bit d set = axis d is reduced; keepdims keeps them as size 1. */
@@ -270,7 +313,7 @@ typedef struct cn_reduce_params {
 } cn_reduce_params_t;
 
 typedef union cn_op_params {
-  cn_conv_params_t conv;  /* CONV, DECONV */
+  cn_conv_params_t conv; /* CONV, DECONV */
   cn_pool_params_t pool;
   cn_ip_params_t ip;
   cn_binary_kind_t binary;
@@ -280,7 +323,7 @@ typedef union cn_op_params {
   cn_bn_params_t bn;
   cn_scale_params_t scale;
   cn_lrn_params_t lrn;
-  cn_axis_params_t axis;  /* CONCAT, SPLIT */
+  cn_axis_params_t axis; /* CONCAT, SPLIT */
   cn_slice_params_t slice;
   cn_transpose_params_t transpose;
   cn_pad_params_t pad;
@@ -322,8 +365,8 @@ typedef struct cn_graph {
   int ntensors;
   cn_node_t *nodes; /* topological order */
   int nnodes;
-  int *inputs, ninputs;   /* tensor ids */
-  int *outputs, noutputs; /* tensor ids */
+  int *inputs, ninputs;        /* tensor ids */
+  int *outputs, noutputs;      /* tensor ids */
   struct cn__graph_priv *priv; /* arena and capacities */
 } cn_graph_t;
 
@@ -339,8 +382,8 @@ const char *cn_graph_strdup(cn_graph_t *g, const char *s);
  * zeros) makes it a constant and is copied. Names must be unique. */
 int cn_graph_add_tensor(cn_graph_t *g, const char *name, cn_dtype_t dt,
                         int ndim, const int64_t *dims);
-int cn_graph_add_const(cn_graph_t *g, const char *name, cn_dtype_t dt,
-                       int ndim, const int64_t *dims, const void *data);
+int cn_graph_add_const(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
+                       const int64_t *dims, const void *data);
 /* A fresh unique name from a stem ("conv1_bn" -> "conv1_bn_1"). */
 int cn_graph_add_temp(cn_graph_t *g, const char *stem);
 /* -1 when no tensor has that name. */

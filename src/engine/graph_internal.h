@@ -9,8 +9,8 @@ void *cn__graph_alloc_raw(cn_graph_t *g, size_t size);
 
 /* A constant whose data already lives in g's arena (no copy): importers
  * that unpack weights straight into the arena use it. */
-int cn__graph_add_const_ref(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
-                            const int64_t *dims, void *arena_data);
+int cn__graph_add_const_ref(cn_graph_t *g, const char *name, cn_dtype_t dt,
+                            int ndim, const int64_t *dims, void *arena_data);
 
 /* Model files put arbitrary bytes in names; messages must stay one line.
  * Replaces control characters in err->msg (if err is set) with '?'. */

@@ -69,8 +69,8 @@ typedef struct hdr {
 } hdr_t;
 
 static void skip_ws(hdr_t *h) {
-  while (h->s < h->e && (*h->s == ' ' || *h->s == '\t' || *h->s == '\n' ||
-                         *h->s == '\r'))
+  while (h->s < h->e &&
+         (*h->s == ' ' || *h->s == '\t' || *h->s == '\n' || *h->s == '\r'))
     h->s++;
 }
 
@@ -134,10 +134,11 @@ static int parse_header(hdr_t *h, const char *name, dtype_t *dt, cn_npy_t *a,
                           "%s: big-endian dtype '%.*s' is not supported", name,
                           (int)(vn < 16 ? vn : 16), v);
       else
-        return cn_err_set(err, CN_EUNSUPPORTED,
-                          "%s: dtype '%.*s' is not supported (float32, float64, "
-                          "uint8)",
-                          name, (int)(vn < 16 ? vn : 16), v);
+        return cn_err_set(
+            err, CN_EUNSUPPORTED,
+            "%s: dtype '%.*s' is not supported (float32, float64, "
+            "uint8)",
+            name, (int)(vn < 16 ? vn : 16), v);
       have_descr = 1;
     } else if (word_is(k, kn, "fortran_order")) {
       skip_ws(h);
@@ -163,7 +164,8 @@ static int parse_header(hdr_t *h, const char *name, dtype_t *dt, cn_npy_t *a,
           v = v * 10 + (*h->s++ - '0');
           digits++;
           if (v > MAX_NUMEL)
-            return cn_err_set(err, CN_EFORMAT, "%s: absurd .npy dimension", name);
+            return cn_err_set(err, CN_EFORMAT, "%s: absurd .npy dimension",
+                              name);
         }
         if (!digits)
           return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy shape", name);
@@ -176,14 +178,16 @@ static int parse_header(hdr_t *h, const char *name, dtype_t *dt, cn_npy_t *a,
           return cn_err_set(err, CN_EFORMAT, "%s: absurd .npy shape", name);
         if (!eat(h, ',')) {
           if (!eat(h, ')'))
-            return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy shape", name);
+            return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy shape",
+                              name);
           break;
         }
       }
       have_shape = 1;
     } else {
-      return cn_err_set(err, CN_EFORMAT, "%s: unknown key '%.*s' in .npy header",
-                        name, (int)(kn < 32 ? kn : 32), k);
+      return cn_err_set(err, CN_EFORMAT,
+                        "%s: unknown key '%.*s' in .npy header", name,
+                        (int)(kn < 32 ? kn : 32), k);
     }
     if (!eat(h, ',')) {
       if (!eat(h, '}'))
@@ -193,7 +197,8 @@ static int parse_header(hdr_t *h, const char *name, dtype_t *dt, cn_npy_t *a,
   }
   if (!have_descr || !have_order || !have_shape)
     return cn_err_set(err, CN_EFORMAT,
-                      "%s: .npy header lacks descr, fortran_order or shape", name);
+                      "%s: .npy header lacks descr, fortran_order or shape",
+                      name);
   return 0;
 }
 
@@ -203,7 +208,8 @@ int cn_npy_read_mem(const void *buf, size_t len, const char *name,
   const unsigned char *b = buf;
   name = name ? name : "<npy>";
   if (len < 10 || memcmp(b, "\x93NUMPY", 6) != 0)
-    return cn_err_set(err, CN_EFORMAT, "%s: not a .npy file (wrong magic)", name);
+    return cn_err_set(err, CN_EFORMAT, "%s: not a .npy file (wrong magic)",
+                      name);
   unsigned major = b[6];
   size_t hlen, hoff;
   if (major == 1) {
@@ -275,8 +281,9 @@ int cn_npy_write(const char *path, const float *data, int ndim,
   if (ndim < 0 || ndim > CN_NPY_MAX_DIMS)
     return cn_err_set(err, CN_EINVAL, "%s: %d dimensions", path, ndim);
   char hdr[256];
-  int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, "
-                                    "'shape': (");
+  int n = snprintf(hdr, sizeof hdr,
+                   "{'descr': '<f4', 'fortran_order': False, "
+                   "'shape': (");
   int64_t numel = 1;
   for (int i = 0; i < ndim; i++) {
     n += snprintf(hdr + n, sizeof hdr - (size_t)n, "%lld%s", (long long)dims[i],
@@ -293,9 +300,18 @@ int cn_npy_write(const char *path, const float *data, int ndim,
     return cn_err_set(err, cn_err_from_errno(e), "%s: %s", path, strerror(e));
   }
   unsigned hl = (unsigned)(n + pad + 1);
-  unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                           (unsigned char)(hl & 0xff), (unsigned char)(hl >> 8)};
-  int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)n, f) == (size_t)n;
+  unsigned char pre[10] = {0x93,
+                           'N',
+                           'U',
+                           'M',
+                           'P',
+                           'Y',
+                           1,
+                           0,
+                           (unsigned char)(hl & 0xff),
+                           (unsigned char)(hl >> 8)};
+  int ok =
+      fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, (size_t)n, f) == (size_t)n;
   for (int i = 0; ok && i < pad; i++)
     ok = fputc(' ', f) != EOF;
   ok = ok && fputc('\n', f) != EOF;
@@ -343,7 +359,8 @@ int cn_blobproto_read_mem(const void *buf, size_t len, const char *name,
     a.dims[3] = b->width;
   }
   for (int i = 0; !r && i < a.ndim; i++) {
-    if (a.dims[i] < 0 || a.dims[i] > MAX_NUMEL || (a.numel *= a.dims[i]) > MAX_NUMEL)
+    if (a.dims[i] < 0 || a.dims[i] > MAX_NUMEL ||
+        (a.numel *= a.dims[i]) > MAX_NUMEL)
       r = cn_err_set(err, CN_EFORMAT, "%s: absurd blob shape", name);
   }
   size_t have = b->n_data ? b->n_data : b->n_double_data;
@@ -414,7 +431,8 @@ int cn_mean_from_values(const float *v, int n, int c, int h, int w,
 
 /* Bilinear sample of one plane at (y, x) in source pixel coordinates,
  * clamped at the borders. */
-static float bilinear(const float *p, int64_t sh, int64_t sw, double y, double x) {
+static float bilinear(const float *p, int64_t sh, int64_t sw, double y,
+                      double x) {
   if (y < 0)
     y = 0;
   if (x < 0)
@@ -424,7 +442,8 @@ static float bilinear(const float *p, int64_t sh, int64_t sw, double y, double x
     y0 = sh - 1;
   if (x0 > sw - 1)
     x0 = sw - 1;
-  int64_t y1 = y0 + 1 < sh ? y0 + 1 : sh - 1, x1 = x0 + 1 < sw ? x0 + 1 : sw - 1;
+  int64_t y1 = y0 + 1 < sh ? y0 + 1 : sh - 1,
+          x1 = x0 + 1 < sw ? x0 + 1 : sw - 1;
   double fy = y - (double)y0, fx = x - (double)x0;
   if (fy > 1)
     fy = 1;
@@ -442,21 +461,22 @@ int cn_mean_fit(const cn_npy_t *a, const char *name, int c, int h, int w,
   int64_t sc, sh, sw;
   if (a->ndim == 1 || a->ndim == 0) {
     if (a->numel != 1 && a->numel != c)
-      return cn_err_set(err, CN_EFORMAT, "%s: %lld values for %d channels", name,
-                        (long long)a->numel, c);
+      return cn_err_set(err, CN_EFORMAT, "%s: %lld values for %d channels",
+                        name, (long long)a->numel, c);
     return cn_mean_from_values(a->data, (int)a->numel, c, h, w, out, err);
   } else if (a->ndim == 3) {
     sc = a->dims[0], sh = a->dims[1], sw = a->dims[2];
   } else if (a->ndim == 4 && a->dims[0] == 1) {
     sc = a->dims[1], sh = a->dims[2], sw = a->dims[3];
   } else {
-    return cn_err_set(err, CN_EFORMAT,
-                      "%s: a mean must be [C,H,W], [1,C,H,W] or [C] (has %d axes)",
-                      name, a->ndim);
+    return cn_err_set(
+        err, CN_EFORMAT,
+        "%s: a mean must be [C,H,W], [1,C,H,W] or [C] (has %d axes)", name,
+        a->ndim);
   }
   if (sc != c && sc != 1)
-    return cn_err_set(err, CN_EFORMAT, "%s: %lld channels, the input has %d", name,
-                      (long long)sc, c);
+    return cn_err_set(err, CN_EFORMAT, "%s: %lld channels, the input has %d",
+                      name, (long long)sc, c);
   if (sh < 1 || sw < 1)
     return cn_err_set(err, CN_EFORMAT, "%s: empty mean image", name);
   int r = mean_alloc(c, h, w, out, err);

@@ -33,10 +33,10 @@
 #define CN_NPY_MAX_DIMS 8
 
 typedef struct cn_npy {
-  int ndim;                       /* 0 for a scalar */
+  int ndim; /* 0 for a scalar */
   int64_t dims[CN_NPY_MAX_DIMS];
   int64_t numel;
-  float *data;                    /* numel values, row-major */
+  float *data; /* numel values, row-major */
 } cn_npy_t;
 
 /* Reads an .npy file or buffer (name labels the errors). */

@@ -29,7 +29,8 @@ static int ends_with(const char *s, const char *suf) {
   return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
-static int import(const char *path, const cn_model_opts_t *o, cn_graph_t **g, cn_err_t *err) {
+static int import(const char *path, const cn_model_opts_t *o, cn_graph_t **g,
+                  cn_err_t *err) {
   const char *fmt = o->format;
   if (!fmt) {
     if (ends_with(path, ".onnx"))
@@ -51,7 +52,8 @@ static int import(const char *path, const cn_model_opts_t *o, cn_graph_t **g, cn
       weights = path;
     }
     if (!proto)
-      return cn_err_set(err, CN_EINVAL, "%s: a Caffe model needs its .prototxt", path);
+      return cn_err_set(err, CN_EINVAL, "%s: a Caffe model needs its .prototxt",
+                        path);
     return cn_caffe_load(proto, weights, g, err);
   }
   return cn_err_set(err, CN_EINVAL, "%s: unknown model format '%s'", path, fmt);
@@ -74,7 +76,8 @@ static const cn_engine_ops_t *pick_backend(const char *name) {
   return NULL;
 }
 
-static int describe(const cn_graph_t *g, const int *ids, int n, cn_tensor_desc_t **out) {
+static int describe(const cn_graph_t *g, const int *ids, int n,
+                    cn_tensor_desc_t **out) {
   cn_tensor_desc_t *d = calloc((size_t)(n ? n : 1), sizeof *d);
   if (!d)
     return CN_ENOMEM;
@@ -90,8 +93,8 @@ static int describe(const cn_graph_t *g, const int *ids, int n, cn_tensor_desc_t
   return 0;
 }
 
-int cn_model_load(cn_model_t **out, const char *path, const cn_model_opts_t *opts,
-                  cn_err_t *err) {
+int cn_model_load(cn_model_t **out, const char *path,
+                  const cn_model_opts_t *opts, cn_err_t *err) {
   *out = NULL;
   cn_model_opts_t def;
   if (!opts) {
@@ -102,8 +105,8 @@ int cn_model_load(cn_model_t **out, const char *path, const cn_model_opts_t *opt
     return cn_err_set(err, CN_EINVAL, "model: no path");
   const cn_engine_ops_t *ops = pick_backend(opts->backend);
   if (!ops)
-    return cn_err_set(err, CN_EUNSUPPORTED, "%s: backend '%s' is not available", path,
-                      opts->backend);
+    return cn_err_set(err, CN_EUNSUPPORTED, "%s: backend '%s' is not available",
+                      path, opts->backend);
   if (opts->noutputs < 0 || (opts->noutputs > 0 && !opts->outputs))
     return cn_err_set(err, CN_EINVAL, "%s: bad output list", path);
   cn_model_t *m = calloc(1, sizeof *m);
@@ -206,8 +209,8 @@ int cn_model_find_output(const cn_model_t *m, const char *name) {
   return find(m->out, m->nout, name);
 }
 
-int cn_model_run(cn_model_t *m, const float *const *inputs, float *const *outputs,
-                 cn_err_t *err) {
+int cn_model_run(cn_model_t *m, const float *const *inputs,
+                 float *const *outputs, cn_err_t *err) {
   if (!m || (!inputs && m->nin) || (!outputs && m->nout))
     return cn_err_set(err, CN_EINVAL, "model: run without buffers");
   pthread_mutex_lock(&m->lock);

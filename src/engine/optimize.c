@@ -33,7 +33,8 @@ int cn_graph_fold_node(cn_graph_t *g, int ni, cn_err_t *err) {
   void *scratch = sc ? malloc(sc) : NULL;
   if (sc && !scratch)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
-  const float **ins = calloc((size_t)(n->ninputs ? n->ninputs : 1), sizeof *ins);
+  const float **ins =
+      calloc((size_t)(n->ninputs ? n->ninputs : 1), sizeof *ins);
   if (!ins) {
     free(scratch);
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
@@ -84,10 +85,11 @@ static int drop_identity(cn_graph_t *g) {
   for (int i = 0; i < g->nnodes; i++) {
     cn_node_t *n = &g->nodes[i];
     int x = n->inputs[0], y = n->outputs[0];
-    int same = n->op == CN_OP_IDENTITY ||
-               (n->op == CN_OP_RESHAPE && g->tensors[x].ndim == g->tensors[y].ndim &&
-                !memcmp(g->tensors[x].dims, g->tensors[y].dims,
-                        sizeof(int64_t) * (size_t)g->tensors[x].ndim));
+    int same =
+        n->op == CN_OP_IDENTITY ||
+        (n->op == CN_OP_RESHAPE && g->tensors[x].ndim == g->tensors[y].ndim &&
+         !memcmp(g->tensors[x].dims, g->tensors[y].dims,
+                 sizeof(int64_t) * (size_t)g->tensors[x].ndim));
     if (!same)
       continue;
     if (!is_out(g, y)) {
@@ -121,19 +123,23 @@ static int fold_consts(cn_graph_t *g, cn_err_t *err) {
 }
 
 static int is_const_f32(const cn_graph_t *g, int t) {
-  return t >= 0 && (g->tensors[t].flags & CN_TENSOR_CONST) && g->tensors[t].dtype == CN_DT_F32;
+  return t >= 0 && (g->tensors[t].flags & CN_TENSOR_CONST) &&
+         g->tensors[t].dtype == CN_DT_F32;
 }
 
 /* Per-channel affine y = x*s + b of a BatchNorm/Scale node with constant
  * parameters, as two new arrays of C floats in the arena. */
-static int channel_affine(cn_graph_t *g, const cn_node_t *n, int64_t C, float **s, float **b) {
+static int channel_affine(cn_graph_t *g, const cn_node_t *n, int64_t C,
+                          float **s, float **b) {
   *s = cn_graph_alloc(g, sizeof(float) * (size_t)C);
   *b = cn_graph_alloc(g, sizeof(float) * (size_t)C);
   if (!*s || !*b)
     return CN_ENOMEM;
   if (n->op == CN_OP_BATCHNORM) {
-    const float *ga = g->tensors[n->inputs[1]].data, *be = g->tensors[n->inputs[2]].data;
-    const float *mu = g->tensors[n->inputs[3]].data, *va = g->tensors[n->inputs[4]].data;
+    const float *ga = g->tensors[n->inputs[1]].data,
+                *be = g->tensors[n->inputs[2]].data;
+    const float *mu = g->tensors[n->inputs[3]].data,
+                *va = g->tensors[n->inputs[4]].data;
     for (int64_t c = 0; c < C; c++) {
       float k = ga[c] / sqrtf(va[c] + n->p.bn.eps);
       (*s)[c] = k;
@@ -141,7 +147,8 @@ static int channel_affine(cn_graph_t *g, const cn_node_t *n, int64_t C, float **
     }
   } else {
     const float *sc = g->tensors[n->inputs[1]].data;
-    const float *bi = n->p.scale.has_bias ? g->tensors[n->inputs[2]].data : NULL;
+    const float *bi =
+        n->p.scale.has_bias ? g->tensors[n->inputs[2]].data : NULL;
     for (int64_t c = 0; c < C; c++) {
       (*s)[c] = sc[c];
       (*b)[c] = bi ? bi[c] : 0.0f;
@@ -157,8 +164,8 @@ static int affine_params_const(const cn_graph_t *g, const cn_node_t *n) {
   return 1;
 }
 
-static int new_const_like(cn_graph_t *g, const char *stem, int ndim, const int64_t *dims,
-                          const float *data) {
+static int new_const_like(cn_graph_t *g, const char *stem, int ndim,
+                          const int64_t *dims, const float *data) {
   int t = cn_graph_add_temp(g, stem);
   if (t < 0)
     return t;
@@ -181,7 +188,8 @@ static int fold_bn(cn_graph_t *g, cn_err_t *err) {
       continue;
     int64_t C = xt->dims[1];
     if (n->op == CN_OP_SCALE &&
-        (n->p.scale.axis != 1 || cn_tensor_numel(&g->tensors[n->inputs[1]]) != C))
+        (n->p.scale.axis != 1 ||
+         cn_tensor_numel(&g->tensors[n->inputs[1]]) != C))
       continue;
     float *s, *b;
     if (channel_affine(g, n, C, &s, &b) < 0)
@@ -189,10 +197,12 @@ static int fold_bn(cn_graph_t *g, cn_err_t *err) {
     n = &g->nodes[i];
     int p = sole_producer(g, x);
     cn_node_t *pn = p >= 0 ? &g->nodes[p] : NULL;
-    int foldable = pn && (pn->op == CN_OP_CONV || pn->op == CN_OP_INNER_PRODUCT) &&
-                   (pn->op == CN_OP_CONV ? pn->p.conv.post.n : pn->p.ip.post.n) == 0 &&
-                   is_const_f32(g, pn->inputs[1]) &&
-                   (pn->ninputs < 3 || pn->inputs[2] < 0 || is_const_f32(g, pn->inputs[2]));
+    int foldable =
+        pn && (pn->op == CN_OP_CONV || pn->op == CN_OP_INNER_PRODUCT) &&
+        (pn->op == CN_OP_CONV ? pn->p.conv.post.n : pn->p.ip.post.n) == 0 &&
+        is_const_f32(g, pn->inputs[1]) &&
+        (pn->ninputs < 3 || pn->inputs[2] < 0 ||
+         is_const_f32(g, pn->inputs[2]));
     if (pn && pn->op == CN_OP_INNER_PRODUCT && xt->ndim != 2)
       foldable = 0;
     if (foldable) {
@@ -211,7 +221,8 @@ static int fold_bn(cn_graph_t *g, cn_err_t *err) {
           return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
       }
       if (bid < 0 || g->tensors[bid].nuses != 1) {
-        bid = new_const_like(g, "folded_b", 1, &C, bid >= 0 ? g->tensors[bid].data : NULL);
+        bid = new_const_like(g, "folded_b", 1, &C,
+                             bid >= 0 ? g->tensors[bid].data : NULL);
         if (bid < 0)
           return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
       }
@@ -333,7 +344,8 @@ static int fuse_sum(cn_graph_t *g, cn_err_t *err) {
           memcmp(bt->dims, yt->dims, sizeof(int64_t) * (size_t)yt->ndim))
         continue;
       int p = sole_producer(g, a);
-      if (p < 0 || g->nodes[p].op != CN_OP_CONV || g->nodes[p].p.conv.post.n >= CN_MAX_POSTOPS)
+      if (p < 0 || g->nodes[p].op != CN_OP_CONV ||
+          g->nodes[p].p.conv.post.n >= CN_MAX_POSTOPS)
         continue;
       if (g->tensors[b].producer >= p)
         continue;

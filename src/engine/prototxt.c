@@ -84,8 +84,8 @@ static int expected(parser_t *p, const char *what) {
 static int next(parser_t *p) {
   const char *s = p->cur;
   for (;;) {
-    while (s < p->end && (*s == ' ' || *s == '\t' || *s == '\r' ||
-                          *s == '\n' || *s == '\f' || *s == '\v')) {
+    while (s < p->end && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' ||
+                          *s == '\f' || *s == '\v')) {
       if (*s == '\n') {
         p->line++;
         p->line_start = s + 1;
@@ -357,15 +357,35 @@ static int read_string(parser_t *p, char **out, size_t *len) {
       char c = *s++;
       int v;
       switch (c) {
-      case 'a': v = '\a'; break;
-      case 'b': v = '\b'; break;
-      case 'f': v = '\f'; break;
-      case 'n': v = '\n'; break;
-      case 'r': v = '\r'; break;
-      case 't': v = '\t'; break;
-      case 'v': v = '\v'; break;
-      case '\\': case '\'': case '"': case '?': v = c; break;
-      case 'x': case 'X': {
+      case 'a':
+        v = '\a';
+        break;
+      case 'b':
+        v = '\b';
+        break;
+      case 'f':
+        v = '\f';
+        break;
+      case 'n':
+        v = '\n';
+        break;
+      case 'r':
+        v = '\r';
+        break;
+      case 't':
+        v = '\t';
+        break;
+      case 'v':
+        v = '\v';
+        break;
+      case '\\':
+      case '\'':
+      case '"':
+      case '?':
+        v = c;
+        break;
+      case 'x':
+      case 'X': {
         int d = s < e ? hexval((unsigned char)*s) : -1;
         if (d < 0) {
           tok_t at = *t;
@@ -717,7 +737,8 @@ static int skip_value(parser_t *p) {
   int rc;
   if (is_sym(p, '{') || is_sym(p, '<')) {
     char close;
-    if ((rc = open_message(p, &close)) || (rc = parse_body(p, NULL, NULL, close)))
+    if ((rc = open_message(p, &close)) ||
+        (rc = parse_body(p, NULL, NULL, close)))
       return rc;
     return close_message(p, close);
   }

@@ -22,9 +22,9 @@ struct cn_jsonl {
   cn_task_t task;
   json_t *infer_ms, *latency_ms, *list; /* list: "top" or "boxes" */
   json_t **entries;                     /* CN_MAX_TOP or CN_MAX_BOXES */
-  json_t **kps;     /* per box: its "keypoints" array */
-  json_t **points;  /* per box: CN_MAX_KP [x, y] arrays */
-  json_t **labels;  /* per class: the label string */
+  json_t **kps;                         /* per box: its "keypoints" array */
+  json_t **points;                      /* per box: CN_MAX_KP [x, y] arrays */
+  json_t **labels;                      /* per class: the label string */
   int nlabels;
 };
 
@@ -80,8 +80,8 @@ int cn_jsonl_set_task(cn_jsonl_t *w, cn_task_t task, const cn_labels_t *labels,
   w->task = task;
   w->infer_ms = field(w->rec, "infer_ms", json_real(0));
   w->latency_ms = field(w->rec, "latency_ms", json_real(0));
-  w->list = field(w->rec, task == CN_TASK_CLASSIFY ? "top" : "boxes",
-                  json_array());
+  w->list =
+      field(w->rec, task == CN_TASK_CLASSIFY ? "top" : "boxes", json_array());
   w->entries = calloc((size_t)n, sizeof *w->entries);
   w->kps = calloc((size_t)n, sizeof *w->kps);
   w->points = calloc((size_t)n * CN_MAX_KP, sizeof *w->points);
@@ -121,9 +121,10 @@ int cn_jsonl_set_task(cn_jsonl_t *w, cn_task_t task, const cn_labels_t *labels,
 }
 
 static void set_label(cn_jsonl_t *w, json_t *e, int cls) {
-  json_object_set(e, "label", cls >= 0 && cls < w->nlabels && w->labels[cls]
-                                  ? w->labels[cls]
-                                  : json_null());
+  json_object_set(e, "label",
+                  cls >= 0 && cls < w->nlabels && w->labels[cls]
+                      ? w->labels[cls]
+                      : json_null());
 }
 
 static void fill_result(cn_jsonl_t *w, const cn_result_t *res) {
@@ -177,16 +178,19 @@ int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
   json_real_set(w->t_capture, round_to(cn_ns_to_s(f->t_capture), 1e-6));
   json_real_set(w->t_decode, round_to(cn_ns_to_s(f->t_decode), 1e-6));
   json_real_set(w->t_out, round_to(cn_ns_to_s(f->t_out), 1e-6));
-  json_real_set(w->age_ms, round_to(cn_ns_to_ms(f->t_out - f->t_capture), 1e-3));
+  json_real_set(w->age_ms,
+                round_to(cn_ns_to_ms(f->t_out - f->t_capture), 1e-3));
   if (w->task) {
-    json_real_set(w->infer_ms,
-                  round_to(cn_ns_to_ms(f->t_infer_end - f->t_infer_begin), 1e-3));
+    json_real_set(
+        w->infer_ms,
+        round_to(cn_ns_to_ms(f->t_infer_end - f->t_infer_begin), 1e-3));
     json_real_set(w->latency_ms,
                   round_to(cn_ns_to_ms(f->t_infer_end - f->t_capture), 1e-3));
     fill_result(w, res);
   }
-  int rc = json_dump_callback(w->rec, dump_cb, w->fp, JSON_COMPACT |
-                              JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+  int rc = json_dump_callback(w->rec, dump_cb, w->fp,
+                              JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                  JSON_REAL_PRECISION(15));
   if (rc == 0 && fputc('\n', w->fp) == EOF)
     rc = -1;
   if (rc == 0 && w->is_stdout && fflush(w->fp))

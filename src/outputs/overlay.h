@@ -31,14 +31,14 @@
 typedef struct cn_overlay cn_overlay_t;
 
 typedef struct cn_overlay_info {
-  double net_fps;      /* inferences per second */
-  double cam_fps;      /* frames captured per second */
-  double age_ms;       /* capture -> result of the drawn result */
+  double net_fps; /* inferences per second */
+  double cam_fps; /* frames captured per second */
+  double age_ms;  /* capture -> result of the drawn result */
   unsigned long long drops;
-  long result_lag;     /* live display: frames between result and picture;
-                          <0: not shown */
-  bool help;           /* draw the help text */
-  bool offline;        /* the source is offline */
+  long result_lag; /* live display: frames between result and picture;
+                      <0: not shown */
+  bool help;       /* draw the help text */
+  bool offline;    /* the source is offline */
 } cn_overlay_info_t;
 
 /* labels may be NULL (class numbers are drawn). It must outlive the

@@ -37,7 +37,7 @@ int cn_recorder_push(cn_recorder_t *rec, cn_frame_t *canvas, cn_err_t *err);
 
 /* Drains, finishes the file, frees. Returns the first error seen. NULL is
  * a no-op. written and dropped receive the counts when not NULL. */
-int cn_recorder_close(cn_recorder_t *rec, uint64_t *written,
-                      uint64_t *dropped, cn_err_t *err);
+int cn_recorder_close(cn_recorder_t *rec, uint64_t *written, uint64_t *dropped,
+                      cn_err_t *err);
 
 #endif

@@ -20,17 +20,17 @@
 typedef struct cn_window cn_window_t;
 
 typedef enum cn_window_event {
-  CN_WIN_NONE = 0,    /* timeout */
-  CN_WIN_QUIT,        /* Esc, Q or the window closed */
-  CN_WIN_HELP,        /* H: help toggled; see cn_window_help() */
-  CN_WIN_FULLSCREEN,  /* F: fullscreen toggled */
-  CN_WIN_SNAPSHOT,    /* S */
-  CN_WIN_FRAME,       /* a picture was posted */
-  CN_WIN_WAKE,        /* cn_window_wake() */
+  CN_WIN_NONE = 0,   /* timeout */
+  CN_WIN_QUIT,       /* Esc, Q or the window closed */
+  CN_WIN_HELP,       /* H: help toggled; see cn_window_help() */
+  CN_WIN_FULLSCREEN, /* F: fullscreen toggled */
+  CN_WIN_SNAPSHOT,   /* S */
+  CN_WIN_FRAME,      /* a picture was posted */
+  CN_WIN_WAKE,       /* cn_window_wake() */
 } cn_window_event_t;
 
-int cn_window_open(const char *title, int width, int height,
-                   cn_window_t **out, cn_err_t *err);
+int cn_window_open(const char *title, int width, int height, cn_window_t **out,
+                   cn_err_t *err);
 void cn_window_close(cn_window_t *w); /* NULL is a no-op */
 
 /* Any thread: makes canvas (BGRA, a new reference is taken) the picture

@@ -298,9 +298,10 @@ static void *capture_thread(void *arg) {
     src->backend->close(src->ctx);
     for (;;) {
       if (src->opts.reconnect >= 0 && failures >= src->opts.reconnect) {
-        cn_err_set(&err, err.code ? err.code : rc, "%s: gave up after %d "
-                   "reconnect attempt%s", src->opts.uri, failures,
-                   failures == 1 ? "" : "s");
+        cn_err_set(&err, err.code ? err.code : rc,
+                   "%s: gave up after %d "
+                   "reconnect attempt%s",
+                   src->opts.uri, failures, failures == 1 ? "" : "s");
         cn_log(src->opts.log, CN_LOG_ERROR, src->prefix, "%s", err.msg);
         finish(src, &err);
         return NULL;
@@ -396,8 +397,8 @@ int cn_source_take(cn_source_t *src, uint64_t after_seq, int64_t timeout_ns,
     return CN_EOF;
   }
   if (rc == CN_ETIMEDOUT)
-    return cn_err_set(err, rc, "%s: no new frame within %.0f ms",
-                      src->opts.uri, cn_ns_to_ms(timeout_ns));
+    return cn_err_set(err, rc, "%s: no new frame within %.0f ms", src->opts.uri,
+                      cn_ns_to_ms(timeout_ns));
   if (out_seq)
     *out_seq = f->seq;
   rc = cn_frame_develop(f, err);

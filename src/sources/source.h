@@ -40,10 +40,10 @@
 typedef struct cn_source cn_source_t;
 
 typedef struct cn_source_opts {
-  const char *uri;          /* required; copied by create */
-  int index;                /* source number in frames, logs and JSON */
-  int width, height;        /* capture size (V4L2, gst) or output size; 0 native */
-  double fps;               /* V4L2/test rate; images and sequences (0: 25) */
+  const char *uri;   /* required; copied by create */
+  int index;         /* source number in frames, logs and JSON */
+  int width, height; /* capture size (V4L2, gst) or output size; 0 native */
+  double fps;        /* V4L2/test rate; images and sequences (0: 25) */
   const char *input_format; /* V4L2 pixel format: "mjpeg", "yuyv422" */
   const char *transport;    /* RTSP: "tcp" (default) or "udp" */
   int latency_ms;           /* RTSP jitter buffer; default 50 */

@@ -33,9 +33,9 @@ bool cn__source_wait_until(cn_source_env_t *env, int64_t t);
 
 /* Filled by open(). */
 typedef struct cn_source_info {
-  bool live;       /* device or network: reconnect, never pace */
+  bool live; /* device or network: reconnect, never pace */
   int width, height;
-  double fps;      /* nominal, 0 if unknown */
+  double fps; /* nominal, 0 if unknown */
   char codec[32];
 } cn_source_info_t;
 

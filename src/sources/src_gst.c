@@ -118,8 +118,10 @@ static int gst_create(cn_source_env_t *env, void **out, cn_err_t *err) {
   while (len > 0 && is_space(text[len - 1]))
     len--;
   if (len == 0)
-    return cn_err_set(err, CN_EINVAL, "%s: empty pipeline (expected "
-                      "gst:ELEMENT ! ... [! appsink])", uri);
+    return cn_err_set(err, CN_EINVAL,
+                      "%s: empty pipeline (expected "
+                      "gst:ELEMENT ! ... [! appsink])",
+                      uri);
   gst_src_t *g = calloc(1, sizeof *g);
   if (!g)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", uri);
@@ -127,15 +129,13 @@ static int gst_create(cn_source_env_t *env, void **out, cn_err_t *err) {
   if (strlen(uri) < sizeof g->name)
     snprintf(g->name, sizeof g->name, "%s", uri);
   else
-    snprintf(g->name, sizeof g->name, "%.*s...", (int)sizeof g->name - 4,
-             uri);
+    snprintf(g->name, sizeof g->name, "%.*s...", (int)sizeof g->name - 4, uri);
   g->scale = o->width > 0 || o->height > 0;
   char wh[48] = "";
   if (o->width > 0)
     snprintf(wh, sizeof wh, ",width=%d", o->width);
   if (o->height > 0)
-    snprintf(wh + strlen(wh), sizeof wh - strlen(wh), ",height=%d",
-             o->height);
+    snprintf(wh + strlen(wh), sizeof wh - strlen(wh), ",height=%d", o->height);
   g->caps = g_strdup_printf("video/x-raw,format=BGR%s", wh);
 
   char *body = g_strndup(text, len);
@@ -146,8 +146,8 @@ static int gst_create(cn_source_env_t *env, void **out, cn_err_t *err) {
     tail++;
   if (bang && starts_appsink(tail)) {
     g->mode = SINK_TAIL;
-    g->launch = g_strdup_printf("%.*s ! %s ! %s", (int)(bang - body), body,
-                                conv, tail);
+    g->launch =
+        g_strdup_printf("%.*s ! %s ! %s", (int)(bang - body), body, conv, tail);
   } else if (!mentions_appsink(body)) {
     g->mode = SINK_APPENDED;
     g->launch = g_strdup_printf("%s ! %s ! appsink name=sink", body, conv);
@@ -310,16 +310,18 @@ static int insert_converter(gst_src_t *g, GstElement *sink, cn_err_t *err) {
     GstElement *conv = gst_parse_bin_from_description(
         g->scale ? "videoconvert ! videoscale" : "videoconvert", TRUE, &gerr);
     if (!conv) {
-      rc = cn_err_set(err, CN_EUNSUPPORTED, "%s: no videoconvert: %s",
-                      g->name, gerr ? gerr->message : "?");
+      rc = cn_err_set(err, CN_EUNSUPPORTED, "%s: no videoconvert: %s", g->name,
+                      gerr ? gerr->message : "?");
     } else {
       gst_pad_unlink(peer, pad);
       gst_bin_add(GST_BIN(parent), conv);
       GstPad *in = gst_element_get_static_pad(conv, "sink");
       if (gst_pad_link(peer, in) != GST_PAD_LINK_OK ||
           !gst_element_link(conv, sink))
-        rc = cn_err_set(err, CN_EINTERNAL, "%s: could not put a videoconvert "
-                        "before the appsink", g->name);
+        rc = cn_err_set(err, CN_EINTERNAL,
+                        "%s: could not put a videoconvert "
+                        "before the appsink",
+                        g->name);
       gst_object_unref(in);
     }
     if (gerr)
@@ -385,18 +387,17 @@ static int timeout_ms(const gst_src_t *g) {
 /* A failed state change has its reason on the bus, posted by a streaming
  * thread possibly a moment after the failure is known. */
 static int start_failed(gst_src_t *g, cn_err_t *err) {
-  GstMessage *m = gst_bus_timed_pop_filtered(g->bus, STEP_NS,
-                                             GST_MESSAGE_ERROR);
+  GstMessage *m =
+      gst_bus_timed_pop_filtered(g->bus, STEP_NS, GST_MESSAGE_ERROR);
   if (m)
     return message_error(g, m, err);
-  return cn_err_set(err, CN_EIO, "%s: the pipeline would not start",
-                    g->name);
+  return cn_err_set(err, CN_EIO, "%s: the pipeline would not start", g->name);
 }
 
 /* Waits for the state change in progress, in bounded steps so that a
  * stop request, an error on the bus or the deadline ends it. */
-static int wait_state(gst_src_t *g, int64_t deadline,
-                      GstStateChangeReturn *out, cn_err_t *err) {
+static int wait_state(gst_src_t *g, int64_t deadline, GstStateChangeReturn *out,
+                      cn_err_t *err) {
   for (;;) {
     GstStateChangeReturn r =
         gst_element_get_state(g->pipeline, NULL, NULL, STEP_NS);
@@ -410,8 +411,7 @@ static int wait_state(gst_src_t *g, int64_t deadline,
       return 0;
     }
     if (atomic_load(g->env->stop))
-      return cn_err_set(err, CN_ECLOSED, "%s: stopped while opening",
-                        g->name);
+      return cn_err_set(err, CN_ECLOSED, "%s: stopped while opening", g->name);
     if (cn_clock_now() >= deadline)
       return cn_err_set(err, CN_ETIMEDOUT, "%s: no data for %d ms", g->name,
                         timeout_ms(g));
@@ -453,8 +453,7 @@ static void fill_info(gst_src_t *g, cn_source_info_t *info) {
     info->width = GST_VIDEO_INFO_WIDTH(&vi);
     info->height = GST_VIDEO_INFO_HEIGHT(&vi);
     if (GST_VIDEO_INFO_FPS_N(&vi) > 0 && GST_VIDEO_INFO_FPS_D(&vi) > 0)
-      info->fps =
-          (double)GST_VIDEO_INFO_FPS_N(&vi) / GST_VIDEO_INFO_FPS_D(&vi);
+      info->fps = (double)GST_VIDEO_INFO_FPS_N(&vi) / GST_VIDEO_INFO_FPS_D(&vi);
   }
   if (caps)
     gst_caps_unref(caps);
@@ -483,9 +482,8 @@ static int gst_open(void *ctx, cn_source_info_t *info, cn_err_t *err) {
   if (!el || gerr) {
     bool missing = gerr && gerr->domain == GST_PARSE_ERROR &&
                    gerr->code == GST_PARSE_ERROR_NO_SUCH_ELEMENT;
-    int rc = cn_err_set(err, missing ? CN_EUNSUPPORTED : CN_EINVAL,
-                        "%s: %s%s", g->name,
-                        missing ? "" : "could not parse pipeline: ",
+    int rc = cn_err_set(err, missing ? CN_EUNSUPPORTED : CN_EINVAL, "%s: %s%s",
+                        g->name, missing ? "" : "could not parse pipeline: ",
                         gerr ? gerr->message : "unknown error");
     one_line(err);
     if (gerr)
@@ -498,11 +496,12 @@ static int gst_open(void *ctx, cn_source_info_t *info, cn_err_t *err) {
   int rc = 0;
   GstElement *sink = NULL;
   if (!GST_IS_PIPELINE(el))
-    rc = cn_err_set(err, CN_EINVAL, "%s: not a pipeline (nothing feeds the "
-                    "appsink)", g->name);
-  else if (!(sink = find_appsink(GST_BIN(el))))
-    rc = cn_err_set(err, CN_EINVAL, "%s: no appsink in the pipeline",
+    rc = cn_err_set(err, CN_EINVAL,
+                    "%s: not a pipeline (nothing feeds the "
+                    "appsink)",
                     g->name);
+  else if (!(sink = find_appsink(GST_BIN(el))))
+    rc = cn_err_set(err, CN_EINVAL, "%s: no appsink in the pipeline", g->name);
   else if (g->mode == SINK_INSIDE)
     rc = insert_converter(g, sink, err);
   if (rc) {
@@ -553,8 +552,8 @@ static int64_t capture_time(const gst_src_t *g, GstSample *s, GstBuffer *b,
   const GstSegment *seg = gst_sample_get_segment(s);
   if (!seg || seg->format != GST_FORMAT_TIME)
     return now;
-  guint64 rt = gst_segment_to_running_time(seg, GST_FORMAT_TIME,
-                                           GST_BUFFER_PTS(b));
+  guint64 rt =
+      gst_segment_to_running_time(seg, GST_FORMAT_TIME, GST_BUFFER_PTS(b));
   if (rt == GST_CLOCK_TIME_NONE)
     return now;
   int64_t t = (int64_t)(g->base_time + rt);
@@ -579,9 +578,9 @@ static int fill_frame(gst_src_t *g, cn_frame_t *f, GstSample *s,
       rc = cn_err_set(err, CN_EFORMAT, "%s: not raw video", g->name);
   }
   if (rc == 0 && GST_VIDEO_INFO_FORMAT(&g->vinfo) != GST_VIDEO_FORMAT_BGR)
-    rc = cn_err_set(err, CN_EFORMAT, "%s: appsink delivers %s, not BGR",
-                    g->name,
-                    gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&g->vinfo)));
+    rc = cn_err_set(
+        err, CN_EFORMAT, "%s: appsink delivers %s, not BGR", g->name,
+        gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(&g->vinfo)));
   if (rc == 0 && !gst_video_frame_map(&p->vf, &g->vinfo, buf, GST_MAP_READ))
     rc = cn_err_set(err, CN_EIO, "%s: could not map a buffer", g->name);
   if (rc) {
@@ -643,8 +642,7 @@ static int gst_read(void *ctx, cn_frame_t *f, cn_err_t *err) {
 static int gst_priv_init(void *ctx, cn_frame_t *f, cn_err_t *err) {
   gst_src_t *g = ctx;
   f->priv = calloc(1, sizeof(gst_frame_t));
-  return f->priv ? 0 : cn_err_set(err, CN_ENOMEM, "%s: out of memory",
-                                  g->name);
+  return f->priv ? 0 : cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->name);
 }
 
 /* Any thread: the last holder of the frame gives the buffer back. */

@@ -118,8 +118,7 @@ int cn_decoder_create(const cn_decoder_opts_t *o, const cn_model_t *m,
     return cn_err_set(err, CN_EINVAL, "decoder: top-k %d: expected 1..%d",
                       o->top_k, CN_MAX_TOP);
   if (isnan(o->threshold) || o->threshold > 1.0f)
-    return cn_err_set(err, CN_EINVAL,
-                      "decoder: threshold %g: expected 0..1",
+    return cn_err_set(err, CN_EINVAL, "decoder: threshold %g: expected 0..1",
                       (double)o->threshold);
   if (isnan(o->nms_iou) || o->nms_iou > 1.0f)
     return cn_err_set(err, CN_EINVAL, "decoder: NMS IoU %g: expected 0..1",
@@ -129,8 +128,8 @@ int cn_decoder_create(const cn_decoder_opts_t *o, const cn_model_t *m,
     return cn_err_set(err, CN_ENOMEM, "decoder: out of memory");
   d->top_k = o->top_k > CN_MAX_TOP ? CN_MAX_TOP : o->top_k;
   input_size(m, &d->model_w, &d->model_h);
-  int rc = o->kind ? fit_kind(d, m, o->kind, o, false, err)
-                   : fit_auto(d, m, o, err);
+  int rc =
+      o->kind ? fit_kind(d, m, o->kind, o, false, err) : fit_auto(d, m, o, err);
   if (rc) {
     cn_decoder_destroy(d);
     return rc;
@@ -244,8 +243,8 @@ int cn_decoder_run(cn_decoder_t *d, const float *const *outputs,
     return 0;
   }
   res->task = CN_TASK_DETECT;
-  cn_xform_t ident = {1, 1, 0, 0, d->model_w, d->model_h, d->model_w,
-                      d->model_h};
+  cn_xform_t ident = {1,          1,          0,          0,
+                      d->model_w, d->model_h, d->model_w, d->model_h};
   if (!xf)
     xf = &ident;
   d->in_w = xf->in_w;
@@ -258,8 +257,8 @@ int cn_decoder_run(cn_decoder_t *d, const float *const *outputs,
     kept = cn_nms_weighted(d->cand, n, d->nms_iou, d->scratch, d->kept,
                            CN_MAX_BOXES);
   } else if (d->nms_iou > 0) {
-    kept = cn_nms(d->cand, n, d->nms_iou, true, d->scratch, d->kept,
-                  CN_MAX_BOXES);
+    kept =
+        cn_nms(d->cand, n, d->nms_iou, true, d->scratch, d->kept, CN_MAX_BOXES);
   } else {
     cn_nms_sort(d->cand, d->scratch, n);
     kept = n < CN_MAX_BOXES ? n : CN_MAX_BOXES;

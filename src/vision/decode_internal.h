@@ -32,15 +32,15 @@ struct cn_decoder {
   cn__dec_kind_t kind;
   int top_k;
   float threshold, nms_iou;
-  bool weighted;   /* MediaPipe weighted NMS instead of greedy */
+  bool weighted;        /* MediaPipe weighted NMS instead of greedy */
   int model_w, model_h; /* the model's input size */
-  int in_w, in_h;  /* input size of this run (the xform's), for outputs
-                      normalized to the input */
+  int in_w, in_h;       /* input size of this run (the xform's), for outputs
+                           normalized to the input */
   int nclasses;
 
   /* classify */
-  int out;      /* output index (classify, ssd, yolo) */
-  int64_t n;    /* classes (classify), rows (ssd), boxes (yolo), anchors */
+  int out;   /* output index (classify, ssd, yolo) */
+  int64_t n; /* classes (classify), rows (ssd), boxes (yolo), anchors */
   /* yolo */
   cn__yolo_layout_t layout;
   /* blazeface: outputs in anchor order (biggest first), rows of each */
@@ -71,8 +71,8 @@ int cn__blazeface_fit(cn_decoder_t *d, const cn_model_t *m, bool strict,
 int cn__ssd_fit(cn_decoder_t *d, const cn_model_t *m, bool strict,
                 cn_err_t *err);
 /* version: 0 any, 5, 8. */
-int cn__yolo_fit(cn_decoder_t *d, const cn_model_t *m, int version,
-                 bool strict, cn_err_t *err);
+int cn__yolo_fit(cn_decoder_t *d, const cn_model_t *m, int version, bool strict,
+                 cn_err_t *err);
 
 /* Kind-specific setup after a fit (anchors); 0 or CN_ENOMEM. */
 int cn__blazeface_init(cn_decoder_t *d, cn_err_t *err);

@@ -15,8 +15,7 @@ struct cn_labels {
   int synset;
 };
 
-static int read_file(const char *path, char **out, size_t *len,
-                     cn_err_t *err) {
+static int read_file(const char *path, char **out, size_t *len, cn_err_t *err) {
   errno = 0;
   FILE *f = fopen(path, "rb");
   if (!f) {
@@ -32,8 +31,8 @@ static int read_file(const char *path, char **out, size_t *len,
     if (n < cap) {
       if (ferror(f)) {
         int e = errno;
-        rc = cn_err_set(err, e ? cn_err_from_errno(e) : CN_EIO, "%s: %s",
-                        path, e ? strerror(e) : "read error");
+        rc = cn_err_set(err, e ? cn_err_from_errno(e) : CN_EIO, "%s: %s", path,
+                        e ? strerror(e) : "read error");
       }
       break;
     }
@@ -84,8 +83,10 @@ int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err) {
     return rc;
   if (memchr(text, '\0', len)) {
     free(text);
-    return cn_err_set(err, CN_EFORMAT, "%s: binary data (NUL byte): not a "
-                                       "label file", path);
+    return cn_err_set(err, CN_EFORMAT,
+                      "%s: binary data (NUL byte): not a "
+                      "label file",
+                      path);
   }
   char *start = text;
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)

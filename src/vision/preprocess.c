@@ -17,9 +17,9 @@ struct cn_preproc {
   /* lut[c][p]: the value of byte p in network channel c, before the mean
    * image (if any) is subtracted. */
   float lut[3][256];
-  float mul[3]; /* scale / std per network channel, for the mean image */
-  int byte_of[3]; /* which byte of a B,G,R pixel feeds network channel c */
-  float *mean;    /* planar C x H x W in network order, or NULL */
+  float mul[3];    /* scale / std per network channel, for the mean image */
+  int byte_of[3];  /* which byte of a B,G,R pixel feeds network channel c */
+  float *mean;     /* planar C x H x W in network order, or NULL */
   float *mean_pad; /* value of a black pad pixel per element, or NULL */
 
   /* The resized region as planes G, B, R of at most W x H each. */
@@ -38,8 +38,8 @@ void cn_preproc_opts_default(cn_preproc_opts_t *o) {
     o->std[c] = 1.0f;
 }
 
-int cn_preproc_opts_from_model(cn_preproc_opts_t *o, const cn_model_t *m,
-                               int i, cn_err_t *err) {
+int cn_preproc_opts_from_model(cn_preproc_opts_t *o, const cn_model_t *m, int i,
+                               cn_err_t *err) {
   const cn_tensor_desc_t *d = cn_model_input(m, i);
   if (!d)
     return cn_err_set(err, CN_EINVAL, "model has no input %d", i);
@@ -90,8 +90,8 @@ static int check_opts(const cn_preproc_opts_t *o, cn_err_t *err) {
                         (double)o->mean[c]);
   }
   const cn_mean_t *mi = o->mean_image;
-  if (mi && (mi->c != o->channels || mi->h != o->height ||
-             mi->w != o->width || !mi->data))
+  if (mi && (mi->c != o->channels || mi->h != o->height || mi->w != o->width ||
+             !mi->data))
     return cn_err_set(err, CN_EINVAL,
                       "preprocess: the mean image is %dx%dx%d, the network "
                       "input is %dx%dx%d",
@@ -122,8 +122,7 @@ int cn_preproc_create(const cn_preproc_opts_t *o, cn_preproc_t **out,
     for (int v = 0; v < 256; v++)
       p->lut[c][v] = ((float)v - mean) * o->scale / o->std[b];
   }
-  size_t bufsz =
-      (size_t)align_up(o->width, ROW_ALIGN) * (size_t)o->height * 3;
+  size_t bufsz = (size_t)align_up(o->width, ROW_ALIGN) * (size_t)o->height * 3;
   p->buf = malloc(bufsz);
   if (!p->buf)
     goto nomem;
@@ -135,7 +134,8 @@ int cn_preproc_create(const cn_preproc_opts_t *o, cn_preproc_t **out,
     memcpy(p->mean, o->mean_image->data, (size_t)p->numel * sizeof(float));
     for (int c = 0; c < 3; c++)
       for (int i = 0; i < plane; i++)
-        p->mean_pad[c * plane + i] = (0.0f - p->mean[c * plane + i]) * p->mul[c];
+        p->mean_pad[c * plane + i] =
+            (0.0f - p->mean[c * plane + i]) * p->mul[c];
   }
   *out = p;
   return 0;
@@ -275,8 +275,8 @@ int cn_preproc_run(cn_preproc_t *p, const cn_frame_t *f, float *dst,
   if (xf)
     fill_xform(&p->o, &g, f->width, f->height, xf);
 
-  const uint8_t *region = f->data + (size_t)g.ry * (size_t)f->stride +
-                          (size_t)g.rx * 3;
+  const uint8_t *region =
+      f->data + (size_t)g.ry * (size_t)f->stride + (size_t)g.rx * 3;
   const uint8_t *s[3];
   if (g.rw == g.iw && g.rh == g.ih) {
     /* No resize: read the frame's own pixels. */
@@ -307,8 +307,8 @@ int cn_preproc_run(cn_preproc_t *p, const cn_frame_t *f, float *dst,
   const int strides[4] = {ps, ps, ps, 0};
   const uint8_t *const src_planes[4] = {region, NULL, NULL, NULL};
   const int src_strides[4] = {f->stride, 0, 0, 0};
-  int got = sws_scale(p->sws, src_planes, src_strides, 0, g.rh, planes,
-                      strides);
+  int got =
+      sws_scale(p->sws, src_planes, src_strides, 0, g.rh, planes, strides);
   if (got != g.ih)
     return cn_err_set(err, CN_EINTERNAL,
                       "preprocess: libswscale wrote %d of %d rows", got, g.ih);

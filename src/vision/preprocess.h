@@ -39,17 +39,17 @@
 typedef enum cn_layout { CN_LAYOUT_NCHW = 0, CN_LAYOUT_NHWC } cn_layout_t;
 
 typedef struct cn_preproc_opts {
-  int width, height;  /* network input size; required */
-  int channels;       /* 3 (the only value supported) */
-  cn_layout_t layout; /* NCHW (default) or NHWC */
-  bool rgb;           /* channel order RGB (default false: BGR) */
-  bool crop;          /* centre square first */
-  bool letterbox;     /* keep the aspect ratio, pad with black */
-  float mean[3];      /* B,G,R; default 0 */
+  int width, height;           /* network input size; required */
+  int channels;                /* 3 (the only value supported) */
+  cn_layout_t layout;          /* NCHW (default) or NHWC */
+  bool rgb;                    /* channel order RGB (default false: BGR) */
+  bool crop;                   /* centre square first */
+  bool letterbox;              /* keep the aspect ratio, pad with black */
+  float mean[3];               /* B,G,R; default 0 */
   const cn_mean_t *mean_image; /* or NULL; copied by create */
-  float scale;        /* default 1 */
-  float std[3];       /* B,G,R; default 1 */
-  int sws_flags;      /* libswscale algorithm (SWS_*); 0: SWS_AREA */
+  float scale;                 /* default 1 */
+  float std[3];                /* B,G,R; default 1 */
+  int sws_flags;               /* libswscale algorithm (SWS_*); 0: SWS_AREA */
 } cn_preproc_opts_t;
 
 /* Maps network-input pixel coordinates to source-frame pixels:
@@ -70,8 +70,8 @@ void cn_preproc_opts_default(cn_preproc_opts_t *o);
  * input whose last dim is 1 or 3 and second is not is NHWC, else NCHW.
  * Returns 0 or CN_EINVAL when the input is not a 4-D image tensor of
  * batch 1. */
-int cn_preproc_opts_from_model(cn_preproc_opts_t *o, const cn_model_t *m,
-                               int i, cn_err_t *err);
+int cn_preproc_opts_from_model(cn_preproc_opts_t *o, const cn_model_t *m, int i,
+                               cn_err_t *err);
 
 int cn_preproc_create(const cn_preproc_opts_t *o, cn_preproc_t **out,
                       cn_err_t *err);

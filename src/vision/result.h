@@ -24,10 +24,10 @@ typedef enum cn_task {
 } cn_task_t;
 
 typedef struct cn_box {
-  float x, y, w, h;      /* source pixels: top-left corner and size */
-  float score;           /* 0..1 */
-  int cls;               /* class index (0 for single-class detectors) */
-  int nkp;               /* keypoints used in kp */
+  float x, y, w, h;       /* source pixels: top-left corner and size */
+  float score;            /* 0..1 */
+  int cls;                /* class index (0 for single-class detectors) */
+  int nkp;                /* keypoints used in kp */
   float kp[CN_MAX_KP][2]; /* source pixels (x, y); BlazeFace: right eye,
                             left eye, nose, mouth, right ear, left ear */
 } cn_box_t;

@@ -10,8 +10,8 @@ int cn__ssd_fit(cn_decoder_t *d, const cn_model_t *m, bool strict,
   int nout = cn_model_num_outputs(m);
   for (int j = 0; j < nout; j++) {
     const cn_tensor_desc_t *t = cn_model_output(m, j);
-    if (t->ndim == 4 && t->dims[0] == 1 && t->dims[1] == 1 &&
-        t->dims[2] >= 1 && t->dims[3] == 7 && (!strict || nout == 1)) {
+    if (t->ndim == 4 && t->dims[0] == 1 && t->dims[1] == 1 && t->dims[2] >= 1 &&
+        t->dims[3] == 7 && (!strict || nout == 1)) {
       d->out = j;
       d->n = t->dims[2];
       d->nclasses = 0;

@@ -7,8 +7,8 @@
 
 #include "vision/decode_internal.h"
 
-int cn__yolo_fit(cn_decoder_t *d, const cn_model_t *m, int version,
-                 bool strict, cn_err_t *err) {
+int cn__yolo_fit(cn_decoder_t *d, const cn_model_t *m, int version, bool strict,
+                 cn_err_t *err) {
   int nout = cn_model_num_outputs(m);
   const char *why = "";
   for (int j = 0; j < nout; j++) {

@@ -82,8 +82,7 @@ static void test_json_to_stdout_and_every_frame_file(void **state) {
       0);
   char args[600];
   snprintf(args, sizeof args,
-           "--quiet --every-frame --json - %s/clip.mp4 > %s/o.jsonl", dir,
-           dir);
+           "--quiet --every-frame --json - %s/clip.mp4 > %s/o.jsonl", dir, dir);
   assert_int_equal(camnet(args), 0);
   char path[600];
   snprintf(path, sizeof path, "%s/o.jsonl", dir);

@@ -7,8 +7,8 @@
 static void test_round_trip_sizes(void **state) {
   (void)state;
   const int sizes[][2] = {{1280, 720}, {640, 480}, {160, 120}, {68, 16}};
-  const uint32_t values[] = {0, 1, 2, 0x80000000u, 0xdeadbeefu, 0xffffffffu,
-                             12345};
+  const uint32_t values[] = {0,           1,           2,    0x80000000u,
+                             0xdeadbeefu, 0xffffffffu, 12345};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
     int w = sizes[s][0], h = sizes[s][1], stride = w * 3 + 5;
     uint8_t *img = malloc((size_t)stride * h);
@@ -28,7 +28,7 @@ static void test_layout_matches_spec(void **state) {
   int w = 340, h = 160, stride = w * 3;
   uint8_t *img = calloc((size_t)stride * h, 1);
   cn_pattern_paint_bgr(img, stride, w, h, 0x80000001u);
-#define PX(x, y) img[(size_t)(y) * stride + (size_t)(x) * 3]
+#define PX(x, y) img[(size_t)(y)*stride + (size_t)(x)*3]
   assert_int_equal(PX(5, 5), 255);   /* start cell */
   assert_int_equal(PX(15, 5), 255);  /* bit 31 */
   assert_int_equal(PX(25, 5), 0);    /* bit 30 */

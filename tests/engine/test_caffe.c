@@ -155,7 +155,8 @@ static void write_text(const char *path, const char *text) {
 static int have_opencv(void) {
   char out[256];
   return cn_test_have("/usr/bin/python3") &&
-         cn_test_sh(out, sizeof out, "/usr/bin/python3 -c 'import cv2, numpy'") == 0;
+         cn_test_sh(out, sizeof out,
+                    "/usr/bin/python3 -c 'import cv2, numpy'") == 0;
 }
 
 /* Which of our tensors holds what OpenCV calls layer `layer`'s output: its
@@ -185,7 +186,8 @@ static double rel_err(const float *a, const float *b, int64_t n) {
 }
 
 /* Runs g on the reference backend with the listed tensors as outputs. */
-static float **run_ref(cn_graph_t *g, const float *input, const int *ids, int n) {
+static float **run_ref(cn_graph_t *g, const float *input, const int *ids,
+                       int n) {
   cn_err_t err = {0};
   assert_int_equal(cn_graph_set_outputs(g, ids, n), 0);
   if (cn_graph_finalize(g, &err))
@@ -196,7 +198,8 @@ static float **run_ref(cn_graph_t *g, const float *input, const int *ids, int n)
     fail_msg("%s", err.msg);
   float **outs = calloc((size_t)n, sizeof *outs);
   for (int i = 0; i < n; i++)
-    outs[i] = malloc(sizeof(float) * (size_t)(cn_tensor_numel(&g->tensors[ids[i]]) + 1));
+    outs[i] = malloc(sizeof(float) *
+                     (size_t)(cn_tensor_numel(&g->tensors[ids[i]]) + 1));
   const float *ins[1] = {input};
   if (cn_engine_ref.run(st, ins, outs, &err))
     fail_msg("%s", err.msg);
@@ -246,10 +249,11 @@ static void compare_with_opencv(const char *dir, const int64_t *in_dims,
     strcat(names, extra);
   }
   float **ours = run_ref(g, x, ids, ncmp);
-  int rc = cn_test_sh(out, sizeof out,
-                      "/usr/bin/python3 %s/tests/engine/caffe_pb.py opencv %s %s "
-                      "%s %s%s",
-                      cn_test_source_dir(), proto, model, inp, dir, names);
+  int rc =
+      cn_test_sh(out, sizeof out,
+                 "/usr/bin/python3 %s/tests/engine/caffe_pb.py opencv %s %s "
+                 "%s %s%s",
+                 cn_test_source_dir(), proto, model, inp, dir, names);
   if (rc)
     fail_msg("opencv failed: %s", out);
   for (int i = 0; i < ncmp; i++) {
@@ -279,40 +283,50 @@ static const char *mini_caffenet =
     "name: \"mini_caffenet\"\n"
     "layer { name: \"data\" type: \"Input\" top: \"data\"\n"
     "  input_param { shape { dim: 1 dim: 3 dim: 35 dim: 35 } } }\n"
-    "layer { name: \"conv1\" type: \"Convolution\" bottom: \"data\" top: \"conv1\"\n"
+    "layer { name: \"conv1\" type: \"Convolution\" bottom: \"data\" top: "
+    "\"conv1\"\n"
     "  param { lr_mult: 1 } param { lr_mult: 2 }\n"
     "  convolution_param { num_output: 8 kernel_size: 5 stride: 2\n"
     "    weight_filler { type: \"gaussian\" std: 0.01 } } }\n"
-    "layer { name: \"relu1\" type: \"ReLU\" bottom: \"conv1\" top: \"conv1\" }\n"
+    "layer { name: \"relu1\" type: \"ReLU\" bottom: \"conv1\" top: \"conv1\" "
+    "}\n"
     "layer { name: \"norm1\" type: \"LRN\" bottom: \"conv1\" top: \"norm1\"\n"
     "  lrn_param { local_size: 5 alpha: 0.01 beta: 0.75 } }\n"
     /* 16 -> ceil(13/2)+1 = 8 (floor would give 7) */
-    "layer { name: \"pool1\" type: \"Pooling\" bottom: \"norm1\" top: \"pool1\"\n"
+    "layer { name: \"pool1\" type: \"Pooling\" bottom: \"norm1\" top: "
+    "\"pool1\"\n"
     "  pooling_param { pool: MAX kernel_size: 3 stride: 2 } }\n"
-    "layer { name: \"conv2\" type: \"Convolution\" bottom: \"pool1\" top: \"conv2\"\n"
+    "layer { name: \"conv2\" type: \"Convolution\" bottom: \"pool1\" top: "
+    "\"conv2\"\n"
     "  convolution_param { num_output: 12 pad: 2 kernel_size: 5 group: 2 } }\n"
     "layer { name: \"relu2\" type: \"ReLU\" bottom: \"conv2\" top: \"conv2\"\n"
     "  relu_param { negative_slope: 0.1 } }\n"
     "layer { name: \"norm2\" type: \"LRN\" bottom: \"conv2\" top: \"norm2\"\n"
-    "  lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 norm_region: WITHIN_CHANNEL } }\n"
+    "  lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 norm_region: "
+    "WITHIN_CHANNEL } }\n"
     /* 8 with pad 1 -> 5; the last window hangs past the bottom pad */
-    "layer { name: \"pool2\" type: \"Pooling\" bottom: \"norm2\" top: \"pool2\"\n"
+    "layer { name: \"pool2\" type: \"Pooling\" bottom: \"norm2\" top: "
+    "\"pool2\"\n"
     "  pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 } }\n"
-    "layer { name: \"fc6\" type: \"InnerProduct\" bottom: \"pool2\" top: \"fc6\"\n"
+    "layer { name: \"fc6\" type: \"InnerProduct\" bottom: \"pool2\" top: "
+    "\"fc6\"\n"
     "  inner_product_param { num_output: 16 } }\n"
     "layer { name: \"relu6\" type: \"ReLU\" bottom: \"fc6\" top: \"fc6\" }\n"
     "layer { name: \"drop6\" type: \"Dropout\" bottom: \"fc6\" top: \"fc6\"\n"
     "  dropout_param { dropout_ratio: 0.5 } }\n"
-    "layer { name: \"fc7\" type: \"InnerProduct\" bottom: \"fc6\" top: \"fc7\"\n"
+    "layer { name: \"fc7\" type: \"InnerProduct\" bottom: \"fc6\" top: "
+    "\"fc7\"\n"
     "  inner_product_param { num_output: 5 } }\n"
-    "layer { name: \"prob\" type: \"Softmax\" bottom: \"fc7\" top: \"prob\" }\n";
+    "layer { name: \"prob\" type: \"Softmax\" bottom: \"fc7\" top: \"prob\" "
+    "}\n";
 
 /* The same network in the V1 form with input_dim. */
 static const char *mini_caffenet_v1 =
     "name: \"mini_caffenet_v1\"\n"
     "input: \"data\"\n"
     "input_dim: 1 input_dim: 3 input_dim: 35 input_dim: 35\n"
-    "layers { name: \"conv1\" type: CONVOLUTION bottom: \"data\" top: \"conv1\"\n"
+    "layers { name: \"conv1\" type: CONVOLUTION bottom: \"data\" top: "
+    "\"conv1\"\n"
     "  blobs_lr: 1 blobs_lr: 2\n"
     "  convolution_param { num_output: 8 kernel_size: 5 stride: 2 } }\n"
     "layers { name: \"relu1\" type: RELU bottom: \"conv1\" top: \"conv1\" }\n"
@@ -320,15 +334,18 @@ static const char *mini_caffenet_v1 =
     "  lrn_param { local_size: 5 alpha: 0.01 beta: 0.75 } }\n"
     "layers { name: \"pool1\" type: POOLING bottom: \"norm1\" top: \"pool1\"\n"
     "  pooling_param { pool: MAX kernel_size: 3 stride: 2 } }\n"
-    "layers { name: \"conv2\" type: CONVOLUTION bottom: \"pool1\" top: \"conv2\"\n"
+    "layers { name: \"conv2\" type: CONVOLUTION bottom: \"pool1\" top: "
+    "\"conv2\"\n"
     "  convolution_param { num_output: 12 pad: 2 kernel_size: 5 group: 2 } }\n"
     "layers { name: \"relu2\" type: RELU bottom: \"conv2\" top: \"conv2\"\n"
     "  relu_param { negative_slope: 0.1 } }\n"
     "layers { name: \"norm2\" type: LRN bottom: \"conv2\" top: \"norm2\"\n"
-    "  lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 norm_region: WITHIN_CHANNEL } }\n"
+    "  lrn_param { local_size: 3 alpha: 0.5 beta: 0.75 norm_region: "
+    "WITHIN_CHANNEL } }\n"
     "layers { name: \"pool2\" type: POOLING bottom: \"norm2\" top: \"pool2\"\n"
     "  pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 } }\n"
-    "layers { name: \"fc6\" type: INNER_PRODUCT bottom: \"pool2\" top: \"fc6\"\n"
+    "layers { name: \"fc6\" type: INNER_PRODUCT bottom: \"pool2\" top: "
+    "\"fc6\"\n"
     "  inner_product_param { num_output: 16 } }\n"
     "layers { name: \"relu6\" type: RELU bottom: \"fc6\" top: \"fc6\" }\n"
     "layers { name: \"drop6\" type: DROPOUT bottom: \"fc6\" top: \"fc6\" }\n"
@@ -374,8 +391,8 @@ static void test_caffenet_matches_opencv(void **state) {
     snprintf(p, sizeof p, "%s/net.prototxt", dir);
     write_text(p, v1 ? mini_caffenet_v1 : mini_caffenet);
     compare_with_opencv(dir, in, 4, caffenet_cmps,
-                        (int)(sizeof caffenet_cmps / sizeof caffenet_cmps[0]), 1e-4,
-                        NULL);
+                        (int)(sizeof caffenet_cmps / sizeof caffenet_cmps[0]),
+                        1e-4, NULL);
     mb_free(&m);
     cn_test_rmtree(dir);
     free(dir);
@@ -388,20 +405,25 @@ static const char *mixed_net =
     "name: \"mixed\"\n"
     "input: \"data\"\n"
     "input_shape { dim: 1 dim: 4 dim: 12 dim: 12 }\n"
-    "layer { name: \"conv0\" type: \"Convolution\" bottom: \"data\" top: \"conv0\"\n"
-    "  convolution_param { num_output: 8 kernel_h: 3 kernel_w: 1 pad_h: 1 pad_w: 0\n"
+    "layer { name: \"conv0\" type: \"Convolution\" bottom: \"data\" top: "
+    "\"conv0\"\n"
+    "  convolution_param { num_output: 8 kernel_h: 3 kernel_w: 1 pad_h: 1 "
+    "pad_w: 0\n"
     "    stride_h: 1 stride_w: 2 } }\n"
-    "layer { name: \"bn0\" type: \"BatchNorm\" bottom: \"conv0\" top: \"conv0\"\n"
+    "layer { name: \"bn0\" type: \"BatchNorm\" bottom: \"conv0\" top: "
+    "\"conv0\"\n"
     "  batch_norm_param { use_global_stats: true eps: 0.001 } }\n"
     "layer { name: \"sc0\" type: \"Scale\" bottom: \"conv0\" top: \"conv0\"\n"
     "  scale_param { bias_term: true } }\n"
-    "layer { name: \"relu0\" type: \"ReLU\" bottom: \"conv0\" top: \"conv0\" }\n"
+    "layer { name: \"relu0\" type: \"ReLU\" bottom: \"conv0\" top: \"conv0\" "
+    "}\n"
     "layer { name: \"b1\" type: \"Convolution\" bottom: \"conv0\" top: \"b1\"\n"
     "  convolution_param { num_output: 4 kernel_size: 1 } }\n"
     "layer { name: \"b2\" type: \"Convolution\" bottom: \"conv0\" top: \"b2\"\n"
     "  convolution_param { num_output: 4 kernel_size: 3 pad: 1 } }\n"
     "layer { name: \"b3\" type: \"Convolution\" bottom: \"conv0\" top: \"b3\"\n"
-    "  convolution_param { num_output: 4 kernel_size: 3 pad: 2 dilation: 2 } }\n"
+    "  convolution_param { num_output: 4 kernel_size: 3 pad: 2 dilation: 2 } "
+    "}\n"
     "layer { name: \"b4\" type: \"Pooling\" bottom: \"conv0\" top: \"b4\"\n"
     "  pooling_param { pool: MAX kernel_size: 3 stride: 1 pad: 1 } }\n"
     "layer { name: \"b4c\" type: \"Convolution\" bottom: \"b4\" top: \"b4c\"\n"
@@ -409,19 +431,26 @@ static const char *mixed_net =
     "layer { name: \"cat\" type: \"Concat\" bottom: \"b1\" bottom: \"b2\"\n"
     "  bottom: \"b3\" bottom: \"b4c\" top: \"cat\" }\n"
     "layer { name: \"prelu\" type: \"PReLU\" bottom: \"cat\" top: \"catp\" }\n"
-    "layer { name: \"deconv\" type: \"Deconvolution\" bottom: \"catp\" top: \"deconv\"\n"
+    "layer { name: \"deconv\" type: \"Deconvolution\" bottom: \"catp\" top: "
+    "\"deconv\"\n"
     "  convolution_param { num_output: 4 kernel_size: 2 stride: 2 } }\n"
-    "layer { name: \"dsig\" type: \"Sigmoid\" bottom: \"deconv\" top: \"dsig\" }\n"
-    "layer { name: \"slice\" type: \"Slice\" bottom: \"catp\" top: \"s0\" top: \"s1\"\n"
+    "layer { name: \"dsig\" type: \"Sigmoid\" bottom: \"deconv\" top: \"dsig\" "
+    "}\n"
+    "layer { name: \"slice\" type: \"Slice\" bottom: \"catp\" top: \"s0\" top: "
+    "\"s1\"\n"
     "  top: \"s2\" slice_param { axis: 1 slice_point: 4 slice_point: 10 } }\n"
-    "layer { name: \"esum\" type: \"Eltwise\" bottom: \"s1\" bottom: \"s2\" top: \"esum\"\n"
+    "layer { name: \"esum\" type: \"Eltwise\" bottom: \"s1\" bottom: \"s2\" "
+    "top: \"esum\"\n"
     "  eltwise_param { operation: SUM coeff: 0.5 coeff: -1.5 } }\n"
-    "layer { name: \"eprod\" type: \"Eltwise\" bottom: \"s1\" bottom: \"s2\" top: \"eprod\"\n"
+    "layer { name: \"eprod\" type: \"Eltwise\" bottom: \"s1\" bottom: \"s2\" "
+    "top: \"eprod\"\n"
     "  eltwise_param { operation: PROD } }\n"
-    "layer { name: \"emax\" type: \"Eltwise\" bottom: \"esum\" bottom: \"eprod\"\n"
+    "layer { name: \"emax\" type: \"Eltwise\" bottom: \"esum\" bottom: "
+    "\"eprod\"\n"
     "  top: \"emax\" eltwise_param { operation: MAX } }\n"
     "layer { name: \"tanh\" type: \"TanH\" bottom: \"emax\" top: \"tanh\" }\n"
-    "layer { name: \"gpool\" type: \"Pooling\" bottom: \"tanh\" top: \"gpool\"\n"
+    "layer { name: \"gpool\" type: \"Pooling\" bottom: \"tanh\" top: "
+    "\"gpool\"\n"
     "  pooling_param { pool: AVE global_pooling: true } }\n"
     "layer { name: \"fl\" type: \"Flatten\" bottom: \"gpool\" top: \"fl\" }\n"
     "layer { name: \"fc\" type: \"InnerProduct\" bottom: \"fl\" top: \"fc\"\n"
@@ -478,8 +507,8 @@ static void test_mixed_layers_match_opencv(void **state) {
   mb_write(&m, p, 0);
   snprintf(p, sizeof p, "%s/net.prototxt", dir);
   write_text(p, mixed_net);
-  compare_with_opencv(dir, in, 4, cmps, (int)(sizeof cmps / sizeof cmps[0]), 1e-4,
-                      NULL);
+  compare_with_opencv(dir, in, 4, cmps, (int)(sizeof cmps / sizeof cmps[0]),
+                      1e-4, NULL);
   mb_free(&m);
   cn_test_rmtree(dir);
   free(dir);
@@ -498,7 +527,8 @@ static void test_optimized_graph_agrees(void **state) {
   write_text(proto, mixed_net);
   cn_err_t err = {0};
   cn_graph_t *a = NULL, *b = NULL;
-  if (cn_caffe_load(proto, model, &a, &err) || cn_caffe_load(proto, model, &b, &err))
+  if (cn_caffe_load(proto, model, &a, &err) ||
+      cn_caffe_load(proto, model, &b, &err))
     fail_msg("%s", err.msg);
   if (cn_graph_optimize(b, CN_OPT_ALL, &err))
     fail_msg("%s", err.msg);
@@ -532,56 +562,87 @@ static void test_optimized_graph_agrees(void **state) {
 #define SSD_HEAD(n, bottom, np, ncls)                                          \
   "layer { name: \"" n "_loc\" type: \"Convolution\" bottom: \"" bottom "\"\n" \
   "  top: \"" n "_loc\" convolution_param { num_output: " #np                  \
-  " kernel_size: 3 pad: 1 } }\n"                                              \
+  " kernel_size: 3 pad: 1 } }\n"                                               \
   "layer { name: \"" n "_loc_perm\" type: \"Permute\" bottom: \"" n "_loc\"\n" \
-  "  top: \"" n "_loc_perm\" permute_param { order: 0 order: 2 order: 3 order: 1 } }\n" \
-  "layer { name: \"" n "_loc_flat\" type: \"Flatten\" bottom: \"" n "_loc_perm\"\n" \
+  "  top: \"" n                                                                \
+  "_loc_perm\" permute_param { order: 0 order: 2 order: 3 order: 1 } }\n"      \
+  "layer { name: \"" n "_loc_flat\" type: \"Flatten\" bottom: \"" n            \
+  "_loc_perm\"\n"                                                              \
   "  top: \"" n "_loc_flat\" flatten_param { axis: 1 } }\n"                    \
-  "layer { name: \"" n "_conf\" type: \"Convolution\" bottom: \"" bottom "\"\n" \
+  "layer { name: \"" n "_conf\" type: \"Convolution\" bottom: \"" bottom       \
+  "\"\n"                                                                       \
   "  top: \"" n "_conf\" convolution_param { num_output: " #ncls               \
-  " kernel_size: 3 pad: 1 } }\n"                                              \
-  "layer { name: \"" n "_conf_perm\" type: \"Permute\" bottom: \"" n "_conf\"\n" \
-  "  top: \"" n "_conf_perm\" permute_param { order: 0 order: 2 order: 3 order: 1 } }\n" \
-  "layer { name: \"" n "_conf_flat\" type: \"Flatten\" bottom: \"" n "_conf_perm\"\n" \
+  " kernel_size: 3 pad: 1 } }\n"                                               \
+  "layer { name: \"" n "_conf_perm\" type: \"Permute\" bottom: \"" n           \
+  "_conf\"\n"                                                                  \
+  "  top: \"" n                                                                \
+  "_conf_perm\" permute_param { order: 0 order: 2 order: 3 order: 1 } }\n"     \
+  "layer { name: \"" n "_conf_flat\" type: \"Flatten\" bottom: \"" n           \
+  "_conf_perm\"\n"                                                             \
   "  top: \"" n "_conf_flat\" flatten_param { axis: 1 } }\n"
 
 static const char *mini_ssd =
     "name: \"mini_ssd\"\n"
     "layer { name: \"data\" type: \"Input\" top: \"data\"\n"
     "  input_param { shape { dim: 1 dim: 3 dim: 32 dim: 32 } } }\n"
-    "layer { name: \"conv1\" type: \"Convolution\" bottom: \"data\" top: \"conv1\"\n"
+    "layer { name: \"conv1\" type: \"Convolution\" bottom: \"data\" top: "
+    "\"conv1\"\n"
     "  convolution_param { num_output: 8 kernel_size: 3 stride: 2 pad: 1 } }\n"
-    "layer { name: \"relu1\" type: \"ReLU\" bottom: \"conv1\" top: \"conv1\" }\n"
-    "layer { name: \"conv2\" type: \"Convolution\" bottom: \"conv1\" top: \"conv2\"\n"
+    "layer { name: \"relu1\" type: \"ReLU\" bottom: \"conv1\" top: \"conv1\" "
+    "}\n"
+    "layer { name: \"conv2\" type: \"Convolution\" bottom: \"conv1\" top: "
+    "\"conv2\"\n"
     "  convolution_param { num_output: 8 kernel_size: 3 stride: 2 pad: 1 } }\n"
-    "layer { name: \"relu2\" type: \"ReLU\" bottom: \"conv2\" top: \"conv2\" }\n"
-    SSD_HEAD("c1", "conv1", 16, 16)
-    "layer { name: \"c1_prior\" type: \"PriorBox\" bottom: \"conv1\" bottom: \"data\"\n"
-    "  top: \"c1_prior\" prior_box_param { min_size: 8 max_size: 16 aspect_ratio: 2\n"
-    "    flip: true clip: false variance: 0.1 variance: 0.1 variance: 0.2\n"
-    "    variance: 0.2 } }\n"
-    SSD_HEAD("c2", "conv2", 24, 24)
-    "layer { name: \"c2_prior\" type: \"PriorBox\" bottom: \"conv2\" bottom: \"data\"\n"
-    "  top: \"c2_prior\" prior_box_param { min_size: 16 max_size: 24 aspect_ratio: 2\n"
-    "    aspect_ratio: 3 flip: true clip: true variance: 0.1 step: 4 offset: 0.5 } }\n"
-    "layer { name: \"mbox_loc\" type: \"Concat\" bottom: \"c1_loc_flat\"\n"
-    "  bottom: \"c2_loc_flat\" top: \"mbox_loc\" concat_param { axis: 1 } }\n"
-    "layer { name: \"mbox_conf\" type: \"Concat\" bottom: \"c1_conf_flat\"\n"
-    "  bottom: \"c2_conf_flat\" top: \"mbox_conf\" concat_param { axis: 1 } }\n"
-    "layer { name: \"mbox_priorbox\" type: \"Concat\" bottom: \"c1_prior\"\n"
-    "  bottom: \"c2_prior\" top: \"mbox_priorbox\" concat_param { axis: 2 } }\n"
-    "layer { name: \"mbox_conf_reshape\" type: \"Reshape\" bottom: \"mbox_conf\"\n"
-    "  top: \"mbox_conf_reshape\" reshape_param { shape { dim: 0 dim: -1 dim: 4 } } }\n"
-    "layer { name: \"mbox_conf_softmax\" type: \"Softmax\" bottom: \"mbox_conf_reshape\"\n"
-    "  top: \"mbox_conf_softmax\" softmax_param { axis: 2 } }\n"
-    "layer { name: \"mbox_conf_flatten\" type: \"Flatten\" bottom: \"mbox_conf_softmax\"\n"
-    "  top: \"mbox_conf_flatten\" flatten_param { axis: 1 } }\n"
-    "layer { name: \"detection_out\" type: \"DetectionOutput\" bottom: \"mbox_loc\"\n"
-    "  bottom: \"mbox_conf_flatten\" bottom: \"mbox_priorbox\" top: \"detection_out\"\n"
-    "  include { phase: TEST }\n"
-    "  detection_output_param { num_classes: 4 share_location: true\n"
-    "    background_label_id: 0 nms_param { nms_threshold: 0.45 top_k: 100 }\n"
-    "    code_type: CENTER_SIZE keep_top_k: 50 confidence_threshold: 0.35 } }\n";
+    "layer { name: \"relu2\" type: \"ReLU\" bottom: \"conv2\" top: \"conv2\" "
+    "}\n" SSD_HEAD(
+        "c1", "conv1", 16,
+        16) "layer { name: \"c1_prior\" type: \"PriorBox\" bottom: \"conv1\" "
+            "bottom: \"data\"\n"
+            "  top: \"c1_prior\" prior_box_param { min_size: 8 max_size: 16 "
+            "aspect_ratio: 2\n"
+            "    flip: true clip: false variance: 0.1 variance: 0.1 variance: "
+            "0.2\n"
+            "    variance: 0.2 } }\n" SSD_HEAD(
+                "c2", "conv2", 24,
+                24) "layer { name: \"c2_prior\" type: \"PriorBox\" bottom: "
+                    "\"conv2\" bottom: \"data\"\n"
+                    "  top: \"c2_prior\" prior_box_param { min_size: 16 "
+                    "max_size: 24 aspect_ratio: 2\n"
+                    "    aspect_ratio: 3 flip: true clip: true variance: 0.1 "
+                    "step: 4 offset: 0.5 } }\n"
+                    "layer { name: \"mbox_loc\" type: \"Concat\" bottom: "
+                    "\"c1_loc_flat\"\n"
+                    "  bottom: \"c2_loc_flat\" top: \"mbox_loc\" concat_param "
+                    "{ axis: 1 } }\n"
+                    "layer { name: \"mbox_conf\" type: \"Concat\" bottom: "
+                    "\"c1_conf_flat\"\n"
+                    "  bottom: \"c2_conf_flat\" top: \"mbox_conf\" "
+                    "concat_param { axis: 1 } }\n"
+                    "layer { name: \"mbox_priorbox\" type: \"Concat\" bottom: "
+                    "\"c1_prior\"\n"
+                    "  bottom: \"c2_prior\" top: \"mbox_priorbox\" "
+                    "concat_param { axis: 2 } }\n"
+                    "layer { name: \"mbox_conf_reshape\" type: \"Reshape\" "
+                    "bottom: \"mbox_conf\"\n"
+                    "  top: \"mbox_conf_reshape\" reshape_param { shape { dim: "
+                    "0 dim: -1 dim: 4 } } }\n"
+                    "layer { name: \"mbox_conf_softmax\" type: \"Softmax\" "
+                    "bottom: \"mbox_conf_reshape\"\n"
+                    "  top: \"mbox_conf_softmax\" softmax_param { axis: 2 } }\n"
+                    "layer { name: \"mbox_conf_flatten\" type: \"Flatten\" "
+                    "bottom: \"mbox_conf_softmax\"\n"
+                    "  top: \"mbox_conf_flatten\" flatten_param { axis: 1 } }\n"
+                    "layer { name: \"detection_out\" type: \"DetectionOutput\" "
+                    "bottom: \"mbox_loc\"\n"
+                    "  bottom: \"mbox_conf_flatten\" bottom: \"mbox_priorbox\" "
+                    "top: \"detection_out\"\n"
+                    "  include { phase: TEST }\n"
+                    "  detection_output_param { num_classes: 4 share_location: "
+                    "true\n"
+                    "    background_label_id: 0 nms_param { nms_threshold: "
+                    "0.45 top_k: 100 }\n"
+                    "    code_type: CENTER_SIZE keep_top_k: 50 "
+                    "confidence_threshold: 0.35 } }\n";
 
 static void ssd_weights(mb_t *m) {
   memset(m, 0, sizeof *m);
@@ -629,8 +690,8 @@ static void test_ssd_matches_opencv(void **state) {
       {"mbox_loc", "mbox_loc"},
       {"mbox_conf_flatten", "mbox_conf_flatten"},
   };
-  compare_with_opencv(dir, in, 4, cmps, (int)(sizeof cmps / sizeof cmps[0]), 1e-4,
-                      "detection_out");
+  compare_with_opencv(dir, in, 4, cmps, (int)(sizeof cmps / sizeof cmps[0]),
+                      1e-4, "detection_out");
 
   /* Then the detections, as rows sorted by label and score. */
   cn_err_t err = {0};
@@ -686,20 +747,28 @@ static void test_phase_rules_and_in_place_names(void **state) {
       "layer { name: \"data\" type: \"Input\" top: \"data\"\n"
       "  include { phase: TEST }\n"
       "  input_param { shape { dim: 2 dim: 3 dim: 4 dim: 4 } } }\n"
-      "layer { name: \"conv\" type: \"Convolution\" bottom: \"data\" top: \"conv\"\n"
-      "  convolution_param { num_output: 2 kernel_size: 3 bias_term: false } }\n"
-      "layer { name: \"bn\" type: \"BatchNorm\" bottom: \"conv\" top: \"conv\" }\n"
+      "layer { name: \"conv\" type: \"Convolution\" bottom: \"data\" top: "
+      "\"conv\"\n"
+      "  convolution_param { num_output: 2 kernel_size: 3 bias_term: false } "
+      "}\n"
+      "layer { name: \"bn\" type: \"BatchNorm\" bottom: \"conv\" top: \"conv\" "
+      "}\n"
       "layer { name: \"relu\" type: \"ReLU\" bottom: \"conv\" top: \"conv\" }\n"
-      "layer { name: \"split\" type: \"Split\" bottom: \"conv\" top: \"a\" top: \"b\" }\n"
-      "layer { name: \"sum\" type: \"Eltwise\" bottom: \"a\" bottom: \"b\" top: \"sum\" }\n"
-      "layer { name: \"loss\" type: \"SoftmaxWithLoss\" bottom: \"sum\" top: \"loss\"\n"
+      "layer { name: \"split\" type: \"Split\" bottom: \"conv\" top: \"a\" "
+      "top: \"b\" }\n"
+      "layer { name: \"sum\" type: \"Eltwise\" bottom: \"a\" bottom: \"b\" "
+      "top: \"sum\" }\n"
+      "layer { name: \"loss\" type: \"SoftmaxWithLoss\" bottom: \"sum\" top: "
+      "\"loss\"\n"
       "  exclude { phase: TEST } }\n"
       "layer { name: \"acc\" type: \"Accuracy\" bottom: \"sum\" top: \"acc\"\n"
       "  include { phase: TEST stage: \"eval\" } }\n"
-      "layer { name: \"tail\" type: \"Sigmoid\" bottom: \"conv\" top: \"tail\" }\n";
+      "layer { name: \"tail\" type: \"Sigmoid\" bottom: \"conv\" top: \"tail\" "
+      "}\n";
   cn_err_t err = {0};
   cn_graph_t *g = NULL;
-  if (cn_caffe_load_mem(text, strlen(text), NULL, 0, "n.prototxt", NULL, &g, &err))
+  if (cn_caffe_load_mem(text, strlen(text), NULL, 0, "n.prototxt", NULL, &g,
+                        &err))
     fail_msg("%s", err.msg);
   /* conv's blob is written three times: conv, bn, relu; the last keeps the
    * name. Split adds no node. */
@@ -709,7 +778,8 @@ static void test_phase_rules_and_in_place_names(void **state) {
   assert_true(c >= 0);
   assert_int_equal(g->nodes[g->tensors[c].producer].op, CN_OP_ACT);
   assert_int_equal(g->nnodes, 5); /* conv, bn, relu, sum, tail */
-  const cn_node_t *sum = &g->nodes[g->tensors[cn_graph_find(g, "sum")].producer];
+  const cn_node_t *sum =
+      &g->nodes[g->tensors[cn_graph_find(g, "sum")].producer];
   assert_int_equal(sum->inputs[0], c);
   assert_int_equal(sum->inputs[1], c);
   /* Outputs: blobs nobody reads, in order. */
@@ -731,11 +801,13 @@ static void test_phase_rules_and_in_place_names(void **state) {
                       "n.prototxt: layer acc: unknown layer type Accuracy");
 }
 
-/* ---- bad inputs ----------------------------------------------------------- */
+/* ---- bad inputs -----------------------------------------------------------
+ */
 
 static const char *small_net =
     "input: \"data\" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n"
-    "layer { name: \"conv1\" type: \"Convolution\" bottom: \"data\" top: \"conv1\"\n"
+    "layer { name: \"conv1\" type: \"Convolution\" bottom: \"data\" top: "
+    "\"conv1\"\n"
     "  convolution_param { num_output: 64 kernel_size: 3 } }\n";
 
 static void small_weights(mb_t *m, int64_t ic) {
@@ -797,9 +869,9 @@ static void test_bad_inputs_give_one_line_errors(void **state) {
               {"\x08\x07\x12\x04onnx", 8},
               {"", 0}};
   for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
-    assert_int_equal(cn_caffe_load_mem(small_net, strlen(small_net), junk[i].bytes,
-                                       junk[i].len, "x.prototxt", "x.caffemodel",
-                                       &g, &err),
+    assert_int_equal(cn_caffe_load_mem(small_net, strlen(small_net),
+                                       junk[i].bytes, junk[i].len, "x.prototxt",
+                                       "x.caffemodel", &g, &err),
                      CN_EFORMAT);
     assert_non_null(strstr(err.msg, "x.caffemodel: "));
   }
@@ -819,32 +891,39 @@ static void test_bad_inputs_give_one_line_errors(void **state) {
        CN_EUNSUPPORTED, "p.prototxt: layer w: unknown layer type Wobble"},
       {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n"
        "layer { name: \"r\" type: \"ReLU\" bottom: \"date\" top: \"r\" }\n",
-       CN_EFORMAT, "p.prototxt: layer r: bottom date is not produced by an earlier layer"},
-      {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 8\n",
-       CN_EFORMAT, "p.prototxt: 3 input_dim values for 1 inputs (4 each)"},
+       CN_EFORMAT,
+       "p.prototxt: layer r: bottom date is not produced by an earlier layer"},
+      {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 8\n", CN_EFORMAT,
+       "p.prototxt: 3 input_dim values for 1 inputs (4 each)"},
       {"layer { name: \"r\" type: \"ReLU\" bottom: \"x\" top: \"r\" }\n",
-       CN_EFORMAT, "p.prototxt: layer r: bottom x is not produced by an earlier layer"},
+       CN_EFORMAT,
+       "p.prototxt: layer r: bottom x is not produced by an earlier layer"},
       {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n"
        "layer { name: \"p\" type: \"Pooling\" bottom: \"data\" top: \"p\" }\n",
        CN_EFORMAT, "p.prototxt: layer p: kernel size not given"},
       {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n"
        "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\"\n"
        "  convolution_param { num_output: 4 kernel_size: 3 group: 2 } }\n",
-       CN_EFORMAT, "p.prototxt: layer c: group 2 does not divide 3 inputs and 4 outputs"},
+       CN_EFORMAT,
+       "p.prototxt: layer c: group 2 does not divide 3 inputs and 4 outputs"},
       {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n"
        "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\"\n"
        "  convolution_param { num_output: 4 kernel_size: 9 } }\n",
-       CN_EFORMAT, "p.prototxt: node 0 (c): output would be empty (input 8, kernel 9)"},
+       CN_EFORMAT,
+       "p.prototxt: node 0 (c): output would be empty (input 8, kernel 9)"},
       {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 8 input_dim: 8\n"
        "layer { name: \"r\" type: \"Reshape\" bottom: \"data\" top: \"r\"\n"
        "  reshape_param { shape { dim: 5 dim: -1 } } }\n",
-       CN_EFORMAT, "p.prototxt: layer r: cannot infer -1: 192 values into blocks of 5"},
-      {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 99999 input_dim: 99999\n"
+       CN_EFORMAT,
+       "p.prototxt: layer r: cannot infer -1: 192 values into blocks of 5"},
+      {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 99999 input_dim: "
+       "99999\n"
        "layer { name: \"r\" type: \"ReLU\" bottom: \"data\" top: \"r\" }\n",
        CN_EFORMAT, "p.prototxt: input data has an absurd shape"},
       {"input: \"data\" input_dim: 1 input_dim: 3 input_dim: 0 input_dim: 8\n",
        CN_EFORMAT, "p.prototxt: input data: dimension 2 is 0"},
-      {"input: \"data\" input_dim: 1 input_dim: 1000 input_dim: 8 input_dim: 8\n"
+      {"input: \"data\" input_dim: 1 input_dim: 1000 input_dim: 8 input_dim: "
+       "8\n"
        "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\"\n"
        "  convolution_param { num_output: 4000000000 kernel_size: 65535 } }\n",
        CN_EFORMAT, "p.prototxt: layer c: weight blob has an absurd shape"},
@@ -854,8 +933,8 @@ static void test_bad_inputs_give_one_line_errors(void **state) {
                               "p.prototxt", NULL, &g, &err);
     assert_null(g);
     if (r != bad[i].code || strcmp(err.msg, bad[i].msg))
-      fail_msg("case %zu: %d \"%s\", want %d \"%s\"", i, r, err.msg, bad[i].code,
-               bad[i].msg);
+      fail_msg("case %zu: %d \"%s\", want %d \"%s\"", i, r, err.msg,
+               bad[i].code, bad[i].msg);
   }
 
   /* A caffemodel that lacks the layer's weights. */
@@ -866,7 +945,8 @@ static void test_bad_inputs_give_one_line_errors(void **state) {
   snprintf(want, sizeof want, "%s: layer conv1: no weights", model);
   assert_string_equal(err.msg, want);
   mb_free(&m);
-  assert_int_equal(cn_caffe_load("/nonexistent/a.prototxt", NULL, &g, &err), CN_ENOENT);
+  assert_int_equal(cn_caffe_load("/nonexistent/a.prototxt", NULL, &g, &err),
+                   CN_ENOENT);
   cn_test_rmtree(dir);
   free(dir);
 }

@@ -189,8 +189,8 @@ static cn_postops_t sum_relu_post(void) {
   return po;
 }
 
-static int pool(gb_t *b, int x, cn_pool_kind_t kind, int k, int s, int pad, int ceil_mode,
-                int include_pad, int global) {
+static int pool(gb_t *b, int x, cn_pool_kind_t kind, int k, int s, int pad,
+                int ceil_mode, int include_pad, int global) {
   cn_op_params_t p;
   memset(&p, 0, sizeof(p));
   p.pool.kind = kind;
@@ -243,7 +243,8 @@ static int ip(gb_t *b, int x, int oc, int axis, int bias, cn_postops_t post) {
   for (int i = axis; i < T(b, x)->ndim; i++)
     k *= T(b, x)->dims[i];
   int64_t wd[2] = {oc, k}, bd = oc;
-  int in[3] = {x, cst(b, 2, wd, 1.0f / sqrtf((float)k)), bias ? cst(b, 1, &bd, 0.5f) : -1};
+  int in[3] = {x, cst(b, 2, wd, 1.0f / sqrtf((float)k)),
+               bias ? cst(b, 1, &bd, 0.5f) : -1};
   cn_op_params_t p;
   memset(&p, 0, sizeof(p));
   p.ip.axis = axis;
@@ -320,8 +321,8 @@ static void run_both(gb_t *b, run_t *r, int threads) {
     double e = rel_err(r->dnn[j], r->ref[j], r->nout[j]);
     if (!(e <= TOL)) {
       cn__dnnl_describe(r->ds, stderr);
-      fail_msg("output %d (%s): relative error %g > %g", j, g->tensors[g->outputs[j]].name, e,
-               TOL);
+      fail_msg("output %d (%s): relative error %g > %g", j,
+               g->tensors[g->outputs[j]].name, e, TOL);
     }
   }
 }
@@ -355,7 +356,8 @@ static void test_conv_plain_and_fused_relu(void **state) {
   gb_t b;
   gb_init(&b, 1);
   int x = input4(&b, 1, 16, 13, 11);
-  conv_spec_t c1 = {.oc = 24, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1};
+  conv_spec_t c1 = {
+      .oc = 24, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1};
   int y1 = conv(&b, x, &c1);
   conv_spec_t c2 = {.oc = 8, .kh = 1, .kw = 1, .bias = 1, .post = relu_post()};
   int y2 = conv(&b, y1, &c2);
@@ -379,8 +381,14 @@ static void test_conv_first_layer_7x7_s2(void **state) {
   gb_t b;
   gb_init(&b, 2);
   int x = input4(&b, 1, 3, 57, 61);
-  conv_spec_t c = {.oc = 16, .kh = 7, .kw = 7, .sh = 2, .sw = 2, .pads = {3, 3, 3, 3},
-                   .bias = 1, .post = relu_post()};
+  conv_spec_t c = {.oc = 16,
+                   .kh = 7,
+                   .kw = 7,
+                   .sh = 2,
+                   .sw = 2,
+                   .pads = {3, 3, 3, 3},
+                   .bias = 1,
+                   .post = relu_post()};
   int y = conv(&b, x, &c);
   check(&b, 1, &y);
 }
@@ -392,10 +400,15 @@ static void test_conv_sum_relu_in_place(void **state) {
   int x = input4(&b, 1, 32, 14, 14);
   conv_spec_t ca = {.oc = 32, .kh = 1, .kw = 1, .bias = 1, .post = relu_post()};
   int a = conv(&b, x, &ca);
-  conv_spec_t cb = {.oc = 32, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1};
+  conv_spec_t cb = {
+      .oc = 32, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1};
   int bb = conv(&b, a, &cb);
   /* residual: conv(bb) + a, then ReLU; a is dead afterwards */
-  conv_spec_t cc = {.oc = 32, .kh = 1, .kw = 1, .bias = 1, .post = sum_relu_post(),
+  conv_spec_t cc = {.oc = 32,
+                    .kh = 1,
+                    .kw = 1,
+                    .bias = 1,
+                    .post = sum_relu_post(),
                     .post_in = {a}};
   int y = conv(&b, bb, &cc);
   finish(&b, 1, &y);
@@ -414,9 +427,11 @@ static void test_conv_sum_shortcut_alive(void **state) {
   gb_t b;
   gb_init(&b, 4);
   int x = input4(&b, 1, 16, 9, 9);
-  conv_spec_t ca = {.oc = 16, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1};
+  conv_spec_t ca = {
+      .oc = 16, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1};
   int a = conv(&b, x, &ca);
-  conv_spec_t cc = {.oc = 16, .kh = 1, .kw = 1, .post = sum_relu_post(), .post_in = {a}};
+  conv_spec_t cc = {
+      .oc = 16, .kh = 1, .kw = 1, .post = sum_relu_post(), .post_in = {a}};
   int y = conv(&b, a, &cc);
   conv_spec_t cd = {.oc = 8, .kh = 1, .kw = 1, .bias = 1};
   int z = conv(&b, a, &cd); /* a read after the sum too */
@@ -434,13 +449,21 @@ static void test_grouped_and_depthwise(void **state) {
   gb_t b;
   gb_init(&b, 5);
   int x = input4(&b, 1, 32, 15, 15);
-  conv_spec_t cg = {.oc = 48, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .group = 4, .bias = 1};
+  conv_spec_t cg = {
+      .oc = 48, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .group = 4, .bias = 1};
   int g4 = conv(&b, x, &cg);
   cn_postops_t relu6 = {0};
   relu6.n = 1;
-  relu6.op[0] = (cn_postop_t){.kind = CN_POST_ACT, .act = CN_ACT_CLIP, .alpha = 0, .beta = 6};
-  conv_spec_t cdw = {.oc = 48, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pads = {1, 1, 1, 1},
-                     .group = 48, .post = relu6};
+  relu6.op[0] = (cn_postop_t){
+      .kind = CN_POST_ACT, .act = CN_ACT_CLIP, .alpha = 0, .beta = 6};
+  conv_spec_t cdw = {.oc = 48,
+                     .kh = 3,
+                     .kw = 3,
+                     .sh = 2,
+                     .sw = 2,
+                     .pads = {1, 1, 1, 1},
+                     .group = 48,
+                     .post = relu6};
   int dw = conv(&b, g4, &cdw);
   int outs[2] = {g4, dw};
   check(&b, 2, outs);
@@ -452,12 +475,24 @@ static void test_asymmetric_pads_and_dilation(void **state) {
   gb_init(&b, 6);
   int x = input4(&b, 1, 8, 16, 16);
   /* BlazeFace-style stride-2 with pads [0,0,1,1] and [1,1,2,2] */
-  conv_spec_t c1 = {.oc = 8, .kh = 3, .kw = 3, .sh = 2, .sw = 2, .pads = {0, 0, 1, 1}, .bias = 1};
+  conv_spec_t c1 = {.oc = 8,
+                    .kh = 3,
+                    .kw = 3,
+                    .sh = 2,
+                    .sw = 2,
+                    .pads = {0, 0, 1, 1},
+                    .bias = 1};
   int y1 = conv(&b, x, &c1);
-  conv_spec_t c2 = {.oc = 12, .kh = 5, .kw = 5, .sh = 2, .sw = 2, .pads = {1, 1, 2, 2},
+  conv_spec_t c2 = {.oc = 12,
+                    .kh = 5,
+                    .kw = 5,
+                    .sh = 2,
+                    .sw = 2,
+                    .pads = {1, 1, 2, 2},
                     .group = 4};
   int y2 = conv(&b, x, &c2);
-  conv_spec_t c3 = {.oc = 8, .kh = 3, .kw = 3, .dil = 2, .pads = {2, 1, 2, 3}, .bias = 1};
+  conv_spec_t c3 = {
+      .oc = 8, .kh = 3, .kw = 3, .dil = 2, .pads = {2, 1, 2, 3}, .bias = 1};
   int y3 = conv(&b, x, &c3);
   int outs[3] = {y1, y2, y3};
   check(&b, 3, outs);
@@ -471,14 +506,17 @@ static void test_pooling(void **state) {
   conv_spec_t c = {.oc = 16, .kh = 1, .kw = 1, .bias = 1};
   int y = conv(&b, x, &c); /* pooling on the conv's own (NHWC) layout */
   int outs[7];
-  outs[0] = pool(&b, y, CN_POOL_MAX, 3, 2, 0, 1, 0, 0); /* Caffe ceil: 28 -> 14 */
+  outs[0] =
+      pool(&b, y, CN_POOL_MAX, 3, 2, 0, 1, 0, 0); /* Caffe ceil: 28 -> 14 */
   assert_int_equal(T(&b, outs[0])->dims[2], 14);
   outs[1] = pool(&b, y, CN_POOL_MAX, 3, 2, 1, 0, 0, 0);
   outs[2] = pool(&b, y, CN_POOL_AVG, 3, 1, 1, 0, 1, 0); /* count_include_pad */
   outs[3] = pool(&b, y, CN_POOL_AVG, 3, 1, 1, 0, 0, 0); /* exclude pad */
-  outs[4] = pool(&b, y, CN_POOL_AVG, 3, 2, 0, 1, 1, 0); /* ceil, no explicit pad */
+  outs[4] =
+      pool(&b, y, CN_POOL_AVG, 3, 2, 0, 1, 1, 0); /* ceil, no explicit pad */
   outs[5] = pool(&b, y, CN_POOL_AVG, 0, 0, 0, 0, 0, 1); /* global */
-  outs[6] = pool(&b, y, CN_POOL_AVG, 3, 2, 1, 1, 1, 0); /* ceil + pad + include: fallback */
+  outs[6] = pool(&b, y, CN_POOL_AVG, 3, 2, 1, 1, 1,
+                 0); /* ceil + pad + include: fallback */
   finish(&b, 7, outs);
   run_t r;
   run_both(&b, &r, 0);
@@ -496,11 +534,12 @@ static void test_lrn(void **state) {
   int y = conv(&b, x, &c);
   cn_op_params_t p;
   memset(&p, 0, sizeof(p));
-  p.lrn = (cn_lrn_params_t){.size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 1.0f};
+  p.lrn =
+      (cn_lrn_params_t){.size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 1.0f};
   int o1, o2;
   node(&b, CN_OP_LRN, 1, &y, 1, &o1, &p);
-  p.lrn = (cn_lrn_params_t){.size = 3, .alpha = 0.5f, .beta = 0.75f, .k = 2.0f,
-                            .within_channel = 1};
+  p.lrn = (cn_lrn_params_t){
+      .size = 3, .alpha = 0.5f, .beta = 0.75f, .k = 2.0f, .within_channel = 1};
   node(&b, CN_OP_LRN, 1, &y, 1, &o2, &p);
   int outs[2] = {o1, o2};
   check(&b, 2, outs);
@@ -538,9 +577,17 @@ static void test_concat_inception(void **state) {
   gb_init(&b, 10);
   int x = input4(&b, 1, 32, 14, 14);
   conv_spec_t c1 = {.oc = 16, .kh = 1, .kw = 1, .bias = 1, .post = relu_post()};
-  conv_spec_t c3 = {.oc = 24, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1,
+  conv_spec_t c3 = {.oc = 24,
+                    .kh = 3,
+                    .kw = 3,
+                    .pads = {1, 1, 1, 1},
+                    .bias = 1,
                     .post = relu_post()};
-  conv_spec_t c5 = {.oc = 8, .kh = 5, .kw = 5, .pads = {2, 2, 2, 2}, .bias = 1,
+  conv_spec_t c5 = {.oc = 8,
+                    .kh = 5,
+                    .kw = 5,
+                    .pads = {2, 2, 2, 2},
+                    .bias = 1,
                     .post = relu_post()};
   int br[4];
   br[0] = conv(&b, x, &c1);
@@ -564,7 +611,8 @@ static void test_concat_in_place_flattened(void **state) {
   int x = input4(&b, 1, 8, 10, 10);
   int f[3];
   for (int i = 0; i < 3; i++) {
-    conv_spec_t c = {.oc = 4 * (i + 1), .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1};
+    conv_spec_t c = {
+        .oc = 4 * (i + 1), .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1};
     int y = conv(&b, x, &c);
     cn_op_params_t p;
     memset(&p, 0, sizeof(p));
@@ -594,11 +642,20 @@ static void test_activations(void **state) {
   struct {
     cn_act_t k;
     float a, b;
-  } acts[] = {{CN_ACT_RELU, 0.1f, 0},      {CN_ACT_CLIP, -0.5f, 0.5f}, {CN_ACT_SIGMOID, 0, 0},
-              {CN_ACT_TANH, 0, 0},         {CN_ACT_HARDSIGMOID, 0.2f, 0.5f},
-              {CN_ACT_HARDSWISH, 0, 0},    {CN_ACT_ELU, 1.0f, 0},      {CN_ACT_SELU, 1.67f, 1.05f},
-              {CN_ACT_SOFTPLUS, 0, 0},     {CN_ACT_ABS, 0, 0},         {CN_ACT_NEG, 0, 0},
-              {CN_ACT_EXP, 0, 0},          {CN_ACT_LINEAR, 2.0f, -1.0f}, {CN_ACT_FLOOR, 0, 0}};
+  } acts[] = {{CN_ACT_RELU, 0.1f, 0},
+              {CN_ACT_CLIP, -0.5f, 0.5f},
+              {CN_ACT_SIGMOID, 0, 0},
+              {CN_ACT_TANH, 0, 0},
+              {CN_ACT_HARDSIGMOID, 0.2f, 0.5f},
+              {CN_ACT_HARDSWISH, 0, 0},
+              {CN_ACT_ELU, 1.0f, 0},
+              {CN_ACT_SELU, 1.67f, 1.05f},
+              {CN_ACT_SOFTPLUS, 0, 0},
+              {CN_ACT_ABS, 0, 0},
+              {CN_ACT_NEG, 0, 0},
+              {CN_ACT_EXP, 0, 0},
+              {CN_ACT_LINEAR, 2.0f, -1.0f},
+              {CN_ACT_FLOOR, 0, 0}};
   int n = (int)(sizeof(acts) / sizeof(acts[0]));
   int outs[16];
   for (int i = 0; i < n; i++)
@@ -606,7 +663,8 @@ static void test_activations(void **state) {
   /* sqrt/log/reciprocal on positive data */
   int pos = act(&b, act(&b, y, CN_ACT_ABS, 0, 0), CN_ACT_LINEAR, 1.0f, 0.5f);
   outs[n] = act(&b, pos, CN_ACT_SQRT, 0, 0);
-  outs[n + 1] = act(&b, act(&b, pos, CN_ACT_RECIPROCAL, 0, 0), CN_ACT_LOG, 0, 0);
+  outs[n + 1] =
+      act(&b, act(&b, pos, CN_ACT_RECIPROCAL, 0, 0), CN_ACT_LOG, 0, 0);
   finish(&b, n + 2, outs);
   run_t r;
   run_both(&b, &r, 0);
@@ -632,13 +690,18 @@ static void test_binary_and_eltwise(void **state) {
   p.binary = CN_BIN_ADD;
   outs[0] = node(&b, CN_OP_BINARY, 2, (int[]){y, z}, 1, &o, &p);
   p.binary = CN_BIN_MUL; /* per-channel constant, broadcast */
-  outs[1] = node(&b, CN_OP_BINARY, 2, (int[]){y, cst(&b, 3, cd, 1.0f)}, 1, &o, &p);
-  p.binary = CN_BIN_SUB; /* constant first: swapped operands need the fallback */
-  outs[2] = node(&b, CN_OP_BINARY, 2, (int[]){cst(&b, 3, cd, 1.0f), y}, 1, &o, &p);
+  outs[1] =
+      node(&b, CN_OP_BINARY, 2, (int[]){y, cst(&b, 3, cd, 1.0f)}, 1, &o, &p);
+  p.binary =
+      CN_BIN_SUB; /* constant first: swapped operands need the fallback */
+  outs[2] =
+      node(&b, CN_OP_BINARY, 2, (int[]){cst(&b, 3, cd, 1.0f), y}, 1, &o, &p);
   p.binary = CN_BIN_MAX;
-  outs[3] = node(&b, CN_OP_BINARY, 2, (int[]){cst(&b, 3, cd, 1.0f), y}, 1, &o, &p);
+  outs[3] =
+      node(&b, CN_OP_BINARY, 2, (int[]){cst(&b, 3, cd, 1.0f), y}, 1, &o, &p);
   p.binary = CN_BIN_DIV;
-  outs[4] = node(&b, CN_OP_BINARY, 2, (int[]){y, act(&b, z, CN_ACT_EXP, 0, 0)}, 1, &o, &p);
+  outs[4] = node(&b, CN_OP_BINARY, 2, (int[]){y, act(&b, z, CN_ACT_EXP, 0, 0)},
+                 1, &o, &p);
   static const float coeffs[3] = {1.0f, -0.5f, 2.0f};
   memset(&p, 0, sizeof(p));
   p.eltwise.kind = CN_ELT_SUM;
@@ -676,19 +739,22 @@ static void test_batchnorm_scale_prelu(void **state) {
     vv[i] = 0.1f + 0.05f * (float)i;
   int varc = cn_graph_add_const(b.g, "bn_var", CN_DT_F32, 1, &cd, vv);
   outs[0] = node(&b, CN_OP_BATCHNORM, 5,
-                 (int[]){y, cst(&b, 1, &cd, 1.0f), cst(&b, 1, &cd, 1.0f), cst(&b, 1, &cd, 1.0f),
-                         varc},
+                 (int[]){y, cst(&b, 1, &cd, 1.0f), cst(&b, 1, &cd, 1.0f),
+                         cst(&b, 1, &cd, 1.0f), varc},
                  1, &o, &p);
   memset(&p, 0, sizeof(p));
   p.scale.axis = 1;
   p.scale.has_bias = 1;
-  outs[1] = node(&b, CN_OP_SCALE, 3, (int[]){y, cst(&b, 1, &cd, 1.0f), cst(&b, 1, &cd, 1.0f)}, 1,
-                 &o, &p);
+  outs[1] =
+      node(&b, CN_OP_SCALE, 3,
+           (int[]){y, cst(&b, 1, &cd, 1.0f), cst(&b, 1, &cd, 1.0f)}, 1, &o, &p);
   p.scale.has_bias = 0; /* a scale over C, H, W (Caffe axis 1, 3-D scale) */
-  outs[2] = node(&b, CN_OP_SCALE, 2, (int[]){y, cst(&b, 3, sd, 1.0f)}, 1, &o, &p);
+  outs[2] =
+      node(&b, CN_OP_SCALE, 2, (int[]){y, cst(&b, 3, sd, 1.0f)}, 1, &o, &p);
   memset(&p, 0, sizeof(p));
   int64_t pd[3] = {12, 1, 1};
-  outs[3] = node(&b, CN_OP_PRELU, 2, (int[]){y, cst(&b, 3, pd, 0.5f)}, 1, &o, &p);
+  outs[3] =
+      node(&b, CN_OP_PRELU, 2, (int[]){y, cst(&b, 3, pd, 0.5f)}, 1, &o, &p);
   finish(&b, 4, outs);
   run_t r;
   run_both(&b, &r, 0);
@@ -753,15 +819,22 @@ static void test_deconv(void **state) {
   int in[3] = {x, cst(&b, 4, wd, 0.2f), cst(&b, 1, &bd, 0.5f)};
   cn_op_params_t p;
   memset(&p, 0, sizeof(p));
-  p.conv = (cn_conv_params_t){.kernel = {4, 4}, .stride = {2, 2}, .dilation = {1, 1},
-                              .pads = {1, 1, 1, 1}, .group = 1, .has_bias = 1,
+  p.conv = (cn_conv_params_t){.kernel = {4, 4},
+                              .stride = {2, 2},
+                              .dilation = {1, 1},
+                              .pads = {1, 1, 1, 1},
+                              .group = 1,
+                              .has_bias = 1,
                               .output_padding = {1, 0}};
   int o1, o2;
   node(&b, CN_OP_DECONV, 3, in, 1, &o1, &p);
   int64_t wg[4] = {8, 3, 3, 3};
   int in2[3] = {x, cst(&b, 4, wg, 0.3f), -1};
-  p.conv = (cn_conv_params_t){.kernel = {3, 3}, .stride = {2, 2}, .dilation = {1, 1},
-                              .pads = {1, 1, 1, 1}, .group = 2};
+  p.conv = (cn_conv_params_t){.kernel = {3, 3},
+                              .stride = {2, 2},
+                              .dilation = {1, 1},
+                              .pads = {1, 1, 1, 1},
+                              .group = 2};
   node(&b, CN_OP_DECONV, 3, in2, 1, &o2, &p);
   int outs[2] = {o1, o2};
   check(&b, 2, outs);
@@ -774,7 +847,11 @@ static void test_reference_fallback_in_the_middle(void **state) {
   gb_t b;
   gb_init(&b, 16);
   int x = input4(&b, 1, 8, 8, 8);
-  conv_spec_t c = {.oc = 8, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1,
+  conv_spec_t c = {.oc = 8,
+                   .kh = 3,
+                   .kw = 3,
+                   .pads = {1, 1, 1, 1},
+                   .bias = 1,
                    .post = relu_post()};
   int y = conv(&b, x, &c);
   cn_op_params_t p;
@@ -814,25 +891,46 @@ static void test_boundary_cases(void **state) {
 /* A GoogLeNet/ResNet-shaped network in miniature. */
 static void build_small_net(gb_t *b, int *out) {
   int x = input4(b, 1, 3, 64, 64);
-  conv_spec_t c1 = {.oc = 16, .kh = 7, .kw = 7, .sh = 2, .sw = 2, .pads = {3, 3, 3, 3},
-                    .bias = 1, .post = relu_post()};
+  conv_spec_t c1 = {.oc = 16,
+                    .kh = 7,
+                    .kw = 7,
+                    .sh = 2,
+                    .sw = 2,
+                    .pads = {3, 3, 3, 3},
+                    .bias = 1,
+                    .post = relu_post()};
   int y = conv(b, x, &c1);
   y = pool(b, y, CN_POOL_MAX, 3, 2, 0, 1, 0, 0);
   cn_op_params_t p;
   memset(&p, 0, sizeof(p));
-  p.lrn = (cn_lrn_params_t){.size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 1.0f};
+  p.lrn =
+      (cn_lrn_params_t){.size = 5, .alpha = 1e-4f, .beta = 0.75f, .k = 1.0f};
   int l;
   node(b, CN_OP_LRN, 1, &y, 1, &l, &p);
   conv_spec_t b1 = {.oc = 8, .kh = 1, .kw = 1, .bias = 1, .post = relu_post()};
-  conv_spec_t b3 = {.oc = 16, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1,
+  conv_spec_t b3 = {.oc = 16,
+                    .kh = 3,
+                    .kw = 3,
+                    .pads = {1, 1, 1, 1},
+                    .bias = 1,
                     .post = relu_post()};
-  int br[3] = {conv(b, l, &b1), conv(b, l, &b3), conv(b, pool(b, l, CN_POOL_MAX, 3, 1, 1, 0, 0, 0), &b1)};
+  int br[3] = {conv(b, l, &b1), conv(b, l, &b3),
+               conv(b, pool(b, l, CN_POOL_MAX, 3, 1, 1, 0, 0, 0), &b1)};
   int cat = concat(b, 3, br, 1);
-  conv_spec_t r1 = {.oc = 32, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1,
+  conv_spec_t r1 = {.oc = 32,
+                    .kh = 3,
+                    .kw = 3,
+                    .pads = {1, 1, 1, 1},
+                    .bias = 1,
                     .post = relu_post()};
   int a = conv(b, cat, &r1);
-  conv_spec_t r2 = {.oc = 32, .kh = 3, .kw = 3, .pads = {1, 1, 1, 1}, .bias = 1,
-                    .post = sum_relu_post(), .post_in = {cat}};
+  conv_spec_t r2 = {.oc = 32,
+                    .kh = 3,
+                    .kw = 3,
+                    .pads = {1, 1, 1, 1},
+                    .bias = 1,
+                    .post = sum_relu_post(),
+                    .post_in = {cat}};
   int res = conv(b, a, &r2);
   int gp = pool(b, res, CN_POOL_AVG, 0, 0, 0, 0, 0, 1);
   int64_t fd[2] = {1, 32};
@@ -876,12 +974,16 @@ static void test_steady_state_no_allocation(void **state) {
   run_both(&b, &r2, 2);
   cn_err_t err = {0};
   for (int i = 0; i < 5; i++) /* warm up: OpenMP pool, oneDNN caches */
-    assert_int_equal(cn_engine_dnnl.run(r2.ds, (const float *const *)r1.in, r2.dnn, &err), 0);
+    assert_int_equal(
+        cn_engine_dnnl.run(r2.ds, (const float *const *)r1.in, r2.dnn, &err),
+        0);
   struct mallinfo2 m0 = mallinfo2();
   armed = 1;
   nalloc = 0;
   for (int i = 0; i < 20; i++)
-    assert_int_equal(cn_engine_dnnl.run(r2.ds, (const float *const *)r1.in, r2.dnn, &err), 0);
+    assert_int_equal(
+        cn_engine_dnnl.run(r2.ds, (const float *const *)r1.in, r2.dnn, &err),
+        0);
   armed = 0;
   struct mallinfo2 m1 = mallinfo2();
   assert_int_equal(nalloc, 0);
@@ -907,8 +1009,10 @@ static int load_model(const char *name, cn_graph_t **g) {
     rc = cn_caffe_load(a, b, g, &err);
   } else {
     if (!strcmp(name, "blazeface"))
-      snprintf(a, sizeof(a), "%s/models/blazeface/face_detection_front_128x128_barracuda.onnx",
-               src);
+      snprintf(
+          a, sizeof(a),
+          "%s/models/blazeface/face_detection_front_128x128_barracuda.onnx",
+          src);
     else
       snprintf(a, sizeof(a), "%s/models/%s/model.onnx", src, name);
     if (access(a, R_OK))
@@ -937,7 +1041,7 @@ static void test_real_models(void **state) {
     const cn__dnnl_t *s = st(&r);
     assert_int_equal(s->n_reorders_in_graph, 0);
     if (!strcmp(names[k], "caffe-mobilenet-ssd")) {
-      assert_int_equal(s->n_ref_nodes, 1); /* DetectionOutput */
+      assert_int_equal(s->n_ref_nodes, 1);    /* DetectionOutput */
       assert_true(s->n_inplace_concat >= 12); /* the flattened heads */
     } else {
       assert_int_equal(s->n_ref_nodes, 0);
@@ -954,7 +1058,8 @@ static void test_real_models(void **state) {
 static void test_model_run_no_allocation(void **state) {
   (void)state;
   char path[1024];
-  snprintf(path, sizeof(path), "%s/models/onnx-squeezenet/model.onnx", cn_test_source_dir());
+  snprintf(path, sizeof(path), "%s/models/onnx-squeezenet/model.onnx",
+           cn_test_source_dir());
   if (access(path, R_OK))
     CN_TEST_SKIP("%s is missing (make models)", path);
   cn_model_opts_t o;
@@ -966,8 +1071,10 @@ static void test_model_run_no_allocation(void **state) {
   if (cn_model_load(&m, path, &o, &err) < 0)
     fail_msg("%s", err.msg);
   assert_string_equal(cn_model_backend(m), "dnnl");
-  const cn_tensor_desc_t *in = cn_model_input(m, 0), *out = cn_model_output(m, 0);
-  float *x = calloc((size_t)in->numel, sizeof(float)), *y = calloc((size_t)out->numel, sizeof(float));
+  const cn_tensor_desc_t *in = cn_model_input(m, 0),
+                         *out = cn_model_output(m, 0);
+  float *x = calloc((size_t)in->numel, sizeof(float)),
+        *y = calloc((size_t)out->numel, sizeof(float));
   assert_true(x && y);
   for (int64_t i = 0; i < in->numel; i++)
     x[i] = (float)(i % 255) / 255.0f;

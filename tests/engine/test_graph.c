@@ -27,8 +27,8 @@ static cn_graph_t *new_graph(int *x, int nd, const int64_t *dims) {
   return g;
 }
 
-static int rand_const(cn_graph_t *g, const char *name, int nd, const int64_t *dims,
-                      float lo) {
+static int rand_const(cn_graph_t *g, const char *name, int nd,
+                      const int64_t *dims, float lo) {
   int id = cn_graph_add_const(g, name, CN_DT_F32, nd, dims, NULL);
   assert_true(id >= 0);
   float *d = g->tensors[id].data;
@@ -43,13 +43,14 @@ static int tensor(cn_graph_t *g, const char *name) {
   return id;
 }
 
-static int add_conv(cn_graph_t *g, const char *name, int x, int oc, int ic, int k, int pad,
-                    int bias, const char *out) {
+static int add_conv(cn_graph_t *g, const char *name, int x, int oc, int ic,
+                    int k, int pad, int bias, const char *out) {
   char wn[64], bn[64];
   snprintf(wn, sizeof wn, "%s_w", name);
   snprintf(bn, sizeof bn, "%s_b", name);
   int64_t wd[4] = {oc, ic, k, k}, bd[1] = {oc};
-  int ins[3] = {x, rand_const(g, wn, 4, wd, 0), bias ? rand_const(g, bn, 1, bd, 0) : -1};
+  int ins[3] = {x, rand_const(g, wn, 4, wd, 0),
+                bias ? rand_const(g, bn, 1, bd, 0) : -1};
   int y = tensor(g, out);
   int n = cn_graph_add_node(g, CN_OP_CONV, name, bias ? 3 : 2, ins, 1, &y);
   assert_true(n >= 0);
@@ -64,14 +65,16 @@ static int add_conv(cn_graph_t *g, const char *name, int x, int oc, int ic, int 
   return y;
 }
 
-static int add_act(cn_graph_t *g, const char *name, int x, cn_act_t k, const char *out) {
+static int add_act(cn_graph_t *g, const char *name, int x, cn_act_t k,
+                   const char *out) {
   int y = tensor(g, out);
   int n = cn_graph_add_node(g, CN_OP_ACT, name, 1, &x, 1, &y);
   g->nodes[n].p.act.kind = k;
   return y;
 }
 
-static int add_bn(cn_graph_t *g, const char *name, int x, int c, const char *out) {
+static int add_bn(cn_graph_t *g, const char *name, int x, int c,
+                  const char *out) {
   int64_t d[1] = {c};
   char nm[4][64];
   const char *sfx[4] = {"s", "b", "m", "v"};
@@ -86,8 +89,8 @@ static int add_bn(cn_graph_t *g, const char *name, int x, int c, const char *out
   return y;
 }
 
-static int add_bin(cn_graph_t *g, const char *name, cn_binary_kind_t k, int a, int b,
-                   const char *out) {
+static int add_bin(cn_graph_t *g, const char *name, cn_binary_kind_t k, int a,
+                   int b, const char *out) {
   int y = tensor(g, out);
   int ins[2] = {a, b};
   int n = cn_graph_add_node(g, CN_OP_BINARY, name, 2, ins, 1, &y);
@@ -111,7 +114,8 @@ static float *run_ref(const cn_graph_t *g, const float *x) {
   float *outs[4] = {0};
   assert_true(g->noutputs <= 4);
   for (int i = 0; i < g->noutputs; i++)
-    outs[i] = malloc(sizeof(float) * (size_t)cn_tensor_numel(&g->tensors[g->outputs[i]]));
+    outs[i] = malloc(sizeof(float) *
+                     (size_t)cn_tensor_numel(&g->tensors[g->outputs[i]]));
   const float *ins[1] = {x};
   if (cn_engine_ref.run(st, ins, outs, &err) < 0)
     fail_msg("run: %s", err.msg);
@@ -132,7 +136,8 @@ static float *rand_input(const cn_graph_t *g) {
 static void assert_close(const float *a, const float *b, int64_t n, float tol) {
   for (int64_t i = 0; i < n; i++)
     if (!(fabsf(a[i] - b[i]) <= tol * (1 + fabsf(b[i]))))
-      fail_msg("y[%lld] = %g, expected %g", (long long)i, (double)a[i], (double)b[i]);
+      fail_msg("y[%lld] = %g, expected %g", (long long)i, (double)a[i],
+               (double)b[i]);
 }
 
 /* Optimizes g and checks the output is unchanged; returns g. */
@@ -152,7 +157,8 @@ static void optimize_same(cn_graph_t *g) {
   free(after);
 }
 
-/* ---- shape inference ------------------------------------------------------ */
+/* ---- shape inference ------------------------------------------------------
+ */
 
 static void test_conv_pool_shapes(void **state) {
   (void)state;
@@ -230,8 +236,10 @@ static void test_broadcast_matmul_shapes(void **state) {
   assert_int_equal(cn_graph_set_outputs(g, &z, 1), 0);
   finalize(g);
   const cn_tensor_t *yt = &g->tensors[y], *zt = &g->tensors[z];
-  assert_true(yt->ndim == 3 && yt->dims[0] == 2 && yt->dims[1] == 3 && yt->dims[2] == 4);
-  assert_true(zt->ndim == 3 && zt->dims[0] == 2 && zt->dims[1] == 3 && zt->dims[2] == 5);
+  assert_true(yt->ndim == 3 && yt->dims[0] == 2 && yt->dims[1] == 3 &&
+              yt->dims[2] == 4);
+  assert_true(zt->ndim == 3 && zt->dims[0] == 2 && zt->dims[1] == 3 &&
+              zt->dims[2] == 5);
   assert_true(fabs(cn_graph_flops(g) - (24 + 2.0 * 30 * 4)) < 1e-9);
   assert_int_equal(cn_graph_params(g), 3 + 40);
   cn_graph_destroy(g);
@@ -261,7 +269,8 @@ static void test_errors(void **state) {
   int64_t bd[1] = {5};
   y = add_bin(g, "add_b", CN_BIN_ADD, x, rand_const(g, "b", 1, bd, 0), "y");
   cn_graph_set_outputs(g, &y, 1);
-  expect_error(g, CN_EFORMAT, "node 0 (add_b): shapes [1,3,8,8] and [5] do not broadcast");
+  expect_error(g, CN_EFORMAT,
+               "node 0 (add_b): shapes [1,3,8,8] and [5] do not broadcast");
   /* A reshape that changes the element count. */
   g = new_graph(&x, 4, d);
   int64_t rd[2] = {3, 63};
@@ -297,10 +306,14 @@ static void test_errors(void **state) {
   g = new_graph(&x, 4, d);
   assert_int_equal(cn_graph_add_tensor(g, "x", CN_DT_F32, 1, d), CN_EINVAL);
   const int64_t huge[3] = {1 << 20, 1 << 20, 1 << 20};
-  assert_int_equal(cn_graph_add_tensor(g, "huge", CN_DT_F32, 3, huge), CN_EFORMAT);
+  assert_int_equal(cn_graph_add_tensor(g, "huge", CN_DT_F32, 3, huge),
+                   CN_EFORMAT);
   const int64_t neg[1] = {-4};
-  assert_int_equal(cn_graph_add_tensor(g, "neg", CN_DT_F32, 1, neg), CN_EFORMAT);
-  assert_int_equal(cn_graph_add_tensor(g, "deep", CN_DT_F32, CN_MAX_DIMS + 1, d), CN_EFORMAT);
+  assert_int_equal(cn_graph_add_tensor(g, "neg", CN_DT_F32, 1, neg),
+                   CN_EFORMAT);
+  assert_int_equal(
+      cn_graph_add_tensor(g, "deep", CN_DT_F32, CN_MAX_DIMS + 1, d),
+      CN_EFORMAT);
   cn_graph_destroy(g);
 }
 
@@ -327,7 +340,8 @@ static void test_compact(void **state) {
   cn_graph_destroy(g);
 }
 
-/* ---- optimizer ------------------------------------------------------------- */
+/* ---- optimizer -------------------------------------------------------------
+ */
 
 static void test_fold_bn_fuse_relu(void **state) {
   (void)state;
@@ -501,17 +515,18 @@ static void test_models_optimized_vs_not(void **state) {
       mx = fmaxf(mx, fabsf(y[0][i]));
     for (int64_t i = 0; i < n; i++)
       if (!(fabsf(y[1][i] - y[0][i]) <= 1e-4f * mx))
-        fail_msg("%s: optimized y[%lld] = %g, unoptimized %g", models[k], (long long)i,
-                 (double)y[1][i], (double)y[0][i]);
-    print_message("%s: %d nodes -> %d optimized, outputs agree\n", models[k], nodes[0],
-                  nodes[1]);
+        fail_msg("%s: optimized y[%lld] = %g, unoptimized %g", models[k],
+                 (long long)i, (double)y[1][i], (double)y[0][i]);
+    print_message("%s: %d nodes -> %d optimized, outputs agree\n", models[k],
+                  nodes[0], nodes[1]);
     assert_true(nodes[1] < nodes[0]);
     free(y[0]);
     free(y[1]);
     ran++;
   }
   if (!ran)
-    CN_TEST_SKIP("no models under %s/models (scripts/models, fetch)", cn_test_source_dir());
+    CN_TEST_SKIP("no models under %s/models (scripts/models, fetch)",
+                 cn_test_source_dir());
 }
 
 int main(void) {

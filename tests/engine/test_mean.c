@@ -92,7 +92,8 @@ static void test_npy_from_numpy(void **state) {
     const char *msg;
   } bad[] = {
       {"be.npy", CN_EUNSUPPORTED, "big-endian dtype '>f4' is not supported"},
-      {"fortran.npy", CN_EUNSUPPORTED, "Fortran-ordered arrays are not supported"},
+      {"fortran.npy", CN_EUNSUPPORTED,
+       "Fortran-ordered arrays are not supported"},
       {"int.npy", CN_EUNSUPPORTED, "dtype '<i4' is not supported"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -121,23 +122,23 @@ static void test_npy_write_read_by_numpy(void **state) {
   assert_memory_equal(a.data, v, sizeof v);
   cn_npy_free(&a);
   if (have_numpy()) {
-    int rc = cn_test_sh(out, sizeof out,
-                        "/usr/bin/python3 -c \"import numpy as np; a = np.load('%s');"
-                        " assert a.dtype == np.float32 and a.shape == (2, 3), a;"
-                        " assert (a.ravel() == np.array([1.5, -2, 0, 3e-8, 1e30,"
-                        " -0.25], np.float32)).all(), a\"",
-                        p);
+    int rc = cn_test_sh(
+        out, sizeof out,
+        "/usr/bin/python3 -c \"import numpy as np; a = np.load('%s');"
+        " assert a.dtype == np.float32 and a.shape == (2, 3), a;"
+        " assert (a.ravel() == np.array([1.5, -2, 0, 3e-8, 1e30,"
+        " -0.25], np.float32)).all(), a\"",
+        p);
     if (rc)
       fail_msg("numpy: %s", out);
   }
   /* One dimension: numpy needs the tuple comma. */
   int64_t d1 = 6;
   assert_int_equal(cn_npy_write(p, v, 1, &d1, &err), 0);
-  if (have_numpy() &&
-      cn_test_sh(out, sizeof out,
-                 "/usr/bin/python3 -c \"import numpy as np;"
-                 " assert np.load('%s').shape == (6,)\"",
-                 p))
+  if (have_numpy() && cn_test_sh(out, sizeof out,
+                                 "/usr/bin/python3 -c \"import numpy as np;"
+                                 " assert np.load('%s').shape == (6,)\"",
+                                 p))
     fail_msg("numpy: %s", out);
   cn_test_rmtree(dir);
   free(dir);
@@ -159,8 +160,10 @@ static void test_npy_bad_bytes(void **state) {
   buf[9] = 0;
   memcpy(buf + 10, h, hl);
   memset(buf + 10 + hl, 0, 8);
-  assert_int_equal(cn_npy_read_mem(buf, 10 + hl + 8, "t.npy", &a, &err), CN_EFORMAT);
-  assert_string_equal(err.msg, "t.npy: truncated: 8 bytes of data, expected 12");
+  assert_int_equal(cn_npy_read_mem(buf, 10 + hl + 8, "t.npy", &a, &err),
+                   CN_EFORMAT);
+  assert_string_equal(err.msg,
+                      "t.npy: truncated: 8 bytes of data, expected 12");
   /* The header itself cut short. */
   assert_int_equal(cn_npy_read_mem(buf, 30, "t.npy", &a, &err), CN_EFORMAT);
   assert_string_equal(err.msg, "t.npy: truncated .npy header");
@@ -176,9 +179,9 @@ static void test_npy_bad_bytes(void **state) {
 static const unsigned char legacy_blob[] = {
     0x08, 0x01, 0x10, 0x02, 0x18, 0x02, 0x20, 0x03, 0x2a, 48,
     /* 12 floats: 0..11 */
-    0, 0, 0, 0, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40,
-    0, 0, 0x80, 0x40, 0, 0, 0xa0, 0x40, 0, 0, 0xc0, 0x40, 0, 0, 0xe0, 0x40,
-    0, 0, 0, 0x41, 0, 0, 0x10, 0x41, 0, 0, 0x20, 0x41, 0, 0, 0x30, 0x41};
+    0, 0, 0, 0, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 0, 0, 0x40, 0x40, 0, 0, 0x80,
+    0x40, 0, 0, 0xa0, 0x40, 0, 0, 0xc0, 0x40, 0, 0, 0xe0, 0x40, 0, 0, 0, 0x41,
+    0, 0, 0x10, 0x41, 0, 0, 0x20, 0x41, 0, 0, 0x30, 0x41};
 
 static void test_binaryproto_and_fitting(void **state) {
   (void)state;
@@ -204,21 +207,25 @@ static void test_binaryproto_and_fitting(void **state) {
   assert_memory_equal(m.data, a.data, 12 * sizeof(float));
   cn_mean_free(&m);
   /* Channel mismatch. */
-  assert_int_equal(cn_mean_fit(&a, "m.binaryproto", 3, 2, 2, &m, &err), CN_EFORMAT);
+  assert_int_equal(cn_mean_fit(&a, "m.binaryproto", 3, 2, 2, &m, &err),
+                   CN_EFORMAT);
   assert_string_equal(err.msg, "m.binaryproto: 2 channels, the input has 3");
   cn_npy_free(&a);
 
   /* A truncated BlobProto: the packed data cut in the middle. */
-  assert_int_equal(cn_blobproto_read_mem(legacy_blob, 30, "m.binaryproto", &a, &err),
-                   CN_EFORMAT);
+  assert_int_equal(
+      cn_blobproto_read_mem(legacy_blob, 30, "m.binaryproto", &a, &err),
+      CN_EFORMAT);
   assert_non_null(strstr(err.msg, "m.binaryproto: not a Caffe BlobProto"));
   /* Shape says 12 values, data has 8 (length byte patched, tail dropped). */
   unsigned char shortb[sizeof legacy_blob];
   memcpy(shortb, legacy_blob, sizeof shortb);
   shortb[9] = 32;
-  assert_int_equal(cn_blobproto_read_mem(shortb, 10 + 32, "m.binaryproto", &a, &err),
-                   CN_EFORMAT);
-  assert_string_equal(err.msg, "m.binaryproto: blob has 8 values, its shape 12");
+  assert_int_equal(
+      cn_blobproto_read_mem(shortb, 10 + 32, "m.binaryproto", &a, &err),
+      CN_EFORMAT);
+  assert_string_equal(err.msg,
+                      "m.binaryproto: blob has 8 values, its shape 12");
 }
 
 static void test_resize_and_values(void **state) {
@@ -234,7 +241,8 @@ static void test_resize_and_values(void **state) {
   for (int c = 0; c < 3; c++) /* one channel applies to all three */
     for (int y = 0; y < 4; y++)
       for (int x = 0; x < 4; x++)
-        assert_float_equal(m.data[c * 16 + y * 4 + x], 2 * wgt[y] + wgt[x], 1e-6);
+        assert_float_equal(m.data[c * 16 + y * 4 + x], 2 * wgt[y] + wgt[x],
+                           1e-6);
   cn_mean_free(&m);
 
   float v[3] = {104, 117, 123};

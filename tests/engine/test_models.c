@@ -177,12 +177,12 @@ static void check_detections(const char *what, const float *got, int64_t ng,
     valid_g += det_valid(got + 7 * i);
   for (int64_t i = 0; i < nr; i++)
     valid_r += det_valid(ref + 7 * i);
-  print_message("%s: %lld detections (opencv %lld)\n", what,
-                (long long)valid_g, (long long)valid_r);
+  print_message("%s: %lld detections (opencv %lld)\n", what, (long long)valid_g,
+                (long long)valid_r);
   assert_true(valid_r > 0); /* the model is built to detect something */
   if (valid_g != valid_r)
-    fail_msg("%s: %lld detections, opencv has %lld", what,
-             (long long)valid_g, (long long)valid_r);
+    fail_msg("%s: %lld detections, opencv has %lld", what, (long long)valid_g,
+             (long long)valid_r);
   for (int64_t i = 0; i < nr; i++) {
     const float *r = ref + 7 * i;
     if (!det_valid(r))
@@ -220,7 +220,8 @@ static void check_face(const float *scores, const float *regs) {
   double w = r[2] / 128.0, h = r[3] / 128.0;
   double eye1x = ax + r[4] / 128.0, eye2x = ax + r[6] / 128.0;
   print_message("blazeface: score %.3f box centre (%.3f, %.3f) size %.3fx%.3f"
-                "\n", p, cx, cy, w, h);
+                "\n",
+                p, cx, cy, w, h);
   assert_true(p > 0.75);
   assert_true(cx > 0.40 && cx < 0.48 && cy > 0.20 && cy < 0.30);
   assert_true(w > 0.14 && w < 0.26 && h > 0.14 && h < 0.26);
@@ -282,8 +283,8 @@ static float *input_for(const cn_tensor_desc_t *d, const npy_t *x) {
 }
 
 static void run_backend(const model_case_t *mc, const char *path,
-                        const char *weights, const npy_t *x,
-                        const char *refdir, const char *backend) {
+                        const char *weights, const npy_t *x, const char *refdir,
+                        const char *backend) {
   cn_model_opts_t o;
   cn_model_opts_default(&o);
   o.threads = 2;
@@ -330,15 +331,14 @@ static void run_backend(const model_case_t *mc, const char *path,
       check_detections(what, outs[j], d->numel / 7, ref.data, ref.numel / 7);
     } else {
       if (ref.numel != d->numel)
-        fail_msg("%s: %lld values, opencv has %lld", what,
-                 (long long)d->numel, (long long)ref.numel);
+        fail_msg("%s: %lld values, opencv has %lld", what, (long long)d->numel,
+                 (long long)ref.numel);
       int64_t worst;
       double e = rel_err(outs[j], ref.data, d->numel, &worst);
       print_message("%s: max rel error %.2e\n", what, e);
       if (!(e <= REL_TOL))
-        fail_msg("%s: max rel error %.3g > %g (index %lld: %g vs %g)", what,
-                 e, REL_TOL, (long long)worst, outs[j][worst],
-                 ref.data[worst]);
+        fail_msg("%s: max rel error %.3g > %g (index %lld: %g vs %g)", what, e,
+                 REL_TOL, (long long)worst, outs[j][worst], ref.data[worst]);
       if (mc->kind == KIND_CLASSIFIER) {
         double maxb = 0;
         for (int64_t i = 0; i < ref.numel; i++)
@@ -379,7 +379,8 @@ static void run_case(const model_case_t *mc) {
                  mc->dir, mc->dir);
   if (!have_opencv())
     CN_TEST_SKIP("%s: /usr/bin/python3 has no cv2 (python3-opencv) for the "
-                 "reference", mc->dir);
+                 "reference",
+                 mc->dir);
 
   char *tmp = cn_test_mkdtemp();
   assert_non_null(tmp);
@@ -387,8 +388,8 @@ static void run_case(const model_case_t *mc) {
                       "/usr/bin/python3 '%s/scripts/models/opencv_ref.py' "
                       "'%s' %s%s%s --input '%s' --out '%s'",
                       src, path, mc->weights ? "--weights '" : "",
-                      mc->weights ? weights : "", mc->weights ? "'" : "",
-                      input, tmp);
+                      mc->weights ? weights : "", mc->weights ? "'" : "", input,
+                      tmp);
   if (rc != 0)
     fail_msg("%s: opencv_ref.py failed (%d): %s", mc->dir, rc, cmd_out);
 

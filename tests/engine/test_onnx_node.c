@@ -101,8 +101,10 @@ static const struct {
 };
 
 static const char *refusal_reason(const char *name) {
-  for (size_t i = 0; i < sizeof expected_refusals / sizeof expected_refusals[0]; i++)
-    if (!strncmp(name, expected_refusals[i].prefix, strlen(expected_refusals[i].prefix)))
+  for (size_t i = 0; i < sizeof expected_refusals / sizeof expected_refusals[0];
+       i++)
+    if (!strncmp(name, expected_refusals[i].prefix,
+                 strlen(expected_refusals[i].prefix)))
       return expected_refusals[i].reason;
   return NULL;
 }
@@ -168,11 +170,13 @@ static float *tensor_floats(const Onnx__TensorProto *t, int64_t *numel) {
 }
 
 /* Packs the model with the chosen inputs bound as initializers. */
-static unsigned char *bind_inputs(const Onnx__ModelProto *mp, Onnx__TensorProto **data,
-                                  const int *bind, int nin, size_t *len) {
+static unsigned char *bind_inputs(const Onnx__ModelProto *mp,
+                                  Onnx__TensorProto **data, const int *bind,
+                                  int nin, size_t *len) {
   const Onnx__GraphProto *gp = mp->graph;
   Onnx__TensorProto *copies = calloc((size_t)nin + 1, sizeof *copies);
-  Onnx__TensorProto **inits = calloc(gp->n_initializer + (size_t)nin + 1, sizeof *inits);
+  Onnx__TensorProto **inits =
+      calloc(gp->n_initializer + (size_t)nin + 1, sizeof *inits);
   size_t n = 0;
   for (size_t i = 0; i < gp->n_initializer; i++)
     inits[n++] = gp->initializer[i];
@@ -180,7 +184,8 @@ static unsigned char *bind_inputs(const Onnx__ModelProto *mp, Onnx__TensorProto 
   for (size_t i = 0; i < gp->n_input; i++) {
     int is_init = 0;
     for (size_t j = 0; j < gp->n_initializer; j++)
-      if (gp->initializer[j]->name && !strcmp(gp->initializer[j]->name, gp->input[i]->name))
+      if (gp->initializer[j]->name &&
+          !strcmp(gp->initializer[j]->name, gp->input[i]->name))
         is_init = 1;
     if (is_init)
       continue;
@@ -204,8 +209,8 @@ static unsigned char *bind_inputs(const Onnx__ModelProto *mp, Onnx__TensorProto 
   return buf;
 }
 
-static int compare(const cn_graph_t *g, float *const *outs, Onnx__TensorProto **exp,
-                   int nexp, char *why, size_t wn) {
+static int compare(const cn_graph_t *g, float *const *outs,
+                   Onnx__TensorProto **exp, int nexp, char *why, size_t wn) {
   if (g->noutputs != nexp)
     return snprintf(why, wn, "%d outputs, expected %d", g->noutputs, nexp), -1;
   for (int i = 0; i < nexp; i++) {
@@ -228,8 +233,8 @@ static int compare(const cn_graph_t *g, float *const *outs, Onnx__TensorProto **
       if (isinf(a) && isinf(b) && (a > 0) == (b > 0))
         continue;
       if (!(fabsf(a - b) <= 1e-5f + 1e-3f * fabsf(b))) {
-        snprintf(why, wn, "output %d[%lld] = %g, expected %g", i, (long long)j, (double)a,
-                 (double)b);
+        snprintf(why, wn, "output %d[%lld] = %g, expected %g", i, (long long)j,
+                 (double)a, (double)b);
         free(e);
         return -1;
       }
@@ -239,8 +244,8 @@ static int compare(const cn_graph_t *g, float *const *outs, Onnx__TensorProto **
   return 0;
 }
 
-static int run_graph(const cn_graph_t *g, float **ins, Onnx__TensorProto **exp, int nexp,
-                     char *why, size_t wn) {
+static int run_graph(const cn_graph_t *g, float **ins, Onnx__TensorProto **exp,
+                     int nexp, char *why, size_t wn) {
   void *st;
   cn_err_t err = {0};
   cn_engine_opts_t eo = {0};
@@ -313,18 +318,21 @@ static void run_one(const char *dir, const char *name, outcome_t *o) {
     const Onnx__TypeProto *tp = gp->input[i]->type;
     /* Only bind data whose type is the declared one (BFLOAT16 test data
      * is stored as UINT16, for example). */
-    tensor_in[k] = tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
+    tensor_in[k] = tp &&
+                   tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
                    tp->tensor_type && data[k] &&
                    tp->tensor_type->elem_type == data[k]->data_type;
-    nfloat += tensor_in[k] && data[k] && data[k]->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    nfloat += tensor_in[k] && data[k] &&
+              data[k]->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
     k++;
   }
   for (int attempt = 0; attempt < 3; attempt++) {
     for (int i = 0; i < nin; i++) {
-      int is_float = data[i] && data[i]->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+      int is_float =
+          data[i] && data[i]->data_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
       bind[i] = data[i] && tensor_in[i] &&
-                ((attempt == 0 && !is_float && nfloat > 0) || (attempt == 1 && i > 0) ||
-                 attempt == 2);
+                ((attempt == 0 && !is_float && nfloat > 0) ||
+                 (attempt == 1 && i > 0) || attempt == 2);
     }
     size_t mlen;
     unsigned char *mb = bind_inputs(mp, data, bind, nin, &mlen);
@@ -346,10 +354,13 @@ static void run_one(const char *dir, const char *name, outcome_t *o) {
       int64_t n;
       if (!data[i] || !(ins[k] = tensor_floats(data[i], &n))) {
         ok = 0;
-        snprintf(o->why, sizeof o->why, "input %d data is missing or not float", i);
-      } else if (k >= g->ninputs || n != cn_tensor_numel(&g->tensors[g->inputs[k]])) {
+        snprintf(o->why, sizeof o->why, "input %d data is missing or not float",
+                 i);
+      } else if (k >= g->ninputs ||
+                 n != cn_tensor_numel(&g->tensors[g->inputs[k]])) {
         ok = 0;
-        snprintf(o->why, sizeof o->why, "input %d size does not match the graph", i);
+        snprintf(o->why, sizeof o->why,
+                 "input %d size does not match the graph", i);
       }
       k++;
     }
@@ -395,7 +406,8 @@ static int model_ops(const char *dir, char *ops, size_t n) {
   for (size_t i = 0; i < mp->graph->n_node; i++) {
     const Onnx__NodeProto *nd = mp->graph->node[i];
     const char *op = nd->op_type;
-    if ((nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx")) || !claimed(op))
+    if ((nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx")) ||
+        !claimed(op))
       all = 0;
     if (!strstr(ops, op) && strlen(ops) + strlen(op) + 2 < n) {
       if (ops[0])
@@ -414,11 +426,13 @@ static int cmp_name(const void *a, const void *b) {
 static void write_doc(const char *path, outcome_t *o, int n) {
   size_t len = 0;
   unsigned char *old = slurp(path, &len);
-  const char *begin = "<!-- onnx-node-tests:begin -->", *end = "<!-- onnx-node-tests:end -->";
+  const char *begin = "<!-- onnx-node-tests:begin -->",
+             *end = "<!-- onnx-node-tests:end -->";
   char *text = old ? realloc(old, len + 1) : NULL;
   if (text)
     text[len] = 0;
-  char *b = text ? strstr(text, begin) : NULL, *e = text ? strstr(text, end) : NULL;
+  char *b = text ? strstr(text, begin) : NULL,
+       *e = text ? strstr(text, end) : NULL;
   FILE *f = fopen(path, "w");
   if (!f) {
     free(text);
@@ -432,15 +446,21 @@ static void write_doc(const char *path, outcome_t *o, int n) {
   for (int i = 0; i < n; i++)
     np += o[i].r == R_PASS, nr += o[i].r == R_REFUSED, nf += o[i].r == R_FAIL;
   fprintf(f, "%s\n", begin);
-  fprintf(f, "Generated by `CN_ONNX_NODE_DOC=docs/models.md build/tests/test_onnx_node` from "
-             "Debian's libonnx-testdata (ONNX 1.12) node tests: every test whose ops are all "
-             "claimed by the importer, run through the reference backend unoptimized and "
+  fprintf(f, "Generated by `CN_ONNX_NODE_DOC=docs/models.md "
+             "build/tests/test_onnx_node` from "
+             "Debian's libonnx-testdata (ONNX 1.12) node tests: every test "
+             "whose ops are all "
+             "claimed by the importer, run through the reference backend "
+             "unoptimized and "
              "optimized (tolerance 1e-5 + 1e-3·|expected|).\n\n");
-  fprintf(f, "**%d tests: %d pass, %d refused with a clear error, %d fail.**\n\n", n, np, nr,
-          nf);
+  fprintf(f,
+          "**%d tests: %d pass, %d refused with a clear error, %d fail.**\n\n",
+          n, np, nr, nf);
   fprintf(f, "| test | ops | result |\n|---|---|---|\n");
   for (int i = 0; i < n; i++) {
-    const char *res = o[i].r == R_PASS ? "pass" : o[i].r == R_REFUSED ? "refused" : "FAIL";
+    const char *res = o[i].r == R_PASS      ? "pass"
+                      : o[i].r == R_REFUSED ? "refused"
+                                            : "FAIL";
     fprintf(f, "| %s | %s | %s", o[i].name, o[i].ops, res);
     if (o[i].r != R_PASS) {
       fputs(": ", f);
@@ -455,7 +475,6 @@ static void write_doc(const char *path, outcome_t *o, int n) {
   fclose(f);
   free(text);
 }
-
 
 /* ---- hand-built models: the importer's errors and constant folding ---- */
 
@@ -504,7 +523,8 @@ static void mb_free(mb_t *b) {
     free(b->mem[i]);
 }
 
-static Onnx__ValueInfoProto *mb_value(mb_t *b, const char *name, int nd, const int64_t *dims) {
+static Onnx__ValueInfoProto *mb_value(mb_t *b, const char *name, int nd,
+                                      const int64_t *dims) {
   Onnx__ValueInfoProto *v = mb_alloc(b, sizeof *v);
   onnx__value_info_proto__init(v);
   v->name = (char *)name;
@@ -542,8 +562,9 @@ static void mb_output(mb_t *b, const char *name) {
   b->outs[b->g.n_output++] = mb_value(b, name, -1, NULL);
 }
 
-static Onnx__TensorProto *mb_init_tensor(mb_t *b, const char *name, int dt, int nd,
-                                         const int64_t *dims, const void *data, size_t bytes) {
+static Onnx__TensorProto *mb_init_tensor(mb_t *b, const char *name, int dt,
+                                         int nd, const int64_t *dims,
+                                         const void *data, size_t bytes) {
   Onnx__TensorProto *t = mb_alloc(b, sizeof *t);
   onnx__tensor_proto__init(t);
   t->name = (char *)name;
@@ -560,8 +581,9 @@ static Onnx__TensorProto *mb_init_tensor(mb_t *b, const char *name, int dt, int 
   return t;
 }
 
-static Onnx__NodeProto *mb_node(mb_t *b, const char *op, const char *name, const char *in0,
-                                const char *in1, const char *out) {
+static Onnx__NodeProto *mb_node(mb_t *b, const char *op, const char *name,
+                                const char *in0, const char *in1,
+                                const char *out) {
   Onnx__NodeProto *n = mb_alloc(b, sizeof *n);
   onnx__node_proto__init(n);
   n->op_type = (char *)op;
@@ -578,7 +600,8 @@ static Onnx__NodeProto *mb_node(mb_t *b, const char *op, const char *name, const
   return n;
 }
 
-static void mb_ints(mb_t *b, Onnx__NodeProto *n, const char *name, int cnt, const int64_t *v) {
+static void mb_ints(mb_t *b, Onnx__NodeProto *n, const char *name, int cnt,
+                    const int64_t *v) {
   Onnx__AttributeProto *a = mb_alloc(b, sizeof *a);
   onnx__attribute_proto__init(a);
   a->name = (char *)name;
@@ -619,24 +642,28 @@ static void test_bad_models(void **state) {
   /* kernel_shape with 3 values for a 2-D convolution. */
   mb_init(&b, 13);
   mb_input(&b, "x", 4, d4);
-  mb_init_tensor(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 4, w4, w, sizeof w);
+  mb_init_tensor(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 4, w4, w,
+                 sizeof w);
   Onnx__NodeProto *n = mb_node(&b, "Conv", "Conv_3", "x", "w", "y");
   mb_ints(&b, n, "kernel_shape", 3, (const int64_t[]){3, 3, 3});
   mb_output(&b, "y");
-  expect_load_error(&b, CN_EFORMAT,
-                    "m.onnx: node 0 (Conv_3): kernel_shape has 3 values, expected 2");
+  expect_load_error(
+      &b, CN_EFORMAT,
+      "m.onnx: node 0 (Conv_3): kernel_shape has 3 values, expected 2");
   /* Weights whose raw_data does not match their dims. */
   mb_init(&b, 13);
   mb_input(&b, "x", 4, d4);
-  mb_init_tensor(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 4, w4, w, sizeof w - 4);
+  mb_init_tensor(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 4, w4, w,
+                 sizeof w - 4);
   mb_node(&b, "Conv", "c", "x", "w", "y");
   mb_output(&b, "y");
-  expect_load_error(&b, CN_EFORMAT, "tensor w: raw_data has 428 bytes, dims need 432");
+  expect_load_error(&b, CN_EFORMAT,
+                    "tensor w: raw_data has 428 bytes, dims need 432");
   /* Weights in an external file. */
   mb_init(&b, 13);
   mb_input(&b, "x", 4, d4);
-  Onnx__TensorProto *t =
-      mb_init_tensor(&b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 4, w4, w, 0);
+  Onnx__TensorProto *t = mb_init_tensor(
+      &b, "w", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 4, w4, w, 0);
   t->has_raw_data = 0;
   t->has_data_location = 1;
   t->data_location = ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
@@ -663,13 +690,15 @@ static void test_bad_models(void **state) {
   mb_init_tensor(&b, "k", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 1, d5, w, 20);
   mb_node(&b, "Add", "add", "x", "k", "y");
   mb_output(&b, "y");
-  expect_load_error(&b, CN_EFORMAT, "node 0 (add): shapes [1,3,8,8] and [5] do not broadcast");
+  expect_load_error(&b, CN_EFORMAT,
+                    "node 0 (add): shapes [1,3,8,8] and [5] do not broadcast");
   /* A name used before it is defined. */
   mb_init(&b, 13);
   mb_input(&b, "x", 4, d4);
   mb_node(&b, "Relu", "r", "nope", NULL, "y");
   mb_output(&b, "y");
-  expect_load_error(&b, CN_EFORMAT, "input 'nope' is not defined before this node");
+  expect_load_error(&b, CN_EFORMAT,
+                    "input 'nope' is not defined before this node");
   /* Absurd input dimensions. */
   const int64_t big[4] = {1, 3, (int64_t)1 << 40, 8};
   mb_init(&b, 13);
@@ -690,15 +719,18 @@ static void test_not_onnx(void **state) {
   cn_graph_t *g = NULL;
   cn_err_t err = {0};
   /* A PNG header is not a protobuf ModelProto. */
-  static const unsigned char png[16] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n',
-                                        0,    0,   0,   13,  'I',  'H',  'D',  'R'};
-  assert_int_equal(cn_onnx_load_mem(png, sizeof png, "x.onnx", &g, &err), CN_EFORMAT);
+  static const unsigned char png[16] = {0x89, 'P',  'N', 'G', '\r', '\n',
+                                        0x1a, '\n', 0,   0,   0,    13,
+                                        'I',  'H',  'D', 'R'};
+  assert_int_equal(cn_onnx_load_mem(png, sizeof png, "x.onnx", &g, &err),
+                   CN_EFORMAT);
   assert_null(g);
   assert_non_null(strstr(err.msg, "x.onnx: "));
   /* Every truncation of a real model is refused or loads; none crashes
    * (ASan checks the "never crash" half). */
   char path[1200];
-  snprintf(path, sizeof path, "%s/test_conv_with_strides_padding/model.onnx", NODE_DIR);
+  snprintf(path, sizeof path, "%s/test_conv_with_strides_padding/model.onnx",
+           NODE_DIR);
   size_t len;
   unsigned char *buf = slurp(path, &len);
   if (!buf)
@@ -730,8 +762,10 @@ static void test_shape_chain_folds(void **state) {
   mb_t b;
   mb_init(&b, 11);
   mb_input(&b, "x", 4, d4);
-  mb_init_tensor(&b, "i0", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 0, d0, &zero, 8);
-  mb_init_tensor(&b, "m1", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, d1, &minus1, 8);
+  mb_init_tensor(&b, "i0", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 0, d0, &zero,
+                 8);
+  mb_init_tensor(&b, "m1", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 1, d1, &minus1,
+                 8);
   mb_node(&b, "Shape", "shape", "x", NULL, "s");
   mb_node(&b, "Gather", "gather", "s", "i0", "n");
   Onnx__NodeProto *u = mb_node(&b, "Unsqueeze", "unsq", "n", NULL, "n1");
@@ -764,7 +798,8 @@ static void test_shape_chain_folds(void **state) {
 
 static void test_node_tests(void **state) {
   (void)state;
-  const char *root = getenv("CN_ONNX_NODE_DIR") ? getenv("CN_ONNX_NODE_DIR") : NODE_DIR;
+  const char *root =
+      getenv("CN_ONNX_NODE_DIR") ? getenv("CN_ONNX_NODE_DIR") : NODE_DIR;
   DIR *d = opendir(root);
   if (!d)
     CN_TEST_SKIP("%s not found (Debian package libonnx-testdata)", root);
@@ -800,14 +835,16 @@ static void test_node_tests(void **state) {
       print_error("FAIL %s (%s): %s\n", o->name, ops, o->why);
     } else if (o->r == R_REFUSED && !refusal_reason(o->name)) {
       unexpected_refusals++;
-      print_error("REFUSED (not on the list) %s (%s): %s\n", o->name, ops, o->why);
+      print_error("REFUSED (not on the list) %s (%s): %s\n", o->name, ops,
+                  o->why);
     }
   }
   int np = 0;
   for (int i = 0; i < n; i++)
     np += res[i].r == R_PASS;
-  print_message("onnx node tests in scope: %d, pass %d, fail %d, unexpected refusals %d\n", n,
-                np, fails, unexpected_refusals);
+  print_message("onnx node tests in scope: %d, pass %d, fail %d, unexpected "
+                "refusals %d\n",
+                n, np, fails, unexpected_refusals);
   if (getenv("CN_ONNX_NODE_DOC"))
     write_doc(getenv("CN_ONNX_NODE_DOC"), res, n);
   for (int i = 0; i < nn; i++)

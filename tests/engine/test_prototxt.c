@@ -41,7 +41,8 @@ static void test_values_of_every_kind(void **state) {
       "layer { name: \"p\" type: \"Pooling\"\n"
       "  pooling_param { pool: AVE kernel_size: 2 global_pooling: t }\n"
       "}\n"
-      "layer { name: \"r\" type: \"ReLU\" relu_param { negative_slope: -2.5e-1f } }\n"
+      "layer { name: \"r\" type: \"ReLU\" relu_param { negative_slope: "
+      "-2.5e-1f } }\n"
       "layer { name: \"e\" type: \"Eltwise\"\n"
       "  eltwise_param { coeff: [1, -.5, 1e3, inf] operation: MAX }\n"
       "  include { phase: TEST } }\n";
@@ -137,7 +138,8 @@ static void test_errors_name_line_and_column(void **state) {
        "t.prototxt:1:9: unknown field 'nme' in caffe.LayerParameter"},
       {"layer {\n convolution_param { num_output: -3 } }",
        "t.prototxt:2:34: value -3 out of range"},
-      {"input_dim: 2147483648", "t.prototxt:1:12: value 2147483648 out of range"},
+      {"input_dim: 2147483648",
+       "t.prototxt:1:12: value 2147483648 out of range"},
       {"input_dim: -2147483649",
        "t.prototxt:1:12: value -2147483649 out of range"},
       {"layer { convolution_param { num_output: 1.5 } }",
@@ -151,17 +153,21 @@ static void test_errors_name_line_and_column(void **state) {
       {"name: \"a\\q\"", "t.prototxt:1:9: unknown escape '\\q'"},
       {"name: \"a\\400\"", "t.prototxt:1:9: octal escape out of range"},
       {"name: \"a\\0b\"", "t.prototxt:1:7: string contains a NUL byte"},
-      {"name: \"abc\n\"", "t.prototxt:1:7: string not terminated before end of line"},
-      {"name: 'abc", "t.prototxt:1:7: string not terminated before end of file"},
+      {"name: \"abc\n\"",
+       "t.prototxt:1:7: string not terminated before end of line"},
+      {"name: 'abc",
+       "t.prototxt:1:7: string not terminated before end of file"},
       {"name: 'a' @", "t.prototxt:1:11: unexpected character '@'"},
       {"layer { type: Convolution }",
        "t.prototxt:1:15: expected a string, found 'Convolution'"},
       {"layer { name \"a\" }", "t.prototxt:1:14: expected ':' after 'name'"},
       {"}", "t.prototxt:1:1: expected a field name, found '}'"},
       {"layer { pooling_param { pool: MIN } }",
-       "t.prototxt:1:31: unknown value 'MIN' for caffe.PoolingParameter.PoolMethod"},
+       "t.prototxt:1:31: unknown value 'MIN' for "
+       "caffe.PoolingParameter.PoolMethod"},
       {"layer { pooling_param { pool: 7 } }",
-       "t.prototxt:1:31: unknown value 7 for caffe.PoolingParameter.PoolMethod"},
+       "t.prototxt:1:31: unknown value 7 for "
+       "caffe.PoolingParameter.PoolMethod"},
       {"layer { pooling_param { global_pooling: yes } }",
        "t.prototxt:1:41: expected true or false, found 'yes'"},
       {"name: [\"a\"]", "t.prototxt:1:7: field 'name' is not repeated"},
@@ -254,26 +260,34 @@ static void test_matches_google_text_format(void **state) {
       "  convolution_param { num_output: 64 pad: 3 kernel_size: 7 stride: 2\n"
       "    weight_filler { type: \"xavier\" std: 0.1 }\n"
       "    bias_filler { type: \"constant\" value: 0.2 } } }\n"
-      "layer { name: \"pool\" type: \"Pooling\" bottom: \"conv1/7x7_s2\" top: \"p\"\n"
+      "layer { name: \"pool\" type: \"Pooling\" bottom: \"conv1/7x7_s2\" top: "
+      "\"p\"\n"
       "  pooling_param { pool: MAX kernel_size: 3 stride: 2 } }\n"
       "layer { name: \"norm\" type: \"LRN\" bottom: \"p\" top: \"n\"\n"
       "  lrn_param { local_size: 5 alpha: 0.0001 beta: 0.75 } }\n",
-      "layers { name: \"fc6\" type: INNER_PRODUCT bottom: \"pool5\" top: \"fc6\"\n"
+      "layers { name: \"fc6\" type: INNER_PRODUCT bottom: \"pool5\" top: "
+      "\"fc6\"\n"
       "  blobs_lr: 1 blobs_lr: 2 weight_decay: 1 weight_decay: 0\n"
       "  inner_product_param { num_output: 4096 } }\n"
-      "layers { name: \"drop\" type: DROPOUT dropout_param { dropout_ratio: 0.5 } }\n"
+      "layers { name: \"drop\" type: DROPOUT dropout_param { dropout_ratio: "
+      "0.5 } }\n"
       "input_dim: 10 input_dim: 3 input_dim: 227 input_dim: 227\n",
       "layer { name: \"mbox_priorbox\" type: \"PriorBox\"\n"
       "  prior_box_param { min_size: 60.0 max_size: 150.0 aspect_ratio: 2.0\n"
-      "    aspect_ratio: 3.0 flip: true clip: false variance: 0.1 variance: 0.1\n"
+      "    aspect_ratio: 3.0 flip: true clip: false variance: 0.1 variance: "
+      "0.1\n"
       "    variance: 0.2 variance: 0.2 offset: 0.5 step: 32 } }\n"
       "layer { name: \"detection_out\" type: \"DetectionOutput\"\n"
       "  include { phase: TEST }\n"
       "  detection_output_param { num_classes: 21 share_location: true\n"
-      "    background_label_id: 0 nms_param { nms_threshold: 0.45 top_k: 100 }\n"
-      "    code_type: CENTER_SIZE keep_top_k: 100 confidence_threshold: 0.25 } }\n"
-      "layer { name: \"s\" type: \"Slice\" slice_param { axis: -1 slice_point: 2 } }\n"
-      "layer { name: \"b\" type: \"Reshape\" reshape_param { shape { dim: 0 dim: -1 } } }\n",
+      "    background_label_id: 0 nms_param { nms_threshold: 0.45 top_k: 100 "
+      "}\n"
+      "    code_type: CENTER_SIZE keep_top_k: 100 confidence_threshold: 0.25 } "
+      "}\n"
+      "layer { name: \"s\" type: \"Slice\" slice_param { axis: -1 slice_point: "
+      "2 } }\n"
+      "layer { name: \"b\" type: \"Reshape\" reshape_param { shape { dim: 0 "
+      "dim: -1 } } }\n",
   };
   char *dir = cn_test_mkdtemp();
   for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {

@@ -35,9 +35,9 @@ static int cst(tg_t *t, int nd, const int64_t *dims, const float *v) {
 
 /* Adds the node with inputs ins (x first unless given), output "y" (with
  * preset dims when nd > 0), runs it on xv and compares with want. */
-static void check(tg_t *t, cn_op_t op, const cn_op_params_t *p, int nin, const int *ins,
-                  int ynd, const int64_t *ydims, const float *xv, const float *want,
-                  int64_t nwant) {
+static void check(tg_t *t, cn_op_t op, const cn_op_params_t *p, int nin,
+                  const int *ins, int ynd, const int64_t *ydims,
+                  const float *xv, const float *want, int64_t nwant) {
   int y = cn_graph_add_tensor(t->g, "y", CN_DT_F32, ynd, ydims);
   assert_true(y >= 0);
   int ni = cn_graph_add_node(t->g, op, "n", nin, ins, 1, &y);
@@ -59,8 +59,8 @@ static void check(tg_t *t, cn_op_t op, const cn_op_params_t *p, int nin, const i
   assert_int_equal(cn_engine_ref.run(st, inputs, outs, &err), 0);
   for (int64_t i = 0; i < nwant; i++)
     if (!(fabsf(out[i] - want[i]) <= 1e-5f + 1e-5f * fabsf(want[i])))
-      fail_msg("%s: y[%lld] = %.7g, expected %.7g", cn_op_name(op), (long long)i,
-               (double)out[i], (double)want[i]);
+      fail_msg("%s: y[%lld] = %.7g, expected %.7g", cn_op_name(op),
+               (long long)i, (double)out[i], (double)want[i]);
   cn_engine_ref.destroy(st);
   cn_graph_destroy(t->g);
 }
@@ -71,12 +71,13 @@ static cn_op_params_t P(void) {
   return p;
 }
 
-static void conv_params(cn_op_params_t *p, int k, int s, int d, int pt, int pl, int pb,
-                        int pr) {
+static void conv_params(cn_op_params_t *p, int k, int s, int d, int pt, int pl,
+                        int pb, int pr) {
   p->conv.kernel[0] = p->conv.kernel[1] = k;
   p->conv.stride[0] = p->conv.stride[1] = s;
   p->conv.dilation[0] = p->conv.dilation[1] = d;
-  p->conv.pads[0] = pt, p->conv.pads[1] = pl, p->conv.pads[2] = pb, p->conv.pads[3] = pr;
+  p->conv.pads[0] = pt, p->conv.pads[1] = pl, p->conv.pads[2] = pb,
+  p->conv.pads[3] = pr;
   p->conv.group = 1;
 }
 
@@ -90,13 +91,15 @@ static void test_conv(void **state) {
   cn_op_params_t p = P();
   conv_params(&p, 2, 1, 1, 0, 0, 0, 0);
   int ins[3] = {t.x, cst(&t, 4, w22, diag), -1};
-  check(&t, CN_OP_CONV, &p, 2, ins, 0, NULL, x9, (const float[]){6, 8, 12, 14}, 4);
+  check(&t, CN_OP_CONV, &p, 2, ins, 0, NULL, x9, (const float[]){6, 8, 12, 14},
+        4);
   /* Padding 1 all round, stride 2. */
   t = make(4, d33);
   conv_params(&p, 2, 2, 1, 1, 1, 1, 1);
   ins[1] = cst(&t, 4, w22, diag);
   ins[0] = t.x;
-  check(&t, CN_OP_CONV, &p, 2, ins, 0, NULL, x9, (const float[]){1, 3, 7, 14}, 4);
+  check(&t, CN_OP_CONV, &p, 2, ins, 0, NULL, x9, (const float[]){1, 3, 7, 14},
+        4);
   /* Dilation 2: the four corners. */
   t = make(4, d33);
   conv_params(&p, 2, 1, 2, 0, 0, 0, 0);
@@ -120,7 +123,8 @@ static void test_conv(void **state) {
   ins[0] = t.x;
   ins[1] = cst(&t, 4, wg, (const float[]){2, 3});
   ins[2] = cst(&t, 1, b2, (const float[]){1, -1});
-  check(&t, CN_OP_CONV, &p, 3, ins, 0, NULL, (const float[]){1, 2, 3, 4, 5, 6, 7, 8},
+  check(&t, CN_OP_CONV, &p, 3, ins, 0, NULL,
+        (const float[]){1, 2, 3, 4, 5, 6, 7, 8},
         (const float[]){3, 5, 7, 9, 14, 17, 20, 23}, 8);
 }
 
@@ -137,7 +141,8 @@ static void test_conv_postops(void **state) {
   p.conv.post.op[0].input = 3;
   p.conv.post.op[1].kind = CN_POST_ACT;
   p.conv.post.op[1].act = CN_ACT_RELU;
-  int ins[4] = {t.x, cst(&t, 4, w, (const float[]){2}), -1, cst(&t, 4, d, (const float[]){1, -5, 0})};
+  int ins[4] = {t.x, cst(&t, 4, w, (const float[]){2}), -1,
+                cst(&t, 4, d, (const float[]){1, -5, 0})};
   check(&t, CN_OP_CONV, &p, 4, ins, 0, NULL, (const float[]){1, 2, -3},
         (const float[]){3, 0, 0}, 3);
 }
@@ -156,8 +161,8 @@ static void test_deconv(void **state) {
   conv_params(&p, 2, 1, 1, 0, 0, 0, 0);
   ins[0] = t.x;
   ins[1] = cst(&t, 4, w22, ones);
-  check(&t, CN_OP_DECONV, &p, 2, ins, 0, NULL, x4, (const float[]){1, 3, 2, 4, 10, 6, 3, 7, 4},
-        9);
+  check(&t, CN_OP_DECONV, &p, 2, ins, 0, NULL, x4,
+        (const float[]){1, 3, 2, 4, 10, 6, 3, 7, 4}, 9);
   /* Pads crop the full result. */
   t = make(4, d22);
   conv_params(&p, 2, 1, 1, 1, 1, 1, 1);
@@ -166,8 +171,8 @@ static void test_deconv(void **state) {
   check(&t, CN_OP_DECONV, &p, 2, ins, 0, NULL, x4, (const float[]){10}, 1);
 }
 
-static void pool_params(cn_op_params_t *p, cn_pool_kind_t k, int ks, int s, int pad, int ceil,
-                        int cip) {
+static void pool_params(cn_op_params_t *p, cn_pool_kind_t k, int ks, int s,
+                        int pad, int ceil, int cip) {
   memset(p, 0, sizeof *p);
   p->pool.kind = k;
   p->pool.kernel[0] = p->pool.kernel[1] = ks;
@@ -184,17 +189,20 @@ static void test_pool(void **state) {
   float x16[16];
   for (int i = 0; i < 16; i++)
     x16[i] = (float)(i + 1);
-  const int64_t d44[4] = {1, 1, 4, 4}, d33[4] = {1, 1, 3, 3}, d22[4] = {1, 1, 2, 2};
+  const int64_t d44[4] = {1, 1, 4, 4}, d33[4] = {1, 1, 3, 3},
+                d22[4] = {1, 1, 2, 2};
   cn_op_params_t p;
   tg_t t = make(4, d44);
   pool_params(&p, CN_POOL_MAX, 2, 2, 0, 0, 0);
-  check(&t, CN_OP_POOL, &p, 1, &t.x, 0, NULL, x16, (const float[]){6, 8, 14, 16}, 4);
+  check(&t, CN_OP_POOL, &p, 1, &t.x, 0, NULL, x16,
+        (const float[]){6, 8, 14, 16}, 4);
   /* Ceil mode: partial windows at the end average only what they cover,
    * with or without count_include_pad (the ceil rows are not padding). */
   for (int cip = 0; cip < 2; cip++) {
     t = make(4, d33);
     pool_params(&p, CN_POOL_AVG, 2, 2, 0, 1, cip);
-    check(&t, CN_OP_POOL, &p, 1, &t.x, 0, NULL, x16, (const float[]){3, 4.5f, 7.5f, 9}, 4);
+    check(&t, CN_OP_POOL, &p, 1, &t.x, 0, NULL, x16,
+          (const float[]){3, 4.5f, 7.5f, 9}, 4);
   }
   t = make(4, d22);
   pool_params(&p, CN_POOL_AVG, 2, 1, 1, 0, 1);
@@ -220,8 +228,8 @@ static void test_inner_product_matmul(void **state) {
   p.ip.has_bias = 1;
   int ins[3] = {t.x, cst(&t, 2, dw, (const float[]){1, 0, 0, 0, 1, 1, 1, 1}),
                 cst(&t, 1, db, (const float[]){0.5f, -1})};
-  check(&t, CN_OP_INNER_PRODUCT, &p, 3, ins, 0, NULL, (const float[]){1, 2, 3, 4},
-        (const float[]){1.5f, 9}, 2);
+  check(&t, CN_OP_INNER_PRODUCT, &p, 3, ins, 0, NULL,
+        (const float[]){1, 2, 3, 4}, (const float[]){1.5f, 9}, 2);
   /* Batched matmul against a broadcast [3,1] matrix: row sums. */
   float a12[12];
   for (int i = 0; i < 12; i++)
@@ -229,11 +237,13 @@ static void test_inner_product_matmul(void **state) {
   const int64_t da[3] = {2, 2, 3}, db2[2] = {3, 1}, db1[1] = {3};
   t = make(3, da);
   int mi[2] = {t.x, cst(&t, 2, db2, (const float[]){1, 1, 1})};
-  check(&t, CN_OP_MATMUL, NULL, 2, mi, 0, NULL, a12, (const float[]){6, 15, 24, 33}, 4);
+  check(&t, CN_OP_MATMUL, NULL, 2, mi, 0, NULL, a12,
+        (const float[]){6, 15, 24, 33}, 4);
   t = make(3, da);
   mi[0] = t.x;
   mi[1] = cst(&t, 1, db1, (const float[]){1, 0, -1});
-  check(&t, CN_OP_MATMUL, NULL, 2, mi, 0, NULL, a12, (const float[]){-2, -2, -2, -2}, 4);
+  check(&t, CN_OP_MATMUL, NULL, 2, mi, 0, NULL, a12,
+        (const float[]){-2, -2, -2, -2}, 4);
 }
 
 static void test_binary_eltwise(void **state) {
@@ -244,19 +254,21 @@ static void test_binary_eltwise(void **state) {
   tg_t t = make(2, d23);
   p.binary = CN_BIN_SUB;
   int ins[3] = {t.x, cst(&t, 1, d3, (const float[]){10, 20, 30}), -1};
-  check(&t, CN_OP_BINARY, &p, 2, ins, 0, NULL, a6, (const float[]){-9, -18, -27, -6, -15, -24},
-        6);
+  check(&t, CN_OP_BINARY, &p, 2, ins, 0, NULL, a6,
+        (const float[]){-9, -18, -27, -6, -15, -24}, 6);
   t = make(2, d23);
   p.binary = CN_BIN_DIV;
   ins[0] = t.x;
   ins[1] = cst(&t, 2, d21, (const float[]){1, 2});
-  check(&t, CN_OP_BINARY, &p, 2, ins, 0, NULL, a6, (const float[]){1, 2, 3, 2, 2.5f, 3}, 6);
+  check(&t, CN_OP_BINARY, &p, 2, ins, 0, NULL, a6,
+        (const float[]){1, 2, 3, 2, 2.5f, 3}, 6);
   /* The constant may be the first operand, and a scalar. */
   t = make(2, d23);
   p.binary = CN_BIN_POW;
   ins[0] = cst(&t, 0, NULL, (const float[]){2});
   ins[1] = t.x;
-  check(&t, CN_OP_BINARY, &p, 2, ins, 0, NULL, a6, (const float[]){2, 4, 8, 16, 32, 64}, 6);
+  check(&t, CN_OP_BINARY, &p, 2, ins, 0, NULL, a6,
+        (const float[]){2, 4, 8, 16, 32, 64}, 6);
   /* Caffe Eltwise: SUM with coefficients, PROD, MAX. */
   static const float coeffs[3] = {1, -2, 0.5f};
   const float b6[6] = {6, 5, 4, 3, 2, 1}, c6[6] = {2, 2, 2, 2, 2, 2};
@@ -267,18 +279,21 @@ static void test_binary_eltwise(void **state) {
   ins[0] = t.x;
   ins[1] = cst(&t, 2, d23, b6);
   ins[2] = cst(&t, 2, d23, c6);
-  check(&t, CN_OP_ELTWISE, &p, 3, ins, 0, NULL, a6, (const float[]){-10, -7, -4, -1, 2, 5}, 6);
+  check(&t, CN_OP_ELTWISE, &p, 3, ins, 0, NULL, a6,
+        (const float[]){-10, -7, -4, -1, 2, 5}, 6);
   t = make(2, d23);
   p.eltwise.kind = CN_ELT_MAX;
   p.eltwise.coeffs = NULL;
   ins[0] = t.x;
   ins[1] = cst(&t, 2, d23, b6);
-  check(&t, CN_OP_ELTWISE, &p, 2, ins, 0, NULL, a6, (const float[]){6, 5, 4, 4, 5, 6}, 6);
+  check(&t, CN_OP_ELTWISE, &p, 2, ins, 0, NULL, a6,
+        (const float[]){6, 5, 4, 4, 5, 6}, 6);
   t = make(2, d23);
   p.eltwise.kind = CN_ELT_PROD;
   ins[0] = t.x;
   ins[1] = cst(&t, 2, d23, b6);
-  check(&t, CN_OP_ELTWISE, &p, 2, ins, 0, NULL, a6, (const float[]){6, 10, 12, 12, 10, 6}, 6);
+  check(&t, CN_OP_ELTWISE, &p, 2, ins, 0, NULL, a6,
+        (const float[]){6, 10, 12, 12, 10, 6}, 6);
 }
 
 static void act(cn_act_t k, float alpha, float beta, float x, float want) {
@@ -355,10 +370,12 @@ static void test_norms(void **state) {
   tg_t t = make(4, d);
   cn_op_params_t p = P();
   p.bn.eps = 0;
-  int ins[5] = {t.x, cst(&t, 1, dc, (const float[]){2, 3}), cst(&t, 1, dc, (const float[]){1, 1}),
-                cst(&t, 1, dc, (const float[]){0, 1}), cst(&t, 1, dc, (const float[]){1, 4})};
-  check(&t, CN_OP_BATCHNORM, &p, 5, ins, 0, NULL, (const float[]){1, 2}, (const float[]){3, 2.5f},
-        2);
+  int ins[5] = {t.x, cst(&t, 1, dc, (const float[]){2, 3}),
+                cst(&t, 1, dc, (const float[]){1, 1}),
+                cst(&t, 1, dc, (const float[]){0, 1}),
+                cst(&t, 1, dc, (const float[]){1, 4})};
+  check(&t, CN_OP_BATCHNORM, &p, 5, ins, 0, NULL, (const float[]){1, 2},
+        (const float[]){3, 2.5f}, 2);
   const int64_t d2[4] = {1, 2, 1, 2};
   t = make(4, d2);
   p = P();
@@ -426,13 +443,15 @@ static void test_data_movement(void **state) {
   p = P();
   p.transpose.perm[0] = 1;
   p.transpose.perm[1] = 0;
-  check(&t, CN_OP_TRANSPOSE, &p, 1, &t.x, 0, NULL, (const float[]){1, 2, 3, 4, 5, 6},
-        (const float[]){1, 4, 2, 5, 3, 6}, 6);
+  check(&t, CN_OP_TRANSPOSE, &p, 1, &t.x, 0, NULL,
+        (const float[]){1, 2, 3, 4, 5, 6}, (const float[]){1, 4, 2, 5, 3, 6},
+        6);
   /* Reshape keeps the data. */
   const int64_t d32[2] = {3, 2};
   t = make(2, d23);
-  check(&t, CN_OP_RESHAPE, NULL, 1, &t.x, 2, d32, (const float[]){1, 2, 3, 4, 5, 6},
-        (const float[]){1, 2, 3, 4, 5, 6}, 6);
+  check(&t, CN_OP_RESHAPE, NULL, 1, &t.x, 2, d32,
+        (const float[]){1, 2, 3, 4, 5, 6}, (const float[]){1, 2, 3, 4, 5, 6},
+        6);
 }
 
 static void test_split(void **state) {
@@ -459,8 +478,8 @@ static void test_split(void **state) {
   cn_graph_destroy(t.g);
 }
 
-static void pad_case(cn_pad_mode_t mode, int64_t b, int64_t e, float v, const float *want,
-                     int64_t n) {
+static void pad_case(cn_pad_mode_t mode, int64_t b, int64_t e, float v,
+                     const float *want, int64_t n) {
   const int64_t d[1] = {3};
   tg_t t = make(1, d);
   cn_op_params_t p = P();
@@ -479,7 +498,8 @@ static void test_pad(void **state) {
   pad_case(CN_PAD_CONSTANT, -1, 1, 0, (const float[]){2, 3, 0}, 3);
 }
 
-static void resize_case(cn_resize_mode_t mode, cn_resize_coord_t coord, const float *want) {
+static void resize_case(cn_resize_mode_t mode, cn_resize_coord_t coord,
+                        const float *want) {
   const int64_t d[4] = {1, 1, 1, 2}, dy[4] = {1, 1, 1, 4};
   tg_t t = make(4, d);
   cn_op_params_t p = P();
@@ -495,22 +515,26 @@ static void resize_case(cn_resize_mode_t mode, cn_resize_coord_t coord, const fl
 
 static void test_resize(void **state) {
   (void)state;
-  resize_case(CN_RESIZE_NEAREST, CN_COORD_ASYMMETRIC, (const float[]){1, 1, 2, 2});
-  resize_case(CN_RESIZE_LINEAR, CN_COORD_HALF_PIXEL, (const float[]){1, 1.25f, 1.75f, 2});
+  resize_case(CN_RESIZE_NEAREST, CN_COORD_ASYMMETRIC,
+              (const float[]){1, 1, 2, 2});
+  resize_case(CN_RESIZE_LINEAR, CN_COORD_HALF_PIXEL,
+              (const float[]){1, 1.25f, 1.75f, 2});
   resize_case(CN_RESIZE_LINEAR, CN_COORD_ALIGN_CORNERS,
               (const float[]){1, 4.0f / 3, 5.0f / 3, 2});
-  resize_case(CN_RESIZE_LINEAR, CN_COORD_ASYMMETRIC, (const float[]){1, 1.5f, 2, 2});
+  resize_case(CN_RESIZE_LINEAR, CN_COORD_ASYMMETRIC,
+              (const float[]){1, 1.5f, 2, 2});
 }
 
-static void reduce_case(cn_reduce_kind_t k, unsigned axes, int keep, const float *want,
-                        int64_t n) {
+static void reduce_case(cn_reduce_kind_t k, unsigned axes, int keep,
+                        const float *want, int64_t n) {
   const int64_t d[2] = {2, 3};
   tg_t t = make(2, d);
   cn_op_params_t p = P();
   p.reduce.kind = k;
   p.reduce.axes = axes;
   p.reduce.keepdims = keep;
-  check(&t, CN_OP_REDUCE, &p, 1, &t.x, 0, NULL, (const float[]){1, 2, 3, 4, 5, 6}, want, n);
+  check(&t, CN_OP_REDUCE, &p, 1, &t.x, 0, NULL,
+        (const float[]){1, 2, 3, 4, 5, 6}, want, n);
 }
 
 static void test_reduce(void **state) {

@@ -26,7 +26,8 @@ static const char net[] =
     "  inner_product_param { num_output: 3 } }\n";
 
 static void check(const cn_err_t *err) {
-  if (err->code && (strlen(err->msg) >= CN_ERR_MSG_MAX || strchr(err->msg, '\n')))
+  if (err->code &&
+      (strlen(err->msg) >= CN_ERR_MSG_MAX || strchr(err->msg, '\n')))
     abort();
 }
 

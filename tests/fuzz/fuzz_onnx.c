@@ -12,8 +12,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(const cn_err_t *err) {
-  if (err->code && (strlen(err->msg) >= CN_ERR_MSG_MAX || strchr(err->msg, '\n') ||
-                    !err->msg[0]))
+  if (err->code && (strlen(err->msg) >= CN_ERR_MSG_MAX ||
+                    strchr(err->msg, '\n') || !err->msg[0]))
     abort();
 }
 
@@ -24,9 +24,11 @@ static void run(const cn_graph_t *g) {
   if (g->noutputs > 64)
     return;
   for (int i = 0; i < g->ninputs; i++)
-    ins[i] = calloc((size_t)cn_tensor_numel(&g->tensors[g->inputs[i]]) + 1, sizeof(float));
+    ins[i] = calloc((size_t)cn_tensor_numel(&g->tensors[g->inputs[i]]) + 1,
+                    sizeof(float));
   for (int i = 0; i < g->noutputs; i++)
-    outs[i] = calloc((size_t)cn_tensor_numel(&g->tensors[g->outputs[i]]) + 1, sizeof(float));
+    outs[i] = calloc((size_t)cn_tensor_numel(&g->tensors[g->outputs[i]]) + 1,
+                     sizeof(float));
   void *st;
   cn_err_t err = {0};
   cn_engine_opts_t eo = {0};

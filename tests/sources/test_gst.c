@@ -397,8 +397,7 @@ static void test_bad_pipelines_fail_with_one_line(void **state) {
 
   /* Data nothing can convert (buffers without caps): the flow error
    * from the streaming thread, with its reason. */
-  assert_int_equal(open_fails("gst:fakesrc ! appsink", 2000, &err),
-                   CN_EFORMAT);
+  assert_int_equal(open_fails("gst:fakesrc ! appsink", 2000, &err), CN_EFORMAT);
   assert_non_null(strstr(err.msg, "fakesrc0"));
   assert_non_null(strstr(err.msg, "not-negotiated"));
 
@@ -434,8 +433,8 @@ static void test_stall_times_out_and_stop_interrupts(void **state) {
   static const char *uri = "gst:videotestsrc is-live=true ! video/x-raw,"
                            "width=64,height=48,framerate=1/10 ! appsink";
   log_buf_t logs = {.lock = PTHREAD_MUTEX_INITIALIZER};
-  cn_logger_t logger = {.level = CN_LOG_INFO, .sink = log_sink,
-                        .opaque = &logs};
+  cn_logger_t logger = {
+      .level = CN_LOG_INFO, .sink = log_sink, .opaque = &logs};
   cn_source_opts_t o;
   cn_source_opts_default(&o);
   o.timeout_ms = 500;
@@ -443,8 +442,7 @@ static void test_stall_times_out_and_stop_interrupts(void **state) {
   o.log = &logger;
   cn_source_t *src = start(uri, &o);
   cn_frame_t *f = NULL;
-  assert_int_equal(cn_source_take(src, 0, 2 * CN_NS_PER_S, &f, NULL, NULL),
-                   0);
+  assert_int_equal(cn_source_take(src, 0, 2 * CN_NS_PER_S, &f, NULL, NULL), 0);
   int64_t t0 = f->t_capture;
   cn_frame_unref(&f);
   cn_err_t err = {0};
@@ -462,8 +460,7 @@ static void test_stall_times_out_and_stop_interrupts(void **state) {
   /* The same camera with the default 5 s timeout, stopped mid-read. */
   o.timeout_ms = 5000;
   src = start(uri, &o);
-  assert_int_equal(cn_source_take(src, 0, 2 * CN_NS_PER_S, &f, NULL, NULL),
-                   0);
+  assert_int_equal(cn_source_take(src, 0, 2 * CN_NS_PER_S, &f, NULL, NULL), 0);
   cn_frame_unref(&f);
   sleep_ms(200);
   t0 = cn_clock_now();

@@ -203,8 +203,8 @@ static void test_mjpeg_frames_in_order(void **state) {
 }
 
 /* The server ends the stream (its feed stops after 30 frames, then ffmpeg
- * exits): offline because the stream ended, not finished; a new server on the same port: online
- * again with a reconnect counted, and frames flow. */
+ * exits): offline because the stream ended, not finished; a new server on the
+ * same port: online again with a reconnect counted, and frames flow. */
 static void test_stream_end_and_reconnect(void **state) {
   fixture_t *fx = fixture(state);
   server_t s = {0};

@@ -54,9 +54,9 @@ static void test_slow_consumer_gets_newest_frames(void **state) {
     assert_int_equal(f->height, 240);
     assert_int_equal(f->format, CN_PIX_BGR24);
     /* The pixels are the frame they claim to be. */
-    assert_int_equal(cn_pattern_read_bgr(f->data, f->stride, f->width,
-                                         f->height),
-                     (int64_t)f->seq);
+    assert_int_equal(
+        cn_pattern_read_bgr(f->data, f->stride, f->width, f->height),
+        (int64_t)f->seq);
     assert_true(f->t_capture <= f->t_take && f->t_take <= f->t_develop);
     ages[n++] = f->t_take - f->t_capture;
     last = f->seq;
@@ -85,8 +85,8 @@ static void test_fast_consumer_waits_for_next_frame(void **state) {
   uint64_t last = 0;
   for (int i = 0; i < 25; i++) {
     cn_frame_t *f = NULL;
-    assert_int_equal(
-        cn_source_take(src, last, 2 * CN_NS_PER_S, &f, NULL, NULL), 0);
+    assert_int_equal(cn_source_take(src, last, 2 * CN_NS_PER_S, &f, NULL, NULL),
+                     0);
     assert_true(f->seq > last);
     last = f->seq;
     cn_frame_unref(&f);
@@ -113,9 +113,9 @@ static void test_stop_wakes_consumer_and_frames_outlive_source(void **state) {
   assert_true(cn_clock_now() - t0 < CN_NS_PER_S);
   cn_source_destroy(src);
   /* Still readable after destroy; freed with the last reference (ASan). */
-  assert_int_equal(cn_pattern_read_bgr(keep->data, keep->stride, keep->width,
-                                       keep->height),
-                   (int64_t)keep->seq);
+  assert_int_equal(
+      cn_pattern_read_bgr(keep->data, keep->stride, keep->width, keep->height),
+      (int64_t)keep->seq);
   cn_frame_unref(&keep);
 }
 

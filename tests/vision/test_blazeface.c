@@ -70,8 +70,7 @@ static int reference(const char *model, const char *photo, face_t *faces,
   for (char *line = strtok(out, "\n"); line && n < max;
        line = strtok(NULL, "\n")) {
     face_t *f = &faces[n];
-    int got = sscanf(line,
-                     "%f %f %f %f %f %f %f %f %f %f %f %f %f %f %f %f %f",
+    int got = sscanf(line, "%f %f %f %f %f %f %f %f %f %f %f %f %f %f %f %f %f",
                      &f->score, &f->x, &f->y, &f->w, &f->h, &f->kp[0][0],
                      &f->kp[0][1], &f->kp[1][0], &f->kp[1][1], &f->kp[2][0],
                      &f->kp[2][1], &f->kp[3][0], &f->kp[3][1], &f->kp[4][0],
@@ -167,8 +166,8 @@ static void astronaut(const char *backend) {
   for (int i = 0; i < res.nboxes; i++) {
     const cn_box_t *b = &res.boxes[i];
     print_message("camnet (%s): %.3f box %.1f %.1f %.1f %.1f\n",
-                  backend ? backend : "default", (double)b->score,
-                  (double)b->x, (double)b->y, (double)b->w, (double)b->h);
+                  backend ? backend : "default", (double)b->score, (double)b->x,
+                  (double)b->y, (double)b->w, (double)b->h);
     strong += b->score > 0.75f;
   }
   for (int i = 0; i < nref; i++)
@@ -182,17 +181,17 @@ static void astronaut(const char *backend) {
   float cx = b->x + b->w / 2, cy = b->y + b->h / 2;
   assert_true(cx > 200 && cx < 255 && cy > 105 && cy < 155);
   assert_true(b->w > 70 && b->w < 130 && b->h > 70 && b->h < 130);
-  float v = iou(b->x, b->y, b->w, b->h, ref[0].x, ref[0].y, ref[0].w,
-                ref[0].h);
-  print_message("IoU with the reference: %.4f, score %.4f vs %.4f\n",
-                (double)v, (double)b->score, (double)ref[0].score);
+  float v = iou(b->x, b->y, b->w, b->h, ref[0].x, ref[0].y, ref[0].w, ref[0].h);
+  print_message("IoU with the reference: %.4f, score %.4f vs %.4f\n", (double)v,
+                (double)b->score, (double)ref[0].score);
   assert_true(v >= 0.9f);
   assert_true(fabsf(b->score - ref[0].score) < 0.05f);
   /* The six keypoints (eyes, nose, mouth, ears) within 4 px of the
    * reference's, and the right eye (of the person) left of the left eye. */
   assert_int_equal(b->nkp, 6);
   for (int k = 0; k < 6; k++) {
-    float dx = b->kp[k][0] - ref[0].kp[k][0], dy = b->kp[k][1] - ref[0].kp[k][1];
+    float dx = b->kp[k][0] - ref[0].kp[k][0],
+          dy = b->kp[k][1] - ref[0].kp[k][1];
     if (sqrtf(dx * dx + dy * dy) > 4.0f)
       fail_msg("keypoint %d: (%.1f, %.1f), reference (%.1f, %.1f)", k,
                (double)b->kp[k][0], (double)b->kp[k][1],

@@ -135,8 +135,8 @@ static cn_decoder_t *decoder(const cn_model_t *m, const char *kind) {
   return d;
 }
 
-static void expect_create_error(const cn_decoder_opts_t *o,
-                                const cn_model_t *m, const char *what) {
+static void expect_create_error(const cn_decoder_opts_t *o, const cn_model_t *m,
+                                const char *what) {
   cn_decoder_t *d = (cn_decoder_t *)1;
   cn_err_t err = {0};
   assert_int_equal(cn_decoder_create(o, m, &d, &err), CN_EINVAL);
@@ -265,8 +265,7 @@ static void expect_scores(const cn_box_t *out, int n, const float *want,
 static void test_nms(void **state) {
   (void)state;
   cn_box_t in[5] = {box(0, 0, 10, 10, 0.9f, 0), box(5, 0, 10, 10, 0.8f, 0),
-                    box(1, 1, 10, 10, 0.7f, 0),
-                    box(100, 100, 10, 10, 0.6f, 0),
+                    box(1, 1, 10, 10, 0.7f, 0), box(100, 100, 10, 10, 0.6f, 0),
                     box(0, 0, 10, 10, 0.95f, 1)};
   cn_box_t out[5];
   int scratch[5];
@@ -320,7 +319,8 @@ static void test_nms_weighted(void **state) {
   assert_float_equal(out[0].x, 0, 1e-6);
 }
 
-/* ---- SSD ------------------------------------------------------------------ */
+/* ---- SSD ------------------------------------------------------------------
+ */
 
 static void test_ssd(void **state) {
   (void)state;
@@ -375,7 +375,8 @@ static void test_ssd(void **state) {
   cn_model_free(m);
 }
 
-/* ---- YOLO ----------------------------------------------------------------- */
+/* ---- YOLO -----------------------------------------------------------------
+ */
 
 /* Five boxes (cx, cy, w, h), two classes:
  * 0: (50,50,20,10) class 0 .9          kept
@@ -386,8 +387,10 @@ static void test_ssd(void **state) {
  * 5-7: nothing (score 0): the box axis is the long one.
  * Input 100x100 from a 200x200 frame: everything doubles. */
 #define NB 8
-static const float BOXES[NB][4] = {{50, 50, 20, 10}, {52, 50, 20, 10},
-                                   {52, 50, 20, 10}, {10, 10, 4, 4},
+static const float BOXES[NB][4] = {{50, 50, 20, 10},
+                                   {52, 50, 20, 10},
+                                   {52, 50, 20, 10},
+                                   {10, 10, 4, 4},
                                    {90, 90, 10, 10}};
 static const float CLS[NB][2] = {
     {0.9f, 0.1f}, {0.8f, 0.05f}, {0.1f, 0.7f}, {0.2f, 0.1f}, {0.3f, 0.6f}};
@@ -477,7 +480,8 @@ static void test_yolo(void **state) {
   cn_model_free(m5);
 }
 
-/* ---- BlazeFace ------------------------------------------------------------- */
+/* ---- BlazeFace -------------------------------------------------------------
+ */
 
 /* Anchor 107: the 16x16 grid's cell (5, 3), second anchor, centre (44, 28)
  * in a 128 input; raw score 2 (sigmoid 0.88079708); box offsets (1, -2),
@@ -612,11 +616,13 @@ static void test_errors(void **state) {
   cn_decoder_opts_t o;
   cn_decoder_opts_default(&o);
   o.kind = "ssd";
-  expect_create_error(&o, cls, "decoder ssd: model has no output shaped "
-                               "[1,1,N,7]");
+  expect_create_error(&o, cls,
+                      "decoder ssd: model has no output shaped "
+                      "[1,1,N,7]");
   o.kind = "blazeface";
-  expect_create_error(&o, cls, "decoder blazeface: model has no outputs "
-                               "shaped [1,A,16] and [1,A,1]");
+  expect_create_error(&o, cls,
+                      "decoder blazeface: model has no outputs "
+                      "shaped [1,A,16] and [1,A,1]");
   o.kind = "yolo";
   expect_create_error(&o, cls, "decoder yolo: model has no output");
   o.kind = "detr";

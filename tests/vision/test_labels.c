@@ -63,7 +63,8 @@ static void test_plain(void **state) {
   const char *want2[] = {"cat", "dog", "", "bird"};
   expect(l, want2, 4);
   cn_labels_destroy(l);
-  l = load_ok("nonl.txt", "\xEF\xBB\xBF" "only");
+  l = load_ok("nonl.txt", "\xEF\xBB\xBF"
+                          "only");
   const char *want3[] = {"only"};
   expect(l, want3, 1);
   cn_labels_destroy(l);
@@ -71,12 +72,12 @@ static void test_plain(void **state) {
 
 static void test_synset(void **state) {
   (void)state;
-  cn_labels_t *l = load_ok("synset_words.txt",
-                           "n01440764 tench, Tinca tinca\n"
-                           "n01443537 goldfish, Carassius auratus\n"
-                           "n01484850 great white shark, white shark, "
-                           "man-eater, man-eating shark, Carcharodon "
-                           "carcharias\r\n");
+  cn_labels_t *l =
+      load_ok("synset_words.txt", "n01440764 tench, Tinca tinca\n"
+                                  "n01443537 goldfish, Carassius auratus\n"
+                                  "n01484850 great white shark, white shark, "
+                                  "man-eater, man-eating shark, Carcharodon "
+                                  "carcharias\r\n");
   const char *want[] = {
       "tench, Tinca tinca", "goldfish, Carassius auratus",
       "great white shark, white shark, man-eater, man-eating shark, "

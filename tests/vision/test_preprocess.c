@@ -140,8 +140,7 @@ static void test_nhwc_rgb(void **state) {
   cn_preproc_opts_t o = opts(2, 2);
   o.layout = CN_LAYOUT_NHWC;
   o.rgb = true;
-  const float want[] = {30, 20, 10, 60, 50,  40,
-                        90, 80, 70, 120, 110, 100};
+  const float want[] = {30, 20, 10, 60, 50, 40, 90, 80, 70, 120, 110, 100};
   run_expect(&o, &m.f, want, 12, NULL);
   img_free(&m);
 }
@@ -156,17 +155,17 @@ static void test_mean_scale_std(void **state) {
   o.scale = 0.5f;
   o.std[0] = 1, o.std[1] = 2, o.std[2] = 4;
   o.rgb = true;
-  const float nchw_rgb[] = {0, 3.75f, 7.5f, 11.25f, 0, 7.5f,
-                            15, 22.5f, 0, 15, 30, 45};
+  const float nchw_rgb[] = {0,  3.75f, 7.5f, 11.25f, 0,  7.5f,
+                            15, 22.5f, 0,    15,     30, 45};
   run_expect(&o, &m.f, nchw_rgb, 12, NULL);
   o.rgb = false;
   o.layout = CN_LAYOUT_NHWC;
-  const float nhwc_bgr[] = {0,  0,  0,     15, 7.5f,  3.75f,
-                            30, 15, 7.5f,  45, 22.5f, 11.25f};
+  const float nhwc_bgr[] = {0,  0,  0,    15, 7.5f,  3.75f,
+                            30, 15, 7.5f, 45, 22.5f, 11.25f};
   run_expect(&o, &m.f, nhwc_bgr, 12, NULL);
   o.layout = CN_LAYOUT_NCHW;
-  const float nchw_bgr[] = {0, 15, 30, 45, 0, 7.5f, 15, 22.5f,
-                            0, 3.75f, 7.5f, 11.25f};
+  const float nchw_bgr[] = {0,  15,    30, 45,    0,    7.5f,
+                            15, 22.5f, 0,  3.75f, 7.5f, 11.25f};
   run_expect(&o, &m.f, nchw_bgr, 12, NULL);
   img_free(&m);
 }
@@ -202,16 +201,14 @@ static void test_mean_image(void **state) {
   o.mean_image = &mean;
   o.scale = 2;
   o.mean[0] = 99; /* replaced by the image */
-  const float bgr[] = {18, 76,  134, 192, 30,  88,
-                       146, 204, 42, 100, 158, 216};
+  const float bgr[] = {18, 76, 134, 192, 30, 88, 146, 204, 42, 100, 158, 216};
   run_expect(&o, &m.f, bgr, 12, NULL);
   o.rgb = true;
-  const float rgb[] = {58, 116, 174, 232, 30,  88,
-                       146, 204, 2,  60,  118, 176};
+  const float rgb[] = {58, 116, 174, 232, 30, 88, 146, 204, 2, 60, 118, 176};
   run_expect(&o, &m.f, rgb, 12, NULL);
   o.layout = CN_LAYOUT_NHWC;
-  const float rgb_nhwc[] = {58, 30, 2, 116, 88, 60, 174, 146, 118, 232,
-                            204, 176};
+  const float rgb_nhwc[] = {58,  30,  2,   116, 88,  60,
+                            174, 146, 118, 232, 204, 176};
   run_expect(&o, &m.f, rgb_nhwc, 12, NULL);
   img_free(&m);
 }
@@ -239,8 +236,7 @@ static void test_crop_wide_and_tall(void **state) {
   run_expect(&o, &wide.f, w, 12, &xf);
   assert_true(xf.sx == 1 && xf.sy == 1 && xf.ox == 1 && xf.oy == 0);
   /* Rows 1 and 2 of the 2x4 frame. */
-  const float t[] = {90, 100, 130, 140, 91, 101, 131, 141,
-                     92, 102, 132, 142};
+  const float t[] = {90, 100, 130, 140, 91, 101, 131, 141, 92, 102, 132, 142};
   run_expect(&o, &tall.f, t, 12, &xf);
   assert_true(xf.sx == 1 && xf.sy == 1 && xf.ox == 0 && xf.oy == 1);
   assert_int_equal(xf.src_w, 2);
@@ -307,8 +303,7 @@ static void check_rect(const float *v, int x0, int y0, int x1, int y1) {
       int inside = x >= x0 + 2 && x < x1 - 2 && y >= y0 + 2 && y < y1 - 2;
       int outside = x < x0 - 2 || x >= x1 + 2 || y < y0 - 2 || y >= y1 + 2;
       if (inside && (v[i] != 200.0f || v[P + i] != 100.0f))
-        fail_msg("(%d,%d) inside: %g %g", x, y, (double)v[i],
-                 (double)v[P + i]);
+        fail_msg("(%d,%d) inside: %g %g", x, y, (double)v[i], (double)v[P + i]);
       if (outside && (v[i] != 0.0f || v[P + i] != 0.0f))
         fail_msg("(%d,%d) outside: %g %g", x, y, (double)v[i],
                  (double)v[P + i]);

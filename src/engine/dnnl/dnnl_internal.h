@@ -29,14 +29,14 @@
 enum { CN__ST_ARENA, CN__ST_INPUT, CN__ST_OUTPUT, CN__ST_CONST };
 
 typedef struct cn__dstore {
-  int kind;  /* CN__ST_* */
-  int ext;   /* graph input/output index for INPUT/OUTPUT stores */
+  int kind; /* CN__ST_* */
+  int ext;  /* graph input/output index for INPUT/OUTPUT stores */
   size_t size;
   int parent; /* -1, or the store this one lives inside */
   size_t poff;
   int last_node; /* last node reading anything held here (roots only) */
   int first_step, last_step; /* planning (roots only) */
-  size_t off;  /* arena offset (roots only) */
+  size_t off;                /* arena offset (roots only) */
 } cn__dstore_t;
 
 typedef struct cn__dval {
@@ -46,7 +46,7 @@ typedef struct cn__dval {
   int tensor; /* graph tensor held, -1 for prepared weights */
   int next;   /* next value of the same tensor, -1 */
   dnnl_memory_t mem;
-  int dense; /* 1: a layout a primitive may take as is (not a strided view) */
+  int dense;   /* 1: a layout a primitive may take as is (not a strided view) */
   size_t boff; /* after planning: bytes from the root store's start */
 } cn__dval_t;
 
@@ -54,7 +54,7 @@ enum { CN__STEP_PRIM, CN__STEP_REF };
 
 typedef struct cn__dstep {
   int kind;
-  int node; /* graph node it belongs to, -1 for the output reorders */
+  int node;         /* graph node it belongs to, -1 for the output reorders */
   const char *what; /* short label for describe(): "conv", "reorder", ... */
   /* PRIM */
   dnnl_primitive_t prim;

@@ -48,7 +48,8 @@ void *cn__dnnl_map(size_t size, size_t *mapped) {
   size_t n = align_up(size, 4096);
   if (n >= huge)
     n = align_up(n, huge);
-  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *p =
+      mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
     return NULL;
 #ifdef MADV_HUGEPAGE
@@ -78,8 +79,8 @@ int cn__dnnl_new_store(cn__dnnl_t *s, int kind, size_t size, int last_node) {
   return s->nstores++;
 }
 
-int cn__dnnl_new_val(cn__dnnl_t *s, int tensor, const dnnl_memory_desc_t *md, int store,
-                     size_t off) {
+int cn__dnnl_new_val(cn__dnnl_t *s, int tensor, const dnnl_memory_desc_t *md,
+                     int store, size_t off) {
   if (grow((void **)&s->vals, &s->cvals, s->nvals, sizeof(*s->vals)))
     return CN_ENOMEM;
   cn__dval_t *v = &s->vals[s->nvals];
@@ -104,8 +105,9 @@ void cn__dnnl_touch(cn__dnnl_t *s, int store, int node) {
     s->stores[r].last_node = node;
 }
 
-int cn__dnnl_add_prim(cn__dnnl_t *s, int node, const char *what, dnnl_primitive_desc_t pd,
-                      int nargs, const int *ids, const int *vals, cn_err_t *err) {
+int cn__dnnl_add_prim(cn__dnnl_t *s, int node, const char *what,
+                      dnnl_primitive_desc_t pd, int nargs, const int *ids,
+                      const int *vals, cn_err_t *err) {
   if (grow((void **)&s->steps, &s->csteps, s->nsteps, sizeof(*s->steps))) {
     dnnl_primitive_desc_destroy(pd);
     return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
@@ -115,7 +117,8 @@ int cn__dnnl_add_prim(cn__dnnl_t *s, int node, const char *what, dnnl_primitive_
   st->kind = CN__STEP_PRIM;
   st->node = node;
   st->what = what;
-  const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  const dnnl_memory_desc_t *sp =
+      dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   if (sp && sp->ndims > 0) {
     st->scratch_md = *sp;
     st->scratch_size = dnnl_memory_desc_get_size(sp);
@@ -124,7 +127,8 @@ int cn__dnnl_add_prim(cn__dnnl_t *s, int node, const char *what, dnnl_primitive_
   dnnl_primitive_desc_destroy(pd);
   if (rs != dnnl_success) {
     const char *name = node >= 0 ? s->g->nodes[node].name : "output";
-    return cn_err_set(err, CN_EINTERNAL, "dnnl: node %d (%s): creating %s (status %d)", node,
+    return cn_err_set(err, CN_EINTERNAL,
+                      "dnnl: node %d (%s): creating %s (status %d)", node,
                       name ? name : "?", what, rs);
   }
   st->nargs = nargs;
@@ -177,7 +181,8 @@ static void dnnl_destroy(void *state) {
 }
 
 /* Calls fn(s, value) for every value step k reads or writes. */
-static void step_vals(cn__dnnl_t *s, int k, void (*fn)(cn__dnnl_t *, int, int), int arg) {
+static void step_vals(cn__dnnl_t *s, int k, void (*fn)(cn__dnnl_t *, int, int),
+                      int arg) {
   cn__dstep_t *st = &s->steps[k];
   if (st->kind == CN__STEP_PRIM) {
     for (int a = 0; a < st->nargs; a++)
@@ -238,7 +243,8 @@ static int plan(cn__dnnl_t *s, cn_err_t *err) {
     cn__dstore_t *st = &s->stores[i];
     if (st->parent >= 0 || st->kind != CN__ST_ARENA || st->last_step < 0)
       continue;
-    items[n] = (place_t){align_up(st->size, ARENA_ALIGN), 0, st->first_step, st->last_step, i};
+    items[n] = (place_t){align_up(st->size, ARENA_ALIGN), 0, st->first_step,
+                         st->last_step, i};
     n++;
   }
   qsort(items, (size_t)n, sizeof(*items), by_size_desc);
@@ -272,7 +278,8 @@ static int bind(cn__dnnl_t *s, cn_err_t *err) {
   if (s->arena_size) {
     s->arena = cn__dnnl_map(s->arena_size, &s->arena_map);
     if (!s->arena)
-      return cn_err_set(err, CN_ENOMEM, "dnnl: no memory for %zu bytes of activations",
+      return cn_err_set(err, CN_ENOMEM,
+                        "dnnl: no memory for %zu bytes of activations",
                         s->arena_size);
   }
   size_t scratch = 0;
@@ -308,7 +315,8 @@ static int bind(cn__dnnl_t *s, cn_err_t *err) {
       s->ext_vals[s->n_ext++] = i;
     dnnl_status_t st = dnnl_memory_create(&v->mem, &v->md, s->eng, h);
     if (st != dnnl_success)
-      return cn_err_set(err, CN_EINTERNAL, "dnnl: memory object (status %d)", st);
+      return cn_err_set(err, CN_EINTERNAL, "dnnl: memory object (status %d)",
+                        st);
   }
   for (int k = 0; k < s->nsteps; k++) {
     cn__dstep_t *st = &s->steps[k];
@@ -318,19 +326,21 @@ static int bind(cn__dnnl_t *s, cn_err_t *err) {
     if (!st->args)
       return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
     for (int a = 0; a < st->nargs; a++)
-      st->args[a] = (dnnl_exec_arg_t){st->arg_ids[a], s->vals[st->arg_vals[a]].mem};
+      st->args[a] =
+          (dnnl_exec_arg_t){st->arg_ids[a], s->vals[st->arg_vals[a]].mem};
     if (st->scratch_size) {
-      if (dnnl_memory_create(&st->scratch_mem, &st->scratch_md, s->eng, s->scratch) !=
-          dnnl_success)
+      if (dnnl_memory_create(&st->scratch_mem, &st->scratch_md, s->eng,
+                             s->scratch) != dnnl_success)
         return cn_err_set(err, CN_EINTERNAL, "dnnl: scratchpad memory");
-      st->args[st->nargs] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, st->scratch_mem};
+      st->args[st->nargs] =
+          (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, st->scratch_mem};
     }
   }
   return 0;
 }
 
-static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts, void **state,
-                        cn_err_t *err) {
+static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts,
+                        void **state, cn_err_t *err) {
   *state = NULL;
   cn__dnnl_t *s = calloc(1, sizeof(*s));
   if (!s)
@@ -344,7 +354,8 @@ static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts, void 
     omp_set_num_threads(s->threads);
   int rc = 0;
   if (dnnl_engine_create(&s->eng, dnnl_cpu, 0) != dnnl_success ||
-      dnnl_stream_create(&s->strm, s->eng, dnnl_stream_default_flags) != dnnl_success) {
+      dnnl_stream_create(&s->strm, s->eng, dnnl_stream_default_flags) !=
+          dnnl_success) {
     rc = cn_err_set(err, CN_EINTERNAL, "dnnl: cannot create the CPU engine");
     goto out;
   }
@@ -368,7 +379,8 @@ static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts, void 
   for (int j = 0; j < g->ninputs && rc == 0; j++) {
     const cn_tensor_t *t = &g->tensors[g->inputs[j]];
     if (t->dtype != CN_DT_F32) {
-      rc = cn_err_set(err, CN_EUNSUPPORTED, "dnnl: input %d (%s) is not float32", j, t->name);
+      rc = cn_err_set(err, CN_EUNSUPPORTED,
+                      "dnnl: input %d (%s) is not float32", j, t->name);
       break;
     }
     dnnl_memory_desc_t md;
@@ -391,7 +403,8 @@ static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts, void 
   if (rc == 0)
     rc = plan(s, err);
   if (rc == 0)
-    rc = cn__dnnl_load_weights(s, err); /* before bind: args take the memories */
+    rc =
+        cn__dnnl_load_weights(s, err); /* before bind: args take the memories */
   if (rc == 0)
     rc = bind(s, err);
 out:
@@ -405,8 +418,8 @@ out:
   return 0;
 }
 
-static int dnnl_run(void *state, const float *const *inputs, float *const *outputs,
-                    cn_err_t *err) {
+static int dnnl_run(void *state, const float *const *inputs,
+                    float *const *outputs, cn_err_t *err) {
   cn__dnnl_t *s = state;
   int saved_threads = 0;
   if (s->threads) {
@@ -424,10 +437,11 @@ static int dnnl_run(void *state, const float *const *inputs, float *const *outpu
   for (int k = 0; k < s->nsteps && rc == 0; k++) {
     cn__dstep_t *st = &s->steps[k];
     if (st->kind == CN__STEP_PRIM) {
-      dnnl_status_t e = dnnl_primitive_execute(st->prim, s->strm,
-                                               st->nargs + (st->scratch_size ? 1 : 0), st->args);
+      dnnl_status_t e = dnnl_primitive_execute(
+          st->prim, s->strm, st->nargs + (st->scratch_size ? 1 : 0), st->args);
       if (e != dnnl_success)
-        rc = cn_err_set(err, CN_EINTERNAL, "dnnl: step %d (%s, node %d) failed (status %d)", k,
+        rc = cn_err_set(err, CN_EINTERNAL,
+                        "dnnl: step %d (%s, node %d) failed (status %d)", k,
                         st->what, st->node, e);
       continue;
     }
@@ -464,7 +478,8 @@ static void md_str(const dnnl_memory_desc_t *md, char *buf, size_t len) {
   for (int i = 0; i < nd; i++) /* selection sort by stride, outermost first */
     for (int j = i + 1; j < nd; j++)
       if (b->strides[order[j]] > b->strides[order[i]] ||
-          (b->strides[order[j]] == b->strides[order[i]] && order[j] < order[i])) {
+          (b->strides[order[j]] == b->strides[order[i]] &&
+           order[j] < order[i])) {
         int t = order[i];
         order[i] = order[j];
         order[j] = t;
@@ -486,12 +501,14 @@ static void md_str(const dnnl_memory_desc_t *md, char *buf, size_t len) {
 
 void cn__dnnl_describe(const void *state, FILE *f) {
   const cn__dnnl_t *s = state;
-  fprintf(f, "dnnl: %d steps, %d reference nodes, %d reorders inside the graph, "
-             "%d residual sums in place, %d concat inputs in place, %d copying concats, "
-             "arena %.1f MiB, scratch %.1f KiB\n",
+  fprintf(f,
+          "dnnl: %d steps, %d reference nodes, %d reorders inside the graph, "
+          "%d residual sums in place, %d concat inputs in place, %d copying "
+          "concats, "
+          "arena %.1f MiB, scratch %.1f KiB\n",
           s->nsteps, s->n_ref_nodes, s->n_reorders_in_graph, s->n_inplace_sum,
-          s->n_inplace_concat, s->n_copy_concat, (double)s->arena_size / 1048576.0,
-          (double)s->scratch_size / 1024.0);
+          s->n_inplace_concat, s->n_copy_concat,
+          (double)s->arena_size / 1048576.0, (double)s->scratch_size / 1024.0);
   for (int k = 0; k < s->nsteps; k++) {
     const cn__dstep_t *st = &s->steps[k];
     const char *name = st->node >= 0 ? s->g->nodes[st->node].name : "";
@@ -505,7 +522,8 @@ void cn__dnnl_describe(const void *state, FILE *f) {
         if (st->arg_ids[a] == DNNL_ARG_DST)
           md_str(&s->vals[st->arg_vals[a]].md, lay, sizeof(lay));
     }
-    fprintf(f, "  %3d %-8s %-24s %-24s -> %s\n", k, st->what, name ? name : "?", impl, lay);
+    fprintf(f, "  %3d %-8s %-24s %-24s -> %s\n", k, st->what, name ? name : "?",
+            impl, lay);
   }
 }
 

@@ -77,8 +77,9 @@ static int run_node(const cn_graph_t *g, int node, const float **in,
   const cn_node_t *n = &g->nodes[node];
   cn__ref_kernel_fn fn = kernel_of(n->op);
   if (!fn)
-    return cn_err_set(err, CN_EUNSUPPORTED, "ref: node %d (%s): op %s has no kernel", node,
-                      n->name, cn_op_name(n->op));
+    return cn_err_set(err, CN_EUNSUPPORTED,
+                      "ref: node %d (%s): op %s has no kernel", node, n->name,
+                      cn_op_name(n->op));
   for (int i = 0; i < n->ninputs; i++)
     if (!in[i] && n->inputs[i] >= 0)
       in[i] = g->tensors[n->inputs[i]].data;
@@ -105,11 +106,11 @@ int cn_ref_node_run(const cn_graph_t *g, int node, const float *const *in,
 
 typedef struct ref_state {
   const cn_graph_t *g;
-  float **buf;         /* per tensor: data pointer while running */
-  unsigned char *mem;  /* one block for every computed tensor */
+  float **buf;        /* per tensor: data pointer while running */
+  unsigned char *mem; /* one block for every computed tensor */
   void *scratch;
-  const float **ins;   /* per node input pointers, laid out by node */
-  int *in_off;         /* node -> offset into ins */
+  const float **ins; /* per node input pointers, laid out by node */
+  int *in_off;       /* node -> offset into ins */
   float **outs;
   int *out_off;
 } ref_state_t;
@@ -149,15 +150,19 @@ static int ref_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts,
     const cn_node_t *n = &g->nodes[i];
     if (!kernel_of(n->op)) {
       ref_destroy(s);
-      return cn_err_set(err, CN_EUNSUPPORTED, "ref: node %d (%s): op %s has no kernel", i,
-                        n->name, cn_op_name(n->op));
+      return cn_err_set(err, CN_EUNSUPPORTED,
+                        "ref: node %d (%s): op %s has no kernel", i, n->name,
+                        cn_op_name(n->op));
     }
     s->in_off[i] = nin;
     s->out_off[i] = nout;
     nin += n->ninputs;
     nout += n->noutputs;
     for (int k = 0; k < n->noutputs; k++)
-      total += ((size_t)cn_tensor_numel(&g->tensors[n->outputs[k]]) * sizeof(float) + 63) & ~(size_t)63;
+      total +=
+          ((size_t)cn_tensor_numel(&g->tensors[n->outputs[k]]) * sizeof(float) +
+           63) &
+          ~(size_t)63;
     size_t sc = cn_ref_node_scratch(g, i);
     scratch = sc > scratch ? sc : scratch;
   }

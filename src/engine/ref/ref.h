@@ -22,8 +22,8 @@ typedef int (*cn__ref_kernel_fn)(const cn_graph_t *g, const cn_node_t *n,
 /* SSD (F). Output shapes are set by the importer (see graph.h). */
 size_t cn__ref_prior_box_scratch(const cn_graph_t *g, const cn_node_t *n);
 int cn__ref_prior_box(const cn_graph_t *g, const cn_node_t *n,
-                      const float *const *in, float *const *out,
-                      void *scratch, cn_err_t *err);
+                      const float *const *in, float *const *out, void *scratch,
+                      cn_err_t *err);
 size_t cn__ref_detection_output_scratch(const cn_graph_t *g,
                                         const cn_node_t *n);
 int cn__ref_detection_output(const cn_graph_t *g, const cn_node_t *n,
@@ -31,54 +31,73 @@ int cn__ref_detection_output(const cn_graph_t *g, const cn_node_t *n,
                              void *scratch, cn_err_t *err);
 
 /* The kernels, one per op (ref_conv.c, ref_math.c, ref_tensor.c). */
-int cn__ref_conv(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_deconv(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_pool(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_inner_product(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_matmul(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_binary(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_prelu(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_eltwise(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_act_node(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_softmax(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_batchnorm(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_scale(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
+int cn__ref_conv(const cn_graph_t *g, const cn_node_t *n,
+                 const float *const *in, float *const *out, void *scratch,
+                 cn_err_t *err);
+int cn__ref_deconv(const cn_graph_t *g, const cn_node_t *n,
+                   const float *const *in, float *const *out, void *scratch,
+                   cn_err_t *err);
+int cn__ref_pool(const cn_graph_t *g, const cn_node_t *n,
+                 const float *const *in, float *const *out, void *scratch,
+                 cn_err_t *err);
+int cn__ref_inner_product(const cn_graph_t *g, const cn_node_t *n,
+                          const float *const *in, float *const *out,
+                          void *scratch, cn_err_t *err);
+int cn__ref_matmul(const cn_graph_t *g, const cn_node_t *n,
+                   const float *const *in, float *const *out, void *scratch,
+                   cn_err_t *err);
+int cn__ref_binary(const cn_graph_t *g, const cn_node_t *n,
+                   const float *const *in, float *const *out, void *scratch,
+                   cn_err_t *err);
+int cn__ref_prelu(const cn_graph_t *g, const cn_node_t *n,
+                  const float *const *in, float *const *out, void *scratch,
+                  cn_err_t *err);
+int cn__ref_eltwise(const cn_graph_t *g, const cn_node_t *n,
+                    const float *const *in, float *const *out, void *scratch,
+                    cn_err_t *err);
+int cn__ref_act_node(const cn_graph_t *g, const cn_node_t *n,
+                     const float *const *in, float *const *out, void *scratch,
+                     cn_err_t *err);
+int cn__ref_softmax(const cn_graph_t *g, const cn_node_t *n,
+                    const float *const *in, float *const *out, void *scratch,
+                    cn_err_t *err);
+int cn__ref_batchnorm(const cn_graph_t *g, const cn_node_t *n,
+                      const float *const *in, float *const *out, void *scratch,
+                      cn_err_t *err);
+int cn__ref_scale(const cn_graph_t *g, const cn_node_t *n,
+                  const float *const *in, float *const *out, void *scratch,
+                  cn_err_t *err);
 int cn__ref_lrn(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_copy(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_concat(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_split(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_slice(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_transpose(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
+                float *const *out, void *scratch, cn_err_t *err);
+int cn__ref_copy(const cn_graph_t *g, const cn_node_t *n,
+                 const float *const *in, float *const *out, void *scratch,
+                 cn_err_t *err);
+int cn__ref_concat(const cn_graph_t *g, const cn_node_t *n,
+                   const float *const *in, float *const *out, void *scratch,
+                   cn_err_t *err);
+int cn__ref_split(const cn_graph_t *g, const cn_node_t *n,
+                  const float *const *in, float *const *out, void *scratch,
+                  cn_err_t *err);
+int cn__ref_slice(const cn_graph_t *g, const cn_node_t *n,
+                  const float *const *in, float *const *out, void *scratch,
+                  cn_err_t *err);
+int cn__ref_transpose(const cn_graph_t *g, const cn_node_t *n,
+                      const float *const *in, float *const *out, void *scratch,
+                      cn_err_t *err);
 int cn__ref_pad(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
-int cn__ref_resize(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
+                float *const *out, void *scratch, cn_err_t *err);
+int cn__ref_resize(const cn_graph_t *g, const cn_node_t *n,
+                   const float *const *in, float *const *out, void *scratch,
+                   cn_err_t *err);
 
-int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-    float *const *out, void *scratch, cn_err_t *err);
+int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
+                   const float *const *in, float *const *out, void *scratch,
+                   cn_err_t *err);
 
 /* Helpers shared between kernels. */
 float cn__ref_act(cn_act_t kind, float alpha, float beta, float x);
 /* Applies post-ops to y (numel elements) with the SUM operands in in[]. */
-void cn__ref_postops(const cn_postops_t *po, const float *const *in,
-                     float *y, int64_t numel);
+void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,
+                     int64_t numel);
 
 #endif

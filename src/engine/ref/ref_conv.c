@@ -62,20 +62,24 @@ int cn__ref_conv(const cn_graph_t *g, const cn_node_t *n,
             for (int64_t ic = 0; ic < icg; ic++) {
               const float *xp = x + (b * C + gi * icg + ic) * H * W;
               for (int kh = 0; kh < KH; kh++) {
-                int64_t ih = oh * sh - c->pads[0] + (int64_t)kh * c->dilation[0];
+                int64_t ih =
+                    oh * sh - c->pads[0] + (int64_t)kh * c->dilation[0];
                 if (ih < 0 || ih >= H)
                   continue;
                 const float *restrict xr = xp + ih * W;
                 for (int kw = 0; kw < KW; kw++) {
                   int64_t off = (int64_t)kw * c->dilation[1] - c->pads[1];
-                  int64_t lo, hi; /* columns of this tile reading inside the row */
-                  valid_range(OW, W, (int)sw, c->pads[1], (int64_t)kw * c->dilation[1], &lo, &hi);
+                  int64_t lo,
+                      hi; /* columns of this tile reading inside the row */
+                  valid_range(OW, W, (int)sw, c->pads[1],
+                              (int64_t)kw * c->dilation[1], &lo, &hi);
                   lo = lo > c0 ? lo : c0;
                   hi = hi < c0 + cn ? hi : c0 + cn;
                   if (lo >= hi)
                     continue;
                   for (int j = 0; j < nb; j++) {
-                    float wv = w[(((oc0 + j) * icg) + ic) * KH * KW + kh * KW + kw];
+                    float wv =
+                        w[(((oc0 + j) * icg) + ic) * KH * KW + kh * KW + kw];
                     float *restrict a = acc[j];
                     if (sw == 1) {
                       const float *restrict xs = xr + off + c0;
@@ -131,13 +135,15 @@ int cn__ref_deconv(const cn_graph_t *g, const cn_node_t *n,
         const float *wp = w + (ic * ocg + o) * KH * KW;
         for (int64_t ih = 0; ih < H; ih++)
           for (int kh = 0; kh < KH; kh++) {
-            int64_t oh = ih * c->stride[0] - c->pads[0] + (int64_t)kh * c->dilation[0];
+            int64_t oh =
+                ih * c->stride[0] - c->pads[0] + (int64_t)kh * c->dilation[0];
             if (oh < 0 || oh >= OH)
               continue;
             for (int64_t iw = 0; iw < W; iw++) {
               float xv = xp[ih * W + iw];
               for (int kw = 0; kw < KW; kw++) {
-                int64_t ow = iw * c->stride[1] - c->pads[1] + (int64_t)kw * c->dilation[1];
+                int64_t ow = iw * c->stride[1] - c->pads[1] +
+                             (int64_t)kw * c->dilation[1];
                 if (ow >= 0 && ow < OW)
                   yp[oh * OW + ow] += xv * wp[kh * KW + kw];
               }
@@ -245,9 +251,11 @@ int cn__ref_matmul(const cn_graph_t *g, const cn_node_t *n,
   int64_t M = at->ndim >= 2 ? at->dims[at->ndim - 2] : 1;
   int64_t K = at->dims[at->ndim - 1];
   int64_t N = bt->ndim >= 2 ? bt->dims[bt->ndim - 1] : 1;
-  int an = at->ndim >= 2 ? at->ndim - 2 : 0, bn = bt->ndim >= 2 ? bt->ndim - 2 : 0;
+  int an = at->ndim >= 2 ? at->ndim - 2 : 0,
+      bn = bt->ndim >= 2 ? bt->ndim - 2 : 0;
   int nb = an > bn ? an : bn;
-  int64_t bd[CN_MAX_DIMS], sa[CN_MAX_DIMS], sb[CN_MAX_DIMS], idx[CN_MAX_DIMS] = {0};
+  int64_t bd[CN_MAX_DIMS], sa[CN_MAX_DIMS], sb[CN_MAX_DIMS],
+      idx[CN_MAX_DIMS] = {0};
   int64_t nbatch = 1, stA = M * K, stB = K * N;
   for (int i = nb - 1; i >= 0; i--) {
     int ia = i - (nb - an), ib = i - (nb - bn);

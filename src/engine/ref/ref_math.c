@@ -124,7 +124,8 @@ static void bcast2(const cn_graph_t *g, const cn_node_t *n, const float *a,
   if (numel == 0)
     return;
   if (nd == 0) {
-    y[0] = prelu ? (a[0] > 0 ? a[0] : a[0] * b[0]) : binop(n->p.binary, a[0], b[0]);
+    y[0] = prelu ? (a[0] > 0 ? a[0] : a[0] * b[0])
+                 : binop(n->p.binary, a[0], b[0]);
     return;
   }
   int64_t inner = yt->dims[nd - 1], ia = sa[nd - 1], ib = sb[nd - 1];
@@ -282,9 +283,8 @@ int cn__ref_scale(const cn_graph_t *g, const cn_node_t *n,
   return 0;
 }
 
-int cn__ref_lrn(const cn_graph_t *g, const cn_node_t *n,
-                const float *const *in, float *const *out, void *scratch,
-                cn_err_t *err) {
+int cn__ref_lrn(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
+                float *const *out, void *scratch, cn_err_t *err) {
   (void)scratch;
   (void)err;
   const cn_tensor_t *x = &g->tensors[n->inputs[0]];
@@ -334,8 +334,9 @@ int cn__ref_lrn(const cn_graph_t *g, const cn_node_t *n,
 
 /* For each output element, walks the reduced sub-space with a counter over
  * the reduced axes only; double accumulators. */
-int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
-                   float *const *out, void *scratch, cn_err_t *err) {
+int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
+                   const float *const *in, float *const *out, void *scratch,
+                   cn_err_t *err) {
   (void)scratch;
   (void)err;
   const cn_tensor_t *xt = &g->tensors[n->inputs[0]];
@@ -360,12 +361,13 @@ int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n, const float *const *
     int64_t base = 0;
     for (int k = 0; k < nk; k++)
       base += ko[k] * st[kept[k]];
-    double acc = p->kind == CN_REDUCE_PROD ? 1.0
+    double acc = p->kind == CN_REDUCE_PROD  ? 1.0
                  : p->kind == CN_REDUCE_MAX ? -INFINITY
                  : p->kind == CN_REDUCE_MIN ? INFINITY
                                             : 0.0;
     double mx = -INFINITY;
-    for (int pass = p->kind == CN_REDUCE_LOG_SUM_EXP ? 0 : 1; pass < 2; pass++) {
+    for (int pass = p->kind == CN_REDUCE_LOG_SUM_EXP ? 0 : 1; pass < 2;
+         pass++) {
       int64_t ri[CN_MAX_DIMS] = {0};
       for (int64_t e = 0; e < count; e++) {
         int64_t off = base;

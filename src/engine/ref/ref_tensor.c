@@ -32,7 +32,8 @@ int cn__ref_concat(const cn_graph_t *g, const cn_node_t *n,
   for (int k = 0; k < n->ninputs; k++) {
     int64_t row = g->tensors[n->inputs[k]].dims[ax] * inner;
     for (int64_t o = 0; o < outer && row; o++)
-      memcpy(out[0] + o * yrow + off, in[k] + o * row, (size_t)row * sizeof(float));
+      memcpy(out[0] + o * yrow + off, in[k] + o * row,
+             (size_t)row * sizeof(float));
     off += row;
   }
   return 0;
@@ -54,7 +55,8 @@ int cn__ref_split(const cn_graph_t *g, const cn_node_t *n,
   for (int k = 0; k < n->noutputs; k++) {
     int64_t row = g->tensors[n->outputs[k]].dims[ax] * inner;
     for (int64_t o = 0; o < outer && row; o++)
-      memcpy(out[k] + o * row, in[0] + o * xrow + off, (size_t)row * sizeof(float));
+      memcpy(out[k] + o * row, in[0] + o * xrow + off,
+             (size_t)row * sizeof(float));
     off += row;
   }
   return 0;
@@ -121,9 +123,8 @@ int cn__ref_transpose(const cn_graph_t *g, const cn_node_t *n,
   return 0;
 }
 
-int cn__ref_pad(const cn_graph_t *g, const cn_node_t *n,
-                const float *const *in, float *const *out, void *scratch,
-                cn_err_t *err) {
+int cn__ref_pad(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
+                float *const *out, void *scratch, cn_err_t *err) {
   (void)scratch;
   (void)err;
   const cn_tensor_t *xt = &g->tensors[n->inputs[0]];
@@ -203,7 +204,8 @@ static int axis_taps(const cn_resize_params_t *p, int ax, int nd, int64_t x,
   case CN_COORD_TF_CROP_AND_RESIZE: {
     double s = p->roi[ax], e = p->roi[nd + ax];
     if (out_w > 1)
-      xo = s * (double)(in_len - 1) + (double)x * (e - s) * (double)(in_len - 1) / (out_w - 1);
+      xo = s * (double)(in_len - 1) +
+           (double)x * (e - s) * (double)(in_len - 1) / (out_w - 1);
     else
       xo = 0.5 * (s + e) * (double)(in_len - 1);
     if (!(xo >= 0 && xo <= (double)(in_len - 1))) /* also NaN */
@@ -295,7 +297,8 @@ int cn__ref_resize(const cn_graph_t *g, const cn_node_t *n,
   for (int64_t o = 0; o < numel; o++) {
     int outside = 0;
     for (int d = 0; d < nd; d++) {
-      tc[d] = axis_taps(p, d, nd, idx[d], xt->dims[d], yt->dims[d], ti[d], tw[d]);
+      tc[d] =
+          axis_taps(p, d, nd, idx[d], xt->dims[d], yt->dims[d], ti[d], tw[d]);
       if (tc[d] < 0)
         outside = 1;
     }

@@ -55,16 +55,15 @@ size_t cn__ref_prior_box_scratch(const cn_graph_t *g, const cn_node_t *n) {
 }
 
 int cn__ref_prior_box(const cn_graph_t *g, const cn_node_t *n,
-                      const float *const *in, float *const *out,
-                      void *scratch, cn_err_t *err) {
+                      const float *const *in, float *const *out, void *scratch,
+                      cn_err_t *err) {
   (void)in;
   (void)scratch;
   const cn_prior_box_params_t *p = &n->p.prior_box;
   const cn_tensor_t *f = &g->tensors[n->inputs[0]];
   const cn_tensor_t *y = &g->tensors[n->outputs[0]];
-  const cn_tensor_t *img = n->ninputs > 1 && n->inputs[1] >= 0
-                               ? &g->tensors[n->inputs[1]]
-                               : NULL;
+  const cn_tensor_t *img =
+      n->ninputs > 1 && n->inputs[1] >= 0 ? &g->tensors[n->inputs[1]] : NULL;
   if (f->ndim != 4 || p->nmin < 1 || p->nmin > CN_SSD_MAX ||
       p->nmax > CN_SSD_MAX || p->nar > CN_SSD_MAX)
     return ssd_err(g, n, err, "bad PriorBox parameters");
@@ -149,8 +148,8 @@ static int det_dims(const cn_graph_t *g, const cn_node_t *n, det_dims_t *d) {
   const cn_tensor_t *conf = &g->tensors[n->inputs[1]];
   const cn_tensor_t *pri = &g->tensors[n->inputs[2]];
   const cn_tensor_t *y = &g->tensors[n->outputs[0]];
-  if (pri->ndim != 3 || pri->dims[1] != 2 || pri->dims[2] % 4 || loc->ndim < 1 ||
-      p->num_classes < 1 || y->ndim != 4 || y->dims[3] != 7)
+  if (pri->ndim != 3 || pri->dims[1] != 2 || pri->dims[2] % 4 ||
+      loc->ndim < 1 || p->num_classes < 1 || y->ndim != 4 || y->dims[3] != 7)
     return -1;
   d->np = pri->dims[2] / 4;
   d->nimg = loc->dims[0];
@@ -343,7 +342,9 @@ int cn__ref_detection_output(const cn_graph_t *g, const cn_node_t *n,
       return ssd_err(g, n, err, "more detections than output rows");
     for (size_t k = 0; k < npool; k++, row++) {
       const pooled_t *q = &pool[k];
-      const float *b = dec + ((size_t)q->idx * nl + (p->share_location ? 0 : (size_t)q->label)) * 4;
+      const float *b = dec + ((size_t)q->idx * nl +
+                              (p->share_location ? 0 : (size_t)q->label)) *
+                                 4;
       float *o = y + row * 7;
       o[0] = (float)im;
       o[1] = (float)q->label;

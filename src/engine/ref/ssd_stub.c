@@ -9,13 +9,14 @@ size_t cn__ref_prior_box_scratch(const cn_graph_t *g, const cn_node_t *n) {
 }
 
 int cn__ref_prior_box(const cn_graph_t *g, const cn_node_t *n,
-                      const float *const *in, float *const *out,
-                      void *scratch, cn_err_t *err) {
+                      const float *const *in, float *const *out, void *scratch,
+                      cn_err_t *err) {
   (void)in;
   (void)out;
   (void)scratch;
-  return cn_err_set(err, CN_EUNSUPPORTED, "%s: node %s: PriorBox is not built in",
-                    g->source, n->name);
+  return cn_err_set(err, CN_EUNSUPPORTED,
+                    "%s: node %s: PriorBox is not built in", g->source,
+                    n->name);
 }
 
 size_t cn__ref_detection_output_scratch(const cn_graph_t *g,
