@@ -51,6 +51,7 @@ typedef struct consumer {
   bool started;
   cn_latency_t *ages; /* capture -> output */
   atomic_bool done;
+  atomic_uint_fast64_t infers; /* frames of this source inferred */
   cn_err_t err; /* why it ended, if not by a clean end of stream */
   /* status line: previous counters */
   uint64_t prev_captured, prev_delivered;
@@ -86,7 +87,6 @@ struct run {
 
   bool have_model;
   cn_app_model_t model;
-  atomic_uint_fast64_t infers; /* inferences on the first source */
 
   /* Presentation (first source only). Two renderers: the inference
    * thread draws each result on its own frame for the window (--display
@@ -126,7 +126,7 @@ static void update_rates(run_t *r, rates_t *rt) {
     return;
   cn_source_stats_t s;
   cn_source_get_stats(r->consumers[0].src, &s);
-  uint64_t infers = atomic_load(&r->infers);
+  uint64_t infers = atomic_load(&r->consumers[0].infers);
   if (rt->t_last) {
     double dt = cn_ns_to_s(now - rt->t_last);
     rt->cam_fps = (double)(s.captured - rt->captured_last) / dt;
@@ -254,11 +254,10 @@ static void *consume(void *arg) {
       continue;
     }
     ok_once = true;
-    if (first && stage) {
-      atomic_fetch_add(&r->infers, 1);
-      if (r->render_live)
-        publish_latest(r, f, res);
-    }
+    if (stage)
+      atomic_fetch_add(&c->infers, 1);
+    if (first && stage && r->render_live)
+      publish_latest(r, f, res);
     int64_t n = atomic_fetch_add(&r->written, 1);
     if (r->cfg->frames && n >= r->cfg->frames) {
       cn_frame_unref(&f);
@@ -401,14 +400,28 @@ static void print_summary(run_t *r) {
            cn_latency_quantile_ms(c->ages, 0.99),
            s.captured ? cn_ns_to_ms(s.cpu_ns) / (double)s.captured : 0.0);
   }
-  if (r->have_model)
+  if (r->have_model) {
+    /* One model serves every source: the total, then each source's part. */
+    unsigned long long total = 0;
+    char parts[256] = "";
+    size_t used = 0;
+    for (int i = 0; i < r->n; i++) {
+      unsigned long long k = atomic_load(&r->consumers[i].infers);
+      total += k;
+      if (r->n > 1 && used < sizeof parts) {
+        int w = snprintf(parts + used, sizeof parts - used, "%s%llu",
+                         i ? " + " : " (", k);
+        used += w > 0 ? (size_t)w : 0;
+      }
+    }
+    if (r->n > 1 && used < sizeof parts)
+      snprintf(parts + used, sizeof parts - used, " by source)");
     cn_log(&r->log, CN_LOG_INFO, NULL,
-           "%s (%s, %s): %llu inferences, %.1f "
-           "per second",
+           "%s (%s, %s): %llu inferences%s, %.1f per second",
            r->model.dec.model_name, r->model.kind,
-           cn_model_backend(r->model.model),
-           (unsigned long long)atomic_load(&r->infers),
-           (double)atomic_load(&r->infers) / secs);
+           cn_model_backend(r->model.model), total, parts,
+           (double)total / secs);
+  }
 }
 
 static void init_source_opts(const cn_app_config_t *cfg, int i,

@@ -168,6 +168,9 @@ static void test_two_sources_keep_their_own_results(void **state) {
            "%s/two_face_%%03d.png %s/two_cup_%%03d.png",
            BLAZEFACE, dir, dir, dir);
   assert_int_equal(camnet(args), 0);
+  /* The summary counts the shared model's work for both sources. */
+  if (!strstr(out, "9 inferences (5 + 4 by source)"))
+    fail_msg("summary: %s", out);
   char path[1024];
   snprintf(path, sizeof path, "%s/two.jsonl", dir);
   int n;
