@@ -107,7 +107,8 @@ int cn_test_stop(pid_t pid, int sig) {
     return -1;
   kill(pid, sig);
   int st = 0;
-  for (int i = 0; i < 500; i++) {
+  /* 15 s: a server under ThreadSanitizer tears down slowly. */
+  for (int i = 0; i < 1500; i++) {
     pid_t r = waitpid(pid, &st, WNOHANG);
     if (r == pid)
       return st;

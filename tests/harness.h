@@ -30,7 +30,7 @@ int cn_test_sh(char *out, size_t outsz, const char *fmt, ...);
 /* Starts argv[0] with argv, output to logfile (or /dev/null). */
 pid_t cn_test_spawn(char *const argv[], const char *logfile);
 
-/* Sends sig, waits for the child (SIGKILL after 5 s). Returns status. */
+/* Sends sig, waits for the child (SIGKILL after 15 s). Returns status. */
 int cn_test_stop(pid_t pid, int sig);
 
 /* Waits until something accepts TCP connections on 127.0.0.1:port. Each
