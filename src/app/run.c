@@ -96,18 +96,19 @@ struct run {
    * the display thread. */
   bool render_inferred, render_live;
   bool live_to_window;
-  bool rec_inferred; /* --every-frame: every frame is inferred; record
-                        those, so the file has them all */
+  bool rec_inferred; /* --every-frame: every frame reaches the consumer;
+                        record those, so the file has them all */
   cn_pool_t *canvases;
   cn_window_t *window;
   cn_recorder_t *rec;
   latest_t latest;
   pthread_t display_thread, signal_thread;
   bool display_started, signal_started;
-  uint64_t presented;
-  uint64_t rec_skipped; /* pictures not recorded for want of a canvas;
-                           written by the recording thread, read after it
-                           is joined */
+  atomic_int shown;               /* the source the window shows (Tab) */
+  atomic_uint_fast64_t presented; /* pictures that count for snapshots */
+  uint64_t rec_skipped;           /* pictures not recorded for want of a canvas;
+                                     written by the recording thread, read after it
+                                     is joined */
 };
 
 /* With a window the main thread waits in SDL, and a signal sent to that
@@ -120,13 +121,13 @@ static void wake_main(run_t *r) {
     pthread_kill(r->main_thread, SIGUSR1);
 }
 
-static void update_rates(run_t *r, rates_t *rt) {
+static void update_rates(run_t *r, rates_t *rt, int k) {
   int64_t now = cn_clock_now();
   if (now - rt->t_last < CN_NS_PER_S / 2)
     return;
   cn_source_stats_t s;
-  cn_source_get_stats(r->consumers[0].src, &s);
-  uint64_t infers = atomic_load(&r->consumers[0].infers);
+  cn_source_get_stats(r->consumers[k].src, &s);
+  uint64_t infers = atomic_load(&r->consumers[k].infers);
   if (rt->t_last) {
     double dt = cn_ns_to_s(now - rt->t_last);
     rt->cam_fps = (double)(s.captured - rt->captured_last) / dt;
@@ -137,15 +138,40 @@ static void update_rates(run_t *r, rates_t *rt) {
   rt->infers_last = infers;
 }
 
+/* camnet-000123.png for frame 123; with several sources, whose frame
+ * numbers overlap, camnet-1-000123.png for source 1's. */
+static void snapshot_path(const run_t *r, const cn_frame_t *f, char *path,
+                          size_t n) {
+  if (r->n > 1)
+    snprintf(path, n, "%s/camnet-%d-%06llu.png", r->cfg->snapshot_dir,
+             f->source, (unsigned long long)f->seq);
+  else
+    snprintf(path, n, "%s/camnet-%06llu.png", r->cfg->snapshot_dir,
+             (unsigned long long)f->seq);
+}
+
 /* Draws res on a canvas copy of f and hands it to the window, the
- * recorder and the snapshot writer. Runs in the presenting thread. */
+ * recorder and the snapshot writer. Runs in the presenting thread: for
+ * the first source, its consumer (inferred) or the display thread (live);
+ * for the others, their consumers, which feed only the window, and only
+ * while it shows them (Tab). */
 static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
                     const cn_result_t *res, double age_ms, long lag,
                     bool inferred) {
-  bool to_window = r->window && (inferred || r->live_to_window);
-  bool to_rec = r->rec && inferred == r->rec_inferred;
-  bool snapshots = r->cfg->snapshot_every && inferred == r->render_inferred;
-  update_rates(r, rt);
+  int k = f->source, shown = atomic_load(&r->shown);
+  bool to_window, to_rec = false, snapshots;
+  if (k == 0) {
+    to_window = r->window && shown == 0 && (inferred || r->live_to_window);
+    to_rec = r->rec && inferred == r->rec_inferred;
+    snapshots = r->cfg->snapshot_every && inferred == r->render_inferred &&
+                (!r->window || shown == 0);
+  } else {
+    to_window = r->window && shown == k && inferred;
+    snapshots = r->cfg->snapshot_every && to_window;
+  }
+  if (!to_window && !to_rec && !snapshots)
+    return;
+  update_rates(r, rt, k);
   cn_err_t err = {0};
   cn_frame_t *canvas = cn_pool_get(r->canvases, &err);
   if (!canvas) {
@@ -156,8 +182,10 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
     return;
   }
   cn_source_stats_t s;
-  cn_source_get_stats(r->consumers[0].src, &s);
-  cn_overlay_info_t info = {.net_fps = rt->net_fps,
+  cn_source_get_stats(r->consumers[k].src, &s);
+  cn_overlay_info_t info = {.source = k,
+                            .nsources = r->n,
+                            .net_fps = rt->net_fps,
                             .cam_fps = rt->cam_fps,
                             .age_ms = age_ms,
                             .drops = (unsigned long long)s.dropped,
@@ -177,10 +205,11 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
       atomic_store(&r->stop, true);
       wake_main(r);
     }
-    if (snapshots && ++r->presented % (uint64_t)r->cfg->snapshot_every == 0) {
+    if (snapshots && (atomic_fetch_add(&r->presented, 1) + 1) %
+                             (uint64_t)r->cfg->snapshot_every ==
+                         0) {
       char path[4096];
-      snprintf(path, sizeof path, "%s/camnet-%06llu.png", r->cfg->snapshot_dir,
-               (unsigned long long)canvas->seq);
+      snapshot_path(r, canvas, path, sizeof path);
       if (cn_overlay_write_png(canvas, path, &err))
         cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
     }
@@ -207,7 +236,7 @@ static void *consume(void *arg) {
   rates_t rates = {0};
   cn_err_t err = {0};
   if ((r->have_model && cn_app_stage_create(&r->model, &stage, &err)) ||
-      (first && r->render_inferred &&
+      (((first && r->render_inferred) || (!first && r->window)) &&
        cn_overlay_create(r->model.labels, &ov, &err))) {
     c->err = err;
     atomic_store(&r->stop, true);
@@ -493,12 +522,17 @@ static int open_outputs(run_t *r) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
-  bool live = !strcmp(cfg->display, "live");
-  r->rec_inferred = r->rec && cfg->every_frame && r->have_model;
-  r->render_inferred = (r->window && !live) || r->rec_inferred;
+  /* With --every-frame each frame reaches the consumer, which then renders
+   * them all: a second taker (the display thread) would take frames from
+   * under it and break "every frame". Live and inferred are then one. */
+  bool every = cfg->every_frame;
+  bool live = !strcmp(cfg->display, "live") && !every;
+  r->rec_inferred = r->rec && every;
+  r->render_inferred =
+      (r->window && !live) || r->rec_inferred || (every && cfg->snapshot_every);
   r->live_to_window = r->window && live;
-  r->render_live = (r->rec && !r->rec_inferred) || r->live_to_window ||
-                   (cfg->snapshot_every && !r->render_inferred);
+  r->render_live = !every && (r->rec || r->live_to_window ||
+                              (cfg->snapshot_every && !r->render_inferred));
   if (r->render_inferred || r->render_live) {
     cn_pool_opts_t po = {.max_frames = CANVASES};
     if (!(r->canvases = cn_pool_create(&po, &err))) {
@@ -562,13 +596,20 @@ static bool wait_main(run_t *r, const sigset_t *sigs, int64_t wait_ns) {
   switch (cn_window_wait(r->window, (int)(wait_ns / CN_NS_PER_MS))) {
   case CN_WIN_QUIT:
     return false;
+  case CN_WIN_NEXT:
+    if (r->n > 1) {
+      int k = (atomic_load(&r->shown) + 1) % r->n;
+      atomic_store(&r->shown, k);
+      cn_log(&r->log, CN_LOG_INFO, NULL, "window: source %d, %s", k,
+             cn_source_uri(r->consumers[k].src));
+    }
+    return !atomic_load(&r->stop);
   case CN_WIN_SNAPSHOT: {
     cn_frame_t *f = cn_window_last(r->window);
     if (f) {
       char path[4096];
       cn_err_t err = {0};
-      snprintf(path, sizeof path, "%s/camnet-%06llu.png", r->cfg->snapshot_dir,
-               (unsigned long long)f->seq);
+      snapshot_path(r, f, path, sizeof path);
       if (cn_overlay_write_png(f, path, &err))
         cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
       else

@@ -289,10 +289,13 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
   if (res)
     draw_result(ov, cr, res, size);
   if (info) {
-    char line[256];
-    int n = snprintf(line, sizeof line,
-                     "net %.1f fps  cam %.1f fps  age %.0f ms  drops %llu",
-                     info->net_fps, info->cam_fps, info->age_ms, info->drops);
+    char line[256], which[32] = "";
+    if (info->nsources > 1)
+      snprintf(which, sizeof which, "[source %d]  ", info->source);
+    int n =
+        snprintf(line, sizeof line,
+                 "%snet %.1f fps  cam %.1f fps  age %.0f ms  drops %llu", which,
+                 info->net_fps, info->cam_fps, info->age_ms, info->drops);
     if (info->result_lag >= 0 && n > 0 && n < (int)sizeof line)
       snprintf(line + n, sizeof line - (size_t)n, "  result %ld frame%s old",
                info->result_lag, info->result_lag == 1 ? "" : "s");

@@ -8,8 +8,9 @@
  *     background);
  *   - detection: a box per detection with "label score" above it, and its
  *     keypoints;
- *   - a status line at the bottom: network fps, camera fps, age of the
- *     result, drops, and (live display) how many frames old the result is;
+ *   - a status line at the bottom: which source (when there are several),
+ *     network fps, camera fps, age of the result, drops, and (live
+ *     display) how many frames old the result is;
  *   - the help text when toggled on, on the line above the status line:
  *     "Esc" to Quit, "H" for Help, "F" to Toggle Fullscreen.
  * Boxes are in source pixels and scale with the frame. The status and
@@ -31,9 +32,10 @@
 typedef struct cn_overlay cn_overlay_t;
 
 typedef struct cn_overlay_info {
-  double net_fps; /* inferences per second */
-  double cam_fps; /* frames captured per second */
-  double age_ms;  /* capture -> result of the drawn result */
+  int source, nsources; /* with nsources > 1, "[source N]" leads the status */
+  double net_fps;       /* inferences per second */
+  double cam_fps;       /* frames captured per second */
+  double age_ms;        /* capture -> result of the drawn result */
   unsigned long long drops;
   long result_lag; /* live display: frames between result and picture;
                       <0: not shown */

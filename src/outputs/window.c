@@ -155,6 +155,8 @@ static cn_window_event_t key(cn_window_t *w, SDL_Keycode k) {
   }
   case SDLK_s:
     return CN_WIN_SNAPSHOT;
+  case SDLK_TAB:
+    return CN_WIN_NEXT;
   default:
     return CN_WIN_NONE;
   }

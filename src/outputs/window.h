@@ -2,9 +2,9 @@
  *
  * The window scales the picture to its size keeping the aspect ratio
  * (letterboxed). Keys: Esc or Q quit, H toggles the help text, F toggles
- * fullscreen, S takes a snapshot. Other threads hand over pictures through
- * a mailbox and wake the window with cn_window_wake(); the window thread
- * shows the newest picture, never a queue.
+ * fullscreen, S takes a snapshot, Tab asks for the next source. Other threads
+ * hand over pictures through a mailbox and wake the window with
+ * cn_window_wake(); the window thread shows the newest picture, never a queue.
  *
  * Threads: open, wait, show and close on the main thread (SDL's rule);
  * cn_window_post() from any thread.
@@ -25,6 +25,7 @@ typedef enum cn_window_event {
   CN_WIN_HELP,       /* H: help toggled; see cn_window_help() */
   CN_WIN_FULLSCREEN, /* F: fullscreen toggled */
   CN_WIN_SNAPSHOT,   /* S */
+  CN_WIN_NEXT,       /* Tab: show the next source */
   CN_WIN_FRAME,      /* a picture was posted */
   CN_WIN_WAKE,       /* cn_window_wake() */
 } cn_window_event_t;

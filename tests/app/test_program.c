@@ -165,9 +165,25 @@ static void test_two_sources_keep_their_own_results(void **state) {
   char args[1024];
   snprintf(args, sizeof args,
            "--headless --every-frame --model %s --json %s/two.jsonl "
+           "--snapshot-every 2 --snapshot-dir %s "
            "%s/two_face_%%03d.png %s/two_cup_%%03d.png",
-           BLAZEFACE, dir, dir, dir);
+           BLAZEFACE, dir, dir, dir, dir);
   assert_int_equal(camnet(args), 0);
+  char summary[sizeof out];
+  snprintf(summary, sizeof summary, "%s", out);
+  /* Headless, snapshots are of the first source, named with its index
+   * (frame numbers repeat across sources): annotated 640x480 pictures. */
+  assert_int_equal(cn_test_sh(out, sizeof out,
+                              "cd %s && ls camnet-*.png | head -n 1 | xargs "
+                              "ffprobe -v error -show_entries "
+                              "stream=width,height -of csv=p=0 && ls "
+                              "camnet-*.png",
+                              dir),
+                   0);
+  assert_non_null(strstr(out, "640,480"));
+  assert_non_null(strstr(out, "camnet-0-0000"));
+  assert_null(strstr(out, "camnet-1-"));
+  snprintf(out, sizeof out, "%s", summary);
   /* The summary counts the shared model's work for both sources. */
   if (!strstr(out, "9 inferences (5 + 4 by source)"))
     fail_msg("summary: %s", out);

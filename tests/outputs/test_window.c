@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -406,6 +407,8 @@ static void test_keys(void **state) {
   assert_false(cn_window_help(win));
   press(title, "s");
   assert_true(wait_for(win, CN_WIN_SNAPSHOT, 5000));
+  press(title, "Tab");
+  assert_true(wait_for(win, CN_WIN_NEXT, 5000));
 
   assert_false(cn_window_fullscreen(win));
   press(title, "f");
@@ -597,6 +600,81 @@ static void test_posting_thread(void **state) {
   }
 }
 
+/* Mean brightness of a screen region. */
+static double mean_luma(const uint8_t *shot, int x0, int y0, int w, int h) {
+  double sum = 0;
+  for (int y = y0; y < y0 + h; y++)
+    for (int x = x0; x < x0 + w; x++) {
+      const uint8_t *p = spx(shot, x, y);
+      sum += (p[0] + p[1] + p[2]) / 3.0;
+    }
+  return sum / ((double)w * h);
+}
+
+/* The program with two sources: the window shows the first (320x240,
+ * filling it); Tab switches it to the second (160x240, so letterboxed
+ * with black bars 80 pixels wide), and the run goes on for both. */
+static void test_program_tab_switches_source(void **state) {
+  (void)state;
+  need_x();
+  char model[1024];
+  snprintf(model, sizeof model,
+           "%s/models/blazeface/face_detection_front_128x128_barracuda.onnx",
+           cn_test_source_dir());
+  if (access(model, R_OK))
+    CN_TEST_SKIP("%s missing (run scripts/fetch-models.sh)", model);
+  char bin[1024], log[1024];
+  snprintf(bin, sizeof bin, "%s/camnet", cn_test_build_dir());
+  snprintf(log, sizeof log, "%s/camnet.log", dir);
+  char *argv[] = {bin,
+                  "--model",
+                  model,
+                  "--duration",
+                  "30",
+                  "test:320x240@15",
+                  "test:160x240@15",
+                  NULL};
+  pid_t pid = spawn_tied(argv, log);
+  assert_true(pid > 0);
+  int x = 0, y = 0, w = 0, h = 0;
+  bool up = false;
+  for (int i = 0; i < 200 && !up; i++) {
+    up = geom("camnet", &x, &y, &w, &h) && w == 320 && h == 240;
+    if (!up)
+      sleep_ms(50);
+  }
+  if (!up) {
+    cn_test_stop(pid, SIGKILL);
+    fail_msg("camnet's window did not appear at 320x240 (see %s)", log);
+  }
+  sleep_ms(700); /* a few pictures in */
+  uint8_t *before = screenshot();
+  /* Colour bars where the second source will leave a black bar. */
+  double left0 = mean_luma(before, x + 10, y + 40, 60, 150);
+  press("camnet", "Tab");
+  double left1 = 0;
+  for (int i = 0; i < 40; i++) { /* the next picture of source 1 */
+    sleep_ms(100);
+    uint8_t *after = screenshot();
+    left1 = mean_luma(after, x + 10, y + 40, 60, 150);
+    double middle = mean_luma(after, x + 100, y + 40, 120, 150);
+    free(after);
+    if (left1 < 1 && middle > 40)
+      break;
+  }
+  free(before);
+  int st = cn_test_stop(pid, SIGTERM);
+  char out[4096];
+  cn_test_sh(out, sizeof out, "cat '%s'", log);
+  assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  if (!(left0 > 40 && left1 < 1))
+    fail_msg("left of the window: %.1f before Tab, %.1f after (log: %s)", left0,
+             left1, out);
+  assert_non_null(strstr(out, "window: source 1, test:160x240@15"));
+  /* Both sources were inferred throughout. */
+  assert_non_null(strstr(out, "by source)"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_no_display),
@@ -605,6 +683,7 @@ int main(void) {
       cmocka_unit_test(test_resize_letterbox),
       cmocka_unit_test(test_mailbox),
       cmocka_unit_test(test_posting_thread),
+      cmocka_unit_test(test_program_tab_switches_source),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
