@@ -200,7 +200,10 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
       cn_window_post(r->window, canvas);
     /* CN_EAGAIN (queue full, picture dropped and counted) leaves err
      * alone; any other failure is reported once, by cn_recorder_close. */
-    int rc = to_rec ? cn_recorder_push(r->rec, canvas, &err) : 0;
+    int rc = !to_rec ? 0
+             : r->cfg->every_frame
+                 ? cn_recorder_push_wait(r->rec, canvas, &err) /* offline */
+                 : cn_recorder_push(r->rec, canvas, &err);
     if (rc < 0 && rc != CN_EAGAIN) {
       atomic_store(&r->stop, true);
       wake_main(r);

@@ -21,6 +21,7 @@ struct cn_recorder {
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t cond;
+  pthread_cond_t room;      /* the writer took a picture: push_wait may go on */
   cn_frame_t *queue[QUEUE]; /* ring, guarded by lock */
   int head, count;
   bool closing;
@@ -185,6 +186,7 @@ static void *writer(void *arg) {
     cn_frame_t *f = r->queue[r->head];
     r->head = (r->head + 1) % QUEUE;
     r->count--;
+    pthread_cond_signal(&r->room);
     pthread_mutex_unlock(&r->lock);
     if (!failed) {
       failed = encode(r, f) != 0;
@@ -244,8 +246,10 @@ int cn_recorder_open(const char *path, double fps, cn_recorder_t **out,
   fclose(probe);
   pthread_mutex_init(&r->lock, NULL);
   pthread_cond_init(&r->cond, NULL);
+  pthread_cond_init(&r->room, NULL);
   if (pthread_create(&r->thread, NULL, writer, r)) {
     pthread_cond_destroy(&r->cond);
+    pthread_cond_destroy(&r->room);
     pthread_mutex_destroy(&r->lock);
     free(r->path);
     free(r);
@@ -255,9 +259,9 @@ int cn_recorder_open(const char *path, double fps, cn_recorder_t **out,
   return 0;
 }
 
-int cn_recorder_push(cn_recorder_t *r, cn_frame_t *canvas, cn_err_t *err) {
+/* Under the lock: queue canvas, or say why not. */
+static int push_locked(cn_recorder_t *r, cn_frame_t *canvas, cn_err_t *err) {
   int rc = 0;
-  pthread_mutex_lock(&r->lock);
   if (r->err.code) {
     rc = r->err.code;
     if (err)
@@ -270,6 +274,22 @@ int cn_recorder_push(cn_recorder_t *r, cn_frame_t *canvas, cn_err_t *err) {
     r->count++;
     pthread_cond_signal(&r->cond);
   }
+  return rc;
+}
+
+int cn_recorder_push(cn_recorder_t *r, cn_frame_t *canvas, cn_err_t *err) {
+  pthread_mutex_lock(&r->lock);
+  int rc = push_locked(r, canvas, err);
+  pthread_mutex_unlock(&r->lock);
+  return rc;
+}
+
+int cn_recorder_push_wait(cn_recorder_t *r, cn_frame_t *canvas, cn_err_t *err) {
+  pthread_mutex_lock(&r->lock);
+  /* A failed writer still takes (and discards) pictures: no deadlock. */
+  while (!r->err.code && r->count >= CN_RECORDER_BACKLOG)
+    pthread_cond_wait(&r->room, &r->lock);
+  int rc = push_locked(r, canvas, err);
   pthread_mutex_unlock(&r->lock);
   return rc;
 }
@@ -298,6 +318,7 @@ int cn_recorder_close(cn_recorder_t *r, uint64_t *written, uint64_t *dropped,
   av_packet_free(&r->pkt);
   sws_freeContext(r->sws);
   pthread_cond_destroy(&r->cond);
+  pthread_cond_destroy(&r->room);
   pthread_mutex_destroy(&r->lock);
   free(r->path);
   free(r);

@@ -3,7 +3,8 @@
  *
  * push() never blocks: it queues a reference to the canvas (up to 32
  * pictures) and returns; when the writer falls behind (a slow disk) the
- * picture is dropped and counted instead of stalling inference. Pictures
+ * picture is dropped and counted instead of stalling inference. For
+ * offline work push_wait() waits for the writer instead. Pictures
  * keep their source timing: each is stamped with its frame's pts (or
  * capture time) relative to the first, so the file plays at the source's
  * rate even when not every source frame was recorded.
@@ -34,6 +35,17 @@ int cn_recorder_open(const char *path, double fps, cn_recorder_t **out,
  * when the queue was full and the picture dropped, or the writer's error
  * once it failed. */
 int cn_recorder_push(cn_recorder_t *rec, cn_frame_t *canvas, cn_err_t *err);
+
+/* Pictures push_wait lets wait in the queue before it blocks: fewer than
+ * the canvases a program keeps (16 in camnet), so waiting here never
+ * starves it of canvases. */
+#define CN_RECORDER_BACKLOG 8
+
+/* For offline work (--every-frame), where every picture must be recorded:
+ * waits while CN_RECORDER_BACKLOG pictures are queued, then queues canvas.
+ * Returns 0 or the writer's error. */
+int cn_recorder_push_wait(cn_recorder_t *rec, cn_frame_t *canvas,
+                          cn_err_t *err);
 
 /* Drains, finishes the file, frees. Returns the first error seen. NULL is
  * a no-op. written and dropped receive the counts when not NULL. */

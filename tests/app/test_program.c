@@ -275,6 +275,34 @@ static void test_googlenet_top3_matches_opencv(void **state) {
   json_decref(recs);
 }
 
+/* Offline (--every-frame) and faster than the encoder: no model, 720p.
+ * Every frame must still be recorded (the recorder waits instead of
+ * dropping, as it does for live sources). */
+static void test_offline_recording_keeps_every_frame(void **state) {
+  (void)state;
+  assert_int_equal(cn_test_sh(out, sizeof out,
+                              "ffmpeg -nostdin -v error -f lavfi -i "
+                              "testsrc=size=1280x720:rate=30 -frames:v 90 "
+                              "-pix_fmt yuv420p %s/fast.mp4",
+                              dir),
+                   0);
+  char args[1024];
+  snprintf(args, sizeof args,
+           "--headless --every-frame --json %s/fast.jsonl --record "
+           "%s/fast_rec.mp4 %s/fast.mp4",
+           dir, dir, dir);
+  assert_int_equal(camnet(args), 0);
+  if (!strstr(out, "recorded 90 frames"))
+    fail_msg("%s", out);
+  assert_int_equal(cn_test_sh(out, sizeof out,
+                              "ffprobe -v error -count_frames -show_entries "
+                              "stream=nb_read_frames -of csv=p=0 "
+                              "%s/fast_rec.mp4",
+                              dir),
+                   0);
+  assert_int_equal(atoi(out), 90);
+}
+
 static void test_recording_has_every_frame_and_the_overlay(void **state) {
   (void)state;
   if (!have(BLAZEFACE))
@@ -380,6 +408,7 @@ int main(void) {
       cmocka_unit_test(test_two_sources_keep_their_own_results),
       cmocka_unit_test(test_googlenet_top3_matches_opencv),
       cmocka_unit_test(test_recording_has_every_frame_and_the_overlay),
+      cmocka_unit_test(test_offline_recording_keeps_every_frame),
       cmocka_unit_test(test_bad_inputs_one_line_each),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
