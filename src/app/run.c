@@ -88,16 +88,22 @@ struct run {
   bool have_model;
   cn_app_model_t model;
 
-  /* Presentation (first source only). Two renderers: the inference
-   * thread draws each result on its own frame for the window (--display
-   * inferred); the display thread draws the newest result on every frame
-   * for the recording (at the source's rate) and, with --display live,
-   * the window. Snapshots come from whichever feeds the window, else from
-   * the display thread. */
+  /* Presentation. The recording is of the first source; the window shows
+   * the source Tab selected. Two renderers for the first source: its
+   * inference thread draws each result on its own frame for the window
+   * (--display inferred); the display thread draws the newest result on
+   * every frame for the recording (at the source's rate) and, with
+   * --display live, the window. Other sources' inference threads draw for
+   * the window while it shows them (--display live applies to the first
+   * source only). With --every-frame on a file the inference thread draws
+   * everything (no display thread: it would take frames from under it).
+   * Snapshots come from whichever feeds the window, else from the display
+   * thread. */
   bool render_inferred, render_live;
   bool live_to_window;
   bool rec_inferred; /* --every-frame: every frame reaches the consumer;
                         record those, so the file has them all */
+  bool rec_wait;     /* offline: the recorder waits rather than drops */
   cn_pool_t *canvases;
   cn_window_t *window;
   cn_recorder_t *rec;
@@ -196,14 +202,14 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
                         r->have_model ? &info : NULL, &err)) {
     cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
   } else {
-    if (to_window)
+    /* Tab may have moved the window on while this picture was drawn. */
+    if (to_window && k == atomic_load(&r->shown))
       cn_window_post(r->window, canvas);
     /* CN_EAGAIN (queue full, picture dropped and counted) leaves err
      * alone; any other failure is reported once, by cn_recorder_close. */
-    int rc = !to_rec ? 0
-             : r->cfg->every_frame
-                 ? cn_recorder_push_wait(r->rec, canvas, &err) /* offline */
-                 : cn_recorder_push(r->rec, canvas, &err);
+    int rc = !to_rec       ? 0
+             : r->rec_wait ? cn_recorder_push_wait(r->rec, canvas, &err)
+                           : cn_recorder_push(r->rec, canvas, &err);
     if (rc < 0 && rc != CN_EAGAIN) {
       atomic_store(&r->stop, true);
       wake_main(r);
@@ -528,9 +534,10 @@ static int open_outputs(run_t *r) {
   /* With --every-frame each frame reaches the consumer, which then renders
    * them all: a second taker (the display thread) would take frames from
    * under it and break "every frame". Live and inferred are then one. */
-  bool every = cfg->every_frame;
+  bool every = cfg->every_frame && !s.live; /* offline work on a file */
   bool live = !strcmp(cfg->display, "live") && !every;
   r->rec_inferred = r->rec && every;
+  r->rec_wait = r->rec_inferred;
   r->render_inferred =
       (r->window && !live) || r->rec_inferred || (every && cfg->snapshot_every);
   r->live_to_window = r->window && live;

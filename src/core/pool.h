@@ -14,8 +14,9 @@
  *
  * Lifetime: cn_pool_destroy() only marks the pool; the memory (and ctx) is
  * freed when the last outstanding frame comes back, so frames may outlive
- * the source that made them. Threads: get from one thread at a time
- * (the producer); frames return from any thread.
+ * the source that made them. Threads: get and return from any thread
+ * (one lock; a source gets from its capture thread, the program's canvas
+ * pool from every presenting thread).
  */
 #ifndef CN_POOL_H
 #define CN_POOL_H

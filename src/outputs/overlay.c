@@ -273,9 +273,9 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
   canvas->t_decode = src->t_decode;
   canvas->t_develop = src->t_develop;
   canvas->t_take = src->t_take;
-  canvas->t_infer_begin = src->t_infer_begin;
-  canvas->t_infer_end = src->t_infer_end;
-  canvas->t_out = src->t_out;
+  /* Not the stage stamps: the inference thread may still be writing them
+   * while the display thread draws the same frame. */
+  canvas->t_infer_begin = canvas->t_infer_end = canvas->t_out = 0;
   copy_bgr_to_bgra(src, canvas);
 
   cairo_t *cr = target_for(ov, canvas);

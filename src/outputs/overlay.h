@@ -51,7 +51,9 @@ void cn_overlay_destroy(cn_overlay_t *ov); /* NULL is a no-op */
 
 /* Copies src (BGR24) into canvas (made BGRA at src's size with
  * cn_frame_alloc_pixels; the caller must hold its only reference) and
- * draws res (may be NULL) and info on it. Copies src's stamps too. */
+ * draws res (may be NULL) and info on it. Copies src's capture fields
+ * (source, seq, pts, capture/decode/develop/take times), not the stage
+ * stamps, which another thread may still be writing. */
 int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
                       cn_frame_t *canvas, const cn_result_t *res,
                       const cn_overlay_info_t *info, cn_err_t *err);

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define QUEUE 32
+/* Fewer than the 16 canvases camnet keeps: a recorder that falls behind
+ * must leave some for the window. */
+#define QUEUE 12
 #define TIME_BASE 90000 /* MPEG's clock: exact for 24, 25, 30, 60 fps */
 
 struct cn_recorder {

@@ -1,7 +1,7 @@
 /* cn_recorder: the annotated video to a file (H.264 in MP4 by default),
  * encoded and written from a thread of its own.
  *
- * push() never blocks: it queues a reference to the canvas (up to 32
+ * push() never blocks: it queues a reference to the canvas (up to 12
  * pictures) and returns; when the writer falls behind (a slow disk) the
  * picture is dropped and counted instead of stalling inference. For
  * offline work push_wait() waits for the writer instead. Pictures

@@ -433,6 +433,7 @@ void cn_source_get_stats(cn_source_t *src, cn_source_stats_t *out) {
   out->width = src->info.width;
   out->height = src->info.height;
   out->fps = src->info.fps;
+  out->live = src->info.live;
   snprintf(out->codec, sizeof out->codec, "%s", src->info.codec);
   out->last_error = src->last_error;
   pthread_mutex_unlock(&src->lock);

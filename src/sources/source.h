@@ -66,6 +66,8 @@ typedef struct cn_source_stats {
   uint64_t reconnects;    /* successful reopens after a failure */
   bool online;            /* delivering frames now */
   bool finished;          /* the thread ended: end of file or gave up */
+  bool live;              /* a device or stream, not a file: paced by the
+                             world, so --every-frame does not apply */
   int64_t t_state;        /* ns: last online/offline change */
   int64_t cpu_ns;         /* CPU time used by the capture thread */
   int width, height;      /* native size of the stream (0 if unknown) */

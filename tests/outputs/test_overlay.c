@@ -167,7 +167,8 @@ static void test_copy_exact(void **state) {
   cn_overlay_destroy(ov);
 }
 
-/* Every capture and stage stamp of the source travels with the picture. */
+/* The capture fields travel with the picture; the stage stamps do not (the
+ * inference thread may be writing them while the display thread draws). */
 static void test_stamps_copied(void **state) {
   (void)state;
   cn_overlay_t *ov = NULL;
@@ -191,8 +192,8 @@ static void test_stamps_copied(void **state) {
   assert_int_equal(canvas->t_decode, 1000002);
   assert_int_equal(canvas->t_develop, 1000003);
   assert_int_equal(canvas->t_take, 1000004);
-  assert_int_equal(canvas->t_infer_begin, 1000005);
-  assert_int_equal(canvas->t_infer_end, 1000006);
+  assert_int_equal(canvas->t_infer_begin, 0);
+  assert_int_equal(canvas->t_infer_end, 0);
   /* No pts stays no pts. */
   src->pts = NAN;
   render_ok(ov, src, canvas, NULL, NULL);
