@@ -216,7 +216,9 @@ static bool geom(const char *title, int *x, int *y, int *w, int *h) {
 static bool wait_geom(cn_window_t *win, const char *title, int w, int h, int *x,
                       int *y) {
   int gw = 0, gh = 0;
-  for (int i = 0; i < 100; i++) {
+  /* Up to 10 s: the window manager is slow on a loaded machine and under
+   * ThreadSanitizer (a fullscreen switch once took more than 5 s). */
+  for (int i = 0; i < 200; i++) {
     if (geom(title, x, y, &gw, &gh) && gw == w && gh == h)
       return true;
     cn_window_wait(win, 50);
@@ -660,13 +662,18 @@ static void test_program_tab_switches_source(void **state) {
     cn_test_stop(pid, SIGKILL);
     fail_msg("camnet's window did not appear at 320x240 (see %s)", log);
   }
-  sleep_ms(700); /* a few pictures in */
-  uint8_t *before = screenshot();
-  /* Colour bars where the second source will leave a black bar. */
-  double left0 = mean_luma(before, x + 10, y + 40, 60, 150);
+  /* Colour bars where the second source will leave a black bar, once the
+   * first pictures are up (slow under the sanitizers). */
+  double left0 = 0;
+  for (int i = 0; i < 100 && left0 <= 40; i++) {
+    sleep_ms(100);
+    uint8_t *before = screenshot();
+    left0 = mean_luma(before, x + 10, y + 40, 60, 150);
+    free(before);
+  }
   press("camnet", "Tab");
   double left1 = 0;
-  for (int i = 0; i < 40; i++) { /* the next picture of source 1 */
+  for (int i = 0; i < 100; i++) { /* the next picture of source 1 */
     sleep_ms(100);
     uint8_t *after = screenshot();
     left1 = mean_luma(after, x + 10, y + 40, 60, 150);
@@ -675,7 +682,6 @@ static void test_program_tab_switches_source(void **state) {
     if (left1 < 1 && middle > 40)
       break;
   }
-  free(before);
   int st = cn_test_stop(pid, SIGTERM);
   char out[4096];
   cn_test_sh(out, sizeof out, "cat '%s'", log);
