@@ -101,9 +101,9 @@ struct run {
    * thread. */
   bool render_inferred, render_live;
   bool live_to_window;
-  bool rec_inferred; /* --every-frame: every frame reaches the consumer;
-                        record those, so the file has them all */
-  bool rec_wait;     /* offline: the recorder waits rather than drops */
+  bool rec_inferred; /* --every-frame on a file: every frame reaches the
+                        consumer; record those, all of them, waiting for
+                        the encoder rather than dropping */
   cn_pool_t *canvases;
   cn_window_t *window;
   cn_recorder_t *rec;
@@ -207,9 +207,9 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
       cn_window_post(r->window, canvas);
     /* CN_EAGAIN (queue full, picture dropped and counted) leaves err
      * alone; any other failure is reported once, by cn_recorder_close. */
-    int rc = !to_rec       ? 0
-             : r->rec_wait ? cn_recorder_push_wait(r->rec, canvas, &err)
-                           : cn_recorder_push(r->rec, canvas, &err);
+    int rc = !to_rec           ? 0
+             : r->rec_inferred ? cn_recorder_push_wait(r->rec, canvas, &err)
+                               : cn_recorder_push(r->rec, canvas, &err);
     if (rc < 0 && rc != CN_EAGAIN) {
       atomic_store(&r->stop, true);
       wake_main(r);
@@ -537,7 +537,6 @@ static int open_outputs(run_t *r) {
   bool every = cfg->every_frame && !s.live; /* offline work on a file */
   bool live = !strcmp(cfg->display, "live") && !every;
   r->rec_inferred = r->rec && every;
-  r->rec_wait = r->rec_inferred;
   r->render_inferred =
       (r->window && !live) || r->rec_inferred || (every && cfg->snapshot_every);
   r->live_to_window = r->window && live;
