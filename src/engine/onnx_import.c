@@ -2752,22 +2752,34 @@ static int load_image(cn_graph_t *g, uint8_t *image, size_t len,
   return r;
 }
 
+/* A new graph named name with room in its arena for a file image of len
+ * bytes. Checks the size the same way for files and buffers. */
+static int new_image(const char *name, uint64_t len, cn_graph_t **g,
+                     uint8_t **image, cn_err_t *err) {
+  if (len == 0)
+    return cn_err_set(err, CN_EFORMAT, "%s: empty file", name);
+  if (len > CN_ONNX_MAX_FILE)
+    return cn_err_set(err, CN_EFORMAT, "%s: larger than 2 GiB", name);
+  *g = cn_graph_create(name);
+  *image = *g ? cn__graph_alloc_raw(*g, (size_t)len) : NULL;
+  if (!*image) {
+    cn_graph_destroy(*g);
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory (%" PRIu64 " bytes)",
+                      name, len);
+  }
+  return 0;
+}
+
 /* The same path as a file: one copy of buf into the arena, then the
  * zero-copy load from it (so the fuzz targets cover the splitter too). */
 int cn_onnx_load_mem(const void *buf, size_t len, const char *name,
                      cn_graph_t **out, cn_err_t *err) {
   *out = NULL;
-  const char *src = name ? name : "model.onnx";
-  if (len == 0)
-    return cn_err_set(err, CN_EFORMAT, "%s: empty file", src);
-  if ((uint64_t)len > CN_ONNX_MAX_FILE)
-    return cn_err_set(err, CN_EFORMAT, "%s: larger than 2 GiB", src);
-  cn_graph_t *g = cn_graph_create(src);
-  uint8_t *image = g ? cn__graph_alloc_raw(g, len) : NULL;
-  if (!image) {
-    cn_graph_destroy(g);
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", src);
-  }
+  cn_graph_t *g;
+  uint8_t *image;
+  int r = new_image(name ? name : "model.onnx", len, &g, &image, err);
+  if (r < 0)
+    return r;
   memcpy(image, buf, len);
   return load_image(g, image, len, out, err);
 }
@@ -2788,23 +2800,14 @@ int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err) {
     close(fd);
     return cn_err_set(err, CN_EINVAL, "%s: not a regular file", path);
   }
-  if ((uint64_t)st.st_size > CN_ONNX_MAX_FILE) {
+  cn_graph_t *g;
+  uint8_t *image;
+  int r = new_image(path, (uint64_t)st.st_size, &g, &image, err);
+  if (r < 0) {
     close(fd);
-    return cn_err_set(err, CN_EFORMAT, "%s: larger than 2 GiB", path);
+    return r;
   }
   size_t len = (size_t)st.st_size;
-  if (len == 0) {
-    close(fd);
-    return cn_err_set(err, CN_EFORMAT, "%s: empty file", path);
-  }
-  cn_graph_t *g = cn_graph_create(path);
-  uint8_t *image = g ? cn__graph_alloc_raw(g, len) : NULL;
-  if (!image) {
-    close(fd);
-    cn_graph_destroy(g);
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory (%zu bytes)", path,
-                      len);
-  }
   size_t got = 0;
   while (got < len) {
     ssize_t k = pread(fd, image + got, len - got, (off_t)got);
