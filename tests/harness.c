@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -81,9 +82,15 @@ int cn_test_sh(char *out, size_t outsz, const char *fmt, ...) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-pid_t cn_test_spawn(char *const argv[], const char *logfile) {
+static pid_t spawn(char *const argv[], const char *logfile, bool tied) {
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    if (tied) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (getppid() != parent) /* the test died before prctl */
+        _exit(1);
+    }
     int fd = open(logfile ? logfile : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
                   0644);
     if (fd >= 0) {
@@ -102,6 +109,14 @@ pid_t cn_test_spawn(char *const argv[], const char *logfile) {
   return pid;
 }
 
+pid_t cn_test_spawn(char *const argv[], const char *logfile) {
+  return spawn(argv, logfile, false);
+}
+
+pid_t cn_test_spawn_tied(char *const argv[], const char *logfile) {
+  return spawn(argv, logfile, true);
+}
+
 int cn_test_stop(pid_t pid, int sig) {
   if (pid <= 0)
     return -1;
@@ -118,6 +133,24 @@ int cn_test_stop(pid_t pid, int sig) {
   kill(pid, SIGKILL);
   waitpid(pid, &st, 0);
   return st;
+}
+
+void cn_test_reap(pid_t *pid) {
+  if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) == 0)
+    cn_test_stop(*pid, SIGKILL);
+  *pid = 0;
+}
+
+void cn_test_release_dir(const char *dir) {
+  if (getenv("CN_TEST_KEEP"))
+    fprintf(stderr, "kept %s\n", dir);
+  else
+    cn_test_rmtree(dir);
+}
+
+void cn_test_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
 }
 
 bool cn_test_wait_port(int port, int timeout_ms) {

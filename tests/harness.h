@@ -30,8 +30,24 @@ int cn_test_sh(char *out, size_t outsz, const char *fmt, ...);
 /* Starts argv[0] with argv, output to logfile (or /dev/null). */
 pid_t cn_test_spawn(char *const argv[], const char *logfile);
 
+/* The same, and the child gets SIGTERM when the test process dies: an
+ * aborted test (a sanitizer report) must not leave an X server behind.
+ * Call it from the test's main thread (the signal follows the thread). */
+pid_t cn_test_spawn_tied(char *const argv[], const char *logfile);
+
 /* Sends sig, waits for the child (SIGKILL after 15 s). Returns status. */
 int cn_test_stop(pid_t pid, int sig);
+
+/* For teardowns after a failed assertion skipped a test's own cleanup:
+ * kills *pid if it is still our unreaped child (a server already stopped
+ * and reaped is never signalled again), then sets *pid to 0. */
+void cn_test_reap(pid_t *pid);
+
+/* cn_test_rmtree(dir), unless CN_TEST_KEEP is set (then dir is kept for a
+ * post-mortem and named on stderr). */
+void cn_test_release_dir(const char *dir);
+
+void cn_test_sleep_ms(int ms);
 
 /* Waits until something accepts TCP connections on 127.0.0.1:port. Each
  * try is a real connection: not for servers that serve only one client. */

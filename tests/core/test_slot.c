@@ -78,16 +78,11 @@ typedef struct run {
   atomic_bool done;
 } run_t;
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static void *producer(void *arg) {
   run_t *r = arg;
   for (uint64_t s = 1; s <= FRAMES; s++) {
     cn_slot_put(r->slot, make(r->pool, s));
-    sleep_ms(INTERVAL_MS);
+    cn_test_sleep_ms(INTERVAL_MS);
   }
   cn_slot_close(r->slot);
   return NULL;
@@ -111,7 +106,7 @@ static void test_slow_consumer_sees_fresh_increasing_frames(void **state) {
     assert_true(f->seq > last); /* strictly increasing, never repeated */
     ages[taken++] = cn_clock_now() - f->t_capture;
     last = f->seq;
-    sleep_ms(4 * INTERVAL_MS); /* slow "inference" */
+    cn_test_sleep_ms(4 * INTERVAL_MS); /* slow "inference" */
     cn_frame_unref(&f);
   }
   pthread_join(th, NULL);
@@ -160,7 +155,7 @@ static void test_put_wait_loses_nothing(void **state) {
     assert_int_equal(f->seq, last + 1); /* every frame, in order */
     last = f->seq;
     if (last % 7 == 0)
-      sleep_ms(2);
+      cn_test_sleep_ms(2);
     cn_frame_unref(&f);
   }
   pthread_join(th, NULL);
@@ -174,7 +169,7 @@ static void test_put_wait_loses_nothing(void **state) {
 }
 
 static void *closer(void *arg) {
-  sleep_ms(50);
+  cn_test_sleep_ms(50);
   cn_slot_close(arg);
   return NULL;
 }

@@ -59,17 +59,12 @@ static int teardown(void **state) {
   return 0;
 }
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static cn_frame_t *get_frame(void) {
   for (int i = 0; i < 2000; i++) {
     cn_frame_t *f = cn_pool_get(pool, NULL);
     if (f)
       return f;
-    sleep_ms(5); /* every frame is queued in the recorder */
+    cn_test_sleep_ms(5); /* every frame is queued in the recorder */
   }
   fail_msg("no free frame");
   return NULL;
@@ -118,7 +113,7 @@ static int push_all_in(cn_recorder_t *rec, cn_frame_t *canvas) {
     if (rc != CN_EAGAIN)
       fail_msg("push: %s", err.msg);
     refused++;
-    sleep_ms(5);
+    cn_test_sleep_ms(5);
   }
 }
 
@@ -482,7 +477,7 @@ static void test_errors(void **state) {
   memset(&err, 0, sizeof err);
   rc = 0;
   for (int i = 0; i < 1000 && (rc == 0 || rc == CN_EAGAIN); i++) {
-    sleep_ms(5);
+    cn_test_sleep_ms(5);
     rc = cn_recorder_push(rec, tiny, &err);
   }
   assert_true(rc < 0 && rc != CN_EAGAIN);

@@ -12,13 +12,11 @@
 #include <cairo.h>
 #include <dlfcn.h>
 #include <fontconfig/fontconfig.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,33 +35,6 @@ static cn_overlay_t *ov;
 static pid_t xvfb = -1, wm = -1;
 static char no_x[1200]; /* why there is no X server, when there is none */
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-/* Like cn_test_spawn, but the child gets SIGTERM when the test dies: an
- * aborted test (a sanitizer report) must not leave an X server behind. */
-static pid_t spawn_tied(char *const argv[], const char *logfile) {
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
-      _exit(1);
-    int fd = open(logfile ? logfile : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC,
-                  0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    execvp(argv[0], argv);
-    _exit(127);
-  }
-  return pid;
-}
-
 /* Xvfb -displayfd writes the display number once it accepts clients. */
 static int start_xvfb(void) {
   char file[1024], cmd[2048];
@@ -75,7 +46,7 @@ static int start_xvfb(void) {
   char *argv[] = {"sh", "-c", cmd, NULL};
   char log[1024];
   snprintf(log, sizeof log, "%s/xvfb.log", dir);
-  xvfb = spawn_tied(argv, log);
+  xvfb = cn_test_spawn_tied(argv, log);
   for (int i = 0; i < 200; i++) {
     FILE *f = fopen(file, "r");
     int n = -1;
@@ -91,7 +62,7 @@ static int start_xvfb(void) {
       setenv("DISPLAY", disp, 1);
       return 0;
     }
-    sleep_ms(50);
+    cn_test_sleep_ms(50);
   }
   snprintf(no_x, sizeof no_x, "Xvfb did not start (see %s)", log);
   return -1;
@@ -101,14 +72,14 @@ static int start_xvfb(void) {
  * ready once it advertises itself on the root window. */
 static void start_wm(void) {
   char *argv[] = {"evilwm", "-fn", "6x13", NULL};
-  wm = spawn_tied(argv, NULL);
+  wm = cn_test_spawn_tied(argv, NULL);
   for (int i = 0; i < 100; i++) {
     char out[512];
     if (cn_test_sh(out, sizeof out, "xprop -root _NET_SUPPORTING_WM_CHECK") ==
             0 &&
         strstr(out, "window id"))
       return;
-    sleep_ms(50);
+    cn_test_sleep_ms(50);
   }
 }
 
@@ -553,7 +524,7 @@ static void *post_many(void *arg) {
   for (int i = 0; i < p->n; i++) {
     cn_window_post(p->win, p->canvases[i % 8]);
     if (i % 16 == 0)
-      sleep_ms(1);
+      cn_test_sleep_ms(1);
   }
   cn_window_wake(p->win);
   return NULL;
@@ -644,7 +615,7 @@ static void test_program_tab_switches_source(void **state) {
   snprintf(opts, sizeof opts, "%s%sdetect_leaks=0", asan ? asan : "",
            asan && *asan ? ":" : "");
   setenv("ASAN_OPTIONS", opts, 1);
-  pid_t pid = spawn_tied(argv, log);
+  pid_t pid = cn_test_spawn_tied(argv, log);
   if (saved)
     setenv("ASAN_OPTIONS", saved, 1);
   else
@@ -656,7 +627,7 @@ static void test_program_tab_switches_source(void **state) {
   for (int i = 0; i < 200 && !up; i++) {
     up = geom("camnet", &x, &y, &w, &h) && w == 320 && h == 240;
     if (!up)
-      sleep_ms(50);
+      cn_test_sleep_ms(50);
   }
   if (!up) {
     cn_test_stop(pid, SIGKILL);
@@ -666,7 +637,7 @@ static void test_program_tab_switches_source(void **state) {
    * first pictures are up (slow under the sanitizers). */
   double left0 = 0;
   for (int i = 0; i < 100 && left0 <= 40; i++) {
-    sleep_ms(100);
+    cn_test_sleep_ms(100);
     uint8_t *before = screenshot();
     left0 = mean_luma(before, x + 10, y + 40, 60, 150);
     free(before);
@@ -674,7 +645,7 @@ static void test_program_tab_switches_source(void **state) {
   press("camnet", "Tab");
   double left1 = 0;
   for (int i = 0; i < 100; i++) { /* the next picture of source 1 */
-    sleep_ms(100);
+    cn_test_sleep_ms(100);
     uint8_t *after = screenshot();
     left1 = mean_luma(after, x + 10, y + 40, 60, 150);
     double middle = mean_luma(after, x + 100, y + 40, 120, 150);

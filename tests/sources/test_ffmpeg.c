@@ -128,11 +128,6 @@ static cn_source_t *start(const char *uri, cn_source_opts_t *o) {
   return src;
 }
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static int cmp_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return (x > y) - (x < y);
@@ -298,7 +293,7 @@ static void test_paced_slow_consumer_drops(void **state) {
     ages[n++] = f->t_take - f->t_capture;
     last = f->seq;
     cn_frame_unref(&f);
-    sleep_ms(100);
+    cn_test_sleep_ms(100);
   }
   for (int i = 1; i < n; i++)
     assert_true(nums[i] > nums[i - 1] && nums[i - 1] >= 0);
@@ -328,7 +323,7 @@ static void test_intra_decoded_only_when_taken(void **state) {
     cn_source_get_stats(src, &s);
     if (s.finished)
       break;
-    sleep_ms(50);
+    cn_test_sleep_ms(50);
   }
   assert_true(s.finished);
   assert_int_equal(s.captured, 30);
@@ -350,7 +345,7 @@ static void test_intra_decoded_only_when_taken(void **state) {
     cn_source_get_stats(src, &s);
     if (s.finished)
       break;
-    sleep_ms(50);
+    cn_test_sleep_ms(50);
   }
   assert_int_equal(cn_source_take(src, 0, CN_NS_PER_S, &f, NULL, NULL), 0);
   assert_int_equal(cn_pattern_read_bgr(f->data, f->stride, f->width, f->height),

@@ -87,11 +87,6 @@ static int open_fails(const char *uri, int timeout_ms, cn_err_t *err) {
   return rc;
 }
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static const uint8_t *px(const cn_frame_t *f, int x, int y) {
   return f->data + (size_t)y * (size_t)f->stride + (size_t)x * 3;
 }
@@ -196,7 +191,7 @@ static void test_live_rate_and_newest_frame(void **state) {
    * queue, and the frames in between count as dropped. */
   cn_source_get_stats(src, &s);
   uint64_t dropped_before = s.dropped;
-  sleep_ms(1000);
+  cn_test_sleep_ms(1000);
   cn_frame_t *f = NULL;
   assert_int_equal(cn_source_take(src, last, 2 * CN_NS_PER_S, &f, NULL, NULL),
                    0);
@@ -462,7 +457,7 @@ static void test_stall_times_out_and_stop_interrupts(void **state) {
   src = start(uri, &o);
   assert_int_equal(cn_source_take(src, 0, 2 * CN_NS_PER_S, &f, NULL, NULL), 0);
   cn_frame_unref(&f);
-  sleep_ms(200);
+  cn_test_sleep_ms(200);
   t0 = cn_clock_now();
   cn_source_stop(src);
   assert_true(cn_clock_now() - t0 < CN_NS_PER_S);

@@ -38,11 +38,6 @@ typedef struct fixture {
   char feed[512];
 } fixture_t;
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static int group_setup(void **state) {
   fixture_t *fx = calloc(1, sizeof *fx);
   fx->dir = cn_test_mkdtemp();
@@ -54,11 +49,7 @@ static int group_setup(void **state) {
 
 static int group_teardown(void **state) {
   fixture_t *fx = *state;
-  /* CN_TEST_KEEP=1 keeps the servers' logs for a post-mortem. */
-  if (getenv("CN_TEST_KEEP"))
-    fprintf(stderr, "kept %s\n", fx->dir);
-  else
-    cn_test_rmtree(fx->dir);
+  cn_test_release_dir(fx->dir); /* CN_TEST_KEEP=1 keeps the servers' logs */
   free(fx->dir);
   free(fx);
   return 0;
@@ -68,11 +59,7 @@ static int group_teardown(void **state) {
  * so it does not outlive the test run. */
 static int test_teardown(void **state) {
   fixture_t *fx = *state;
-  /* waitpid answers only for our own unreaped children: a server that
-   * was already stopped (and reaped) is never signalled again. */
-  if (fx->running > 0 && waitpid(fx->running, NULL, WNOHANG) == 0)
-    cn_test_stop(fx->running, SIGKILL);
-  fx->running = 0;
+  cn_test_reap(&fx->running);
   return 0;
 }
 
@@ -143,7 +130,7 @@ static cn_source_t *source_open(const server_t *s, int reconnect) {
   for (int i = 0; i < 100 && rc; i++) {
     rc = cn_source_open(src, &err);
     if (rc)
-      sleep_ms(100);
+      cn_test_sleep_ms(100);
   }
   if (rc)
     fprintf(stderr, "open failed: %s\n", err.msg);
@@ -180,7 +167,7 @@ static bool wait_online(cn_source_t *src, bool want, int timeout_ms,
     cn_source_get_stats(src, st);
     if (st->online == want)
       return true;
-    sleep_ms(20);
+    cn_test_sleep_ms(20);
   }
   return false;
 }

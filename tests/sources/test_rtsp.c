@@ -38,11 +38,6 @@ typedef struct fixture {
   char bin[512];
 } fixture_t;
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static int group_setup(void **state) {
   fixture_t *fx = calloc(1, sizeof *fx);
   fx->dir = cn_test_mkdtemp();
@@ -54,11 +49,7 @@ static int group_setup(void **state) {
 
 static int group_teardown(void **state) {
   fixture_t *fx = *state;
-  /* CN_TEST_KEEP=1 keeps the servers' logs for a post-mortem. */
-  if (getenv("CN_TEST_KEEP"))
-    fprintf(stderr, "kept %s\n", fx->dir);
-  else
-    cn_test_rmtree(fx->dir);
+  cn_test_release_dir(fx->dir); /* CN_TEST_KEEP=1 keeps the servers' logs */
   free(fx->dir);
   free(fx);
   return 0;
@@ -68,11 +59,7 @@ static int group_teardown(void **state) {
  * so it does not outlive the test run. */
 static int test_teardown(void **state) {
   fixture_t *fx = *state;
-  /* waitpid answers only for our own unreaped children: a server that
-   * was already stopped (and reaped) is never signalled again. */
-  if (fx->running > 0 && waitpid(fx->running, NULL, WNOHANG) == 0)
-    cn_test_stop(fx->running, SIGKILL);
-  fx->running = 0;
+  cn_test_reap(&fx->running);
   return 0;
 }
 
@@ -192,7 +179,7 @@ static bool wait_online(cn_source_t *src, bool want, int timeout_ms,
     cn_source_get_stats(src, st);
     if (st->online == want)
       return true;
-    sleep_ms(20);
+    cn_test_sleep_ms(20);
   }
   return false;
 }
@@ -259,7 +246,7 @@ static void test_slow_consumer_drops(void **state) {
   enum { N = 20 };
   int64_t age[N], last = 0;
   for (int i = 0; i < N; i++) {
-    sleep_ms(3 * 1000 / FPS + 10);
+    cn_test_sleep_ms(3 * 1000 / FPS + 10);
     cn_frame_t *f = NULL;
     uint64_t prev = seq;
     int64_t n = take_number(src, &seq, &f);
@@ -344,7 +331,7 @@ static void test_frozen_server_times_out(void **state) {
   fprintf(stderr, "stall detected after %.0f ms\n",
           cn_ns_to_ms(cn_clock_now() - t0));
   assert_int_not_equal(st.last_error, 0);
-  sleep_ms(1500); /* a reopen or two against the frozen server */
+  cn_test_sleep_ms(1500); /* a reopen or two against the frozen server */
   cn_source_get_stats(src, &st);
   assert_false(st.online);
   assert_false(st.finished);
@@ -355,7 +342,7 @@ static void test_frozen_server_times_out(void **state) {
 
   /* Frozen again: destroying the source mid-stall returns promptly. */
   kill(s.pid, SIGSTOP);
-  sleep_ms(300);
+  cn_test_sleep_ms(300);
   t0 = cn_clock_now();
   cn_source_destroy(src);
   int64_t took = cn_clock_now() - t0;

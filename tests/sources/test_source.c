@@ -27,11 +27,6 @@ static cn_source_t *start(const char *uri, cn_source_opts_t *o) {
   return src;
 }
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
 static int cmp_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return (x > y) - (x < y);
@@ -61,7 +56,7 @@ static void test_slow_consumer_gets_newest_frames(void **state) {
     ages[n++] = f->t_take - f->t_capture;
     last = f->seq;
     cn_frame_unref(&f);
-    sleep_ms(35);
+    cn_test_sleep_ms(35);
   }
   cn_source_stop(src);
   cn_source_stats_t s;
