@@ -241,7 +241,9 @@ static GstBufferPool *make_pool(GstCaps *caps, guint size) {
 }
 
 int main(int argc, char **argv) {
-  server_t s = {0};
+  /* Static: GStreamer's threads may still call on_media_unprepared while
+   * the process exits (a client that left just before SIGTERM). */
+  static server_t s;
   int rc = parse_args(argc, argv, &s.opts);
   if (rc)
     return rc;
@@ -325,14 +327,20 @@ int main(int argc, char **argv) {
   g_source_destroy(listen);
   g_source_unref(listen);
   g_object_unref(server);
-  if (s.appsrc)
-    gst_object_unref(s.appsrc);
+  /* Media teardown runs on GStreamer's threads: a late "unprepared" must
+   * find nothing left to drop, or it unrefs the appsrc a second time. */
+  g_mutex_lock(&s.lock);
+  GstAppSrc *appsrc = s.appsrc;
+  s.appsrc = NULL;
+  s.media = NULL;
+  g_mutex_unlock(&s.lock);
+  if (appsrc)
+    gst_object_unref(appsrc);
   gst_buffer_pool_set_active(s.pool, FALSE);
   gst_object_unref(s.pool);
   gst_caps_unref(s.caps);
   g_main_loop_unref(s.loop);
-  g_cond_clear(&s.cond);
-  g_mutex_clear(&s.lock);
+  /* The lock and condition stay initialised for that late callback. */
   if (s.log)
     fclose(s.log);
   return 0;
