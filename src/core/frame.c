@@ -19,6 +19,7 @@ typedef struct pool_item {
   uint8_t *buf; /* own pixel buffer, grown on demand */
   size_t cap;
   int developed; /* 0 not yet, 1 done, <0 failed with that code */
+  bool wrapped;  /* caller's pixels (cn_frame_wrap); pool is NULL */
 } pool_item_t;
 
 struct cn_pool {
@@ -149,6 +150,10 @@ void cn_frame_unref(cn_frame_t **pf) {
   pool_item_t *it = item_of(f);
   if (atomic_fetch_sub_explicit(&it->refs, 1, memory_order_acq_rel) != 1)
     return;
+  if (it->wrapped) {
+    free(it);
+    return;
+  }
   cn_pool_t *pool = it->pool;
   if (pool->opts.priv_reset)
     pool->opts.priv_reset(pool->opts.ctx, f);
@@ -163,11 +168,14 @@ void cn_frame_unref(cn_frame_t **pf) {
 }
 
 bool cn_frame_is_writable(const cn_frame_t *f) {
-  return atomic_load_explicit(&item_of(f)->refs, memory_order_acquire) == 1;
+  return !item_of(f)->wrapped &&
+         atomic_load_explicit(&item_of(f)->refs, memory_order_acquire) == 1;
 }
 
 int cn_frame_develop(cn_frame_t *f, cn_err_t *err) {
   pool_item_t *it = item_of(f);
+  if (it->wrapped)
+    return 0; /* the caller's pixels are what they are */
   cn_pool_t *pool = it->pool;
   pthread_mutex_lock(&pool->develop_lock);
   int rc = it->developed;
@@ -220,4 +228,102 @@ void cn_frame_set_pixels(cn_frame_t *f, uint8_t *data, int stride, int width,
   f->width = width;
   f->height = height;
   f->format = format;
+}
+
+/* Bytes per pixel of plane 0 and how many planes a format has. */
+static int plane_layout(cn_pixfmt_t fmt, int *bpp) {
+  switch (fmt) {
+  case CN_PIX_BGR24:
+  case CN_PIX_RGB24:
+    *bpp = 3;
+    return 1;
+  case CN_PIX_BGRA:
+    *bpp = 4;
+    return 1;
+  case CN_PIX_GRAY8:
+    *bpp = 1;
+    return 1;
+  case CN_PIX_NV12:
+    *bpp = 1;
+    return 2;
+  case CN_PIX_YUV420P:
+    *bpp = 1;
+    return 3;
+  default:
+    return 0;
+  }
+}
+
+static int check_image(const cn_image_t *img, cn_err_t *err) {
+  int bpp = 0, planes = img ? plane_layout(img->format, &bpp) : 0;
+  if (!planes)
+    return cn_err_set(err, CN_EINVAL, "image: unknown pixel format %d",
+                      img ? (int)img->format : -1);
+  if (img->width < 1 || img->height < 1 || img->width > 16384 ||
+      img->height > 16384)
+    return cn_err_set(err, CN_EINVAL,
+                      "image: size %dx%d is outside 1x1..16384x16384",
+                      img->width, img->height);
+  for (int i = 0; i < planes; i++) {
+    /* Chroma rows: NV12's U,V pairs span the width; YUV420P's U and V
+     * rows are half of it, rounded up. */
+    int row = i == 0                       ? img->width * bpp
+              : img->format == CN_PIX_NV12 ? (img->width + 1) / 2 * 2
+                                           : (img->width + 1) / 2;
+    if (!img->data[i])
+      return cn_err_set(err, CN_EINVAL, "image: plane %d has no data", i);
+    if (img->stride[i] < row)
+      return cn_err_set(err, CN_EINVAL,
+                        "image: plane %d stride %d is less than its row of "
+                        "%d bytes",
+                        i, img->stride[i], row);
+  }
+  return 0;
+}
+
+/* The caller's planes into f's pixel fields; camnet only reads them. */
+static void point_at(cn_frame_t *f, const cn_image_t *img) {
+  cn_frame_set_pixels(f, (uint8_t *)img->data[0], img->stride[0], img->width,
+                      img->height, img->format);
+  for (int i = 0; i < 2; i++) {
+    f->chroma[i] = (uint8_t *)img->data[i + 1];
+    f->chroma_stride[i] = img->stride[i + 1];
+  }
+  f->pts = img->pts;
+}
+
+int cn_frame_wrap(const cn_image_t *img, cn_frame_t **out, cn_err_t *err) {
+  *out = NULL;
+  int rc = check_image(img, err);
+  if (rc)
+    return rc;
+  pool_item_t *it = calloc(1, sizeof *it);
+  if (!it)
+    return cn_err_set(err, CN_ENOMEM, "image: out of memory");
+  it->wrapped = true;
+  it->developed = 1;
+  atomic_store_explicit(&it->refs, 1, memory_order_relaxed);
+  clear_frame(&it->pub);
+  it->pub.source = -1;
+  it->pub.seq = 1;
+  point_at(&it->pub, img);
+  *out = &it->pub;
+  return 0;
+}
+
+int cn_frame_rewrap(cn_frame_t *f, const cn_image_t *img, cn_err_t *err) {
+  pool_item_t *it = item_of(f);
+  if (!it->wrapped ||
+      atomic_load_explicit(&it->refs, memory_order_acquire) != 1)
+    return cn_err_set(err, CN_EINVAL,
+                      "image: rewrap needs a wrapped frame held once");
+  int rc = check_image(img, err);
+  if (rc)
+    return rc;
+  uint64_t seq = f->seq;
+  clear_frame(f);
+  f->source = -1;
+  f->seq = seq + 1;
+  point_at(f, img);
+  return 0;
 }

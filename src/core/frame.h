@@ -29,7 +29,24 @@ typedef enum cn_pixfmt {
   CN_PIX_BGR24,    /* packed B,G,R bytes, OpenCV's default */
   CN_PIX_BGRA,     /* B,G,R,X bytes: cairo's RGB24 and SDL's XRGB8888 on
                       little-endian machines; the annotated canvas */
+  CN_PIX_RGB24,    /* packed R,G,B bytes */
+  CN_PIX_GRAY8,    /* one luma byte per pixel */
+  CN_PIX_NV12,     /* Y plane, then one plane of interleaved U,V pairs at
+                      half width and half height (chroma[0]) */
+  CN_PIX_YUV420P,  /* Y, U and V planes; U, V at half width and height
+                      (chroma[0], chroma[1]) */
 } cn_pixfmt_t;
+
+/* Caller-owned pixels, described for cn_frame_wrap(): packed formats use
+ * data[0] only; NV12 data[0..1]; YUV420P data[0..2]. stride[i] is the byte
+ * distance between rows of plane i (at least the row's width in bytes). */
+typedef struct cn_image {
+  cn_pixfmt_t format;
+  int width, height;
+  const uint8_t *data[3];
+  int stride[3];
+  double pts; /* the caller's presentation time in seconds, or NAN */
+} cn_image_t;
 
 typedef struct cn_pool cn_pool_t;
 
@@ -45,8 +62,10 @@ typedef struct cn_frame {
   int width, height;
   cn_pixfmt_t format;
   uint8_t *data;
-  int stride;        /* bytes per row */
-  int64_t t_develop; /* ns: pixels ready */
+  int stride;           /* bytes per row */
+  uint8_t *chroma[2];   /* NV12, YUV420P: the chroma planes (see above) */
+  int chroma_stride[2]; /* their bytes per row */
+  int64_t t_develop;    /* ns: pixels ready */
 
   /* Stage stamps, ns; 0 until the stage runs. */
   int64_t t_take;        /* consumer took it from the slot */
@@ -69,6 +88,20 @@ bool cn_frame_is_writable(const cn_frame_t *f);
 /* Makes the pixel fields valid (format CN_PIX_BGR24). Idempotent; a frame
  * that failed to develop keeps failing with the same code. */
 int cn_frame_develop(cn_frame_t *f, cn_err_t *err);
+
+/* Pixels in: a new frame (one reference, not from any pool) that points
+ * at the caller's pixels without copying them; the stamps are zero, seq
+ * 1 (each rewrap adds one), source -1. The caller keeps the pixels valid and
+ * unchanged until the last reference is dropped; camnet never writes to them,
+ * and such a frame is never writable. Every format above is accepted except
+ * CN_PIX_NONE. Errors: CN_EINVAL naming what is wrong with img, CN_ENOMEM. */
+int cn_frame_wrap(const cn_image_t *img, cn_frame_t **out, cn_err_t *err);
+
+/* Points a frame made by cn_frame_wrap(), held by one reference only, at
+ * new pixels (same rules as wrap) and clears its stamps: a camera loop
+ * wraps once and rewraps each picture, allocating nothing per frame.
+ * CN_EINVAL for any other frame or a bad img; the frame is then unchanged. */
+int cn_frame_rewrap(cn_frame_t *f, const cn_image_t *img, cn_err_t *err);
 
 /* Sizes the frame's own pixel buffer (grown only when a larger size first
  * appears) and sets width/height/format/data/stride. Rows are 32-byte

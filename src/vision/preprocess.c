@@ -264,38 +264,107 @@ static void convert_row(const cn_preproc_t *p, const geom_t *g, int y,
   }
 }
 
+/* What run() needs to know of a frame's pixel format: libswscale's name
+ * for it, bytes per pixel of plane 0, and whether its chroma is at half
+ * resolution (then crops start on even pixels). */
+typedef struct fmt_info {
+  enum AVPixelFormat av;
+  int bpp;
+  bool subsampled;
+} fmt_info_t;
+
+static bool fmt_lookup(cn_pixfmt_t f, fmt_info_t *fi) {
+  static const fmt_info_t table[] = {
+      [CN_PIX_BGR24] = {AV_PIX_FMT_BGR24, 3, false},
+      [CN_PIX_BGRA] = {AV_PIX_FMT_BGR0, 4, false},
+      [CN_PIX_RGB24] = {AV_PIX_FMT_RGB24, 3, false},
+      [CN_PIX_GRAY8] = {AV_PIX_FMT_GRAY8, 1, false},
+      [CN_PIX_NV12] = {AV_PIX_FMT_NV12, 1, true},
+      [CN_PIX_YUV420P] = {AV_PIX_FMT_YUV420P, 1, true},
+  };
+  if ((int)f <= CN_PIX_NONE || (size_t)f >= sizeof table / sizeof *table)
+    return false;
+  *fi = table[f];
+  return true;
+}
+
+/* Byte of a packed pixel that holds network channel c (B,G,R order in
+ * byte_of); every channel of a gray pixel is its one byte. */
+static int packed_byte(const cn_preproc_t *p, cn_pixfmt_t fmt, int c) {
+  if (fmt == CN_PIX_GRAY8)
+    return 0;
+  return fmt == CN_PIX_RGB24 ? 2 - p->byte_of[c] : p->byte_of[c];
+}
+
+/* The frame's pixels at the region's top-left corner, per plane. */
+static void region_planes(const cn_frame_t *f, const fmt_info_t *fi,
+                          const geom_t *g, const uint8_t *src[4],
+                          int strides[4]) {
+  src[0] =
+      f->data + (size_t)g->ry * (size_t)f->stride + (size_t)g->rx * fi->bpp;
+  strides[0] = f->stride;
+  src[1] = src[2] = src[3] = NULL;
+  strides[1] = strides[2] = strides[3] = 0;
+  if (!fi->subsampled)
+    return;
+  int cbpp = f->format == CN_PIX_NV12 ? 2 : 1;
+  for (int i = 0; i < (f->format == CN_PIX_NV12 ? 1 : 2); i++) {
+    src[i + 1] = f->chroma[i] +
+                 (size_t)(g->ry / 2) * (size_t)f->chroma_stride[i] +
+                 (size_t)(g->rx / 2) * cbpp;
+    strides[i + 1] = f->chroma_stride[i];
+  }
+}
+
+static int check_frame(const cn_frame_t *f, fmt_info_t *fi, cn_err_t *err) {
+  unsigned long long seq = f ? (unsigned long long)f->seq : 0ULL;
+  if (!f || !fmt_lookup(f->format, fi) || !f->data || f->width < 1 ||
+      f->height < 1 || f->stride < f->width * fi->bpp)
+    return cn_err_set(err, CN_EINVAL, "preprocess: frame %llu has no pixels",
+                      seq);
+  if (fi->subsampled &&
+      (!f->chroma[0] || (f->format == CN_PIX_YUV420P && !f->chroma[1])))
+    return cn_err_set(err, CN_EINVAL,
+                      "preprocess: frame %llu has no chroma planes", seq);
+  return 0;
+}
+
 int cn_preproc_run(cn_preproc_t *p, const cn_frame_t *f, float *dst,
                    cn_xform_t *xf, cn_err_t *err) {
-  if (!f || f->format != CN_PIX_BGR24 || !f->data || f->width < 1 ||
-      f->height < 1 || f->stride < f->width * 3)
-    return cn_err_set(err, CN_EINVAL,
-                      "preprocess: frame %llu has no BGR24 pixels",
-                      f ? (unsigned long long)f->seq : 0ULL);
+  fmt_info_t fi = {AV_PIX_FMT_NONE, 0, false};
+  int rc = check_frame(f, &fi, err);
+  if (rc)
+    return rc;
   geom_t g = geometry(&p->o, f->width, f->height);
+  if (fi.subsampled) { /* a chroma sample covers 2x2 luma pixels */
+    g.rx &= ~1;
+    g.ry &= ~1;
+  }
   if (xf)
     fill_xform(&p->o, &g, f->width, f->height, xf);
 
-  const uint8_t *region =
-      f->data + (size_t)g.ry * (size_t)f->stride + (size_t)g.rx * 3;
+  const uint8_t *src[4];
+  int src_strides[4];
+  region_planes(f, &fi, &g, src, src_strides);
   const uint8_t *s[3];
-  if (g.rw == g.iw && g.rh == g.ih) {
+  if (g.rw == g.iw && g.rh == g.ih && !fi.subsampled) {
     /* No resize: read the frame's own pixels. */
     for (int y = 0; y < p->o.height; y++) {
       int ry = y - g.iy;
       int in = ry >= 0 && ry < g.ih;
-      const uint8_t *row = region + (size_t)(in ? ry : 0) * (size_t)f->stride;
+      const uint8_t *row = src[0] + (size_t)(in ? ry : 0) * (size_t)f->stride;
       for (int c = 0; c < 3; c++)
-        s[c] = row + p->byte_of[c];
-      convert_row(p, &g, y, in ? s : NULL, 3, dst);
+        s[c] = row + packed_byte(p, f->format, c);
+      convert_row(p, &g, y, in ? s : NULL, fi.bpp, dst);
     }
     return 0;
   }
-  /* Resized into planes G, B, R (libswscale's GBRP). Full chroma keeps the
-   * channels independent: without it libswscale subsamples colour and
-   * rings at edges. The context is cached: rebuilt only when the geometry
-   * changes. */
+  /* Resized (and converted from YUV) into planes G, B, R (libswscale's
+   * GBRP). Full chroma keeps the channels independent: without it
+   * libswscale subsamples colour and rings at edges. The context is
+   * cached: rebuilt only when the geometry or the format changes. */
   p->sws = sws_getCachedContext(
-      p->sws, g.rw, g.rh, AV_PIX_FMT_BGR24, g.iw, g.ih, AV_PIX_FMT_GBRP,
+      p->sws, g.rw, g.rh, fi.av, g.iw, g.ih, AV_PIX_FMT_GBRP,
       p->o.sws_flags | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP, NULL, NULL,
       NULL);
   if (!p->sws)
@@ -305,10 +374,7 @@ int cn_preproc_run(cn_preproc_t *p, const cn_frame_t *f, float *dst,
   size_t psz = (size_t)ps * (size_t)g.ih;
   uint8_t *const planes[4] = {p->buf, p->buf + psz, p->buf + 2 * psz, NULL};
   const int strides[4] = {ps, ps, ps, 0};
-  const uint8_t *const src_planes[4] = {region, NULL, NULL, NULL};
-  const int src_strides[4] = {f->stride, 0, 0, 0};
-  int got =
-      sws_scale(p->sws, src_planes, src_strides, 0, g.rh, planes, strides);
+  int got = sws_scale(p->sws, src, src_strides, 0, g.rh, planes, strides);
   if (got != g.ih)
     return cn_err_set(err, CN_EINTERNAL,
                       "preprocess: libswscale wrote %d of %d rows", got, g.ih);

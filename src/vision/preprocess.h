@@ -1,4 +1,4 @@
-/* cn_preproc: a BGR24 frame to a network's float input tensor.
+/* cn_preproc: a frame to a network's float input tensor.
  *
  * Steps, in order: take the region of the frame to use (the whole frame,
  * or with crop the centre square of side min(w, h), as the seed did);
@@ -23,7 +23,7 @@
  * reconnect to a different resolution).
  *
  * Threads: one preproc belongs to one thread at a time. Errors: CN_EINVAL
- * with a one-line message (bad options, a frame that is not BGR24),
+ * with a one-line message (bad options, a frame without pixels),
  * CN_ENOMEM. A failed create leaves nothing to free.
  */
 #ifndef CN_VISION_PREPROCESS_H
@@ -78,7 +78,9 @@ int cn_preproc_create(const cn_preproc_opts_t *o, cn_preproc_t **out,
 void cn_preproc_destroy(cn_preproc_t *p); /* NULL is a no-op */
 
 /* Writes channels * width * height floats to dst and the mapping to xf
- * (may be NULL). f must be developed (BGR24). Returns 0 or a CN_E*. */
+ * (may be NULL). f must have pixels: developed (BGR24), or any format of
+ * core/frame.h (caller's pixels, cn_frame_wrap). YUV is read as BT.601
+ * limited range; 4:2:0 crops start on even pixels. Returns 0 or a CN_E*. */
 int cn_preproc_run(cn_preproc_t *p, const cn_frame_t *f, float *dst,
                    cn_xform_t *xf, cn_err_t *err);
 
