@@ -50,9 +50,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "core/pattern.h"
-#include "sources/source.h"
+#include "camnet/source.h"
 
 #define FPS 30
 #define WARMUP_NS CN_NS_PER_S

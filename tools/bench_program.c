@@ -13,12 +13,12 @@
 #include <string.h>
 
 #include "app/infer.h"
-#include "core/clock.h"
-#include "core/pool.h"
+#include "camnet/clock.h"
+#include "camnet/pool.h"
 #include "outputs/jsonl.h"
 #include "outputs/overlay.h"
 #include "outputs/record.h"
-#include "sources/source.h"
+#include "camnet/source.h"
 
 enum { DEVELOP, PREPROCESS, NETWORK, JSON, OVERLAY, RECORD, STAGES };
 

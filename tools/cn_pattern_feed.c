@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "core/pattern.h"
 
 static volatile sig_atomic_t g_stop;

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "core/pattern.h"
 
 typedef struct server_opts {

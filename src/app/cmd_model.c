@@ -2,7 +2,7 @@
  *
  *   camnet info MODEL [--weights W | --prototxt P] [--backend ref|dnnl]
  *   camnet infer --model M [--weights W | --prototxt P] --input in.npy
- *                --out out.npy [--output NAME] [--backend B] [--threads N]
+ *                -o out.npy [--output NAME] [--backend B] [--threads N]
  *   camnet bench MODEL [--weights W | --prototxt P] [--input in.npy]
  *                [--threads N] [--runs N] [--warmup N] [--reloads N]
  *                [--backend B]
@@ -13,98 +13,83 @@
  * model, as a program that switches models sees.
  */
 #include "app/cmd_model.h"
+#include "app/optparse.h"
+#include "engine/model_internal.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "engine/graph.h"
 #include "engine/mean.h"
-#include "engine/model.h"
+#include "camnet/model.h"
 
 typedef struct tool_args {
   const char *model, *weights, *prototxt, *backend, *input, *out;
   const char *output;
-  long threads, runs, warmup, reloads;
+  int64_t threads, runs, warmup, reloads;
   bool help;
 } tool_args_t;
 
-static int parse_long(const char *opt, const char *v, long lo, long hi,
-                      long *out) {
-  char *end;
-  errno = 0;
-  long x = strtol(v, &end, 10);
-  if (errno || end == v || *end || x < lo || x > hi) {
-    fprintf(stderr,
-            "camnet: option %s: '%s' is not a whole number between "
-            "%ld and %ld\n",
-            opt, v, lo, hi);
-    return -1;
-  }
-  *out = x;
+#define F(field) offsetof(tool_args_t, field)
+static const cn_opt_t tool_options[] = {
+    {"model", 0, "FILE", CN_OPT_STRING, F(model), 0, 0, 0,
+     "the network (also the first word after the command)"},
+    {"weights", 0, "FILE", CN_OPT_STRING, F(weights), 0, 0, 0,
+     "Caffe: the .caffemodel when MODEL is the .prototxt"},
+    {"prototxt", 0, "FILE", CN_OPT_STRING, F(prototxt), 0, 0, 0,
+     "Caffe: the .prototxt when MODEL is the .caffemodel"},
+    {"backend", 0, "dnnl|ref", CN_OPT_STRING, F(backend), 0, 0, 0,
+     "inference backend (default dnnl)"},
+    {"input", 0, "FILE.npy", CN_OPT_STRING, F(input), 0, 0, 0,
+     "infer, bench: the input tensor (float32 .npy)"},
+    {"out", 'o', "FILE.npy", CN_OPT_STRING, F(out), 0, 0, 0,
+     "infer: where the output tensor goes"},
+    {"output", 0, "NAME", CN_OPT_STRING, F(output), 0, 0, 0,
+     "infer: the tensor to return (any intermediate; default the graph's)"},
+    {"threads", 0, "N", CN_OPT_INT, F(threads), 0, 256, 0,
+     "inference threads (default: all cores)"},
+    {"runs", 0, "N", CN_OPT_INT, F(runs), 1, 1e6, 0,
+     "bench: timed runs (default 50)"},
+    {"warmup", 0, "N", CN_OPT_INT, F(warmup), 0, 1e6, 0,
+     "bench: untimed runs first (default 5)"},
+    {"reloads", 0, "N", CN_OPT_INT, F(reloads), 0, 1000, 0,
+     "bench: loads timed after the first (default 5)"},
+    {"help", 'h', NULL, CN_OPT_FLAG, F(help), 0, 0, 0, "show this help"},
+};
+#undef F
+
+static int set_model(void *cfg, const char *word, cn_err_t *err) {
+  tool_args_t *a = cfg;
+  if (a->model)
+    return cn_err_set(err, CN_EINVAL, "unexpected argument '%s'", word);
+  a->model = word;
   return 0;
 }
+
+static const cn_optset_t tool_set = {
+    tool_options, sizeof tool_options / sizeof tool_options[0], set_model};
+
+void cn_app_model_tool_man(FILE *f) { cn_opt_print_man(&tool_set, f); }
 
 static int parse_args(int argc, char **argv, tool_args_t *a) {
   memset(a, 0, sizeof *a);
   a->runs = 50;
   a->warmup = 5;
   a->reloads = 5;
-  for (int i = 2; i < argc; i++) {
-    const char *o = argv[i];
-    if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
-      a->help = true;
-      continue;
-    }
-    if (o[0] != '-') {
-      if (a->model) {
-        fprintf(stderr, "camnet: unexpected argument '%s'\n", o);
-        return -1;
-      }
-      a->model = o;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "camnet: option %s needs a value\n", o);
-      return -1;
-    }
-    const char *v = argv[++i];
-    int rc = 0;
-    if (!strcmp(o, "--model"))
-      a->model = v;
-    else if (!strcmp(o, "--weights"))
-      a->weights = v;
-    else if (!strcmp(o, "--prototxt"))
-      a->prototxt = v;
-    else if (!strcmp(o, "--backend"))
-      a->backend = v;
-    else if (!strcmp(o, "--input"))
-      a->input = v;
-    else if (!strcmp(o, "--out"))
-      a->out = v;
-    else if (!strcmp(o, "--output"))
-      a->output = v;
-    else if (!strcmp(o, "--threads"))
-      rc = parse_long(o, v, 0, 256, &a->threads);
-    else if (!strcmp(o, "--runs"))
-      rc = parse_long(o, v, 1, 1000000, &a->runs);
-    else if (!strcmp(o, "--warmup"))
-      rc = parse_long(o, v, 0, 1000000, &a->warmup);
-    else if (!strcmp(o, "--reloads"))
-      rc = parse_long(o, v, 0, 1000, &a->reloads);
-    else {
-      fprintf(stderr, "camnet: unknown option %s (see camnet %s --help)\n", o,
-              argv[1]);
-      return -1;
-    }
-    if (rc)
-      return rc;
+  cn_err_t err = {0};
+  if (cn_opt_parse(&tool_set, a, argc, argv, 2, &err)) {
+    fprintf(stderr, "camnet %s: %s\n", argv[1], err.msg);
+    return -1;
   }
-  /* The seed's form: --prototxt deploy.prototxt --model x.caffemodel. */
+  /* The Jetson script's form: --prototxt deploy.prototxt --model
+   * x.caffemodel. */
   if (a->prototxt && a->model && !a->weights &&
       strstr(a->model, ".caffemodel")) {
     a->weights = a->model;
@@ -220,7 +205,7 @@ static void free_outputs(const cn_model_t *m, float **outs) {
 
 static int cmd_infer(const tool_args_t *a) {
   if (!a->input || !a->out) {
-    fprintf(stderr, "camnet: infer needs --input in.npy and --out out.npy\n");
+    fprintf(stderr, "camnet: infer needs --input in.npy and -o out.npy\n");
     return 2;
   }
   cn_model_t *m;
@@ -348,11 +333,10 @@ int cn_app_model_tool(int argc, char **argv) {
     return 2;
   if (a.help) {
     printf("Usage:\n"
-           "  camnet info MODEL [--weights W.caffemodel] [--backend ref|dnnl]\n"
-           "  camnet infer --model M [--prototxt P] --input in.npy --out "
-           "out.npy [--output NAME]\n"
-           "  camnet bench MODEL [--weights W] [--input in.npy] [--threads N]"
-           " [--runs N] [--warmup N] [--reloads N]\n");
+           "  camnet info MODEL [options]    inputs, outputs, graph, FLOPs\n"
+           "  camnet infer MODEL --input in.npy -o out.npy [options]\n"
+           "  camnet bench MODEL [--input in.npy] [options]\n\nOptions:\n");
+    cn_opt_print_help(&tool_set, stdout);
     return 0;
   }
   if (!strcmp(argv[1], "info"))

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 
 struct cn_app_stage {
   const cn_app_model_t *m;

@@ -8,13 +8,13 @@
 #define CN_APP_INFER_H
 
 #include "app/options.h"
-#include "core/frame.h"
+#include "camnet/frame.h"
 #include "engine/mean.h"
-#include "engine/model.h"
+#include "camnet/model.h"
 #include "vision/decode.h"
-#include "vision/labels.h"
+#include "camnet/labels.h"
 #include "vision/preprocess.h"
-#include "vision/result.h"
+#include "camnet/result.h"
 
 typedef struct cn_app_model {
   cn_model_t *model;

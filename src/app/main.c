@@ -8,6 +8,7 @@
 #include "app/cmd_model.h"
 #include "app/options.h"
 #include "app/run.h"
+#include "camnet/version.h"
 
 int main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "info") || !strcmp(argv[1], "infer") ||
@@ -31,8 +32,12 @@ int main(int argc, char **argv) {
     cn_app_print_help("camnet");
     return 0;
   }
+  if (cfg.man) {
+    cn_app_print_man(stdout);
+    return 0;
+  }
   if (cfg.version) {
-    printf("camnet %s\n", CN_VERSION);
+    printf("camnet %s\n", cn_version());
     return 0;
   }
   char alias[1024];

@@ -1,4 +1,5 @@
 #include "app/options.h"
+#include "app/optparse.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,94 +10,99 @@
 
 #include "sources/gst_pipelines.h"
 
-typedef enum { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STRING } opt_type_t;
-
-typedef struct opt {
-  const char *name; /* without the leading "--" */
-  const char *arg;  /* argument name in --help; NULL for flags */
-  opt_type_t type;
-  size_t offset;
-  double min, max; /* for numbers */
-  const char *help;
-} opt_t;
-
 #define F(field) offsetof(cn_app_config_t, field)
-static const opt_t options[] = {
-    {"json", "FILE", OPT_STRING, F(json), 0, 0,
+static const cn_opt_t options[] = {
+    {"out", 'o', "FILE", CN_OPT_LIST, F(outs), 0, CN_APP_MAX_OUTS, F(n_outs),
+     "write to FILE, by its kind: .jsonl/.json or '-' as --json, .mp4/.mkv/"
+     ".mov as --record (repeatable)"},
+    {"json", 0, "FILE", CN_OPT_STRING, F(json), 0, 0, 0,
      "write one JSON object per delivered frame to FILE ('-': stdout)"},
-    {"frames", "N", OPT_INT, F(frames), 0, 1e12,
+    {"frames", 0, "N", CN_OPT_INT, F(frames), 0, 1e12, 0,
      "stop after N delivered frames"},
-    {"duration", "S", OPT_DOUBLE, F(duration), 0, 1e9, "stop after S seconds"},
-    {"every-frame", NULL, OPT_FLAG, F(every_frame), 0, 0,
+    {"duration", 0, "S", CN_OPT_DOUBLE, F(duration), 0, 1e9, 0,
+     "stop after S seconds"},
+    {"every-frame", 0, NULL, CN_OPT_FLAG, F(every_frame), 0, 0, 0,
      "files: process every frame, unpaced, no drops (offline work)"},
-    {"loop", NULL, OPT_FLAG, F(loop), 0, 0, "files: start again at the end"},
-    {"reconnect", "N", OPT_INT, F(reconnect), -1, 1e9,
+    {"loop", 0, NULL, CN_OPT_FLAG, F(loop), 0, 0, 0,
+     "files: start again at the end"},
+    {"reconnect", 0, "N", CN_OPT_INT, F(reconnect), -1, 1e9, 0,
      "live sources: reopen attempts in a row before giving up (-1: forever)"},
-    {"timeout", "MS", OPT_INT, F(timeout_ms), 1, 3.6e6,
+    {"timeout", 0, "MS", CN_OPT_INT, F(timeout_ms), 1, 3.6e6, 0,
      "a read that stalls this long counts as a failure (default 5000)"},
-    {"latency", "MS", OPT_INT, F(latency_ms), 0, 10000,
+    {"latency", 0, "MS", CN_OPT_INT, F(latency_ms), 0, 10000, 0,
      "RTSP jitter buffer (default 50)"},
-    {"transport", "tcp|udp", OPT_STRING, F(transport), 0, 0,
+    {"transport", 0, "tcp|udp", CN_OPT_STRING, F(transport), 0, 0, 0,
      "RTSP transport (default tcp)"},
-    {"width", "W", OPT_INT, F(width), 0, 16384,
+    {"width", 0, "W", CN_OPT_INT, F(width), 0, 16384, 0,
      "capture width (cameras) or output width"},
-    {"height", "H", OPT_INT, F(height), 0, 16384,
+    {"height", 0, "H", CN_OPT_INT, F(height), 0, 16384, 0,
      "capture height (cameras) or output height"},
-    {"fps", "F", OPT_DOUBLE, F(fps), 0, 1000,
+    {"fps", 0, "F", CN_OPT_DOUBLE, F(fps), 0, 1000, 0,
      "camera frame rate; rate of image sequences (default 25)"},
-    {"input-format", "FMT", OPT_STRING, F(input_format), 0, 0,
+    {"input-format", 0, "FMT", CN_OPT_STRING, F(input_format), 0, 0, 0,
      "V4L2 pixel format: mjpeg or yuyv422"},
-    {"model", "FILE", OPT_STRING, F(model), 0, 0,
+    {"model", 0, "FILE", CN_OPT_STRING, F(model), 0, 0, 0,
      "network: .onnx, or .caffemodel with --prototxt"},
-    {"prototxt", "FILE", OPT_STRING, F(prototxt), 0, 0,
-     "Caffe network description (the seed's --prototxt)"},
-    {"labels", "FILE", OPT_STRING, F(labels), 0, 0,
+    {"prototxt", 0, "FILE", CN_OPT_STRING, F(prototxt), 0, 0, 0,
+     "Caffe network description (deploy.prototxt)"},
+    {"labels", 0, "FILE", CN_OPT_STRING, F(labels), 0, 0, 0,
      "class names, one per line or synset lines (n01440764 tench)"},
-    {"mean", "FILE|B,G,R", OPT_STRING, F(mean), 0, 0,
+    {"mean", 0, "FILE|B,G,R", CN_OPT_STRING, F(mean), 0, 0, 0,
      "mean to subtract: .binaryproto, .npy or B,G,R values"},
-    {"output", "NAME", OPT_STRING, F(output), 0, 0,
+    {"output", 0, "NAME", CN_OPT_STRING, F(output), 0, 0, 0,
      "classification output blob (default: the network's output)"},
-    {"crop", NULL, OPT_FLAG, F(crop), 0, 0, "take the centre square first"},
-    {"size", "WxH", OPT_STRING, F(size), 0, 0,
+    {"crop", 0, NULL, CN_OPT_FLAG, F(crop), 0, 0, 0,
+     "take the centre square first"},
+    {"size", 0, "WxH", CN_OPT_STRING, F(size), 0, 0, 0,
      "network input size when the model leaves it open"},
-    {"scale", "S", OPT_DOUBLE, F(scale), 0, 1e6,
+    {"scale", 0, "S", CN_OPT_DOUBLE, F(scale), 0, 1e6, 0,
      "multiply pixels by S after the mean (e.g. 0.0078125)"},
-    {"std", "B,G,R", OPT_STRING, F(std), 0, 0, "divide by these after scale"},
-    {"rgb", NULL, OPT_FLAG, F(rgb), 0, 0, "the network takes RGB"},
-    {"bgr", NULL, OPT_FLAG, F(bgr), 0, 0, "the network takes BGR (Caffe)"},
-    {"top", "K", OPT_INT, F(top), 1, 10, "classes to show (default 3)"},
-    {"task", "classify|detect", OPT_STRING, F(task), 0, 0,
+    {"std", 0, "B,G,R", CN_OPT_STRING, F(std), 0, 0, 0,
+     "divide by these after scale"},
+    {"rgb", 0, NULL, CN_OPT_FLAG, F(rgb), 0, 0, 0, "the network takes RGB"},
+    {"bgr", 0, NULL, CN_OPT_FLAG, F(bgr), 0, 0, 0,
+     "the network takes BGR (Caffe)"},
+    {"top", 0, "K", CN_OPT_INT, F(top), 1, 10, 0,
+     "classes to show (default 3)"},
+    {"task", 0, "classify|detect", CN_OPT_STRING, F(task), 0, 0, 0,
      "what the model does, when camnet cannot tell"},
-    {"decoder", "blazeface|ssd|yolo", OPT_STRING, F(decoder), 0, 0,
+    {"decoder", 0, "blazeface|ssd|yolo", CN_OPT_STRING, F(decoder), 0, 0, 0,
      "how to read a detector's outputs, when camnet cannot tell"},
-    {"threshold", "T", OPT_DOUBLE, F(threshold), 0, 1,
+    {"threshold", 0, "T", CN_OPT_DOUBLE, F(threshold), 0, 1, 0,
      "detection score threshold (default: the decoder's)"},
-    {"nms", "IOU", OPT_DOUBLE, F(nms), 0, 1,
+    {"nms", 0, "IOU", CN_OPT_DOUBLE, F(nms), 0, 1, 0,
      "non-maximum suppression IoU (default: the decoder's)"},
-    {"threads", "N", OPT_INT, F(threads), 0, 256,
+    {"threads", 0, "N", CN_OPT_INT, F(threads), 0, 256, 0,
      "inference threads (default: all cores)"},
-    {"backend", "dnnl|ref", OPT_STRING, F(backend), 0, 0,
+    {"backend", 0, "dnnl|ref", CN_OPT_STRING, F(backend), 0, 0, 0,
      "inference backend (default dnnl)"},
-    {"display", "inferred|live", OPT_STRING, F(display), 0, 0,
+    {"display", 0, "inferred|live", CN_OPT_STRING, F(display), 0, 0, 0,
      "window shows each inferred frame (default) or every frame"},
-    {"headless", NULL, OPT_FLAG, F(headless), 0, 0, "no window"},
-    {"record", "FILE", OPT_STRING, F(record), 0, 0,
+    {"headless", 0, NULL, CN_OPT_FLAG, F(headless), 0, 0, 0, "no window"},
+    {"record", 0, "FILE", CN_OPT_STRING, F(record), 0, 0, 0,
      "record the annotated video (H.264 .mp4)"},
-    {"snapshot-every", "N", OPT_INT, F(snapshot_every), 0, 1e9,
+    {"snapshot-every", 0, "N", CN_OPT_INT, F(snapshot_every), 0, 1e9, 0,
      "save every Nth shown picture as PNG"},
-    {"snapshot-dir", "DIR", OPT_STRING, F(snapshot_dir), 0, 0,
+    {"snapshot-dir", 0, "DIR", CN_OPT_STRING, F(snapshot_dir), 0, 0, 0,
      "where snapshots go (default .)"},
-    {"usb", NULL, OPT_FLAG, F(usb), 0, 0,
-     "seed alias: USB camera /dev/video<vid>"},
-    {"vid", "N", OPT_INT, F(vid), 0, 255, "seed alias: video device number"},
-    {"rtsp", NULL, OPT_FLAG, F(rtsp), 0, 0, "seed alias: RTSP stream --uri"},
-    {"uri", "URI", OPT_STRING, F(uri), 0, 0, "seed alias: the RTSP URI"},
-    {"onboard", NULL, OPT_FLAG, F(onboard), 0, 0,
-     "seed alias: Jetson CSI camera (nvarguscamerasrc)"},
-    {"quiet", NULL, OPT_FLAG, F(quiet), 0, 0, "only errors on stderr"},
-    {"verbose", NULL, OPT_FLAG, F(verbose), 0, 0, "debug messages on stderr"},
-    {"help", NULL, OPT_FLAG, F(help), 0, 0, "show this help"},
-    {"version", NULL, OPT_FLAG, F(version), 0, 0, "show the version"},
+    {"usb", 0, NULL, CN_OPT_FLAG, F(usb), 0, 0, 0,
+     "USB camera /dev/video<N>, N from --vid (the Jetson script's flag)"},
+    {"vid", 0, "N", CN_OPT_INT, F(vid), 0, 255, 0,
+     "video device number for --usb"},
+    {"rtsp", 0, NULL, CN_OPT_FLAG, F(rtsp), 0, 0, 0,
+     "the RTSP stream given by --uri (the Jetson script's flag)"},
+    {"uri", 0, "URI", CN_OPT_STRING, F(uri), 0, 0, 0,
+     "the RTSP URI for --rtsp"},
+    {"onboard", 0, NULL, CN_OPT_FLAG, F(onboard), 0, 0, 0,
+     "Jetson CSI camera (nvarguscamerasrc)"},
+    {"quiet", 'q', NULL, CN_OPT_FLAG, F(quiet), 0, 0, 0,
+     "only errors on stderr"},
+    {"verbose", 'v', NULL, CN_OPT_FLAG, F(verbose), 0, 0, 0,
+     "debug messages on stderr"},
+    {"help", 'h', NULL, CN_OPT_FLAG, F(help), 0, 0, 0, "show this help"},
+    {"version", 0, NULL, CN_OPT_FLAG, F(version), 0, 0, 0, "show the version"},
+    {"man", 0, NULL, CN_OPT_FLAG, F(man), 0, 0, 0,
+     "print the manual page camnet(1) in roff"},
 };
 #undef F
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -114,71 +120,53 @@ void cn_app_config_default(cn_app_config_t *cfg) {
   cfg->snapshot_dir = ".";
 }
 
-static int set_value(cn_app_config_t *cfg, const opt_t *o, const char *val,
-                     cn_err_t *err) {
-  char *field = (char *)cfg + o->offset;
-  if (o->type == OPT_STRING) {
-    *(const char **)field = val;
-    return 0;
-  }
-  char *end;
-  errno = 0;
-  double v =
-      o->type == OPT_INT ? (double)strtoll(val, &end, 10) : strtod(val, &end);
-  if (errno || end == val || *end || !isfinite(v) || v < o->min || v > o->max)
-    return cn_err_set(
-        err, CN_EINVAL, "option --%s: '%s' is not a %s between %g and %g",
-        o->name, val, o->type == OPT_INT ? "whole number" : "number", o->min,
-        o->max);
-  if (o->type == OPT_INT)
-    *(int64_t *)field = (int64_t)v;
-  else
-    *(double *)field = v;
+static const cn_optset_t option_set;
+
+static int add_source(void *cfg_, const char *word, cn_err_t *err) {
+  cn_app_config_t *cfg = cfg_;
+  if (cfg->n_sources == CN_APP_MAX_SOURCES)
+    return cn_err_set(err, CN_EINVAL, "too many sources (at most %d)",
+                      CN_APP_MAX_SOURCES);
+  cfg->sources[cfg->n_sources++] = word;
+  return 0;
+}
+
+static const cn_optset_t option_set = {options, N_OPTIONS, add_source};
+
+static bool ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), t = strlen(tail);
+  return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* -o FILE: the kind of output from the name, as ffmpeg does. */
+static int resolve_out(cn_app_config_t *cfg, const char *path, cn_err_t *err) {
+  const char **slot = NULL;
+  if (!strcmp(path, "-") || ends_with(path, ".jsonl") ||
+      ends_with(path, ".json") || ends_with(path, ".ndjson"))
+    slot = &cfg->json;
+  else if (ends_with(path, ".mp4") || ends_with(path, ".mkv") ||
+           ends_with(path, ".mov"))
+    slot = &cfg->record;
+  if (!slot)
+    return cn_err_set(err, CN_EINVAL,
+                      "option --out: '%s' is neither JSON Lines (.jsonl, "
+                      ".json, -) nor a video (.mp4, .mkv, .mov)",
+                      path);
+  if (*slot)
+    return cn_err_set(err, CN_EINVAL,
+                      "option --out: '%s' and '%s' are the same kind of "
+                      "output; give one",
+                      *slot, path);
+  *slot = path;
   return 0;
 }
 
 int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err) {
-  bool only_sources = false;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    if (only_sources || a[0] != '-' || strcmp(a, "-") == 0) {
-      if (cfg->n_sources == CN_APP_MAX_SOURCES)
-        return cn_err_set(err, CN_EINVAL, "too many sources (at most %d)",
-                          CN_APP_MAX_SOURCES);
-      cfg->sources[cfg->n_sources++] = a;
-      continue;
-    }
-    if (strcmp(a, "--") == 0) {
-      only_sources = true;
-      continue;
-    }
-    const char *name = a + (a[1] == '-' ? 2 : 1);
-    const char *eq = strchr(name, '=');
-    size_t len = eq ? (size_t)(eq - name) : strlen(name);
-    const opt_t *o = NULL;
-    if (!o && len == 1 && name[0] == 'h')
-      name = "help", len = 4;
-    for (size_t k = 0; !o && k < N_OPTIONS; k++)
-      if (strlen(options[k].name) == len &&
-          strncmp(options[k].name, name, len) == 0)
-        o = &options[k];
-    if (!o)
-      return cn_err_set(err, CN_EINVAL, "unknown option %s (see --help)", a);
-    if (o->type == OPT_FLAG) {
-      if (eq)
-        return cn_err_set(err, CN_EINVAL, "option --%s takes no value",
-                          o->name);
-      *(bool *)((char *)cfg + o->offset) = true;
-      continue;
-    }
-    const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-    if (!val)
-      return cn_err_set(err, CN_EINVAL, "option --%s needs a value (%s)",
-                        o->name, o->arg);
-    int rc = set_value(cfg, o, val, err);
-    if (rc)
-      return rc;
-  }
+  int rc = cn_opt_parse(&option_set, cfg, argc, argv, 1, err);
+  for (int i = 0; !rc && i < cfg->n_outs; i++)
+    rc = resolve_out(cfg, cfg->outs[i], err);
+  if (rc)
+    return rc;
   if (strcmp(cfg->display, "inferred") && strcmp(cfg->display, "live"))
     return cn_err_set(err, CN_EINVAL,
                       "option --display: '%s' is not inferred or live",
@@ -238,10 +226,7 @@ void cn_app_print_help(const char *prog) {
          "of images,\n/dev/videoN, rtsp://..., http://..., gst:PIPELINE or "
          "test:WxH@FPS.\n\nOptions:\n",
          prog);
-  for (size_t k = 0; k < N_OPTIONS; k++) {
-    char left[40];
-    snprintf(left, sizeof left, "--%s%s%s", options[k].name,
-             options[k].arg ? " " : "", options[k].arg ? options[k].arg : "");
-    printf("  %-24s %s\n", left, options[k].help);
-  }
+  cn_opt_print_help(&option_set, stdout);
 }
+
+const cn_optset_t *cn_app_options(void) { return &option_set; }

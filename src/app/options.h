@@ -1,23 +1,27 @@
-/* The camnet program's options: one table (name, argument, type, field,
- * help) drives parsing and --help, so an option is described once. */
+/* The camnet program's options: one table (app/optparse.h) drives
+ * parsing, --help and the manual page, so an option is described once. */
 #ifndef CN_APP_OPTIONS_H
 #define CN_APP_OPTIONS_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#include "core/error.h"
+#include "camnet/error.h"
 
 #define CN_APP_MAX_SOURCES 16
+#define CN_APP_MAX_OUTS 4
 
 typedef struct cn_app_config {
   const char *sources[CN_APP_MAX_SOURCES];
   int n_sources;
   /* outputs and run control */
+  const char *outs[CN_APP_MAX_OUTS]; /* -o: json or record by extension */
+  int n_outs;
   const char *json;
   int64_t frames;  /* stop after this many delivered frames; 0 none */
   double duration; /* stop after this many seconds; 0 none */
-  bool quiet, verbose, help, version;
+  bool quiet, verbose, help, version, man;
   /* capture */
   bool every_frame, loop;
   int64_t reconnect; /* <0 forever */
@@ -26,7 +30,7 @@ typedef struct cn_app_config {
   int64_t width, height;
   double fps;
   const char *input_format;
-  /* model (the seed's flags first) */
+  /* model (the Jetson script's flags first) */
   const char *model, *prototxt, *weights, *labels, *mean, *output;
   bool crop;
   const char *size; /* WxH */
@@ -43,7 +47,7 @@ typedef struct cn_app_config {
   const char *record;
   int64_t snapshot_every;
   const char *snapshot_dir;
-  /* the seed script's source flags */
+  /* the Jetson script's source flags */
   bool usb, rtsp, onboard;
   int64_t vid;
   const char *uri;
@@ -54,10 +58,17 @@ void cn_app_config_default(cn_app_config_t *cfg);
 /* Parses argv[1..]. Returns 0 or CN_EINVAL with "option --x: why". */
 int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err);
 
-/* Resolves the seed's --usb/--rtsp/--onboard aliases into sources. */
+/* Resolves the Jetson script's --usb/--rtsp/--onboard flags into sources. */
 int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,
                            cn_err_t *err);
 
 void cn_app_print_help(const char *prog);
+
+/* The program's option table (for the manual page). */
+struct cn_optset;
+const struct cn_optset *cn_app_options(void);
+
+/* The manual page camnet(1), in roff, from the option tables (man.c). */
+void cn_app_print_man(FILE *f);
 
 #endif

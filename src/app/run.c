@@ -31,13 +31,13 @@
 
 #include "app/infer.h"
 #include "app/latency.h"
-#include "core/clock.h"
-#include "core/pool.h"
+#include "camnet/clock.h"
+#include "camnet/pool.h"
 #include "outputs/jsonl.h"
 #include "outputs/overlay.h"
 #include "outputs/record.h"
 #include "outputs/window.h"
-#include "sources/source.h"
+#include "camnet/source.h"
 
 /* Canvases in flight: the window holds two, the recorder queues a few. */
 #define CANVASES 16

@@ -1,4 +1,4 @@
-#include "core/clock.h"
+#include "camnet/clock.h"
 
 #include <time.h>
 

@@ -1,4 +1,4 @@
-#include "core/error.h"
+#include "camnet/error.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,8 +1,8 @@
 /* Frames and their pool live in one file: a frame's release path is the
  * pool's return path, and they share the private item layout. */
-#include "core/frame.h"
-#include "core/clock.h"
-#include "core/pool.h"
+#include "camnet/frame.h"
+#include "camnet/clock.h"
+#include "camnet/pool.h"
 
 #include <math.h>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-#include "core/log.h"
+#include "camnet/log.h"
 
 #include <stdio.h>
 

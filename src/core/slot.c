@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 
 struct cn_slot {
   pthread_mutex_t lock;

@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#include "core/frame.h"
+#include "camnet/frame.h"
 
 typedef struct cn_slot cn_slot_t;
 

@@ -22,7 +22,7 @@
 #ifndef CN_ENGINE_BACKEND_H
 #define CN_ENGINE_BACKEND_H
 
-#include "core/error.h"
+#include "camnet/error.h"
 #include "engine/graph.h"
 
 typedef struct cn_engine_opts {

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "core/error.h"
+#include "camnet/error.h"
 #include "engine/graph.h"
 
 int cn_caffe_load_mem(const char *text, size_t tlen, const void *model,

@@ -48,7 +48,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/error.h"
+#include "camnet/error.h"
 
 #define CN_MAX_DIMS 8
 #define CN_MAX_POSTOPS 4

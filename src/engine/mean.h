@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/error.h"
+#include "camnet/error.h"
 
 #define CN_NPY_MAX_DIMS 8
 

@@ -1,4 +1,5 @@
-#include "engine/model.h"
+#include "camnet/model.h"
+#include "engine/model_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>

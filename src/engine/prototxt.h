@@ -34,7 +34,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
-#include "core/error.h"
+#include "camnet/error.h"
 
 /* Parses len bytes of text as a message of type desc. name labels errors
  * (usually the file name). */

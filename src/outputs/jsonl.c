@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 
 struct cn_jsonl {
   FILE *fp;

@@ -19,10 +19,10 @@
 #ifndef CN_JSONL_H
 #define CN_JSONL_H
 
-#include "core/error.h"
-#include "core/frame.h"
-#include "vision/labels.h"
-#include "vision/result.h"
+#include "camnet/error.h"
+#include "camnet/frame.h"
+#include "camnet/labels.h"
+#include "camnet/result.h"
 
 typedef struct cn_jsonl cn_jsonl_t;
 

@@ -24,10 +24,10 @@
 
 #include <stdbool.h>
 
-#include "core/error.h"
-#include "core/frame.h"
-#include "vision/labels.h"
-#include "vision/result.h"
+#include "camnet/error.h"
+#include "camnet/frame.h"
+#include "camnet/labels.h"
+#include "camnet/result.h"
 
 typedef struct cn_overlay cn_overlay_t;
 

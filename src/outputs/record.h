@@ -20,8 +20,8 @@
 
 #include <stdint.h>
 
-#include "core/error.h"
-#include "core/frame.h"
+#include "camnet/error.h"
+#include "camnet/frame.h"
 
 typedef struct cn_recorder cn_recorder_t;
 

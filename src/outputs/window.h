@@ -14,8 +14,8 @@
 #ifndef CN_WINDOW_H
 #define CN_WINDOW_H
 
-#include "core/error.h"
-#include "core/frame.h"
+#include "camnet/error.h"
+#include "camnet/frame.h"
 
 typedef struct cn_window cn_window_t;
 

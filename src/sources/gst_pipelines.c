@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "core/error.h"
+#include "camnet/error.h"
 
 static long gcd(long a, long b) {
   while (b) {

@@ -1,6 +1,6 @@
 /* The generic half of every source: the capture thread, pacing, the
  * reconnect loop and the counters. Backends only open, read and close. */
-#include "sources/source.h"
+#include "camnet/source.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "sources/source_internal.h"
 
 #define BACKOFF_MIN_NS (250 * CN_NS_PER_MS)

@@ -15,8 +15,9 @@
 
 #include <stdatomic.h>
 
-#include "core/pool.h"
-#include "sources/source.h"
+#include "camnet/pool.h"
+#include "camnet/source.h"
+#include "core/slot.h"
 
 /* What the generic thread shares with the backend. Lives in cn_source. */
 typedef struct cn_source_env {
@@ -68,5 +69,8 @@ typedef struct cn_source_backend {
 extern const cn_source_backend_t cn__source_test;
 extern const cn_source_backend_t cn__source_ffmpeg;
 extern const cn_source_backend_t cn__source_gst;
+
+/* The slot (for consumers that develop frames themselves). */
+cn_slot_t *cn_source_slot(cn_source_t *src);
 
 #endif

@@ -39,7 +39,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "sources/source_internal.h"
 
 /* Decoder messages (corrupt packets on a flaky network; mjpeg calls a

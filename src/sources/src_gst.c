@@ -22,7 +22,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "sources/source_internal.h"
 
 /* A bounded wait, so a stop request is seen within 100 ms. */

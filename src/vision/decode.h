@@ -34,10 +34,10 @@
 #ifndef CN_VISION_DECODE_H
 #define CN_VISION_DECODE_H
 
-#include "core/error.h"
-#include "engine/model.h"
+#include "camnet/error.h"
+#include "camnet/model.h"
 #include "vision/preprocess.h"
-#include "vision/result.h"
+#include "camnet/result.h"
 
 typedef struct cn_decoder_opts {
   const char *kind;       /* see above; NULL: from the model */

@@ -1,4 +1,4 @@
-#include "vision/labels.h"
+#include "camnet/labels.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -20,7 +20,7 @@
 
 #include <stdbool.h>
 
-#include "vision/result.h"
+#include "camnet/result.h"
 
 /* Intersection over union; 0 when either box is empty. */
 float cn_box_iou(const cn_box_t *a, const cn_box_t *b);

@@ -31,10 +31,10 @@
 
 #include <stdbool.h>
 
-#include "core/error.h"
-#include "core/frame.h"
+#include "camnet/error.h"
+#include "camnet/frame.h"
 #include "engine/mean.h"
-#include "engine/model.h"
+#include "camnet/model.h"
 
 typedef enum cn_layout { CN_LAYOUT_NCHW = 0, CN_LAYOUT_NHWC } cn_layout_t;
 

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "camnet/error.h"
 
 static void test_strerror_covers_every_code(void **state) {
   (void)state;

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <pthread.h>
 
-#include "core/pool.h"
+#include "camnet/pool.h"
 
 typedef struct counters {
   int inits, resets, frees, ctx_freed, develops;

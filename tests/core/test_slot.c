@@ -4,8 +4,8 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "core/clock.h"
-#include "core/pool.h"
+#include "camnet/clock.h"
+#include "camnet/pool.h"
 #include "core/slot.h"
 
 static cn_frame_t *make(cn_pool_t *pool, uint64_t seq) {

@@ -20,7 +20,7 @@
 #include "engine/backend.h"
 #include "engine/dnnl/dnnl_internal.h"
 #include "engine/graph.h"
-#include "engine/model.h"
+#include "camnet/model.h"
 
 #define TOL 1e-4
 #define MAX_OUT 24

@@ -3,6 +3,7 @@
  * post-ops) and by running the reference backend before and after on the
  * same random weights and input. */
 #include "harness.h"
+#include "engine/model_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 
 #include "engine/backend.h"
 #include "engine/graph.h"
-#include "engine/model.h"
+#include "camnet/model.h"
 
 static uint32_t rng = 12345;
 static float frand(void) {

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine/model.h"
+#include "camnet/model.h"
 
 #define REL_TOL 1e-4
 

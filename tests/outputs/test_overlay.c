@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "core/pattern.h"
-#include "core/pool.h"
+#include "camnet/pool.h"
 #include "outputs/overlay.h"
-#include "vision/labels.h"
+#include "camnet/labels.h"
 
 static char *dir;
 static cn_pool_t *pool;

@@ -19,9 +19,9 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "core/pattern.h"
-#include "core/pool.h"
+#include "camnet/pool.h"
 #include "outputs/overlay.h"
 #include "outputs/record.h"
 

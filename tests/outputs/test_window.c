@@ -21,8 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/clock.h"
-#include "core/pool.h"
+#include "camnet/clock.h"
+#include "camnet/pool.h"
 #include "outputs/overlay.h"
 #include "outputs/window.h"
 

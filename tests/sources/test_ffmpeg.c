@@ -1,6 +1,7 @@
 /* The FFmpeg source backend, through the public source API, on media made
  * by ffmpeg whose every picture carries its frame number (media.h). */
 #include "harness.h"
+#include "sources/source_internal.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -13,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "core/pattern.h"
 #include "media.h"
-#include "sources/source.h"
+#include "camnet/source.h"
 
 #define W 320
 #define H 240

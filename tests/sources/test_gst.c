@@ -11,9 +11,9 @@
 
 #include <gst/gst.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "sources/gst_pipelines.h"
-#include "sources/source.h"
+#include "camnet/source.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 /* GLib's quark table: the first block is allocated by libglib's

@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "core/pattern.h"
-#include "sources/source.h"
+#include "camnet/source.h"
 
 /* Longer than the read timeout, so that a session that never starts
  * (seen about once in 50 sessions under ASan on a loaded machine, with

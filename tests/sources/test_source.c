@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clock.h"
+#include "camnet/clock.h"
 #include "core/pattern.h"
-#include "sources/source.h"
+#include "camnet/source.h"
 
 static cn_source_t *start(const char *uri, cn_source_opts_t *o) {
   cn_source_opts_t d;

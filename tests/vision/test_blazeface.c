@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "sources/source.h"
+#include "camnet/source.h"
 #include "vision/decode.h"
 #include "vision/preprocess.h"
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vision/labels.h"
+#include "camnet/labels.h"
 
 static char *dir;
 

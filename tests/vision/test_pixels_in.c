@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/frame.h"
+#include "camnet/frame.h"
 #include "vision/preprocess.h"
 
 enum { W = 64, H = 48 };

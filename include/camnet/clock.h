@@ -7,16 +7,18 @@
 #ifndef CN_CLOCK_H
 #define CN_CLOCK_H
 
+#include "camnet/version.h"
+
 #include <stdint.h>
 
 #define CN_NS_PER_S INT64_C(1000000000)
 #define CN_NS_PER_MS INT64_C(1000000)
 
 /* Monotonic now, in nanoseconds. Any thread. */
-int64_t cn_clock_now(void);
+CN_API int64_t cn_clock_now(void);
 
 /* CPU time consumed by the calling thread, in nanoseconds. */
-int64_t cn_clock_thread_cpu(void);
+CN_API int64_t cn_clock_thread_cpu(void);
 
 static inline double cn_ns_to_s(int64_t ns) { return (double)ns / 1e9; }
 static inline double cn_ns_to_ms(int64_t ns) { return (double)ns / 1e6; }

@@ -13,6 +13,8 @@
 #ifndef CN_LOG_H
 #define CN_LOG_H
 
+#include "camnet/version.h"
+
 #include <stdarg.h>
 
 typedef enum cn_log_level {
@@ -33,17 +35,17 @@ typedef struct cn_logger {
 } cn_logger_t;
 
 /* Writes one line if level is enabled. prefix may be NULL. */
-void cn_log(const cn_logger_t *log, cn_log_level_t level, const char *prefix,
-            const char *fmt, ...)
+CN_API void cn_log(const cn_logger_t *log, cn_log_level_t level,
+                   const char *prefix, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
 
-void cn_logv(const cn_logger_t *log, cn_log_level_t level, const char *prefix,
-             const char *fmt, va_list ap);
+CN_API void cn_logv(const cn_logger_t *log, cn_log_level_t level,
+                    const char *prefix, const char *fmt, va_list ap);
 
 /* True when a line at level would be written. */
-int cn_log_enabled(const cn_logger_t *log, cn_log_level_t level);
+CN_API int cn_log_enabled(const cn_logger_t *log, cn_log_level_t level);
 
 #endif

@@ -32,10 +32,12 @@
 #ifndef CN_ENGINE_MODEL_H
 #define CN_ENGINE_MODEL_H
 
+#include "camnet/version.h"
+
 #include <stdint.h>
 
-#include "core/error.h"
-#include "core/log.h"
+#include "camnet/error.h"
+#include "camnet/log.h"
 
 #define CN_MODEL_MAX_DIMS 8
 
@@ -62,33 +64,31 @@ typedef struct cn_tensor_desc {
   int64_t numel; /* product of dims */
 } cn_tensor_desc_t;
 
-void cn_model_opts_default(cn_model_opts_t *opts);
+CN_API void cn_model_opts_default(cn_model_opts_t *opts);
 
 /* Loads and prepares a model. On success *out owns everything. */
-int cn_model_load(cn_model_t **out, const char *path,
-                  const cn_model_opts_t *opts, cn_err_t *err);
-void cn_model_free(cn_model_t *m); /* NULL is a no-op */
+CN_API int cn_model_load(cn_model_t **out, const char *path,
+                         const cn_model_opts_t *opts, cn_err_t *err);
+CN_API void cn_model_free(cn_model_t *m); /* NULL is a no-op */
 
-int cn_model_num_inputs(const cn_model_t *m);
-int cn_model_num_outputs(const cn_model_t *m);
+CN_API int cn_model_num_inputs(const cn_model_t *m);
+CN_API int cn_model_num_outputs(const cn_model_t *m);
 /* NULL when i is out of range. */
-const cn_tensor_desc_t *cn_model_input(const cn_model_t *m, int i);
-const cn_tensor_desc_t *cn_model_output(const cn_model_t *m, int i);
+CN_API const cn_tensor_desc_t *cn_model_input(const cn_model_t *m, int i);
+CN_API const cn_tensor_desc_t *cn_model_output(const cn_model_t *m, int i);
 /* Index of the named input/output, or -1. */
-int cn_model_find_input(const cn_model_t *m, const char *name);
-int cn_model_find_output(const cn_model_t *m, const char *name);
+CN_API int cn_model_find_input(const cn_model_t *m, const char *name);
+CN_API int cn_model_find_output(const cn_model_t *m, const char *name);
 
 /* Runs the network: inputs[i] holds cn_model_input(m, i)->numel floats,
  * outputs[j] receives cn_model_output(m, j)->numel floats. Returns 0 or a
  * negative CN_E*. */
-int cn_model_run(cn_model_t *m, const float *const *inputs,
-                 float *const *outputs, cn_err_t *err);
+CN_API int cn_model_run(cn_model_t *m, const float *const *inputs,
+                        float *const *outputs, cn_err_t *err);
 
-/* For `camnet info`: the backend's name, the optimized graph (an
- * engine/graph.h cn_graph_t, read-only), its FLOPs and parameter count. */
-const char *cn_model_backend(const cn_model_t *m);
-const struct cn_graph *cn_model_graph(const cn_model_t *m);
-double cn_model_flops(const cn_model_t *m);
-int64_t cn_model_params(const cn_model_t *m);
+/* For `camnet info`: the backend's name, its FLOPs and parameter count. */
+CN_API const char *cn_model_backend(const cn_model_t *m);
+CN_API double cn_model_flops(const cn_model_t *m);
+CN_API int64_t cn_model_params(const cn_model_t *m);
 
 #endif

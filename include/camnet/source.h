@@ -30,12 +30,13 @@
 #ifndef CN_SOURCE_H
 #define CN_SOURCE_H
 
+#include "camnet/version.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/frame.h"
-#include "core/log.h"
-#include "core/slot.h"
+#include "camnet/frame.h"
+#include "camnet/log.h"
 
 typedef struct cn_source cn_source_t;
 
@@ -55,7 +56,7 @@ typedef struct cn_source_opts {
 } cn_source_opts_t;
 
 /* Fills the defaults documented above. */
-void cn_source_opts_default(cn_source_opts_t *opts);
+CN_API void cn_source_opts_default(cn_source_opts_t *opts);
 
 typedef struct cn_source_stats {
   uint64_t captured;      /* frames put into the slot */
@@ -77,23 +78,23 @@ typedef struct cn_source_stats {
 } cn_source_stats_t;
 
 /* Checks the options and picks the backend. Does not touch the device. */
-int cn_source_create(const cn_source_opts_t *opts, cn_source_t **out,
-                     cn_err_t *err);
+CN_API int cn_source_create(const cn_source_opts_t *opts, cn_source_t **out,
+                            cn_err_t *err);
 
 /* Opens the device, file or stream once. Fails with a one-line message
  * naming the URI and what is wrong (no such device, connection refused,
  * unsupported codec, not a video...). */
-int cn_source_open(cn_source_t *src, cn_err_t *err);
+CN_API int cn_source_open(cn_source_t *src, cn_err_t *err);
 
 /* Starts the capture thread (opens first if needed). */
-int cn_source_start(cn_source_t *src, cn_err_t *err);
+CN_API int cn_source_start(cn_source_t *src, cn_err_t *err);
 
 /* Stops the thread (interrupting a blocking read) and closes the slot.
  * Safe to call more than once, and without start. */
-void cn_source_stop(cn_source_t *src);
+CN_API void cn_source_stop(cn_source_t *src);
 
 /* Stops, closes and frees. NULL is a no-op. */
-void cn_source_destroy(cn_source_t *src);
+CN_API void cn_source_destroy(cn_source_t *src);
 
 /* Waits up to timeout_ns (<0 forever) for a frame newer than after_seq,
  * develops its pixels (BGR24, scaled to width x height if set) in the
@@ -101,14 +102,12 @@ void cn_source_destroy(cn_source_t *src);
  * CN_ETIMEDOUT, CN_EOF (the source finished and nothing newer is left)
  * or a develop error (counted in decode_errors; the frame is released and
  * after_seq should move past it: its seq is stored in *out_seq if set). */
-int cn_source_take(cn_source_t *src, uint64_t after_seq, int64_t timeout_ns,
-                   cn_frame_t **out, uint64_t *out_seq, cn_err_t *err);
+CN_API int cn_source_take(cn_source_t *src, uint64_t after_seq,
+                          int64_t timeout_ns, cn_frame_t **out,
+                          uint64_t *out_seq, cn_err_t *err);
 
-/* The slot (for consumers that develop frames themselves). */
-cn_slot_t *cn_source_slot(cn_source_t *src);
+CN_API void cn_source_get_stats(cn_source_t *src, cn_source_stats_t *out);
 
-void cn_source_get_stats(cn_source_t *src, cn_source_stats_t *out);
-
-const char *cn_source_uri(const cn_source_t *src);
+CN_API const char *cn_source_uri(const cn_source_t *src);
 
 #endif

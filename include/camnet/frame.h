@@ -19,10 +19,12 @@
 #ifndef CN_FRAME_H
 #define CN_FRAME_H
 
+#include "camnet/version.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/error.h"
+#include "camnet/error.h"
 
 typedef enum cn_pixfmt {
   CN_PIX_NONE = 0, /* pixels not developed yet */
@@ -77,17 +79,17 @@ typedef struct cn_frame {
 } cn_frame_t;
 
 /* Adds a reference; returns f. */
-cn_frame_t *cn_frame_ref(cn_frame_t *f);
+CN_API cn_frame_t *cn_frame_ref(cn_frame_t *f);
 
 /* Drops the caller's reference and sets *pf to NULL. NULL is a no-op. */
-void cn_frame_unref(cn_frame_t **pf);
+CN_API void cn_frame_unref(cn_frame_t **pf);
 
 /* True when the caller holds the only reference. */
-bool cn_frame_is_writable(const cn_frame_t *f);
+CN_API bool cn_frame_is_writable(const cn_frame_t *f);
 
 /* Makes the pixel fields valid (format CN_PIX_BGR24). Idempotent; a frame
  * that failed to develop keeps failing with the same code. */
-int cn_frame_develop(cn_frame_t *f, cn_err_t *err);
+CN_API int cn_frame_develop(cn_frame_t *f, cn_err_t *err);
 
 /* Pixels in: a new frame (one reference, not from any pool) that points
  * at the caller's pixels without copying them; the stamps are zero, seq
@@ -95,24 +97,25 @@ int cn_frame_develop(cn_frame_t *f, cn_err_t *err);
  * unchanged until the last reference is dropped; camnet never writes to them,
  * and such a frame is never writable. Every format above is accepted except
  * CN_PIX_NONE. Errors: CN_EINVAL naming what is wrong with img, CN_ENOMEM. */
-int cn_frame_wrap(const cn_image_t *img, cn_frame_t **out, cn_err_t *err);
+CN_API int cn_frame_wrap(const cn_image_t *img, cn_frame_t **out,
+                         cn_err_t *err);
 
 /* Points a frame made by cn_frame_wrap(), held by one reference only, at
  * new pixels (same rules as wrap) and clears its stamps: a camera loop
  * wraps once and rewraps each picture, allocating nothing per frame.
  * CN_EINVAL for any other frame or a bad img; the frame is then unchanged. */
-int cn_frame_rewrap(cn_frame_t *f, const cn_image_t *img, cn_err_t *err);
+CN_API int cn_frame_rewrap(cn_frame_t *f, const cn_image_t *img, cn_err_t *err);
 
 /* Sizes the frame's own pixel buffer (grown only when a larger size first
  * appears) and sets width/height/format/data/stride. Rows are 32-byte
  * aligned. For develop callbacks, and for stages that fill frames of
  * their own (the overlay's canvases). */
-int cn_frame_alloc_pixels(cn_frame_t *f, int width, int height,
-                          cn_pixfmt_t format, cn_err_t *err);
+CN_API int cn_frame_alloc_pixels(cn_frame_t *f, int width, int height,
+                                 cn_pixfmt_t format, cn_err_t *err);
 
 /* For develop callbacks that hand out memory they own (zero copy): points
  * the pixel fields at data, which must stay valid until priv_reset. */
-void cn_frame_set_pixels(cn_frame_t *f, uint8_t *data, int stride, int width,
-                         int height, cn_pixfmt_t format);
+CN_API void cn_frame_set_pixels(cn_frame_t *f, uint8_t *data, int stride,
+                                int width, int height, cn_pixfmt_t format);
 
 #endif

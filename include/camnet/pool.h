@@ -21,7 +21,9 @@
 #ifndef CN_POOL_H
 #define CN_POOL_H
 
-#include "core/frame.h"
+#include "camnet/version.h"
+
+#include "camnet/frame.h"
 
 typedef int (*cn_frame_develop_fn)(void *ctx, cn_frame_t *f, cn_err_t *err);
 
@@ -36,16 +38,16 @@ typedef struct cn_pool_opts {
 } cn_pool_opts_t;
 
 /* Creates an empty pool. Returns NULL (and fills err) on failure. */
-cn_pool_t *cn_pool_create(const cn_pool_opts_t *opts, cn_err_t *err);
+CN_API cn_pool_t *cn_pool_create(const cn_pool_opts_t *opts, cn_err_t *err);
 
 /* A clean frame with one reference, or NULL when max_frames are all in use
  * (CN_EAGAIN) or allocation fails (CN_ENOMEM). */
-cn_frame_t *cn_pool_get(cn_pool_t *pool, cn_err_t *err);
+CN_API cn_frame_t *cn_pool_get(cn_pool_t *pool, cn_err_t *err);
 
 /* Frames ever allocated by the pool (for tests and stats). */
-int cn_pool_allocated(cn_pool_t *pool);
+CN_API int cn_pool_allocated(cn_pool_t *pool);
 
 /* Marks the pool for freeing once every frame is back. NULL is a no-op. */
-void cn_pool_destroy(cn_pool_t *pool);
+CN_API void cn_pool_destroy(cn_pool_t *pool);
 
 #endif

@@ -12,6 +12,8 @@
 #ifndef CN_ERROR_H
 #define CN_ERROR_H
 
+#include "camnet/version.h"
+
 #include <stddef.h>
 
 /* X-macro: name, value, default text. Add new codes at the end. CN_EOF is
@@ -48,17 +50,17 @@ typedef struct cn_err {
 } cn_err_t;
 
 /* Static text for a code; never NULL ("unknown error" for foreign codes). */
-const char *cn_strerror(int code);
+CN_API const char *cn_strerror(int code);
 
 /* Fills err (if not NULL) with code and a printf-style message and returns
  * code, so callers can write `return cn_err_set(err, CN_ENOENT, ...)`. */
-int cn_err_set(cn_err_t *err, int code, const char *fmt, ...)
+CN_API int cn_err_set(cn_err_t *err, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 
 /* Maps a positive errno value to the nearest CN_E* code. */
-int cn_err_from_errno(int errnum);
+CN_API int cn_err_from_errno(int errnum);
 
 #endif

@@ -18,19 +18,21 @@
 #ifndef CN_VISION_LABELS_H
 #define CN_VISION_LABELS_H
 
-#include "core/error.h"
+#include "camnet/version.h"
+
+#include "camnet/error.h"
 
 typedef struct cn_labels cn_labels_t;
 
-int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err);
-void cn_labels_destroy(cn_labels_t *l); /* NULL is a no-op */
+CN_API int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err);
+CN_API void cn_labels_destroy(cn_labels_t *l); /* NULL is a no-op */
 
-int cn_labels_count(const cn_labels_t *l); /* 0 for NULL */
+CN_API int cn_labels_count(const cn_labels_t *l); /* 0 for NULL */
 
 /* Label of class i, or NULL when i is out of range (or l is NULL). */
-const char *cn_labels_get(const cn_labels_t *l, int i);
+CN_API const char *cn_labels_get(const cn_labels_t *l, int i);
 
 /* 1 when the file was in the synset format. */
-int cn_labels_synset(const cn_labels_t *l);
+CN_API int cn_labels_synset(const cn_labels_t *l);
 
 #endif

@@ -1,0 +1,42 @@
+/* The manual page camnet(1), made from the option tables by `camnet
+ * --man` at build time, so it cannot drift from --help. */
+#include <stdio.h>
+
+#include "app/cmd_model.h"
+#include "app/optparse.h"
+#include "app/options.h"
+#include "camnet/version.h"
+
+void cn_app_print_man(FILE *f) {
+  fprintf(f,
+          ".TH CAMNET 1 \"\" \"camnet %s\" \"User Commands\"\n"
+          ".SH NAME\ncamnet \\- real-time neural-network inference on live "
+          "video\n"
+          ".SH SYNOPSIS\n.B camnet\n[\\fIoptions\\fR] \\fISOURCE\\fR...\n.br\n"
+          ".B camnet info\\fR|\\fBinfer\\fR|\\fBbench\n\\fIMODEL\\fR "
+          "[\\fIoptions\\fR]\n"
+          ".SH DESCRIPTION\nA capture thread per source keeps only the newest "
+          "frame; an inference thread always takes the freshest one, so "
+          "results never lag behind the camera. Stale frames are dropped and "
+          "counted, never queued. Results are drawn on the video, shown in a "
+          "window, written as JSON Lines or recorded.\n.PP\n\\fISOURCE\\fR is "
+          "a video file, an image, a sequence (img_%%04d.jpg), a directory of "
+          "images, /dev/video\\fIN\\fR, rtsp://..., http://..., "
+          "gst:\\fIPIPELINE\\fR or test:\\fIW\\fRx\\fIH\\fR@\\fIFPS\\fR.\n"
+          ".SH OPTIONS\n",
+          cn_version());
+  cn_opt_print_man(cn_app_options(), f);
+  fputs(".SH MODEL TOOLS\n\\fBcamnet info\\fR prints a model's inputs, "
+        "outputs and optimized graph; \\fBcamnet infer\\fR runs it on a .npy "
+        "tensor; \\fBcamnet bench\\fR times it. Their options:\n",
+        f);
+  cn_app_model_tool_man(f);
+  fputs(".SH EXIT STATUS\n0 on success, 1 when the run failed, 2 for bad "
+        "usage. Errors are one line on standard error naming the file or URL "
+        "and what is wrong.\n"
+        ".SH ENVIRONMENT\n.TP\n.B OMP_WAIT_POLICY\ncamnet sets PASSIVE for "
+        "itself unless it is set: oneDNN's spinning OpenMP workers would "
+        "starve the capture threads.\n"
+        ".SH SEE ALSO\nffmpeg(1), gst-launch-1.0(1)\n",
+        f);
+}

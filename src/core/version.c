@@ -1,0 +1,3 @@
+#include "camnet/version.h"
+
+const char *cn_version(void) { return CN_VERSION_STRING; }
