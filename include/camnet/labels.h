@@ -24,6 +24,7 @@
 
 typedef struct cn_labels cn_labels_t;
 
+/* Reads the file at path. 0 and *out owns the labels, or a CN_E* above. */
 CN_API int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err);
 CN_API void cn_labels_destroy(cn_labels_t *l); /* NULL is a no-op */
 

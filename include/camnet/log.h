@@ -1,8 +1,11 @@
 /* cn_log: levelled log lines with a per-component prefix.
  *
- * A cn_logger_t is plain configuration owned by the application: a level
- * and a sink. Components keep a pointer to it (from their options) and
- * write through cn_log(); a NULL logger means "stderr at CN_LOG_INFO".
+ * The library never prints by itself. A cn_logger_t is plain
+ * configuration owned by the application, like av_log_set_callback() but
+ * per object rather than process-wide: a level and a sink (a callback).
+ * Components keep a pointer to it (from their options) and write through
+ * cn_log(); a NULL logger drops every line, a logger without a sink writes
+ * to stderr (what the camnet program does).
  * Every line is prefixed with the component's name, e.g.
  *   "camnet: [source 0] offline: rtsp://...: connection refused".
  *
@@ -42,6 +45,7 @@ CN_API void cn_log(const cn_logger_t *log, cn_log_level_t level,
 #endif
     ;
 
+/* The same with a va_list. */
 CN_API void cn_logv(const cn_logger_t *log, cn_log_level_t level,
                     const char *prefix, const char *fmt, va_list ap);
 

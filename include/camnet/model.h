@@ -64,6 +64,7 @@ typedef struct cn_tensor_desc {
   int64_t numel; /* product of dims */
 } cn_tensor_desc_t;
 
+/* Fills the defaults documented above (every field 0/NULL but optimize). */
 CN_API void cn_model_opts_default(cn_model_opts_t *opts);
 
 /* Loads and prepares a model. On success *out owns everything. */
@@ -71,6 +72,7 @@ CN_API int cn_model_load(cn_model_t **out, const char *path,
                          const cn_model_opts_t *opts, cn_err_t *err);
 CN_API void cn_model_free(cn_model_t *m); /* NULL is a no-op */
 
+/* How many inputs and outputs the network has. */
 CN_API int cn_model_num_inputs(const cn_model_t *m);
 CN_API int cn_model_num_outputs(const cn_model_t *m);
 /* NULL when i is out of range. */

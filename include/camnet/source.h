@@ -106,8 +106,10 @@ CN_API int cn_source_take(cn_source_t *src, uint64_t after_seq,
                           int64_t timeout_ns, cn_frame_t **out,
                           uint64_t *out_seq, cn_err_t *err);
 
+/* A consistent snapshot of the counters and state (see the struct). */
 CN_API void cn_source_get_stats(cn_source_t *src, cn_source_stats_t *out);
 
+/* The URI as given (it may hold credentials: redact before printing). */
 CN_API const char *cn_source_uri(const cn_source_t *src);
 
 #endif

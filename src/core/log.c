@@ -3,8 +3,8 @@
 #include <stdio.h>
 
 int cn_log_enabled(const cn_logger_t *log, cn_log_level_t level) {
-  cn_log_level_t max = log ? log->level : CN_LOG_INFO;
-  return level <= max;
+  /* No logger, no lines: the library never prints on its own. */
+  return log && level <= log->level;
 }
 
 void cn_logv(const cn_logger_t *log, cn_log_level_t level, const char *prefix,
@@ -17,7 +17,7 @@ void cn_logv(const cn_logger_t *log, cn_log_level_t level, const char *prefix,
   snprintf(line, sizeof line, "camnet: %s%s%s%s%s\n",
            level >= CN_LOG_ERROR && level <= CN_LOG_DEBUG ? names[level] : "",
            prefix ? "[" : "", prefix ? prefix : "", prefix ? "] " : "", body);
-  if (log && log->sink) {
+  if (log->sink) {
     log->sink(log->opaque, level, line);
     return;
   }

@@ -23,9 +23,11 @@
  * are FFmpeg's business.
  */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,7 @@
 #include <sys/stat.h>
 
 #include <libavcodec/avcodec.h>
-#include <libavdevice/avdevice.h>
+#include <libavdevice/version.h>
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/pixdesc.h>
@@ -1053,6 +1055,36 @@ static void ff_destroy(void *ctx) {
   free(c);
 }
 
+/* libavdevice (V4L2 input) is loaded when a device is first opened, not
+ * linked: Debian's build depends on SDL2 and libavfilter, which a program
+ * that never opens a camera (a model-only embedder, a stream client)
+ * should not carry. The handle is kept for the life of the process, as a
+ * linked library would be. */
+static pthread_once_t avdevice_once = PTHREAD_ONCE_INIT;
+static bool avdevice_ok;
+
+static void load_avdevice(void) {
+  void *h = dlopen("libavdevice.so." AV_STRINGIFY(LIBAVDEVICE_VERSION_MAJOR),
+                   RTLD_NOW | RTLD_LOCAL);
+  void (*register_all)(void) = NULL;
+  if (h)
+    *(void **)&register_all = dlsym(h, "avdevice_register_all");
+  if (register_all) {
+    register_all();
+    avdevice_ok = true;
+  }
+}
+
+static int need_avdevice(const char *uri, cn_err_t *err) {
+  pthread_once(&avdevice_once, load_avdevice);
+  return avdevice_ok ? 0
+                     : cn_err_set(err, CN_EUNSUPPORTED,
+                                  "%s: V4L2 needs libavdevice.so.%d "
+                                  "(package libavdevice%d)",
+                                  uri, LIBAVDEVICE_VERSION_MAJOR,
+                                  LIBAVDEVICE_VERSION_MAJOR);
+}
+
 static int ff_create(cn_source_env_t *env, void **ctx, cn_err_t *err) {
   const cn_source_opts_t *opts = env->opts;
   ff_src_t *c = calloc(1, sizeof *c);
@@ -1075,7 +1107,11 @@ static int ff_create(cn_source_env_t *env, void **ctx, cn_err_t *err) {
   if (strncmp(opts->uri, "/dev/", 5) == 0) {
     c->kind = FF_DEVICE;
     c->live = true;
-    avdevice_register_all();
+    int rc = need_avdevice(opts->uri, err);
+    if (rc) {
+      ff_destroy(c);
+      return rc;
+    }
   } else if (scheme_end && strncmp(opts->uri, "file:", 5) != 0) {
     c->kind = FF_NETWORK;
     c->live = true;
