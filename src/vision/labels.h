@@ -23,6 +23,10 @@
 typedef struct cn_labels cn_labels_t;
 
 int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err);
+/* Labels from n strings (copied; NULL is an empty label), for names a
+ * decoder knows itself. CN_EINVAL when n < 1, CN_ENOMEM. */
+int cn_labels_from_names(const char *const *names, int n, cn_labels_t **out,
+                         cn_err_t *err);
 void cn_labels_destroy(cn_labels_t *l); /* NULL is a no-op */
 
 int cn_labels_count(const cn_labels_t *l); /* 0 for NULL */
