@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/infer.h"
+#include "vision/stage.h"
 #include "core/clock.h"
 #include "core/pool.h"
 #include "outputs/jsonl.h"

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app/infer.h"
+#include "vision/stage.h"
 #include "app/latency.h"
 #include "core/clock.h"
 #include "core/pool.h"

@@ -4,8 +4,8 @@
  * cn_app_model_t is shared by every consumer thread (cn_model_run is
  * serialised inside the engine); each thread has its own cn_app_stage_t
  * (preprocessor, decoder, buffers), so a run allocates nothing. */
-#ifndef CN_APP_INFER_H
-#define CN_APP_INFER_H
+#ifndef CN_VISION_STAGE_H
+#define CN_VISION_STAGE_H
 
 #include "app/options.h"
 #include "core/frame.h"

@@ -1,4 +1,4 @@
-#include "app/infer.h"
+#include "vision/stage.h"
 
 #include <stdio.h>
 #include <stdlib.h>
