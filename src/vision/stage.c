@@ -79,11 +79,19 @@ static int copy_strings(const cn_stage_opts_t *o, cn_stage_model_t *m,
 /* The decoder's own class names as labels, when it has any. */
 static int builtin_labels(const cn_decoder_t *d, cn_stage_model_t *m,
                           cn_err_t *err) {
-  const char *names[CN_MAX_TOP];
   int n = 0;
-  while (n < CN_MAX_TOP && (names[n] = cn_decoder_class_name(d, n)))
+  while (cn_decoder_class_name(d, n))
     n++;
-  return n ? cn_labels_from_names(names, n, &m->labels, err) : 0;
+  if (n == 0)
+    return 0;
+  const char **names = malloc((size_t)n * sizeof *names);
+  if (!names)
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", m->name);
+  for (int i = 0; i < n; i++)
+    names[i] = cn_decoder_class_name(d, i);
+  int rc = cn_labels_from_names(names, n, &m->labels, err);
+  free(names);
+  return rc;
 }
 
 /* Picks the decoder (a trial one: each stage makes its own), checks the
