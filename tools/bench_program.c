@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app/infer.h"
 #include "camnet/clock.h"
 #include "camnet/pool.h"
 #include "outputs/jsonl.h"
 #include "outputs/overlay.h"
 #include "outputs/record.h"
 #include "camnet/source.h"
+#include "vision/stage_internal.h"
 
 enum { DEVELOP, PREPROCESS, NETWORK, JSON, OVERLAY, RECORD, STAGES };
 
@@ -46,14 +46,14 @@ int main(int argc, char **argv) {
     else
       weights = argv[i];
   }
-  cn_app_config_t cfg;
-  cn_app_config_default(&cfg);
-  cfg.model = weights ? weights : argv[2];
-  cfg.prototxt = weights ? argv[2] : NULL;
-  cfg.mean = weights ? "104,117,123" : NULL;
-  cfg.threads = 2;
-  cn_app_model_t m;
-  cn_app_stage_t *stage = NULL;
+  cn_stage_opts_t opts;
+  cn_stage_opts_default(&opts);
+  opts.model = argv[2];
+  opts.weights = weights;
+  opts.mean = weights ? "104,117,123" : NULL;
+  opts.threads = 2;
+  cn_stage_model_t *m = NULL;
+  cn_stage_t *stage = NULL;
   cn_err_t err = {0};
   cn_source_opts_t so;
   cn_source_opts_default(&so);
@@ -65,19 +65,19 @@ int main(int argc, char **argv) {
   cn_recorder_t *rec = NULL;
   cn_pool_opts_t po = {.max_frames = 64};
   cn_pool_t *canvases = cn_pool_create(&po, &err);
-  if (cn_app_model_open(&cfg, &m, &err) ||
-      cn_app_stage_create(&m, &stage, &err) ||
-      cn_source_create(&so, &src, &err) || cn_source_start(src, &err) ||
-      cn_jsonl_open("/dev/null", &json, &err) ||
-      cn_jsonl_set_task(json, m.task, m.labels, &err) ||
-      cn_overlay_create(m.labels, &ov, &err) ||
+  if (cn_stage_model_open(&opts, &m, &err) ||
+      cn_stage_create(m, &stage, &err) || cn_source_create(&so, &src, &err) ||
+      cn_source_start(src, &err) || cn_jsonl_open("/dev/null", &json, &err) ||
+      cn_jsonl_set_task(json, cn_stage_model_task(m), cn_stage_model_labels(m),
+                        &err) ||
+      cn_overlay_create(cn_stage_model_labels(m), &ov, &err) ||
       cn_recorder_open("/tmp/camnet-bench-program.mp4", 30, &rec, &err)) {
     fprintf(stderr, "bench_program: %s\n", err.msg);
     return 1;
   }
   /* A preprocessor of our own, to time that step apart from the stage. */
   cn_preproc_t *pre = NULL;
-  cn_preproc_create(&m.pre, &pre, &err);
+  cn_preproc_create(cn_stage_model_preproc(m), &pre, &err);
   float *buf = malloc((size_t)cn_preproc_numel(pre) * sizeof(float));
   double *t[STAGES];
   for (int s = 0; s < STAGES; s++)
@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
     int64_t p0 = cn_clock_now();
     cn_preproc_run(pre, f, buf, NULL, &err);
     int64_t p1 = cn_clock_now();
-    if (cn_app_stage_run(stage, f, &res, &err)) {
+    if (cn_stage_run(stage, f, &res, &err)) {
       fprintf(stderr, "bench_program: %s\n", err.msg);
       return 1;
     }
@@ -123,7 +123,7 @@ int main(int argc, char **argv) {
   uint64_t written = 0, dropped = 0;
   cn_recorder_close(rec, &written, &dropped, &err);
   printf("bench_program: %d frames of %dx%d, model %s (%s)\n", n, width, height,
-         cfg.prototxt ? cfg.prototxt : cfg.model, cn_model_backend(m.model));
+         cn_stage_model_name(m), cn_model_backend(cn_stage_model_handle(m)));
   double net = median(t[NETWORK], n), pp = median(t[PREPROCESS], n);
   double dev = median(t[DEVELOP], n), js = median(t[JSON], n),
          ovl = median(t[OVERLAY], n), rq = median(t[RECORD], n);
@@ -150,8 +150,8 @@ int main(int argc, char **argv) {
   cn_overlay_destroy(ov);
   cn_jsonl_close(json, NULL);
   cn_source_destroy(src);
-  cn_app_stage_destroy(stage);
-  cn_app_model_close(&m);
+  cn_stage_destroy(stage);
+  cn_stage_model_close(m);
   cn_pool_destroy(canvases);
   for (int s = 0; s < STAGES; s++)
     free(t[s]);

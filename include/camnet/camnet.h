@@ -39,10 +39,12 @@
 #include "camnet/frame.h"
 #include "camnet/labels.h"
 #include "camnet/log.h"
+#include "camnet/mean.h"
 #include "camnet/model.h"
 #include "camnet/pool.h"
 #include "camnet/result.h"
 #include "camnet/source.h"
+#include "camnet/stage.h"
 #include "camnet/version.h"
 
 #endif

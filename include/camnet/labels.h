@@ -26,7 +26,14 @@ typedef struct cn_labels cn_labels_t;
 
 /* Reads the file at path. 0 and *out owns the labels, or a CN_E* above. */
 CN_API int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err);
-CN_API void cn_labels_destroy(cn_labels_t *l); /* NULL is a no-op */
+
+/* Labels from n strings (copied; NULL is an empty label), for names a
+ * decoder knows itself. CN_EINVAL when n < 1, CN_ENOMEM. */
+CN_API int cn_labels_from_names(const char *const *names, int n,
+                                cn_labels_t **out, cn_err_t *err);
+
+/* Frees the labels. NULL is a no-op. */
+CN_API void cn_labels_destroy(cn_labels_t *l);
 
 CN_API int cn_labels_count(const cn_labels_t *l); /* 0 for NULL */
 

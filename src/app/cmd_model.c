@@ -27,7 +27,7 @@
 
 #include "camnet/clock.h"
 #include "engine/graph.h"
-#include "engine/mean.h"
+#include "camnet/mean.h"
 #include "camnet/model.h"
 
 typedef struct tool_args {

@@ -29,7 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app/infer.h"
 #include "app/latency.h"
 #include "camnet/clock.h"
 #include "camnet/pool.h"
@@ -38,6 +37,7 @@
 #include "outputs/record.h"
 #include "outputs/window.h"
 #include "camnet/source.h"
+#include "camnet/stage.h"
 
 /* Canvases in flight: the window holds two, the recorder queues a few. */
 #define CANVASES 16
@@ -86,7 +86,7 @@ struct run {
   int64_t t_start;
 
   bool have_model;
-  cn_app_model_t model;
+  cn_stage_model_t *model;
 
   /* Presentation. The recording is of the first source; the window shows
    * the source Tab selected. Two renderers for the first source: its
@@ -240,13 +240,13 @@ static void *consume(void *arg) {
   consumer_t *c = arg;
   run_t *r = c->run;
   bool first = c == &r->consumers[0];
-  cn_app_stage_t *stage = NULL;
+  cn_stage_t *stage = NULL;
   cn_overlay_t *ov = NULL;
   rates_t rates = {0};
   cn_err_t err = {0};
-  if ((r->have_model && cn_app_stage_create(&r->model, &stage, &err)) ||
+  if ((r->have_model && cn_stage_create(r->model, &stage, &err)) ||
       (((first && r->render_inferred) || (!first && r->window)) &&
-       cn_overlay_create(r->model.labels, &ov, &err))) {
+       cn_overlay_create(cn_stage_model_labels(r->model), &ov, &err))) {
     c->err = err;
     atomic_store(&r->stop, true);
   }
@@ -276,7 +276,7 @@ static void *consume(void *arg) {
     }
     last = f->seq;
     const cn_result_t *res = NULL;
-    if (stage && cn_app_stage_run(stage, f, &res, &err)) {
+    if (stage && cn_stage_run(stage, f, &res, &err)) {
       cn_frame_unref(&f);
       /* A model that never worked will not start now: end the run. Later
        * failures are logged once per distinct message. */
@@ -322,7 +322,7 @@ static void *consume(void *arg) {
     }
   }
   cn_overlay_destroy(ov);
-  cn_app_stage_destroy(stage);
+  cn_stage_destroy(stage);
   atomic_store(&c->done, true);
   wake_main(r);
   return NULL;
@@ -334,7 +334,7 @@ static void *display(void *arg) {
   run_t *r = arg;
   cn_overlay_t *ov = NULL;
   cn_err_t err = {0};
-  if (cn_overlay_create(r->model.labels, &ov, &err)) {
+  if (cn_overlay_create(cn_stage_model_labels(r->model), &ov, &err)) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return NULL;
   }
@@ -456,8 +456,8 @@ static void print_summary(run_t *r) {
       snprintf(parts + used, sizeof parts - used, " by source)");
     cn_log(&r->log, CN_LOG_INFO, NULL,
            "%s (%s, %s): %llu inferences%s, %.1f per second",
-           r->model.dec.model_name, r->model.kind,
-           cn_model_backend(r->model.model), total, parts,
+           cn_stage_model_name(r->model), cn_stage_model_kind(r->model),
+           cn_model_backend(cn_stage_model_handle(r->model)), total, parts,
            (double)total / secs);
   }
 }
@@ -478,6 +478,30 @@ static void init_source_opts(const cn_app_config_t *cfg, int i,
   o->every_frame = cfg->every_frame;
   o->loop = cfg->loop;
   o->log = log;
+}
+
+/* The seed's Caffe form: --prototxt deploy.prototxt --model x.caffemodel. */
+static void init_stage_opts(const cn_app_config_t *cfg, cn_stage_opts_t *o) {
+  cn_stage_opts_default(o);
+  o->model = cfg->prototxt ? cfg->prototxt : cfg->model;
+  o->weights = cfg->prototxt ? cfg->model : NULL;
+  o->labels = cfg->labels;
+  o->mean = cfg->mean;
+  o->output = cfg->output;
+  o->crop = cfg->crop;
+  o->size = cfg->size;
+  o->scale = (float)cfg->scale;
+  o->std = cfg->std;
+  o->rgb = cfg->bgr ? 0 : cfg->rgb ? 1 : -1;
+  o->top = (int)cfg->top;
+  o->task = !cfg->task                       ? CN_TASK_NONE
+            : !strcmp(cfg->task, "classify") ? CN_TASK_CLASSIFY
+                                             : CN_TASK_DETECT;
+  o->decoder = cfg->decoder;
+  o->threshold = (float)cfg->threshold;
+  o->nms = (float)cfg->nms;
+  o->threads = (int)cfg->threads;
+  o->backend = cfg->backend;
 }
 
 static int open_all(run_t *r) {
@@ -504,7 +528,9 @@ static int open_all(run_t *r) {
 static int open_outputs(run_t *r) {
   cn_app_config_t *cfg = r->cfg;
   cn_err_t err = {0};
-  if (cfg->model && cn_app_model_open(cfg, &r->model, &err)) {
+  cn_stage_opts_t so;
+  init_stage_opts(cfg, &so);
+  if (cfg->model && cn_stage_model_open(&so, &r->model, &err)) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
@@ -516,7 +542,8 @@ static int open_outputs(run_t *r) {
     return 1;
   }
   if (r->json && r->have_model &&
-      cn_jsonl_set_task(r->json, r->model.task, r->model.labels, &err)) {
+      cn_jsonl_set_task(r->json, cn_stage_model_task(r->model),
+                        cn_stage_model_labels(r->model), &err)) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
@@ -731,7 +758,7 @@ int cn_app_run(cn_app_config_t *cfg) {
     cn_source_destroy(r->consumers[i].src);
     free(r->consumers[i].ages);
   }
-  cn_app_model_close(&r->model);
+  cn_stage_model_close(r->model);
   pthread_mutex_destroy(&r->latest.lock);
   free(r);
   return status;

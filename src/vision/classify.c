@@ -4,8 +4,17 @@
 
 #include "vision/decode_internal.h"
 
-int cn__classify_fit(cn_decoder_t *d, const cn_model_t *m, const char *output,
-                     cn_err_t *err) {
+typedef struct classify {
+  int out;   /* the output index */
+  int64_t n; /* classes */
+} classify_t;
+
+static int classify_fit(cn_decoder_t *d, const cn_model_t *m,
+                        const cn_decoder_opts_t *o, bool strict,
+                        cn_err_t *err) {
+  (void)strict; /* one output is picked; others may be anything */
+  classify_t *c = d->state;
+  const char *output = o->output;
   int nout = cn_model_num_outputs(m), j = 0;
   if (output) {
     j = cn_model_find_output(m, output);
@@ -36,8 +45,8 @@ int cn__classify_fit(cn_decoder_t *d, const cn_model_t *m, const char *output,
                       "decoder classify: output '%s' is shaped %s, not "
                       "[1,C] class scores",
                       t->name, cn__shape_str(t, shape, sizeof shape));
-  d->out = j;
-  d->n = t->numel;
+  c->out = j;
+  c->n = t->numel;
   d->nclasses = (int)t->numel;
   return 0;
 }
@@ -54,10 +63,11 @@ static int looks_like_probs(const float *x, int64_t n) {
   return fabs(sum - 1.0) <= 1e-3;
 }
 
-void cn__classify_run(cn_decoder_t *d, const float *const *outs,
-                      cn_result_t *res) {
-  const float *x = outs[d->out];
-  const int64_t n = d->n;
+static int classify_run(cn_decoder_t *d, const float *const *outs,
+                        cn_result_t *res) {
+  const classify_t *c = d->state;
+  const float *x = outs[c->out];
+  const int64_t n = c->n;
   const int k = d->top_k;
   /* Top k by raw value (softmax keeps the order); a later equal value
    * does not displace an earlier one. NaN is never ranked. */
@@ -76,17 +86,29 @@ void cn__classify_run(cn_decoder_t *d, const float *const *outs,
   }
   res->ntop = nt;
   if (nt == 0 || looks_like_probs(x, n))
-    return;
+    return 0;
   /* Softmax, shifted by the maximum so exp never overflows. */
   double max = res->top[0].prob, sum = 0;
   if (isinf(max)) {
     for (int i = 0; i < nt; i++)
       res->top[i].prob = res->top[i].prob == (float)max ? 1.0f : 0.0f;
-    return;
+    return 0;
   }
   for (int64_t i = 0; i < n; i++)
     if (!isnan(x[i]))
       sum += exp((double)x[i] - max);
   for (int i = 0; i < nt; i++)
     res->top[i].prob = (float)(exp((double)res->top[i].prob - max) / sum);
+  return 0;
 }
+
+const cn__dec_kind_t cn__dec_classify = {
+    .name = "classify",
+    .family = "classify",
+    .task = CN_TASK_CLASSIFY,
+    .probe = true,
+    .state_size = sizeof(classify_t),
+    .threshold = 0.5f,
+    .fit = classify_fit,
+    .run = classify_run,
+};

@@ -28,6 +28,10 @@
  * CN_EINVAL naming what is missing ("decoder ssd: model has no output
  * shaped [1,1,N,7]"). All buffers are sized then; run() allocates nothing.
  *
+ * Each kind also states the preprocessing its network expects
+ * (cn_decoder_input: BlazeFace takes RGB in [-1, 1], letterboxed) and the
+ * names of its classes when it knows them (BlazeFace: "face").
+ *
  * Threads: one decoder per thread at a time; it keeps scratch state.
  * Ownership: the decoder does not keep the model; it may be freed first.
  */
@@ -75,5 +79,22 @@ cn_task_t cn_decoder_task(const cn_decoder_t *d);
  * when the model does not say (ssd: labels are whatever it was trained
  * on). For checking that a label file is long enough. */
 int cn_decoder_num_classes(const cn_decoder_t *d);
+
+/* Built-in name of class cls ("face" for BlazeFace's class 0), or NULL
+ * when the kind does not know it (a label file names those). */
+const char *cn_decoder_class_name(const cn_decoder_t *d, int cls);
+
+/* What a kind's network expects of its input beyond the model's declared
+ * shape; applied before the user's own preprocessing options. */
+typedef struct cn_decoder_input {
+  bool rgb, letterbox;
+  float mean;  /* subtracted from every channel */
+  float scale; /* then multiplied */
+} cn_decoder_input_t;
+
+/* The kind's needs, or NULL when the model's defaults are right. */
+const cn_decoder_input_t *cn_decoder_input(const cn_decoder_t *d);
+/* Writes those needs into po (no-op without). */
+void cn_decoder_apply_input(const cn_decoder_t *d, cn_preproc_opts_t *po);
 
 #endif

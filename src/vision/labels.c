@@ -153,6 +153,38 @@ int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err) {
   return 0;
 }
 
+int cn_labels_from_names(const char *const *names, int n, cn_labels_t **out,
+                         cn_err_t *err) {
+  *out = NULL;
+  if (n < 1)
+    return cn_err_set(err, CN_EINVAL, "labels: no names");
+  size_t len = 0;
+  for (int i = 0; i < n; i++)
+    len += (names[i] ? strlen(names[i]) : 0) + 1;
+  cn_labels_t *l = calloc(1, sizeof *l);
+  char *text = malloc(len);
+  char **copy = calloc((size_t)n, sizeof *copy);
+  if (!l || !text || !copy) {
+    free(l);
+    free(text);
+    free(copy);
+    return cn_err_set(err, CN_ENOMEM, "labels: out of memory");
+  }
+  char *p = text;
+  for (int i = 0; i < n; i++) {
+    size_t k = names[i] ? strlen(names[i]) : 0;
+    memcpy(p, names[i] ? names[i] : "", k);
+    p[k] = '\0';
+    copy[i] = p;
+    p += k + 1;
+  }
+  l->text = text;
+  l->names = copy;
+  l->n = n;
+  *out = l;
+  return 0;
+}
+
 void cn_labels_destroy(cn_labels_t *l) {
   if (!l)
     return;

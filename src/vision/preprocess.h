@@ -33,7 +33,7 @@
 
 #include "camnet/error.h"
 #include "camnet/frame.h"
-#include "engine/mean.h"
+#include "camnet/mean.h"
 #include "camnet/model.h"
 
 typedef enum cn_layout { CN_LAYOUT_NCHW = 0, CN_LAYOUT_NHWC } cn_layout_t;

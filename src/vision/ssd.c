@@ -5,15 +5,23 @@
 
 #include "vision/decode_internal.h"
 
-int cn__ssd_fit(cn_decoder_t *d, const cn_model_t *m, bool strict,
-                cn_err_t *err) {
+typedef struct ssd {
+  int out;      /* the output index */
+  int64_t rows; /* N of [1,1,N,7] */
+} ssd_t;
+
+static int ssd_fit(cn_decoder_t *d, const cn_model_t *m,
+                   const cn_decoder_opts_t *o, bool strict, cn_err_t *err) {
+  (void)o;
+  ssd_t *s = d->state;
   int nout = cn_model_num_outputs(m);
   for (int j = 0; j < nout; j++) {
     const cn_tensor_desc_t *t = cn_model_output(m, j);
     if (t->ndim == 4 && t->dims[0] == 1 && t->dims[1] == 1 && t->dims[2] >= 1 &&
         t->dims[3] == 7 && (!strict || nout == 1)) {
-      d->out = j;
-      d->n = t->dims[2];
+      s->out = j;
+      s->rows = t->dims[2];
+      d->ncand = s->rows;
       d->nclasses = 0;
       return 0;
     }
@@ -23,11 +31,14 @@ int cn__ssd_fit(cn_decoder_t *d, const cn_model_t *m, bool strict,
                     strict && nout > 1 ? " as its only output" : "");
 }
 
-int cn__ssd_run(cn_decoder_t *d, const float *const *outs) {
-  const float *rows = outs[d->out];
+static int ssd_run(cn_decoder_t *d, const float *const *outs,
+                   cn_result_t *res) {
+  (void)res;
+  const ssd_t *s = d->state;
+  const float *rows = outs[s->out];
   const float W = (float)d->in_w, H = (float)d->in_h;
   int n = 0;
-  for (int64_t i = 0; i < d->n; i++) {
+  for (int64_t i = 0; i < s->rows; i++) {
     const float *r = rows + i * 7;
     if (!(r[0] >= 0.0f) || !(r[2] >= d->threshold) || !(r[1] >= 0.0f) ||
         r[1] > 1e6f)
@@ -47,3 +58,15 @@ int cn__ssd_run(cn_decoder_t *d, const float *const *outs) {
   }
   return n;
 }
+
+const cn__dec_kind_t cn__dec_ssd = {
+    .name = "ssd",
+    .family = "ssd",
+    .task = CN_TASK_DETECT,
+    .probe = true,
+    .state_size = sizeof(ssd_t),
+    .threshold = 0.5f,
+    .nms_iou = 0.0f, /* DetectionOutput has suppressed already */
+    .fit = ssd_fit,
+    .run = ssd_run,
+};

@@ -7,8 +7,23 @@
 
 #include "vision/decode_internal.h"
 
-int cn__yolo_fit(cn_decoder_t *d, const cn_model_t *m, int version, bool strict,
-                 cn_err_t *err) {
+typedef enum yolo_layout {
+  YOLO_COLS,    /* [4+C, N]: YOLOv8 as exported */
+  YOLO_ROWS,    /* [N, 4+C]: YOLOv8 transposed */
+  YOLO_ROWS_OBJ /* [N, 5+C]: YOLOv5 with objectness */
+} yolo_layout_t;
+
+typedef struct yolo {
+  int out;   /* the output index */
+  int64_t n; /* boxes */
+  yolo_layout_t layout;
+} yolo_t;
+
+static int yolo_fit(cn_decoder_t *d, const cn_model_t *m,
+                    const cn_decoder_opts_t *o, bool strict, cn_err_t *err) {
+  (void)o;
+  yolo_t *y = d->state;
+  const int version = d->kind->variant;
   int nout = cn_model_num_outputs(m);
   const char *why = "";
   for (int j = 0; j < nout; j++) {
@@ -24,29 +39,30 @@ int cn__yolo_fit(cn_decoder_t *d, const cn_model_t *m, int version, bool strict,
     }
     int cols = a < b;
     int64_t n = cols ? b : a, k = cols ? a : b;
-    cn__yolo_layout_t layout;
+    yolo_layout_t layout;
     int64_t c;
     if (cols) {
       if (version == 5) {
         why = " (YOLOv5 rows [1,N,5+C] expected; this is [1,4+C,N])";
         continue;
       }
-      layout = CN__YOLO_COLS;
+      layout = YOLO_COLS;
       c = k - 4;
     } else if (version == 8) {
-      layout = CN__YOLO_ROWS;
+      layout = YOLO_ROWS;
       c = k - 4;
     } else {
-      layout = CN__YOLO_ROWS_OBJ;
+      layout = YOLO_ROWS_OBJ;
       c = k - 5;
     }
     if (c < 1)
       continue;
     if (strict && nout != 1)
       break;
-    d->out = j;
-    d->n = n;
-    d->layout = layout;
+    y->out = j;
+    y->n = n;
+    y->layout = layout;
+    d->ncand = n;
     d->nclasses = (int)c;
     return 0;
   }
@@ -56,14 +72,17 @@ int cn__yolo_fit(cn_decoder_t *d, const cn_model_t *m, int version, bool strict,
                     strict && nout > 1 ? "single " : "", why);
 }
 
-int cn__yolo_run(cn_decoder_t *d, const float *const *outs) {
-  const float *o = outs[d->out];
-  const int64_t N = d->n;
+static int yolo_run(cn_decoder_t *d, const float *const *outs,
+                    cn_result_t *res) {
+  (void)res;
+  const yolo_t *y = d->state;
+  const float *o = outs[y->out];
+  const int64_t N = y->n;
   const int C = d->nclasses;
-  const int obj = d->layout == CN__YOLO_ROWS_OBJ;
+  const int obj = y->layout == YOLO_ROWS_OBJ;
   /* Element (box i, field f) of either layout. */
-  const int64_t si = d->layout == CN__YOLO_COLS ? 1 : 4 + obj + C;
-  const int64_t sf = d->layout == CN__YOLO_COLS ? N : 1;
+  const int64_t si = y->layout == YOLO_COLS ? 1 : 4 + obj + C;
+  const int64_t sf = y->layout == YOLO_COLS ? N : 1;
   int n = 0;
   for (int64_t i = 0; i < N; i++) {
     const float *r = o + i * si;
@@ -98,3 +117,14 @@ int cn__yolo_run(cn_decoder_t *d, const float *const *outs) {
   }
   return n;
 }
+
+/* "yolo" tells the heads apart by shape; yolov5 and yolov8 force one. */
+#define YOLO_KIND(kname, version, auto_)                                       \
+  {                                                                            \
+    .name = kname, .family = "yolo", .task = CN_TASK_DETECT, .probe = auto_,   \
+    .variant = version, .state_size = sizeof(yolo_t), .threshold = 0.25f,      \
+    .nms_iou = 0.45f, .fit = yolo_fit, .run = yolo_run,                        \
+  }
+const cn__dec_kind_t cn__dec_yolo = YOLO_KIND("yolo", 0, true);
+const cn__dec_kind_t cn__dec_yolov5 = YOLO_KIND("yolov5", 5, false);
+const cn__dec_kind_t cn__dec_yolov8 = YOLO_KIND("yolov8", 8, false);

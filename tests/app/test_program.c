@@ -107,6 +107,9 @@ static void test_blazeface_matches_reference_on_every_frame(void **state) {
                       json_number_value(json_object_get(b, "w")),
                       json_number_value(json_object_get(b, "h"))};
     assert_int_equal(json_array_size(json_object_get(b, "keypoints")), 6);
+    /* Without --labels the one class is named by the decoder. */
+    assert_int_equal(json_integer_value(json_object_get(b, "class")), 0);
+    assert_string_equal(json_string_value(json_object_get(b, "label")), "face");
     /* The reference on the same picture. */
     assert_int_equal(cn_test_sh(out, sizeof out,
                                 "cd %s && /usr/bin/python3 "
@@ -162,12 +165,16 @@ static void test_two_sources_keep_their_own_results(void **state) {
     CN_TEST_SKIP("%s missing (run scripts/fetch-models.sh)", BLAZEFACE);
   make_sequence("astronaut.png", "two_face", 5, 640, 480);
   make_sequence("coffee.png", "two_cup", 4, 320, 240);
+  /* A label file names the class instead of the decoder. */
+  assert_int_equal(
+      cn_test_sh(out, sizeof out, "printf 'person\\n' > %s/person.txt", dir),
+      0);
   char args[1024];
   snprintf(args, sizeof args,
            "--headless --every-frame --model %s --json %s/two.jsonl "
-           "--snapshot-every 2 --snapshot-dir %s "
+           "--labels %s/person.txt --snapshot-every 2 --snapshot-dir %s "
            "%s/two_face_%%03d.png %s/two_cup_%%03d.png",
-           BLAZEFACE, dir, dir, dir, dir);
+           BLAZEFACE, dir, dir, dir, dir, dir);
   assert_int_equal(camnet(args), 0);
   char summary[sizeof out];
   snprintf(summary, sizeof summary, "%s", out);
@@ -208,6 +215,8 @@ static void test_two_sources_keep_their_own_results(void **state) {
       double x = json_number_value(json_object_get(b, "x"));
       double w = json_number_value(json_object_get(b, "w"));
       assert_true(x > 0 && x + w < 640 && w > 100);
+      assert_string_equal(json_string_value(json_object_get(b, "label")),
+                          "person");
     }
   }
   assert_int_equal(next[0], 6);

@@ -18,7 +18,7 @@
 #include "engine/caffe.pb-c.h"
 #include "engine/caffe_import.h"
 #include "engine/graph.h"
-#include "engine/mean.h"
+#include "camnet/mean.h"
 
 /* ---- caffemodel builder ------------------------------------------------- */
 

@@ -8,7 +8,7 @@
 
 #include "engine/caffe_import.h"
 #include "engine/graph.h"
-#include "engine/mean.h"
+#include "camnet/mean.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -607,6 +607,50 @@ static void test_blazeface_whole_outputs(void **state) {
   cn_model_free(m);
 }
 
+/* What a kind says besides its boxes: BlazeFace's network takes RGB
+ * scaled to [-1, 1] and letterboxed (MediaPipe's face_detection graph:
+ * ImageToTensorCalculator, keep_aspect_ratio, output_tensor_float_range
+ * -1..1) and its one class is a face; the other kinds leave the model's
+ * preprocessing and the class names to the user. */
+static void test_kind_input_and_class_names(void **state) {
+  (void)state;
+  cn_model_t *bf = model("bf2.onnx");
+  cn_decoder_t *d = decoder(bf, NULL);
+  assert_string_equal(cn_decoder_class_name(d, 0), "face");
+  assert_null(cn_decoder_class_name(d, 1));
+  assert_null(cn_decoder_class_name(d, -1));
+  const cn_decoder_input_t *in = cn_decoder_input(d);
+  assert_non_null(in);
+  cn_preproc_opts_t po;
+  cn_preproc_opts_default(&po);
+  po.rgb = false;
+  po.letterbox = false;
+  cn_decoder_apply_input(d, &po);
+  assert_true(po.rgb);
+  assert_true(po.letterbox);
+  for (int c = 0; c < 3; c++) /* 0 -> -1, 255 -> 1 */
+    assert_float_equal((0 - po.mean[c]) * po.scale, -1.0, 1e-6);
+  assert_float_equal((255 - po.mean[0]) * po.scale, 1.0, 1e-6);
+  cn_decoder_destroy(d);
+  cn_model_free(bf);
+
+  const char *files[] = {"cls5.onnx", "ssd.onnx", "v5.onnx"};
+  const char *kinds[] = {NULL, NULL, "yolov5"};
+  for (int i = 0; i < 3; i++) {
+    cn_model_t *m = model(files[i]);
+    d = decoder(m, kinds[i]);
+    assert_null(cn_decoder_class_name(d, 0));
+    assert_null(cn_decoder_input(d));
+    cn_preproc_opts_t want, got;
+    cn_preproc_opts_default(&want);
+    got = want;
+    cn_decoder_apply_input(d, &got);
+    assert_memory_equal(&got, &want, sizeof got);
+    cn_decoder_destroy(d);
+    cn_model_free(m);
+  }
+}
+
 /* ---- choosing the decoder ------------------------------------------------ */
 
 static void test_errors(void **state) {
@@ -679,6 +723,7 @@ int main(void) {
       cmocka_unit_test(test_yolo),
       cmocka_unit_test(test_blazeface_split_outputs),
       cmocka_unit_test(test_blazeface_whole_outputs),
+      cmocka_unit_test(test_kind_input_and_class_names),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_opts_from_model),
   };

@@ -148,12 +148,32 @@ static void test_many(void **state) {
   free(text);
 }
 
+/* Names a decoder knows: copied, so the caller's strings may go. */
+static void test_from_names(void **state) {
+  (void)state;
+  char face[] = "face", hand[] = "hand";
+  const char *names[] = {face, NULL, hand};
+  cn_labels_t *l = NULL;
+  cn_err_t err = {0};
+  assert_int_equal(cn_labels_from_names(names, 3, &l, &err), 0);
+  face[0] = hand[0] = 'X';
+  assert_int_equal(cn_labels_count(l), 3);
+  assert_string_equal(cn_labels_get(l, 0), "face");
+  assert_string_equal(cn_labels_get(l, 1), "");
+  assert_string_equal(cn_labels_get(l, 2), "hand");
+  assert_null(cn_labels_get(l, 3));
+  assert_int_equal(cn_labels_synset(l), 0);
+  cn_labels_destroy(l);
+  l = (cn_labels_t *)1;
+  assert_int_equal(cn_labels_from_names(names, 0, &l, &err), CN_EINVAL);
+  assert_null(l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_plain),
-      cmocka_unit_test(test_synset),
-      cmocka_unit_test(test_errors),
-      cmocka_unit_test(test_many),
+      cmocka_unit_test(test_plain),      cmocka_unit_test(test_synset),
+      cmocka_unit_test(test_errors),     cmocka_unit_test(test_many),
+      cmocka_unit_test(test_from_names),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

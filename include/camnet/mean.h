@@ -25,6 +25,8 @@
 #ifndef CN_ENGINE_MEAN_H
 #define CN_ENGINE_MEAN_H
 
+#include "camnet/version.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,19 +42,19 @@ typedef struct cn_npy {
 } cn_npy_t;
 
 /* Reads an .npy file or buffer (name labels the errors). */
-int cn_npy_read(const char *path, cn_npy_t *out, cn_err_t *err);
-int cn_npy_read_mem(const void *buf, size_t len, const char *name,
-                    cn_npy_t *out, cn_err_t *err);
+CN_API int cn_npy_read(const char *path, cn_npy_t *out, cn_err_t *err);
+CN_API int cn_npy_read_mem(const void *buf, size_t len, const char *name,
+                           cn_npy_t *out, cn_err_t *err);
 /* Writes float32 data as a version 1.0 .npy file. */
-int cn_npy_write(const char *path, const float *data, int ndim,
-                 const int64_t *dims, cn_err_t *err);
-void cn_npy_free(cn_npy_t *a); /* NULL or zeroed: no-op */
+CN_API int cn_npy_write(const char *path, const float *data, int ndim,
+                        const int64_t *dims, cn_err_t *err);
+CN_API void cn_npy_free(cn_npy_t *a); /* NULL or zeroed: no-op */
 
 /* Reads a Caffe .binaryproto (BlobProto) as an array: its shape, or the
  * legacy num x channels x height x width. */
-int cn_blobproto_read(const char *path, cn_npy_t *out, cn_err_t *err);
-int cn_blobproto_read_mem(const void *buf, size_t len, const char *name,
-                          cn_npy_t *out, cn_err_t *err);
+CN_API int cn_blobproto_read(const char *path, cn_npy_t *out, cn_err_t *err);
+CN_API int cn_blobproto_read_mem(const void *buf, size_t len, const char *name,
+                                 cn_npy_t *out, cn_err_t *err);
 
 typedef struct cn_mean {
   int c, h, w;
@@ -61,14 +63,14 @@ typedef struct cn_mean {
 
 /* Mean from a .binaryproto or .npy file (chosen by its first bytes) fitted
  * to a c x h x w input. */
-int cn_mean_load(const char *path, int c, int h, int w, cn_mean_t *out,
-                 cn_err_t *err);
+CN_API int cn_mean_load(const char *path, int c, int h, int w, cn_mean_t *out,
+                        cn_err_t *err);
 /* The same from an array already read (name labels the errors). */
-int cn_mean_fit(const cn_npy_t *a, const char *name, int c, int h, int w,
-                cn_mean_t *out, cn_err_t *err);
+CN_API int cn_mean_fit(const cn_npy_t *a, const char *name, int c, int h, int w,
+                       cn_mean_t *out, cn_err_t *err);
 /* Per-channel values: n == 1 (all channels) or n == c. */
-int cn_mean_from_values(const float *v, int n, int c, int h, int w,
-                        cn_mean_t *out, cn_err_t *err);
-void cn_mean_free(cn_mean_t *m); /* NULL or zeroed: no-op */
+CN_API int cn_mean_from_values(const float *v, int n, int c, int h, int w,
+                               cn_mean_t *out, cn_err_t *err);
+CN_API void cn_mean_free(cn_mean_t *m); /* NULL or zeroed: no-op */
 
 #endif
