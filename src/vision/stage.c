@@ -1,3 +1,7 @@
+/* The inference stage. Opening does every check once (decoder against
+ * the outputs, labels against the classes, preprocessing against the
+ * input, by building one stage), so a run fails only on what a frame
+ * brings; each stage sizes its buffers then and runs without allocating. */
 #include "vision/stage_internal.h"
 
 #include <stdio.h>
