@@ -62,6 +62,20 @@ if "$tmp/examples/model_only" /nonexistent.onnx 2>"$tmp/err"; then
 fi
 grep -q "/nonexistent.onnx" "$tmp/err" || fail "error does not name the file"
 
+# pixels: a real photo (scikit-image's astronaut, one face) as the
+# caller's own RGB buffer, through the real BlazeFace.
+ffmpeg -v error -i "$src/samples/astronaut.png" -pix_fmt rgb24 "$tmp/astro.ppm"
+out=$("$tmp/examples/pixels" \
+  "$models/blazeface/face_detection_front_128x128_barracuda.onnx" \
+  "$tmp/astro.ppm")
+echo "$out"
+[ "$(grep -c '^face ' <<<"$out")" = 1 ] || fail "pixels: expected one face"
+# The face is in the upper middle of the 512x512 photo.
+read -r _ score x y w h <<<"$(sed 's/ at / /; s/,/ /; s/x/ /' <<<"$out")"
+awk -v s="$score" -v x="$x" -v y="$y" -v w="$w" -v h="$h" 'BEGIN {
+  exit !(s > 0.9 && x > 150 && x < 300 && y > 50 && y < 200 && w > 60 && w < 200) }' ||
+  fail "pixels: the face is not where it is in the photo: $out"
+
 # 4. A model-only program does not drag in the window or the overlay.
 if ldd "$tmp/examples/model_only" | grep -Ei 'libSDL2|libcairo'; then
   fail "model_only links SDL2 or cairo"
