@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS := $(shell nproc)
 
-.PHONY: all deps build demo check test bench bench-engine bench-program format clean
+.PHONY: all deps build demo check test bench bench-engine bench-program format clean install abi-update
 
 all: build
 
@@ -40,8 +40,17 @@ bench-program: build
 	bash scripts/make-sample.sh
 	BUILD=$(BUILD) bash scripts/bench-program.sh
 
+# Installs into PREFIX (default /usr/local), under DESTDIR if set.
+PREFIX ?= /usr/local
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Accept an intended ABI change: new baselines in abi/ (see docs/api.md).
+abi-update: build
+	bash scripts/abi.sh update $(BUILD)
+
 format:
-	find src tests tools -name '*.[ch]' | xargs clang-format -i
+	find src tests tools examples include -name '*.[ch]' | xargs clang-format -i
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -11,7 +11,7 @@ configure() { # dir, extra cmake args
 if [ -x scripts/fetch-models.sh ]; then bash scripts/fetch-models.sh; fi
 
 echo "== clang-format (make format rewrites what this lists)" >&2
-find src tests tools -name '*.[ch]' -print0 | xargs -0 clang-format --dry-run --Werror
+find src tests tools examples include -name '*.[ch]' -print0 | xargs -0 clang-format --dry-run --Werror
 
 echo "== build (-Werror) and test" >&2
 configure build
