@@ -52,4 +52,23 @@ CN_API void cn_logv(const cn_logger_t *log, cn_log_level_t level,
 /* True when a line at level would be written. */
 CN_API int cn_log_enabled(const cn_logger_t *log, cn_log_level_t level);
 
+/* Remembers the last line written through it, so that a message that
+ * repeats (a corrupt stream, a source that stays offline for the same
+ * reason) is logged once per change, not once per frame. Zero it to
+ * start; it belongs to one thread. */
+typedef struct cn_log_once {
+  char last[320]; /* an error message (256) and a little text */
+} cn_log_once_t;
+
+/* Like cn_log(), but only when the text differs from the last one given
+ * to this cn_log_once_t (compared before the level filter). Returns 1 for
+ * a new line, 0 for a repeat. */
+CN_API int cn_log_once(const cn_logger_t *log, cn_log_once_t *once,
+                       cn_log_level_t level, const char *prefix,
+                       const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
 #endif

@@ -1,6 +1,7 @@
 #include "camnet/log.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int cn_log_enabled(const cn_logger_t *log, cn_log_level_t level) {
   /* No logger, no lines: the library never prints on its own. */
@@ -31,4 +32,19 @@ void cn_log(const cn_logger_t *log, cn_log_level_t level, const char *prefix,
   va_start(ap, fmt);
   cn_logv(log, level, prefix, fmt, ap);
   va_end(ap);
+}
+
+int cn_log_once(const cn_logger_t *log, cn_log_once_t *once,
+                cn_log_level_t level, const char *prefix, const char *fmt,
+                ...) {
+  char body[sizeof once->last];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(body, sizeof body, fmt, ap);
+  va_end(ap);
+  if (!strcmp(body, once->last))
+    return 0;
+  memcpy(once->last, body, sizeof body);
+  cn_log(log, level, prefix, "%s", body);
+  return 1;
 }

@@ -295,6 +295,8 @@ static void *capture_thread(void *arg) {
     set_state(src, false, rc);
     cn_slot_drop_pending(src->slot);
     cn_log(src->opts.log, CN_LOG_WARN, src->prefix, "offline: %s", err.msg);
+    cn_log_once_t still = {0};
+    snprintf(still.last, sizeof still.last, "still offline: %s", err.msg);
     src->backend->close(src->ctx);
     for (;;) {
       if (src->opts.reconnect >= 0 && failures >= src->opts.reconnect) {
@@ -328,10 +330,9 @@ static void *capture_thread(void *arg) {
         break;
       }
       set_state(src, false, rc);
-      /* Log a failing reopen only when its reason changes. */
-      if (open_err.code != err.code || strcmp(open_err.msg, err.msg))
-        cn_log(src->opts.log, CN_LOG_WARN, src->prefix, "still offline: %s",
-               open_err.msg);
+      /* A failing reopen is logged only when its reason changes. */
+      cn_log_once(src->opts.log, &still, CN_LOG_WARN, src->prefix,
+                  "still offline: %s", open_err.msg);
       err = open_err;
     }
   }
