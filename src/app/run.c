@@ -480,7 +480,8 @@ static void init_source_opts(const cn_app_config_t *cfg, int i,
   o->log = log;
 }
 
-/* The seed's Caffe form: --prototxt deploy.prototxt --model x.caffemodel. */
+/* The Jetson script's Caffe form: --prototxt deploy.prototxt --model
+ * x.caffemodel. */
 static void init_stage_opts(const cn_app_config_t *cfg, cn_stage_opts_t *o) {
   cn_stage_opts_default(o);
   o->model = cfg->prototxt ? cfg->prototxt : cfg->model;

@@ -4,7 +4,7 @@
  * draws 32-bit pixels) and draws, with cairo, on the canvas itself, so the
  * window, the recording and snapshots all show the same picture:
  *   - classification: the top-k lines "{prob:.4f} {label}" top-left, as the
- *     seed script drew them, white on a dark band (readable on any
+ *     Jetson script drew them, white on a dark band (readable on any
  *     background);
  *   - detection: a box per detection with "label score" above it, and its
  *     keypoints;

@@ -44,13 +44,13 @@
 #include "camnet/result.h"
 
 typedef struct cn_decoder_opts {
-  const char *kind;       /* see above; NULL: from the model */
-  int top_k;              /* classify: 3; at most CN_MAX_TOP */
-  float threshold;        /* detection score; <0: the kind's default (0.5,
-                             yolo 0.25) */
-  float nms_iou;          /* <0: the kind's default (blazeface 0.3, yolo 0.45,
-                             ssd none) */
-  const char *output;     /* classify: output name (the seed's --output) */
+  const char *kind;   /* see above; NULL: from the model */
+  int top_k;          /* classify: 3; at most CN_MAX_TOP */
+  float threshold;    /* detection score; <0: the kind's default (0.5,
+                         yolo 0.25) */
+  float nms_iou;      /* <0: the kind's default (blazeface 0.3, yolo 0.45,
+                         ssd none) */
+  const char *output; /* classify: output name (the Jetson script's --output) */
   const char *model_name; /* the model's file, for messages ("model
                              x.onnx: ..."); NULL: "model" */
 } cn_decoder_opts_t;

@@ -1,7 +1,7 @@
 /* cn_preproc: a frame to a network's float input tensor.
  *
  * Steps, in order: take the region of the frame to use (the whole frame,
- * or with crop the centre square of side min(w, h), as the seed did);
+ * or with crop the centre square of side min(w, h), as the Jetson script did);
  * resize it with libswscale to the input size, or with letterbox to the
  * largest size that keeps its aspect ratio, centred and padded with black
  * pixels (MediaPipe's BlazeFace input); then per value
@@ -10,9 +10,9 @@
  *
  * with pixel 0..255, mean either per channel or a mean image, written as
  * NCHW or NHWC, channels in RGB or BGR order. Per-channel mean and std are
- * given in B,G,R order whatever the network's order (as the seed's --mean
- * values were); a mean image is planar C x H x W at the input size in the
- * network's own channel order, as Caffe's mean files are (engine/mean.h
+ * given in B,G,R order whatever the network's order (as the Jetson script's
+ * --mean values were); a mean image is planar C x H x W at the input size in
+ * the network's own channel order, as Caffe's mean files are (engine/mean.h
  * cn_mean_load fits one to the input).
  *
  * cn_xform_t records where the input came from, so detections in input
