@@ -24,8 +24,8 @@ packages=(
   # window test: X key events, screenshots, a small EWMH window manager
   # (fullscreen is the window manager's job on X11)
   xdotool x11-apps x11-utils evilwm
-  # the ABI baseline check (abidw, abidiff)
-  abigail-tools
+  # the ABI baseline check (abidw, abidiff); function lengths (ctags)
+  abigail-tools universal-ctags
 )
 
 # npm fetches the BlazeFace model. A machine whose Node.js brings its own
