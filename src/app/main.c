@@ -1,4 +1,5 @@
 /* camnet: the command-line program. */
+#include <glib.h>
 #include <libavutil/log.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,31 @@
 #include "app/cmd_model.h"
 #include "app/options.h"
 #include "app/run.h"
+#include "core/log.h"
+
+/* FFmpeg's and GLib's (GStreamer's) own messages go through cn_log, which
+ * redacts them: a library quoting a URL must not print its password. */
+static void ffmpeg_log(void *avcl, int level, const char *fmt, va_list ap) {
+  if (level > av_log_get_level())
+    return;
+  char line[1024];
+  int print_prefix = 1;
+  av_log_format_line2(avcl, level, fmt, ap, line, sizeof line, &print_prefix);
+  line[strcspn(line, "\n")] = '\0';
+  if (line[0])
+    cn_log(NULL, level <= AV_LOG_ERROR ? CN_LOG_ERROR : CN_LOG_WARN, "ffmpeg",
+           "%s", line);
+}
+
+static void glib_log(const gchar *domain, GLogLevelFlags level,
+                     const gchar *msg, gpointer data) {
+  (void)data;
+  cn_log_level_t l = level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)
+                         ? CN_LOG_ERROR
+                     : level & G_LOG_LEVEL_WARNING ? CN_LOG_WARN
+                                                   : CN_LOG_DEBUG;
+  cn_log(NULL, l, domain ? domain : "glib", "%s", msg ? msg : "");
+}
 
 int main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "info") || !strcmp(argv[1], "infer") ||
@@ -42,5 +68,7 @@ int main(int argc, char **argv) {
   }
   /* FFmpeg's own messages are noise next to our one-line errors. */
   av_log_set_level(cfg.verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
+  av_log_set_callback(ffmpeg_log);
+  g_log_set_default_handler(glib_log, NULL);
   return cn_app_run(&cfg);
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/redact.h"
 #include "sources/source_internal.h"
 
 #define BACKOFF_MIN_NS (250 * CN_NS_PER_MS)
@@ -21,6 +22,7 @@
 struct cn_source {
   cn_source_opts_t opts; /* own copy; uri points into uri_buf */
   char *uri_buf;
+  char shown[CN_ERR_MSG_MAX]; /* the URI without credentials */
   char prefix[32];
   const cn_source_backend_t *backend;
   void *ctx; /* backend context, owned by the pool */
@@ -73,6 +75,7 @@ int cn_source_create(const cn_source_opts_t *opts, cn_source_t **out,
   src->opts = *opts;
   src->uri_buf = strdup(opts->uri);
   src->opts.uri = src->uri_buf;
+  cn_redact_uri(opts->uri, src->shown, sizeof src->shown);
   if (!src->opts.transport)
     src->opts.transport = "tcp";
   if (!src->opts.timeout_ms)
@@ -413,7 +416,7 @@ int cn_source_take(cn_source_t *src, uint64_t after_seq, int64_t timeout_ns,
 
 cn_slot_t *cn_source_slot(cn_source_t *src) { return src->slot; }
 
-const char *cn_source_uri(const cn_source_t *src) { return src->opts.uri; }
+const char *cn_source_uri(const cn_source_t *src) { return src->shown; }
 
 void cn_source_get_stats(cn_source_t *src, cn_source_stats_t *out) {
   cn_slot_counts_t c;

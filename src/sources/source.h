@@ -109,6 +109,7 @@ cn_slot_t *cn_source_slot(cn_source_t *src);
 
 void cn_source_get_stats(cn_source_t *src, cn_source_stats_t *out);
 
+/* The URI without credentials (redact.h), for messages and names. */
 const char *cn_source_uri(const cn_source_t *src);
 
 #endif
