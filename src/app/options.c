@@ -9,7 +9,8 @@
 
 #include "sources/gst_pipelines.h"
 
-typedef enum { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STRING } opt_type_t;
+/* OPT_NAME: repeatable, appended to cfg->names. */
+typedef enum { OPT_FLAG, OPT_INT, OPT_DOUBLE, OPT_STRING, OPT_NAME } opt_type_t;
 
 typedef struct opt {
   const char *name; /* without the leading "--" */
@@ -24,6 +25,9 @@ typedef struct opt {
 static const opt_t options[] = {
     {"json", "FILE", OPT_STRING, F(json), 0, 0,
      "write one JSON object per delivered frame to FILE ('-': stdout)"},
+    {"name", "NAME", OPT_NAME, 0, 0, 0,
+     "name of the next source in records and logs (repeatable, in source "
+     "order; default: its URI without credentials)"},
     {"frames", "N", OPT_INT, F(frames), 0, 1e12,
      "stop after N delivered frames"},
     {"duration", "S", OPT_DOUBLE, F(duration), 0, 1e9, "stop after S seconds"},
@@ -117,6 +121,15 @@ void cn_app_config_default(cn_app_config_t *cfg) {
 static int set_value(cn_app_config_t *cfg, const opt_t *o, const char *val,
                      cn_err_t *err) {
   char *field = (char *)cfg + o->offset;
+  if (o->type == OPT_NAME) {
+    if (cfg->n_names == CN_APP_MAX_SOURCES)
+      return cn_err_set(err, CN_EINVAL, "option --name: more than %d names",
+                        CN_APP_MAX_SOURCES);
+    if (!*val)
+      return cn_err_set(err, CN_EINVAL, "option --name: empty name");
+    cfg->names[cfg->n_names++] = val;
+    return 0;
+  }
   if (o->type == OPT_STRING) {
     *(const char **)field = val;
     return 0;
@@ -218,14 +231,17 @@ int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,
     if (cn_gst_onboard_pipeline(buf, (size_t)bufsize, w, h,
                                 cfg->fps > 0 ? cfg->fps : 30) < 0)
       return cn_err_set(err, CN_EINVAL, "--onboard: pipeline too long");
-  } else {
-    if (cfg->n_sources == 0)
-      return cn_err_set(err, CN_EINVAL,
-                        "no source given (for example: camnet test:640x480@30;"
-                        " see --help)");
-    return 0;
+  } else if (cfg->n_sources == 0) {
+    return cn_err_set(err, CN_EINVAL,
+                      "no source given (for example: camnet test:640x480@30;"
+                      " see --help)");
   }
-  cfg->sources[cfg->n_sources++] = buf;
+  if (aliases)
+    cfg->sources[cfg->n_sources++] = buf;
+  if (cfg->n_names > cfg->n_sources)
+    return cn_err_set(err, CN_EINVAL, "option --name: %d names for %d source%s",
+                      cfg->n_names, cfg->n_sources,
+                      cfg->n_sources == 1 ? "" : "s");
   return 0;
 }
 

@@ -13,6 +13,8 @@
 typedef struct cn_app_config {
   const char *sources[CN_APP_MAX_SOURCES];
   int n_sources;
+  const char *names[CN_APP_MAX_SOURCES]; /* --name, in source order */
+  int n_names;
   /* outputs and run control */
   const char *json;
   int64_t frames;  /* stop after this many delivered frames; 0 none */

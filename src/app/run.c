@@ -47,6 +47,7 @@ typedef struct run run_t;
 typedef struct consumer {
   run_t *run;
   cn_source_t *src;
+  const char *name; /* --name, else the URI without credentials */
   pthread_t thread;
   bool started;
   cn_latency_t *ages; /* capture -> output */
@@ -462,8 +463,21 @@ static void print_summary(run_t *r) {
   }
 }
 
-static void init_source_opts(const cn_app_config_t *cfg, int i,
-                             const cn_logger_t *log, cn_source_opts_t *o) {
+/* A live source went offline or came back: a source record. Runs in the
+ * source's capture thread. */
+static void on_source_state(void *opaque, int index, bool online,
+                            const char *reason, int64_t t_state) {
+  run_t *r = opaque;
+  cn_err_t err = {0};
+  if (r->json &&
+      cn_jsonl_write_source(r->json, index, online, reason, t_state, &err)) {
+    atomic_store(&r->stop, true); /* reported by cn_jsonl_close */
+    wake_main(r);
+  }
+}
+
+static void init_source_opts(run_t *r, int i, cn_source_opts_t *o) {
+  const cn_app_config_t *cfg = r->cfg;
   cn_source_opts_default(o);
   o->uri = cfg->sources[i];
   o->index = i;
@@ -477,7 +491,9 @@ static void init_source_opts(const cn_app_config_t *cfg, int i,
   o->reconnect = (int)cfg->reconnect;
   o->every_frame = cfg->every_frame;
   o->loop = cfg->loop;
-  o->log = log;
+  o->log = &r->log;
+  o->on_state = on_source_state;
+  o->opaque = r;
 }
 
 static int open_all(run_t *r) {
@@ -485,7 +501,7 @@ static int open_all(run_t *r) {
     consumer_t *c = &r->consumers[i];
     cn_source_opts_t o;
     cn_err_t err = {0};
-    init_source_opts(r->cfg, i, &r->log, &o);
+    init_source_opts(r, i, &o);
     c->run = r;
     c->ages = calloc(1, sizeof *c->ages);
     r->n = i + 1;
@@ -495,6 +511,7 @@ static int open_all(run_t *r) {
              c->ages ? err.msg : "out of memory");
       return 1;
     }
+    c->name = i < r->cfg->n_names ? r->cfg->names[i] : cn_source_uri(c->src);
   }
   return 0;
 }
@@ -657,7 +674,12 @@ int cn_app_run(cn_app_config_t *cfg) {
 
   int status = open_all(r);
   cn_err_t err = {0};
-  if (!status && cfg->json && cn_jsonl_open(cfg->json, &r->json, &err)) {
+  const char *names[CN_APP_MAX_SOURCES];
+  for (int i = 0; i < r->n; i++)
+    names[i] = r->consumers[i].name;
+  if (!status && cfg->json &&
+      (cn_jsonl_open(cfg->json, &r->json, &err) ||
+       cn_jsonl_set_names(r->json, names, r->n, &err))) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     status = 1;
   }

@@ -17,7 +17,11 @@ struct cn_jsonl {
   int write_errno; /* first failure, reported at close */
   pthread_mutex_t lock;
   json_t *rec; /* the record object, reused for every frame */
-  json_t *source, *frame, *pts, *t_capture, *t_decode, *t_out, *age_ms;
+  json_t *source, *frame, *pts, *t_capture, *t_wall, *t_decode, *t_out, *age_ms;
+  json_t **names; /* per source: its "name" string */
+  int nnames;
+  json_t *srec; /* the source record, reused for every state change */
+  json_t *s_source, *s_t_state, *s_t_wall;
   /* With a model: result fields, all made once by cn_jsonl_set_task. */
   cn_task_t task;
   json_t *infer_ms, *latency_ms, *list; /* list: "top" or "boxes" */
@@ -50,14 +54,25 @@ int cn_jsonl_open(const char *path, cn_jsonl_t **out, cn_err_t *err) {
   w->path = strdup(path);
   pthread_mutex_init(&w->lock, NULL);
   w->rec = json_object();
+  json_object_set_new(w->rec, "type", json_string("frame"));
   w->source = field(w->rec, "source", json_integer(0));
+  json_object_set_new(w->rec, "name", json_null());
   w->frame = field(w->rec, "frame", json_integer(0));
   w->pts = json_real(0);
   json_object_set_new(w->rec, "pts", json_null());
   w->t_capture = field(w->rec, "t_capture", json_real(0));
+  w->t_wall = field(w->rec, "t_wall", json_real(0));
   w->t_decode = field(w->rec, "t_decode", json_real(0));
   w->t_out = field(w->rec, "t_out", json_real(0));
   w->age_ms = field(w->rec, "age_ms", json_real(0));
+  w->srec = json_object();
+  json_object_set_new(w->srec, "type", json_string("source"));
+  w->s_source = field(w->srec, "source", json_integer(0));
+  json_object_set_new(w->srec, "name", json_null());
+  json_object_set_new(w->srec, "online", json_false());
+  json_object_set_new(w->srec, "reason", json_null());
+  w->s_t_state = field(w->srec, "t_state", json_real(0));
+  w->s_t_wall = field(w->srec, "t_wall", json_real(0));
   *out = w;
   return 0;
 }
@@ -68,6 +83,23 @@ static double round_to(double v, double unit) { return round(v / unit) * unit; }
 
 static int dump_cb(const char *buf, size_t size, void *data) {
   return fwrite(buf, 1, size, data) == size ? 0 : -1;
+}
+
+int cn_jsonl_set_names(cn_jsonl_t *w, const char *const *names, int n,
+                       cn_err_t *err) {
+  w->names = calloc((size_t)n, sizeof *w->names);
+  if (!w->names)
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", w->path);
+  w->nnames = n;
+  for (int i = 0; i < n; i++)
+    if (!(w->names[i] = json_string(names[i])))
+      return cn_err_set(err, CN_EINVAL, "%s: name of source %d is not UTF-8",
+                        w->path, i);
+  return 0;
+}
+
+static json_t *name_of(cn_jsonl_t *w, int source) {
+  return source >= 0 && source < w->nnames ? w->names[source] : json_null();
 }
 
 static json_t *num(json_t *obj, const char *key, json_t *v) {
@@ -163,32 +195,10 @@ static void fill_result(cn_jsonl_t *w, const cn_result_t *res) {
   }
 }
 
-int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
-                   cn_err_t *err) {
-  pthread_mutex_lock(&w->lock);
-  f->t_out = cn_clock_now();
-  json_integer_set(w->source, f->source);
-  json_integer_set(w->frame, (json_int_t)f->seq);
-  if (isnan(f->pts)) {
-    json_object_set(w->rec, "pts", json_null());
-  } else {
-    json_real_set(w->pts, round_to(f->pts, 1e-6));
-    json_object_set(w->rec, "pts", w->pts);
-  }
-  json_real_set(w->t_capture, round_to(cn_ns_to_s(f->t_capture), 1e-6));
-  json_real_set(w->t_decode, round_to(cn_ns_to_s(f->t_decode), 1e-6));
-  json_real_set(w->t_out, round_to(cn_ns_to_s(f->t_out), 1e-6));
-  json_real_set(w->age_ms,
-                round_to(cn_ns_to_ms(f->t_out - f->t_capture), 1e-3));
-  if (w->task) {
-    json_real_set(
-        w->infer_ms,
-        round_to(cn_ns_to_ms(f->t_infer_end - f->t_infer_begin), 1e-3));
-    json_real_set(w->latency_ms,
-                  round_to(cn_ns_to_ms(f->t_infer_end - f->t_capture), 1e-3));
-    fill_result(w, res);
-  }
-  int rc = json_dump_callback(w->rec, dump_cb, w->fp,
+/* Writes obj as one line; called with the lock held. Returns the first
+ * write error seen so far (0: none). */
+static int dump_line(cn_jsonl_t *w, json_t *obj) {
+  int rc = json_dump_callback(obj, dump_cb, w->fp,
                               JSON_COMPACT | JSON_PRESERVE_ORDER |
                                   JSON_REAL_PRECISION(15));
   if (rc == 0 && fputc('\n', w->fp) == EOF)
@@ -201,12 +211,64 @@ int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
     rc = -1;
   if (rc && !w->write_errno)
     w->write_errno = errno ? errno : EIO;
-  int e = w->write_errno;
-  pthread_mutex_unlock(&w->lock);
+  return w->write_errno;
+}
+
+static int write_error(cn_jsonl_t *w, int e, cn_err_t *err) {
   if (e)
     return cn_err_set(err, CN_EIO, "%s: write failed: %s", w->path,
                       strerror(e));
   return 0;
+}
+
+int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
+                   cn_err_t *err) {
+  pthread_mutex_lock(&w->lock);
+  f->t_out = cn_clock_now();
+  json_integer_set(w->source, f->source);
+  json_object_set(w->rec, "name", name_of(w, f->source));
+  json_integer_set(w->frame, (json_int_t)f->seq);
+  if (isnan(f->pts)) {
+    json_object_set(w->rec, "pts", json_null());
+  } else {
+    json_real_set(w->pts, round_to(f->pts, 1e-6));
+    json_object_set(w->rec, "pts", w->pts);
+  }
+  json_real_set(w->t_capture, round_to(cn_ns_to_s(f->t_capture), 1e-6));
+  /* Epoch seconds need 10 digits before the point: milliseconds keep them
+   * within the 15 significant digits records are printed with. */
+  json_real_set(w->t_wall, round_to(cn_ns_to_s(f->t_wall), 1e-3));
+  json_real_set(w->t_decode, round_to(cn_ns_to_s(f->t_decode), 1e-6));
+  json_real_set(w->t_out, round_to(cn_ns_to_s(f->t_out), 1e-6));
+  json_real_set(w->age_ms,
+                round_to(cn_ns_to_ms(f->t_out - f->t_capture), 1e-3));
+  if (w->task) {
+    json_real_set(
+        w->infer_ms,
+        round_to(cn_ns_to_ms(f->t_infer_end - f->t_infer_begin), 1e-3));
+    json_real_set(w->latency_ms,
+                  round_to(cn_ns_to_ms(f->t_infer_end - f->t_capture), 1e-3));
+    fill_result(w, res);
+  }
+  int e = dump_line(w, w->rec);
+  pthread_mutex_unlock(&w->lock);
+  return write_error(w, e, err);
+}
+
+int cn_jsonl_write_source(cn_jsonl_t *w, int source, bool online,
+                          const char *reason, int64_t t_state, cn_err_t *err) {
+  pthread_mutex_lock(&w->lock);
+  json_integer_set(w->s_source, source);
+  json_object_set(w->srec, "name", name_of(w, source));
+  json_object_set_new(w->srec, "online", json_boolean(online));
+  json_object_set_new(w->srec, "reason",
+                      reason ? json_string(reason) : json_null());
+  json_real_set(w->s_t_state, round_to(cn_ns_to_s(t_state), 1e-6));
+  int64_t wall = cn_clock_wall() - (cn_clock_now() - t_state);
+  json_real_set(w->s_t_wall, round_to(cn_ns_to_s(wall), 1e-3));
+  int e = dump_line(w, w->srec);
+  pthread_mutex_unlock(&w->lock);
+  return write_error(w, e, err);
 }
 
 int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err) {
@@ -222,6 +284,10 @@ int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err) {
                     strerror(w->write_errno));
   json_decref(w->pts);
   json_decref(w->rec);
+  json_decref(w->srec);
+  for (int i = 0; w->names && i < w->nnames; i++)
+    json_decref(w->names[i]);
+  free(w->names);
   int n = w->task == CN_TASK_CLASSIFY ? CN_MAX_TOP : CN_MAX_BOXES;
   for (int i = 0; w->entries && i < n; i++) {
     json_decref(w->entries[i]);

@@ -1,10 +1,16 @@
-/* cn_jsonl: JSON Lines output, one object per delivered frame.
+/* cn_jsonl: JSON Lines output, one object per delivered frame and one per
+ * change of a live source's state.
  *
- * Record (see docs/formats.md):
- *   {"source":0,"frame":17,"pts":0.567,"t_capture":12.345678,
- *    "t_decode":12.3461,"t_out":12.351,"age_ms":5.3}
- * Times are CLOCK_MONOTONIC seconds; pts is the source's own clock in
- * seconds or null. With a model (cn_jsonl_set_task) records also carry
+ * Records (see docs/formats.md):
+ *   {"type":"frame","source":0,"name":"cam","frame":17,"pts":0.567,
+ *    "t_capture":12.345678,"t_wall":1764660000.123,"t_decode":12.3461,
+ *    "t_out":12.351,"age_ms":5.3}
+ *   {"type":"source","source":0,"name":"cam","online":false,
+ *    "reason":"rtsp://host/x: connection refused","t_state":15.2,
+ *    "t_wall":1764660003.1}
+ * t_wall is CLOCK_REALTIME (epoch seconds, ms resolution), every other
+ * time CLOCK_MONOTONIC seconds; pts is the source's own clock in seconds
+ * or null. With a model (cn_jsonl_set_task) records also carry
  * "infer_ms", "latency_ms" (capture -> result) and the results: "top"
  * (classification) or "boxes" (detection), in source pixels.
  *
@@ -34,10 +40,20 @@ int cn_jsonl_open(const char *path, cn_jsonl_t **out, cn_err_t *err);
 int cn_jsonl_set_task(cn_jsonl_t *w, cn_task_t task, const cn_labels_t *labels,
                       cn_err_t *err);
 
+/* Names records' sources (names[i] for source i; copied). Call once,
+ * before the first write; without it "name" is null. */
+int cn_jsonl_set_names(cn_jsonl_t *w, const char *const *names, int n,
+                       cn_err_t *err);
+
 /* Writes the record of frame f, stamping f->t_out. res is the frame's own
  * result (NULL without a model); times come from f's stamps. */
 int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
                    cn_err_t *err);
+
+/* Writes a source record: source went online or offline (reason: why,
+ * NULL when online) at monotonic time t_state (ns). */
+int cn_jsonl_write_source(cn_jsonl_t *w, int source, bool online,
+                          const char *reason, int64_t t_state, cn_err_t *err);
 
 /* Flushes and closes; returns a write error seen at any point. NULL ok. */
 int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err);

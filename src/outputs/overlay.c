@@ -271,6 +271,7 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
   canvas->pts = src->pts;
   canvas->t_capture = src->t_capture;
   canvas->t_decode = src->t_decode;
+  canvas->t_wall = src->t_wall;
   canvas->t_develop = src->t_develop;
   canvas->t_take = src->t_take;
   /* Not the stage stamps: the inference thread may still be writing them

@@ -31,6 +31,7 @@
 #define CN_SOURCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/frame.h"
@@ -52,6 +53,13 @@ typedef struct cn_source_opts {
   bool every_frame;         /* files: no pacing, no drops (offline work) */
   bool loop;                /* files: start again at the end */
   const cn_logger_t *log;   /* NULL: stderr */
+  /* Live sources: called when the source goes offline (reason: the
+   * failure, redacted) or comes back (reason NULL), from the capture
+   * thread, with no lock held; t_state is the monotonic time of the
+   * change. Not called for the first open nor when the source stops. */
+  void (*on_state)(void *opaque, int index, bool online, const char *reason,
+                   int64_t t_state);
+  void *opaque;
 } cn_source_opts_t;
 
 /* Fills the defaults documented above. */
@@ -108,6 +116,9 @@ int cn_source_take(cn_source_t *src, uint64_t after_seq, int64_t timeout_ns,
 cn_slot_t *cn_source_slot(cn_source_t *src);
 
 void cn_source_get_stats(cn_source_t *src, cn_source_stats_t *out);
+
+/* Copies the last failure's message (redacted; "" if none) into buf. */
+void cn_source_reason(cn_source_t *src, char *buf, size_t n);
 
 /* The URI without credentials (redact.h), for messages and names. */
 const char *cn_source_uri(const cn_source_t *src);
