@@ -32,15 +32,13 @@
 #include "app/infer.h"
 #include "app/latency.h"
 #include "core/clock.h"
-#include "core/pool.h"
 #include "outputs/jsonl.h"
 #include "outputs/overlay.h"
+#include "outputs/plan.h"
+#include "outputs/present.h"
 #include "outputs/record.h"
 #include "outputs/window.h"
 #include "sources/source.h"
-
-/* Canvases in flight: the window holds two, the recorder queues a few. */
-#define CANVASES 16
 
 typedef struct run run_t;
 
@@ -89,33 +87,15 @@ struct run {
   bool have_model;
   cn_app_model_t model;
 
-  /* Presentation. The recording is of the first source; the window shows
-   * the source Tab selected. Two renderers for the first source: its
-   * inference thread draws each result on its own frame for the window
-   * (--display inferred); the display thread draws the newest result on
-   * every frame for the recording (at the source's rate) and, with
-   * --display live, the window. Other sources' inference threads draw for
-   * the window while it shows them (--display live applies to the first
-   * source only). With --every-frame on a file the inference thread draws
-   * everything (no display thread: it would take frames from under it).
-   * Snapshots come from whichever feeds the window, else from the display
-   * thread. */
-  bool render_inferred, render_live;
-  bool live_to_window;
-  bool rec_inferred; /* --every-frame on a file: every frame reaches the
-                        consumer; record those, all of them, waiting for
-                        the encoder rather than dropping */
-  cn_pool_t *canvases;
+  /* Presentation: who renders for which sink is the plan's (plan.h);
+   * the canvases and the picture fan-out are the presenter's. */
+  cn_plan_t plan;
+  cn_present_t *pres;
   cn_window_t *window;
   cn_recorder_t *rec;
   latest_t latest;
   pthread_t display_thread, signal_thread;
   bool display_started, signal_started;
-  atomic_int shown;               /* the source the window shows (Tab) */
-  atomic_uint_fast64_t presented; /* pictures that count for snapshots */
-  uint64_t rec_skipped;           /* pictures not recorded for want of a canvas;
-                                     written by the recording thread, read after it
-                                     is joined */
 };
 
 /* With a window the main thread waits in SDL, and a signal sent to that
@@ -145,84 +125,44 @@ static void update_rates(run_t *r, rates_t *rt, int k) {
   rt->infers_last = infers;
 }
 
-/* camnet-000123.png for frame 123; with several sources, whose frame
- * numbers overlap, camnet-1-000123.png for source 1's. */
-static void snapshot_path(const run_t *r, const cn_frame_t *f, char *path,
-                          size_t n) {
-  if (r->n > 1)
-    snprintf(path, n, "%s/camnet-%d-%06llu.png", r->cfg->snapshot_dir,
-             f->source, (unsigned long long)f->seq);
-  else
-    snprintf(path, n, "%s/camnet-%06llu.png", r->cfg->snapshot_dir,
-             (unsigned long long)f->seq);
-}
+/* The result drawn on a picture, and how old it is. */
+typedef struct drawn {
+  const cn_result_t *res;
+  double age_ms;
+  long lag; /* frames between result and picture; <0: not shown */
+} drawn_t;
 
-/* Draws res on a canvas copy of f and hands it to the window, the
- * recorder and the snapshot writer. Runs in the presenting thread: for
- * the first source, its consumer (inferred) or the display thread (live);
- * for the others, their consumers, which feed only the window, and only
- * while it shows them (Tab). */
+/* Draws d on a canvas copy of f for the sinks renderer who feeds now
+ * (plan.h), and hands it to the presenter. */
 static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
-                    const cn_result_t *res, double age_ms, long lag,
-                    bool inferred) {
-  int k = f->source, shown = atomic_load(&r->shown);
-  bool to_window, to_rec = false, snapshots;
-  if (k == 0) {
-    to_window = r->window && shown == 0 && (inferred || r->live_to_window);
-    to_rec = r->rec && inferred == r->rec_inferred;
-    snapshots = r->cfg->snapshot_every && inferred == r->render_inferred &&
-                (!r->window || shown == 0);
-  } else {
-    to_window = r->window && shown == k && inferred;
-    snapshots = r->cfg->snapshot_every && to_window;
-  }
-  if (!to_window && !to_rec && !snapshots)
+                    const drawn_t *d, cn_renderer_t who) {
+  int k = f->source;
+  unsigned sinks = cn_present_wants(r->pres, who, k);
+  if (!sinks)
     return;
   update_rates(r, rt, k);
-  cn_err_t err = {0};
-  cn_frame_t *canvas = cn_pool_get(r->canvases, &err);
-  if (!canvas) {
-    /* Every canvas is still queued (the recorder is behind): skip this
-     * picture, and count it where the recording's drops are reported. */
-    if (to_rec)
-      r->rec_skipped++;
+  cn_frame_t *canvas = cn_present_canvas(r->pres, sinks);
+  if (!canvas)
     return;
-  }
   cn_source_stats_t s;
   cn_source_get_stats(r->consumers[k].src, &s);
   cn_overlay_info_t info = {.source = k,
                             .nsources = r->n,
                             .net_fps = rt->net_fps,
                             .cam_fps = rt->cam_fps,
-                            .age_ms = age_ms,
+                            .age_ms = d->age_ms,
                             .drops = (unsigned long long)s.dropped,
-                            .result_lag = lag,
+                            .result_lag = d->lag,
                             .help = r->window && cn_window_help(r->window),
                             .offline = !s.online && !s.finished};
-  if (cn_overlay_render(ov, f, canvas, r->have_model ? res : NULL,
+  cn_err_t err = {0};
+  if (cn_overlay_render(ov, f, canvas, r->have_model ? d->res : NULL,
                         r->have_model ? &info : NULL, &err)) {
     cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
-  } else {
-    /* Tab may have moved the window on while this picture was drawn. */
-    if (to_window && k == atomic_load(&r->shown))
-      cn_window_post(r->window, canvas);
-    /* CN_EAGAIN (queue full, picture dropped and counted) leaves err
-     * alone; any other failure is reported once, by cn_recorder_close. */
-    int rc = !to_rec           ? 0
-             : r->rec_inferred ? cn_recorder_push_wait(r->rec, canvas, &err)
-                               : cn_recorder_push(r->rec, canvas, &err);
-    if (rc < 0 && rc != CN_EAGAIN) {
-      atomic_store(&r->stop, true);
-      wake_main(r);
-    }
-    if (snapshots && (atomic_fetch_add(&r->presented, 1) + 1) %
-                             (uint64_t)r->cfg->snapshot_every ==
-                         0) {
-      char path[4096];
-      snapshot_path(r, canvas, path, sizeof path);
-      if (cn_overlay_write_png(canvas, path, &err))
-        cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
-    }
+  } else if (cn_present_deliver(r->pres, canvas, sinks, &err)) {
+    /* Reported once, by cn_recorder_close. */
+    atomic_store(&r->stop, true);
+    wake_main(r);
   }
   cn_frame_unref(&canvas);
 }
@@ -246,7 +186,8 @@ static void *consume(void *arg) {
   rates_t rates = {0};
   cn_err_t err = {0};
   if ((r->have_model && cn_app_stage_create(&r->model, &stage, &err)) ||
-      (((first && r->render_inferred) || (!first && r->window)) &&
+      (((first && r->plan.first_inferred) ||
+        (!first && r->plan.others_inferred)) &&
        cn_overlay_create(r->model.labels, &ov, &err))) {
     c->err = err;
     atomic_store(&r->stop, true);
@@ -295,7 +236,7 @@ static void *consume(void *arg) {
     ok_once = true;
     if (stage)
       atomic_fetch_add(&c->infers, 1);
-    if (first && stage && r->render_live)
+    if (first && stage && r->plan.live_thread)
       publish_latest(r, f, res);
     int64_t n = atomic_fetch_add(&r->written, 1);
     if (r->cfg->frames && n >= r->cfg->frames) {
@@ -308,9 +249,10 @@ static void *consume(void *arg) {
       cn_frame_unref(&f);
       break;
     }
-    if (ov)
-      present(r, ov, &rates, f, res, cn_ns_to_ms(f->t_infer_end - f->t_capture),
-              -1, true);
+    if (ov) {
+      drawn_t d = {res, cn_ns_to_ms(f->t_infer_end - f->t_capture), -1};
+      present(r, ov, &rates, f, &d, CN_RENDER_INFERRED);
+    }
     if (!f->t_out)
       f->t_out = cn_clock_now();
     cn_latency_add(c->ages, f->t_out - f->t_capture);
@@ -360,8 +302,8 @@ static void *display(void *arg) {
     long lag = valid ? (long)(f->seq - r->latest.seq) : -1;
     double age = r->latest.age_ms;
     pthread_mutex_unlock(&r->latest.lock);
-    present(r, ov, &rates, f, valid ? res : NULL, age, lag < 0 ? 0 : lag,
-            false);
+    drawn_t d = {valid ? res : NULL, age, lag < 0 ? 0 : lag};
+    present(r, ov, &rates, f, &d, CN_RENDER_LIVE);
     cn_frame_unref(&f);
   }
   free(res);
@@ -548,23 +490,27 @@ static int open_outputs(run_t *r) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
-  /* With --every-frame each frame reaches the consumer, which then renders
-   * them all: a second taker (the display thread) would take frames from
-   * under it and break "every frame". Live and inferred are then one. */
-  bool every = cfg->every_frame && !s.live; /* offline work on a file */
-  bool live = !strcmp(cfg->display, "live") && !every;
-  r->rec_inferred = r->rec && every;
-  r->render_inferred =
-      (r->window && !live) || r->rec_inferred || (every && cfg->snapshot_every);
-  r->live_to_window = r->window && live;
-  r->render_live = !every && (r->rec || r->live_to_window ||
-                              (cfg->snapshot_every && !r->render_inferred));
-  if (r->render_inferred || r->render_live) {
-    cn_pool_opts_t po = {.max_frames = CANVASES};
-    if (!(r->canvases = cn_pool_create(&po, &err))) {
-      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
-      return 1;
-    }
+  /* --every-frame on a file: offline work, every frame reaches the
+   * consumer (plan.h). */
+  cn_plan_in_t in = {.live_display = !strcmp(cfg->display, "live"),
+                     .every_frame = cfg->every_frame && !s.live};
+  if (r->window)
+    in.sinks |= CN_SINK_BIT(CN_SINK_WINDOW);
+  if (r->rec)
+    in.sinks |= CN_SINK_BIT(CN_SINK_RECORD);
+  if (cfg->snapshot_every)
+    in.sinks |= CN_SINK_BIT(CN_SINK_SNAPSHOTS);
+  cn_plan_make(&in, &r->plan);
+  cn_present_opts_t po = {.plan = r->plan,
+                          .window = r->window,
+                          .rec = r->rec,
+                          .snapshot_every = cfg->snapshot_every,
+                          .snapshot_dir = cfg->snapshot_dir,
+                          .nsources = r->n,
+                          .log = &r->log};
+  if (in.sinks && cn_present_create(&po, &r->pres, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
   }
   return 0;
 }
@@ -581,7 +527,7 @@ static int start_all(run_t *r) {
       return 1;
     c->started = true;
   }
-  if (r->render_live) {
+  if (r->plan.live_thread) {
     if (pthread_create(&r->display_thread, NULL, display, r))
       return 1;
     r->display_started = true;
@@ -623,25 +569,23 @@ static bool wait_main(run_t *r, const sigset_t *sigs, int64_t wait_ns) {
   case CN_WIN_QUIT:
     return false;
   case CN_WIN_NEXT:
-    if (r->n > 1) {
-      int k = (atomic_load(&r->shown) + 1) % r->n;
-      atomic_store(&r->shown, k);
+    if (r->n > 1 && r->pres) {
+      int k = (cn_present_shown(r->pres) + 1) % r->n;
+      cn_present_show(r->pres, k);
       cn_log(&r->log, CN_LOG_INFO, NULL, "window: source %d, %s", k,
              cn_source_uri(r->consumers[k].src));
     }
     return !atomic_load(&r->stop);
   case CN_WIN_SNAPSHOT: {
-    cn_frame_t *f = cn_window_last(r->window);
-    if (f) {
-      char path[4096];
-      cn_err_t err = {0};
-      snapshot_path(r, f, path, sizeof path);
-      if (cn_overlay_write_png(f, path, &err))
-        cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
-      else
-        cn_log(&r->log, CN_LOG_INFO, NULL, "snapshot: %s", path);
-      cn_frame_unref(&f);
-    }
+    char path[4096];
+    cn_err_t err = {0};
+    int rc = r->pres
+                 ? cn_present_snapshot_window(r->pres, path, sizeof path, &err)
+                 : 1;
+    if (rc < 0)
+      cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+    else if (rc == 0)
+      cn_log(&r->log, CN_LOG_INFO, NULL, "snapshot: %s", path);
     return true;
   }
   default:
@@ -737,18 +681,19 @@ int cn_app_run(cn_app_config_t *cfg) {
       cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
       status = 1;
     } else {
-      cn_log(&r->log, CN_LOG_INFO, NULL,
-             "recorded %llu frames to %s (%llu "
-             "dropped by a slow disk)",
-             (unsigned long long)rec_written, cfg->record,
-             (unsigned long long)(rec_dropped + r->rec_skipped));
+      cn_log(
+          &r->log, CN_LOG_INFO, NULL,
+          "recorded %llu frames to %s (%llu "
+          "dropped by a slow disk)",
+          (unsigned long long)rec_written, cfg->record,
+          (unsigned long long)(rec_dropped + cn_present_rec_skipped(r->pres)));
     }
   }
   /* A run that never started has its one error line and nothing else. */
   if (r->n && r->consumers[r->n - 1].started)
     print_summary(r);
   cn_window_close(r->window);
-  cn_pool_destroy(r->canvases);
+  cn_present_destroy(r->pres);
   for (int i = 0; i < r->n; i++) {
     cn_source_destroy(r->consumers[i].src);
     free(r->consumers[i].ages);
