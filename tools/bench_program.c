@@ -61,6 +61,7 @@ int main(int argc, char **argv) {
   so.every_frame = true;
   cn_source_t *src = NULL;
   cn_jsonl_t *json = NULL;
+  cn_fanout_t *records = NULL;
   cn_overlay_t *ov = NULL;
   cn_recorder_t *rec = NULL;
   cn_pool_opts_t po = {.max_frames = 64};
@@ -68,7 +69,9 @@ int main(int argc, char **argv) {
   if (cn_app_model_open(&cfg, &m, &err) ||
       cn_app_stage_create(&m, &stage, &err) ||
       cn_source_create(&so, &src, &err) || cn_source_start(src, &err) ||
-      cn_jsonl_open("/dev/null", &json, &err) ||
+      cn_fanout_create(&records, &err) ||
+      cn_sink_file_add(records, "/dev/null", &err) ||
+      cn_jsonl_create(records, &json, &err) ||
       cn_jsonl_set_task(json, m.task, m.labels, &err) ||
       cn_overlay_create(m.labels, &ov, &err) ||
       cn_recorder_open("/tmp/camnet-bench-program.mp4", 30, &rec, &err)) {
@@ -148,7 +151,8 @@ int main(int argc, char **argv) {
   free(buf);
   cn_preproc_destroy(pre);
   cn_overlay_destroy(ov);
-  cn_jsonl_close(json, NULL);
+  cn_fanout_close(records, NULL);
+  cn_jsonl_destroy(json);
   cn_source_destroy(src);
   cn_app_stage_destroy(stage);
   cn_app_model_close(&m);

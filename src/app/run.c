@@ -76,7 +76,8 @@ typedef struct rates {
 struct run {
   cn_app_config_t *cfg;
   cn_logger_t log;
-  cn_jsonl_t *json;
+  cn_fanout_t *records; /* record sinks (--json) */
+  cn_jsonl_t *json;     /* NULL without a record sink */
   consumer_t consumers[CN_APP_MAX_SOURCES];
   int n;
   atomic_bool stop;
@@ -413,7 +414,7 @@ static void on_source_state(void *opaque, int index, bool online,
   cn_err_t err = {0};
   if (r->json &&
       cn_jsonl_write_source(r->json, index, online, reason, t_state, &err)) {
-    atomic_store(&r->stop, true); /* reported by cn_jsonl_close */
+    atomic_store(&r->stop, true); /* reported by cn_fanout_close */
     wake_main(r);
   }
 }
@@ -621,8 +622,15 @@ int cn_app_run(cn_app_config_t *cfg) {
   const char *names[CN_APP_MAX_SOURCES];
   for (int i = 0; i < r->n; i++)
     names[i] = r->consumers[i].name;
-  if (!status && cfg->json &&
-      (cn_jsonl_open(cfg->json, &r->json, &err) ||
+  /* Record sinks: one line each. */
+  if (!status &&
+      (cn_fanout_create(&r->records, &err) ||
+       (cfg->json && cn_sink_file_add(r->records, cfg->json, &err)))) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    status = 1;
+  }
+  if (!status && cn_fanout_sinks(r->records) &&
+      (cn_jsonl_create(r->records, &r->json, &err) ||
        cn_jsonl_set_names(r->json, names, r->n, &err))) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     status = 1;
@@ -666,7 +674,7 @@ int cn_app_run(cn_app_config_t *cfg) {
       cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", r->consumers[i].err.msg);
       status = 1;
     }
-  if (cn_jsonl_close(r->json, &err)) {
+  if (cn_fanout_close(r->records, &err)) {
     /* The write error that ended a consumer is the same line: once. */
     bool told = false;
     for (int i = 0; i < r->n; i++)
@@ -698,6 +706,7 @@ int cn_app_run(cn_app_config_t *cfg) {
     cn_source_destroy(r->consumers[i].src);
     free(r->consumers[i].ages);
   }
+  cn_jsonl_destroy(r->json);
   cn_app_model_close(&r->model);
   pthread_mutex_destroy(&r->latest.lock);
   free(r);

@@ -1,6 +1,5 @@
 #include "outputs/jsonl.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -9,14 +8,12 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "outputs/fanout.h"
 
 struct cn_jsonl {
-  FILE *fp;
-  char *path;
-  bool is_stdout;
-  int write_errno; /* first failure, reported at close */
-  pthread_mutex_t lock;
-  json_t *rec; /* the record object, reused for every frame */
+  cn_fanout_t *fo;
+  pthread_mutex_t lock; /* the objects below; the order of records */
+  json_t *rec;          /* the record object, reused for every frame */
   json_t *source, *frame, *pts, *t_capture, *t_wall, *t_decode, *t_out, *age_ms;
   json_t **names; /* per source: its "name" string */
   int nnames;
@@ -38,20 +35,12 @@ static json_t *field(json_t *rec, const char *key, json_t *value) {
   return value;
 }
 
-int cn_jsonl_open(const char *path, cn_jsonl_t **out, cn_err_t *err) {
+int cn_jsonl_create(cn_fanout_t *fo, cn_jsonl_t **out, cn_err_t *err) {
   *out = NULL;
   cn_jsonl_t *w = calloc(1, sizeof *w);
   if (!w)
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
-  w->is_stdout = strcmp(path, "-") == 0;
-  w->fp = w->is_stdout ? stdout : fopen(path, "w");
-  if (!w->fp) {
-    int e = errno;
-    free(w);
-    return cn_err_set(err, cn_err_from_errno(e), "%s: cannot write: %s", path,
-                      strerror(e));
-  }
-  w->path = strdup(path);
+    return cn_err_set(err, CN_ENOMEM, "records: out of memory");
+  w->fo = fo;
   pthread_mutex_init(&w->lock, NULL);
   w->rec = json_object();
   json_object_set_new(w->rec, "type", json_string("frame"));
@@ -81,20 +70,16 @@ int cn_jsonl_open(const char *path, cn_jsonl_t **out, cn_err_t *err) {
  * short: microseconds for times, 1/1000 ms for ages. */
 static double round_to(double v, double unit) { return round(v / unit) * unit; }
 
-static int dump_cb(const char *buf, size_t size, void *data) {
-  return fwrite(buf, 1, size, data) == size ? 0 : -1;
-}
-
 int cn_jsonl_set_names(cn_jsonl_t *w, const char *const *names, int n,
                        cn_err_t *err) {
   w->names = calloc((size_t)n, sizeof *w->names);
   if (!w->names)
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", w->path);
+    return cn_err_set(err, CN_ENOMEM, "records: out of memory");
   w->nnames = n;
   for (int i = 0; i < n; i++)
     if (!(w->names[i] = json_string(names[i])))
-      return cn_err_set(err, CN_EINVAL, "%s: name of source %d is not UTF-8",
-                        w->path, i);
+      return cn_err_set(err, CN_EINVAL,
+                        "records: name of source %d is not UTF-8", i);
   return 0;
 }
 
@@ -120,7 +105,7 @@ int cn_jsonl_set_task(cn_jsonl_t *w, cn_task_t task, const cn_labels_t *labels,
   w->nlabels = cn_labels_count(labels);
   w->labels = calloc((size_t)w->nlabels + 1, sizeof *w->labels);
   if (!w->entries || !w->kps || !w->points || !w->labels)
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", w->path);
+    return cn_err_set(err, CN_ENOMEM, "records: out of memory");
   for (int i = 0; i < w->nlabels; i++)
     w->labels[i] = json_string(cn_labels_get(labels, i));
   for (int i = 0; i < n; i++) {
@@ -195,30 +180,22 @@ static void fill_result(cn_jsonl_t *w, const cn_result_t *res) {
   }
 }
 
-/* Writes obj as one line; called with the lock held. Returns the first
- * write error seen so far (0: none). */
-static int dump_line(cn_jsonl_t *w, json_t *obj) {
-  int rc = json_dump_callback(obj, dump_cb, w->fp,
-                              JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                  JSON_REAL_PRECISION(15));
-  if (rc == 0 && fputc('\n', w->fp) == EOF)
-    rc = -1;
-  if (rc == 0 && w->is_stdout && fflush(w->fp))
-    rc = -1;
-  /* A failed flush of a full buffer does not always shorten the fwrite
-   * that caused it; the stream's error flag does record it. */
-  if (rc == 0 && ferror(w->fp))
-    rc = -1;
-  if (rc && !w->write_errno)
-    w->write_errno = errno ? errno : EIO;
-  return w->write_errno;
-}
-
-static int write_error(cn_jsonl_t *w, int e, cn_err_t *err) {
-  if (e)
-    return cn_err_set(err, CN_EIO, "%s: write failed: %s", w->path,
-                      strerror(e));
-  return 0;
+/* Serializes obj once into a fan-out buffer and publishes it to every
+ * sink; called with the lock held, so records keep their order. */
+static int publish(cn_jsonl_t *w, json_t *obj, cn_err_t *err) {
+  const size_t flags =
+      JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15);
+  cn_rbuf_t *b = cn_fanout_buffer(w->fo);
+  size_t n = json_dumpb(obj, b->data, b->cap, flags);
+  if (n > b->cap) {
+    /* Larger than any record before: grow once, the buffer keeps it. */
+    if (cn_rbuf_reserve(b, n))
+      n = 0;
+    else
+      n = json_dumpb(obj, b->data, b->cap, flags);
+  }
+  b->len = n;
+  return cn_fanout_publish(w->fo, b, err);
 }
 
 int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
@@ -250,9 +227,9 @@ int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
                   round_to(cn_ns_to_ms(f->t_infer_end - f->t_capture), 1e-3));
     fill_result(w, res);
   }
-  int e = dump_line(w, w->rec);
+  int rc = publish(w, w->rec, err);
   pthread_mutex_unlock(&w->lock);
-  return write_error(w, e, err);
+  return rc;
 }
 
 int cn_jsonl_write_source(cn_jsonl_t *w, int source, bool online,
@@ -266,22 +243,14 @@ int cn_jsonl_write_source(cn_jsonl_t *w, int source, bool online,
   json_real_set(w->s_t_state, round_to(cn_ns_to_s(t_state), 1e-6));
   int64_t wall = cn_clock_wall() - (cn_clock_now() - t_state);
   json_real_set(w->s_t_wall, round_to(cn_ns_to_s(wall), 1e-3));
-  int e = dump_line(w, w->srec);
+  int rc = publish(w, w->srec, err);
   pthread_mutex_unlock(&w->lock);
-  return write_error(w, e, err);
+  return rc;
 }
 
-int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err) {
+void cn_jsonl_destroy(cn_jsonl_t *w) {
   if (!w)
-    return 0;
-  int rc = 0;
-  if (fflush(w->fp) && !w->write_errno)
-    w->write_errno = errno;
-  if (!w->is_stdout && fclose(w->fp) && !w->write_errno)
-    w->write_errno = errno;
-  if (w->write_errno)
-    rc = cn_err_set(err, CN_EIO, "%s: write failed: %s", w->path,
-                    strerror(w->write_errno));
+    return;
   json_decref(w->pts);
   json_decref(w->rec);
   json_decref(w->srec);
@@ -301,7 +270,5 @@ int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err) {
   free(w->points);
   free(w->labels);
   pthread_mutex_destroy(&w->lock);
-  free(w->path);
   free(w);
-  return rc;
 }

@@ -16,24 +16,25 @@
  *
  * The writer reuses its JSON objects (jansson) for every record, result
  * entries and label strings included, so writing does not build a new
- * tree per frame. Writing to "-" flushes each
- * line (for pipes); files are flushed at close.
+ * tree per frame. Each record is serialized once, into a reused fan-out
+ * buffer, and handed to every record sink (fanout.h).
  *
  * Threads: cn_jsonl_write may be called from any thread (serialised
- * inside); open/close from the controlling thread.
+ * inside); create/destroy from the controlling thread.
  */
 #ifndef CN_JSONL_H
 #define CN_JSONL_H
 
 #include "core/error.h"
 #include "core/frame.h"
+#include "outputs/fanout.h"
 #include "vision/labels.h"
 #include "vision/result.h"
 
 typedef struct cn_jsonl cn_jsonl_t;
 
-/* path "-" is stdout. Fails with "PATH: <reason>". */
-int cn_jsonl_open(const char *path, cn_jsonl_t **out, cn_err_t *err);
+/* Records go to fo's sinks (fanout.h), which must outlive the writer. */
+int cn_jsonl_create(cn_fanout_t *fo, cn_jsonl_t **out, cn_err_t *err);
 
 /* Adds the result fields of task to every record; labels (may be NULL)
  * must outlive the writer. Call once, before the first write. */
@@ -55,7 +56,8 @@ int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
 int cn_jsonl_write_source(cn_jsonl_t *w, int source, bool online,
                           const char *reason, int64_t t_state, cn_err_t *err);
 
-/* Flushes and closes; returns a write error seen at any point. NULL ok. */
-int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err);
+/* Frees the writer (close the fan-out first: it may still hold records).
+ * NULL ok. */
+void cn_jsonl_destroy(cn_jsonl_t *w);
 
 #endif
