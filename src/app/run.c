@@ -168,6 +168,53 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
   cn_frame_unref(&canvas);
 }
 
+/* While a live source is offline its renderers show a NO SIGNAL picture
+ * (name, reason, how long) about once a second, through the same sinks
+ * as its frames: takes wait at most this long on live sources. */
+#define NOSIGNAL_EVERY_NS CN_NS_PER_S
+
+static int64_t take_timeout(const run_t *r, int k) {
+  cn_source_stats_t s;
+  cn_source_get_stats(r->consumers[k].src, &s);
+  return s.live ? NOSIGNAL_EVERY_NS : -1;
+}
+
+static void present_nosignal(run_t *r, cn_overlay_t *ov, int k,
+                             cn_renderer_t who) {
+  consumer_t *c = &r->consumers[k];
+  cn_source_stats_t s;
+  cn_source_get_stats(c->src, &s);
+  if (s.online || s.finished || !s.live)
+    return;
+  unsigned sinks = cn_present_wants(r->pres, who, k);
+  cn_frame_t *canvas = sinks ? cn_present_canvas(r->pres, sinks) : NULL;
+  if (!canvas)
+    return;
+  char reason[CN_ERR_MSG_MAX];
+  cn_source_reason(c->src, reason, sizeof reason);
+  int64_t now = cn_clock_now();
+  cn_nosignal_t ns = {.name = c->name,
+                      .reason = reason,
+                      .offline_s = cn_ns_to_s(now - s.t_state),
+                      .width = s.width,
+                      .height = s.height};
+  cn_err_t err = {0};
+  if (cn_overlay_nosignal(ov, canvas, &ns, &err)) {
+    cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+  } else {
+    canvas->source = k;
+    canvas->seq = 0;
+    canvas->pts = NAN;
+    canvas->t_capture = canvas->t_decode = now;
+    canvas->t_wall = cn_clock_wall();
+    if (cn_present_deliver(r->pres, canvas, sinks, &err)) {
+      atomic_store(&r->stop, true);
+      wake_main(r);
+    }
+  }
+  cn_frame_unref(&canvas);
+}
+
 static void publish_latest(run_t *r, const cn_frame_t *f,
                            const cn_result_t *res) {
   pthread_mutex_lock(&r->latest.lock);
@@ -196,15 +243,22 @@ static void *consume(void *arg) {
   uint64_t last = 0;
   bool ok_once = false;
   char last_msg[CN_ERR_MSG_MAX] = "";
+  int k = (int)(c - r->consumers);
+  int64_t timeout = take_timeout(r, k);
   while (!atomic_load(&r->stop)) {
     cn_frame_t *f = NULL;
     uint64_t seq = 0;
     err.code = 0;
-    int rc = cn_source_take(c->src, last, -1, &f, &seq, &err);
+    int rc = cn_source_take(c->src, last, timeout, &f, &seq, &err);
     if (rc == CN_EOF) {
       if (err.code && err.code != CN_EOF)
         c->err = err;
       break;
+    }
+    if (rc == CN_ETIMEDOUT) {
+      if (ov)
+        present_nosignal(r, ov, k, CN_RENDER_INFERRED);
+      continue;
     }
     if (rc) {
       /* A frame that failed to develop is counted by the source; a
@@ -285,12 +339,17 @@ static void *display(void *arg) {
   cn_result_t *res = malloc(sizeof *res);
   rates_t rates = {0};
   uint64_t last = 0;
+  int64_t timeout = take_timeout(r, 0);
   while (res && !atomic_load(&r->stop)) {
     cn_frame_t *f = NULL;
     uint64_t seq = 0;
-    int rc = cn_source_take(r->consumers[0].src, last, -1, &f, &seq, NULL);
+    int rc = cn_source_take(r->consumers[0].src, last, timeout, &f, &seq, NULL);
     if (rc == CN_EOF)
       break;
+    if (rc == CN_ETIMEDOUT) {
+      present_nosignal(r, ov, 0, CN_RENDER_LIVE);
+      continue;
+    }
     if (rc) {
       last = seq ? seq : last;
       continue;

@@ -78,6 +78,11 @@ static void *sink_thread(void *arg) {
     cn_err_t e = {0};
     int rc = failed ? 0 : k->ops->write(k->ctx, s->b.data, s->b.len, &e);
     pthread_mutex_lock(&fo->lock);
+    if (!rc && !failed && !k->count && k->ops->flush) {
+      pthread_mutex_unlock(&fo->lock);
+      rc = k->ops->flush(k->ctx, &e);
+      pthread_mutex_lock(&fo->lock);
+    }
     if (rc && !k->failed) {
       k->failed = true;
       k->err = e;

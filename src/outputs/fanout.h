@@ -48,6 +48,9 @@ typedef struct cn_rsink_ops {
   const char *name;
   /* Writes one record; returns 0 or an error (in err). Sink thread. */
   int (*write)(void *ctx, const char *rec, size_t len, cn_err_t *err);
+  /* Optional: the queue is empty, make what was written visible (a file
+   * is then current whenever camnet is idle). Sink thread. */
+  int (*flush)(void *ctx, cn_err_t *err);
   /* Flushes and frees ctx; returns a failure seen. Controlling thread. */
   int (*close)(void *ctx, cn_err_t *err);
 } cn_rsink_ops_t;

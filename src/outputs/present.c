@@ -18,6 +18,7 @@ struct cn_present {
   atomic_int shown;
   atomic_uint_fast64_t presented; /* pictures that count for snapshots */
   atomic_uint_fast64_t rec_skipped;
+  atomic_uint_fast64_t nosignal; /* NO SIGNAL snapshots written */
 };
 
 int cn_present_create(const cn_present_opts_t *opts, cn_present_t **out,
@@ -71,14 +72,18 @@ cn_frame_t *cn_present_canvas(cn_present_t *p, unsigned sinks) {
 }
 
 /* camnet-000123.png for frame 123; with several sources, whose frame
- * numbers overlap, camnet-1-000123.png for source 1's. */
-static void snapshot_path(const cn_present_t *p, const cn_frame_t *f,
-                          char *path, size_t n) {
+ * numbers overlap, camnet-1-000123.png for source 1's. A NO SIGNAL
+ * picture (seq 0) is camnet[-1]-nosignal-000001.png, numbered apart. */
+static void snapshot_path(cn_present_t *p, const cn_frame_t *f, char *path,
+                          size_t n) {
+  char which[16] = "";
   if (p->o.nsources > 1)
-    snprintf(path, n, "%s/camnet-%d-%06llu.png", p->snapshot_dir, f->source,
-             (unsigned long long)f->seq);
+    snprintf(which, sizeof which, "-%d", f->source);
+  if (f->seq == 0)
+    snprintf(path, n, "%s/camnet%s-nosignal-%06llu.png", p->snapshot_dir, which,
+             (unsigned long long)atomic_fetch_add(&p->nosignal, 1) + 1);
   else
-    snprintf(path, n, "%s/camnet-%06llu.png", p->snapshot_dir,
+    snprintf(path, n, "%s/camnet%s-%06llu.png", p->snapshot_dir, which,
              (unsigned long long)f->seq);
 }
 

@@ -55,7 +55,8 @@ unsigned cn_present_wants(cn_present_t *p, cn_renderer_t r, int k);
  * flight (the picture is skipped; counted when it was to be recorded). */
 cn_frame_t *cn_present_canvas(cn_present_t *p, unsigned sinks);
 
-/* Hands the drawn canvas (its source and seq set) to each of sinks. The
+/* Hands the drawn canvas (its source and seq set; seq 0: a NO SIGNAL
+ * picture) to each of sinks. The
  * caller keeps its reference. Returns 0, or the recorder's error. */
 int cn_present_deliver(cn_present_t *p, cn_frame_t *canvas, unsigned sinks,
                        cn_err_t *err);

@@ -17,7 +17,7 @@ static int file_write(void *ctx, const char *rec, size_t len, cn_err_t *err) {
   file_sink_t *f = ctx;
   int rc =
       fwrite(rec, 1, len, f->fp) == len && fputc('\n', f->fp) != EOF ? 0 : -1;
-  /* Pipes see each record at once; files are flushed at close. */
+  /* Pipes see each record at once. */
   if (rc == 0 && f->is_stdout && fflush(f->fp))
     rc = -1;
   /* A failed flush of a full buffer does not always shorten the fwrite
@@ -25,6 +25,17 @@ static int file_write(void *ctx, const char *rec, size_t len, cn_err_t *err) {
   if (rc == 0 && ferror(f->fp))
     rc = -1;
   if (rc && !f->write_errno)
+    f->write_errno = errno ? errno : EIO;
+  if (f->write_errno)
+    return cn_err_set(err, CN_EIO, "%s: write failed: %s", f->path,
+                      strerror(f->write_errno));
+  return 0;
+}
+
+/* Idle: the file is current for readers (tail -f, a test). */
+static int file_flush(void *ctx, cn_err_t *err) {
+  file_sink_t *f = ctx;
+  if (fflush(f->fp) && !f->write_errno)
     f->write_errno = errno ? errno : EIO;
   if (f->write_errno)
     return cn_err_set(err, CN_EIO, "%s: write failed: %s", f->path,
@@ -45,7 +56,8 @@ static int file_close(void *ctx, cn_err_t *err) {
   return rc;
 }
 
-static const cn_rsink_ops_t file_ops = {"file", file_write, file_close};
+static const cn_rsink_ops_t file_ops = {"file", file_write, file_flush,
+                                        file_close};
 
 int cn_sink_file_add(cn_fanout_t *fo, const char *path, cn_err_t *err) {
   file_sink_t *f = calloc(1, sizeof *f + strlen(path) + 1);

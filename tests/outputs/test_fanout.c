@@ -69,7 +69,7 @@ static int mem_close(void *ctx, cn_err_t *err) {
   return 0;
 }
 
-static const cn_rsink_ops_t mem_ops = {"mem", mem_write, mem_close};
+static const cn_rsink_ops_t mem_ops = {"mem", mem_write, NULL, mem_close};
 
 static void publish_n(cn_fanout_t *fo, int from, int n) {
   for (int i = from; i < from + n; i++) {
