@@ -3,12 +3,14 @@
  * Threads
  * - one capture thread per source (inside cn_source);
  * - one consumer thread per source: takes the newest frame, runs the
- *   network on it (with a model), writes its JSON record and, for the
- *   first source, draws the result on that same frame and presents it
- *   (window, recording, snapshots) - the default --display inferred;
- * - with --display live, a display thread for the first source takes
- *   every frame instead and draws the newest result on it, with its age
- *   in frames;
+ *   network on it (with a model), writes its record (fanout.h: one thread
+ *   per record sink) and draws the result on that same frame for the
+ *   sinks the plan gives it (plan.h, present.h);
+ * - a display thread for the first source, when the plan has one
+ *   (--display live, --record): takes every frame and draws the newest
+ *   result on it, with its age in frames;
+ * - while a live source is offline, its renderers draw NO SIGNAL about
+ *   once a second instead;
  * - with a window, a signal thread turns SIGINT/SIGTERM/SIGUSR1 into
  *   window wake-ups, since the main thread then waits in SDL;
  * - the main thread waits: in sigtimedwait (headless) or in the window's
@@ -32,6 +34,7 @@
 #include "app/infer.h"
 #include "app/latency.h"
 #include "core/clock.h"
+#include "core/redact.h"
 #include "outputs/jsonl.h"
 #include "outputs/overlay.h"
 #include "outputs/plan.h"
@@ -45,7 +48,7 @@ typedef struct run run_t;
 typedef struct consumer {
   run_t *run;
   cn_source_t *src;
-  const char *name; /* --name, else the URI without credentials */
+  char name[CN_ERR_MSG_MAX]; /* --name, else the URI; no credentials */
   pthread_t thread;
   bool started;
   cn_latency_t *ages; /* capture -> output */
@@ -225,6 +228,39 @@ static void publish_latest(run_t *r, const cn_frame_t *f,
   pthread_mutex_unlock(&r->latest.lock);
 }
 
+/* The next frame of c's source: 1 (in *f); 0 for none this time (a
+ * timeout, NO SIGNAL drawn when offline; a frame that failed to develop,
+ * counted by the source and logged once per distinct message); -1 when
+ * the source ended (c->err: why, if it failed). */
+static int take_next(consumer_t *c, cn_overlay_t *ov, int k, int64_t timeout,
+                     uint64_t *last, char *last_msg, cn_frame_t **f) {
+  run_t *r = c->run;
+  uint64_t seq = 0;
+  cn_err_t err = {0};
+  int rc = cn_source_take(c->src, *last, timeout, f, &seq, &err);
+  if (rc == CN_EOF) {
+    if (err.code && err.code != CN_EOF)
+      c->err = err;
+    return -1;
+  }
+  if (rc == CN_ETIMEDOUT) {
+    if (ov)
+      present_nosignal(r, ov, k, CN_RENDER_INFERRED);
+    return 0;
+  }
+  if (rc) {
+    if (strcmp(err.msg, last_msg)) {
+      cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+      snprintf(last_msg, CN_ERR_MSG_MAX, "%s", err.msg);
+    }
+    if (seq)
+      *last = seq;
+    return 0;
+  }
+  *last = (*f)->seq;
+  return 1;
+}
+
 static void *consume(void *arg) {
   consumer_t *c = arg;
   run_t *r = c->run;
@@ -247,31 +283,11 @@ static void *consume(void *arg) {
   int64_t timeout = take_timeout(r, k);
   while (!atomic_load(&r->stop)) {
     cn_frame_t *f = NULL;
-    uint64_t seq = 0;
-    err.code = 0;
-    int rc = cn_source_take(c->src, last, timeout, &f, &seq, &err);
-    if (rc == CN_EOF) {
-      if (err.code && err.code != CN_EOF)
-        c->err = err;
+    int got = take_next(c, ov, k, timeout, &last, last_msg, &f);
+    if (got < 0)
       break;
-    }
-    if (rc == CN_ETIMEDOUT) {
-      if (ov)
-        present_nosignal(r, ov, k, CN_RENDER_INFERRED);
+    if (!got)
       continue;
-    }
-    if (rc) {
-      /* A frame that failed to develop is counted by the source; a
-       * corrupt stream prints its failure once, not once per frame. */
-      if (strcmp(err.msg, last_msg)) {
-        cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
-        snprintf(last_msg, sizeof last_msg, "%s", err.msg);
-      }
-      if (seq)
-        last = seq;
-      continue;
-    }
-    last = f->seq;
     const cn_result_t *res = NULL;
     if (stage && cn_app_stage_run(stage, f, &res, &err)) {
       cn_frame_unref(&f);
@@ -513,7 +529,9 @@ static int open_all(run_t *r) {
              c->ages ? err.msg : "out of memory");
       return 1;
     }
-    c->name = i < r->cfg->n_names ? r->cfg->names[i] : cn_source_uri(c->src);
+    cn_redact_text(i < r->cfg->n_names ? r->cfg->names[i]
+                                       : cn_source_uri(c->src),
+                   c->name, sizeof c->name);
   }
   return 0;
 }

@@ -173,7 +173,7 @@ int cn_fanout_publish(cn_fanout_t *fo, cn_rbuf_t *b, cn_err_t *err) {
   slot_t *s = (slot_t *)b;
   pthread_mutex_lock(&fo->lock);
   s->refs = 1; /* ours, until every queue has its own */
-  for (int i = 0; i < fo->n && !fo->err.code; i++)
+  for (int i = 0; i < fo->n && !fo->err.code && b->len; i++)
     enqueue(fo, &fo->sinks[i], s);
   release(fo, s);
   cn_err_t e = fo->err;

@@ -73,7 +73,8 @@ cn_rbuf_t *cn_fanout_buffer(cn_fanout_t *fo);
  * Returns 0 or CN_ENOMEM. */
 int cn_rbuf_reserve(cn_rbuf_t *b, size_t need);
 
-/* Queues b for every sink (b is the fan-out's again). Returns 0 or a
+/* Queues b for every sink (b is the fan-out's again; an empty b is only
+ * given back). Returns 0 or a
  * waiting sink's write error. */
 int cn_fanout_publish(cn_fanout_t *fo, cn_rbuf_t *b, cn_err_t *err);
 

@@ -187,15 +187,17 @@ static int publish(cn_jsonl_t *w, json_t *obj, cn_err_t *err) {
       JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15);
   cn_rbuf_t *b = cn_fanout_buffer(w->fo);
   size_t n = json_dumpb(obj, b->data, b->cap, flags);
+  int rc = 0;
   if (n > b->cap) {
     /* Larger than any record before: grow once, the buffer keeps it. */
-    if (cn_rbuf_reserve(b, n))
-      n = 0;
-    else
-      n = json_dumpb(obj, b->data, b->cap, flags);
+    rc = cn_rbuf_reserve(b, n);
+    n = rc ? 0 : json_dumpb(obj, b->data, b->cap, flags);
   }
-  b->len = n;
-  return cn_fanout_publish(w->fo, b, err);
+  b->len = n; /* 0: nothing to publish, the buffer just goes back */
+  int prc = cn_fanout_publish(w->fo, b, err);
+  if (rc)
+    return cn_err_set(err, rc, "records: out of memory");
+  return prc;
 }
 
 int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,

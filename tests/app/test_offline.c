@@ -78,6 +78,21 @@ static bool wait_lines(const char *path, const char *a, const char *b, int want,
   return false;
 }
 
+/* What camnet said and its source records, for a failure's message. */
+static const char *diagnose(const fixture_t *fx) {
+  cn_test_sh(out, sizeof out,
+             "tail -n 20 %s/camnet.log; grep -v '\"type\":\"frame\"' "
+             "%s/o.jsonl; wc -l %s/o.jsonl",
+             fx->dir, fx->dir, fx->dir);
+  return out;
+}
+
+#define EXPECT(fx, cond)                                                       \
+  do {                                                                         \
+    if (!(cond))                                                               \
+      fail_msg("%s\n%s", #cond, diagnose(fx));                                 \
+  } while (0)
+
 /* The newest NO SIGNAL snapshot's name, or false. */
 static bool find_nosignal(const char *dir, char *path, size_t n) {
   char cmd[800];
@@ -162,18 +177,18 @@ static void test_server_killed_and_restarted(void **state) {
                   NULL};
   fx->camnet = cn_test_spawn(argv, log);
   assert_true(fx->camnet > 0);
-  assert_true(
-      wait_lines(json, "\"type\":\"frame\"", "\"name\":\"door\"", 20, 20000));
+  EXPECT(fx, wait_lines(json, "\"type\":\"frame\"", "\"name\":\"door\"", 20,
+                        20000));
 
   /* Killed: offline, with the reason, and NO SIGNAL about once a second. */
   cn_test_stop(fx->server, SIGKILL);
   fx->server = 0;
-  assert_true(
-      wait_lines(json, "\"type\":\"source\"", "\"online\":false", 1, 15000));
+  EXPECT(fx,
+         wait_lines(json, "\"type\":\"source\"", "\"online\":false", 1, 15000));
   char png[1024] = "";
   for (int t = 0; t < 100 && !find_nosignal(snaps, png, sizeof png); t++)
     cn_test_sleep_ms(100);
-  assert_true(png[0]);
+  EXPECT(fx, png[0]);
   cn_test_sleep_ms(300); /* the newest may still be being written */
   find_nosignal(snaps, png, sizeof png);
   check_nosignal_png(png);
@@ -181,10 +196,10 @@ static void test_server_killed_and_restarted(void **state) {
 
   /* Back: online again, and frames again. */
   fx->server = server_start(fx, port);
-  assert_true(
-      wait_lines(json, "\"type\":\"source\"", "\"online\":true", 1, 20000));
-  assert_true(
-      wait_lines(json, "\"type\":\"frame\"", NULL, frames_offline + 20, 20000));
+  EXPECT(fx,
+         wait_lines(json, "\"type\":\"source\"", "\"online\":true", 1, 20000));
+  EXPECT(fx, wait_lines(json, "\"type\":\"frame\"", NULL, frames_offline + 20,
+                        20000));
   int st = cn_test_stop(fx->camnet, SIGTERM);
   fx->camnet = 0;
   assert_true(WIFEXITED(st));
@@ -212,14 +227,14 @@ static void test_server_killed_and_restarted(void **state) {
       const char *reason = json_string_value(json_object_get(rec, "reason"));
       assert_true(json_number_value(json_object_get(rec, "t_wall")) > 1.6e9);
       if (phase == 0) {
-        assert_false(online);
+        EXPECT(fx, !online);
         assert_non_null(reason);
         char where[64];
         snprintf(where, sizeof where, "rtsp://127.0.0.1:%d/cam", port);
         assert_non_null(strstr(reason, where));
       } else {
-        assert_int_equal(phase, 1);
-        assert_true(online);
+        EXPECT(fx, phase == 1);
+        EXPECT(fx, online);
         assert_true(json_is_null(json_object_get(rec, "reason")));
       }
       phase++;
@@ -227,8 +242,8 @@ static void test_server_killed_and_restarted(void **state) {
     json_decref(rec);
   }
   fclose(f);
-  assert_int_equal(phase, 2);
-  assert_true(frames[0] >= 20 && frames[2] >= 20);
+  EXPECT(fx, phase == 2);
+  EXPECT(fx, frames[0] >= 20 && frames[2] >= 20);
   check_no_secret(fx);
 }
 
