@@ -46,8 +46,15 @@ int cn_fanout_create(cn_fanout_t **out, cn_err_t *err) {
     return cn_err_set(err, CN_ENOMEM, "records: out of memory");
   pthread_mutex_init(&fo->lock, NULL);
   pthread_cond_init(&fo->freed, NULL);
-  for (int i = 0; i < CN_FANOUT_BUFFERS; i++)
+  /* Every buffer now, not on first use: which buffers a run uses depends
+   * on how far behind the sinks are. */
+  for (int i = 0; i < CN_FANOUT_BUFFERS; i++) {
     fo->free_list[fo->nfree++] = &fo->slots[i];
+    if (cn_rbuf_reserve(&fo->slots[i].b, FIRST_CAP)) {
+      cn_fanout_close(fo, NULL);
+      return cn_err_set(err, CN_ENOMEM, "records: out of memory");
+    }
+  }
   *out = fo;
   return 0;
 }

@@ -10,9 +10,9 @@
  * offline work relies on it) or drops the record and counts it (a
  * network client that cannot keep up).
  *
- * No allocation per record: the buffers (CN_FANOUT_BUFFERS) and queues
- * are made at create/add; a buffer grows only when a record larger than
- * any before appears, and keeps its size.
+ * No allocation per record: the buffers (CN_FANOUT_BUFFERS of 4 KB) and
+ * queues are made at create/add; a buffer grows only when a record larger
+ * than it first appears, and keeps its size.
  *
  * Ownership: sinks' contexts belong to the fan-out from cn_fanout_add
  * (closed by their ops' close in cn_fanout_close).

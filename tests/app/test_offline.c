@@ -279,16 +279,8 @@ static void test_no_password_in_any_output(void **state) {
     snprintf(where, sizeof where, "127.0.0.1:%d", port);
     assert_non_null(strstr(out, where));
   }
-  /* A source that runs: its name, records and summary are clean too. */
-  assert_int_equal(cn_test_sh(out, sizeof out,
-                              "cd %s && %s/camnet --frames 5 --json t.jsonl "
-                              "'gst:videotestsrc ! video/x-raw,width=64,"
-                              "height=48 ! appsink' "
-                              "'rtsp://user:" SECRET "@127.0.0.1:%d/' 2>&1",
-                              fx->dir, cn_test_build_dir(), port),
-                   1);
-  if (strstr(out, SECRET))
-    fail_msg("password in stderr: %s", out);
+  /* (A source that runs with a password: the kill test above, whose
+   * records, summary, names and snapshots are checked the same way.) */
   check_no_secret(fx);
 }
 
