@@ -61,13 +61,16 @@ int main(int argc, char **argv) {
   so.every_frame = true;
   cn_source_t *src = NULL;
   cn_jsonl_t *json = NULL;
+  cn_fanout_t *records = NULL;
   cn_overlay_t *ov = NULL;
   cn_recorder_t *rec = NULL;
   cn_pool_opts_t po = {.max_frames = 64};
   cn_pool_t *canvases = cn_pool_create(&po, &err);
   if (cn_stage_model_open(&opts, &m, &err) ||
       cn_stage_create(m, &stage, &err) || cn_source_create(&so, &src, &err) ||
-      cn_source_start(src, &err) || cn_jsonl_open("/dev/null", &json, &err) ||
+      cn_source_start(src, &err) || cn_fanout_create(&records, &err) ||
+      cn_sink_file_add(records, "/dev/null", &err) ||
+      cn_jsonl_create(records, &json, &err) ||
       cn_jsonl_set_task(json, cn_stage_model_task(m), cn_stage_model_labels(m),
                         &err) ||
       cn_overlay_create(cn_stage_model_labels(m), &ov, &err) ||
@@ -148,7 +151,8 @@ int main(int argc, char **argv) {
   free(buf);
   cn_preproc_destroy(pre);
   cn_overlay_destroy(ov);
-  cn_jsonl_close(json, NULL);
+  cn_fanout_close(records, NULL);
+  cn_jsonl_destroy(json);
   cn_source_destroy(src);
   cn_stage_destroy(stage);
   cn_stage_model_close(m);

@@ -42,6 +42,7 @@
 #include "camnet/mean.h"
 #include "camnet/model.h"
 #include "camnet/pool.h"
+#include "camnet/redact.h"
 #include "camnet/result.h"
 #include "camnet/source.h"
 #include "camnet/stage.h"

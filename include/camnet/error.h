@@ -5,6 +5,8 @@
  * writes a one-line message into it, naming the file, URL or request and
  * what is wrong ("rtsp://127.0.0.1:8554/cam: connection refused"). Passing
  * NULL for the cn_err_t is allowed everywhere. The library never exits.
+ * cn_err_set drops the credentials of any URI in the message (redact.h),
+ * so a message may quote a source's URI as given.
  *
  * Threads: all functions are safe from any thread; a cn_err_t belongs to
  * the caller that passed it.

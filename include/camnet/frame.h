@@ -59,6 +59,7 @@ typedef struct cn_frame {
   double pts;        /* source presentation time in seconds, NAN if none */
   int64_t t_capture; /* ns: frame captured (driver stamp or arrival) */
   int64_t t_decode;  /* ns: decoded (or compressed payload) ready */
+  int64_t t_wall;    /* ns since the epoch (CLOCK_REALTIME) at t_capture */
 
   /* Pixel fields: written by cn_frame_develop(). */
   int width, height;

@@ -8,6 +8,8 @@
  * to stderr (what the camnet program does).
  * Every line is prefixed with the component's name, e.g.
  *   "camnet: [source 0] offline: rtsp://...: connection refused".
+ * Every line is redacted (camnet/redact.h): URIs lose their credentials
+ * here, whoever formed the line.
  *
  * Threads: cn_log() may be called from any thread; the sink must be
  * thread-safe (the default writes each line with one fputs on a locked

@@ -33,6 +33,7 @@
 #include "camnet/version.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "camnet/frame.h"
@@ -53,6 +54,13 @@ typedef struct cn_source_opts {
   bool every_frame;         /* files: no pacing, no drops (offline work) */
   bool loop;                /* files: start again at the end */
   const cn_logger_t *log;   /* NULL: stderr */
+  /* Live sources: called when the source goes offline (reason: the
+   * failure, redacted) or comes back (reason NULL), from the capture
+   * thread, with no lock held; t_state is the monotonic time of the
+   * change. Not called for the first open nor when the source stops. */
+  void (*on_state)(void *opaque, int index, bool online, const char *reason,
+                   int64_t t_state);
+  void *opaque;
 } cn_source_opts_t;
 
 /* Fills the defaults documented above. */
@@ -109,7 +117,10 @@ CN_API int cn_source_take(cn_source_t *src, uint64_t after_seq,
 /* A consistent snapshot of the counters and state (see the struct). */
 CN_API void cn_source_get_stats(cn_source_t *src, cn_source_stats_t *out);
 
-/* The URI as given (it may hold credentials: redact before printing). */
+/* Copies the last failure's message (redacted; "" if none) into buf. */
+CN_API void cn_source_reason(cn_source_t *src, char *buf, size_t n);
+
+/* The URI without credentials (camnet/redact.h), for messages and names. */
 CN_API const char *cn_source_uri(const cn_source_t *src);
 
 #endif

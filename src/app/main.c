@@ -1,4 +1,5 @@
 /* camnet: the command-line program. */
+#include <glib.h>
 #include <libavutil/log.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,35 @@
 #include "app/options.h"
 #include "app/run.h"
 #include "camnet/version.h"
+#include "camnet/log.h"
+
+/* FFmpeg's and GLib's (GStreamer's) own messages go through cn_log, which
+ * redacts them: a library quoting a URL must not print its password.
+ * These are process-wide hooks, so the program sets them, not the
+ * library. */
+static cn_logger_t lib_log = {.level = CN_LOG_WARN};
+
+static void ffmpeg_log(void *avcl, int level, const char *fmt, va_list ap) {
+  if (level > av_log_get_level())
+    return;
+  char line[1024];
+  int print_prefix = 1;
+  av_log_format_line2(avcl, level, fmt, ap, line, sizeof line, &print_prefix);
+  line[strcspn(line, "\n")] = '\0';
+  if (line[0])
+    cn_log(&lib_log, level <= AV_LOG_ERROR ? CN_LOG_ERROR : CN_LOG_WARN,
+           "ffmpeg", "%s", line);
+}
+
+static void glib_log(const gchar *domain, GLogLevelFlags level,
+                     const gchar *msg, gpointer data) {
+  (void)data;
+  cn_log_level_t l = level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)
+                         ? CN_LOG_ERROR
+                     : level & G_LOG_LEVEL_WARNING ? CN_LOG_WARN
+                                                   : CN_LOG_DEBUG;
+  cn_log(&lib_log, l, domain ? domain : "glib", "%s", msg ? msg : "");
+}
 
 int main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "info") || !strcmp(argv[1], "infer") ||
@@ -47,5 +77,8 @@ int main(int argc, char **argv) {
   }
   /* FFmpeg's own messages are noise next to our one-line errors. */
   av_log_set_level(cfg.verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
+  lib_log.level = cfg.verbose ? CN_LOG_DEBUG : CN_LOG_WARN;
+  av_log_set_callback(ffmpeg_log);
+  g_log_set_default_handler(glib_log, NULL);
   return cn_app_run(&cfg);
 }

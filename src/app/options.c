@@ -17,6 +17,10 @@ static const cn_opt_t options[] = {
      ".mov as --record (repeatable)"},
     {"json", 0, "FILE", CN_OPT_STRING, F(json), 0, 0, 0,
      "write one JSON object per delivered frame to FILE ('-': stdout)"},
+    {"name", 0, "NAME", CN_OPT_LIST, F(names), 0, CN_APP_MAX_SOURCES,
+     F(n_names),
+     "name of the next source in records and logs (repeatable, in source "
+     "order; default: its URI without credentials)"},
     {"frames", 0, "N", CN_OPT_INT, F(frames), 0, 1e12, 0,
      "stop after N delivered frames"},
     {"duration", 0, "S", CN_OPT_DOUBLE, F(duration), 0, 1e9, 0,
@@ -165,6 +169,9 @@ int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err) {
   int rc = cn_opt_parse(&option_set, cfg, argc, argv, 1, err);
   for (int i = 0; !rc && i < cfg->n_outs; i++)
     rc = resolve_out(cfg, cfg->outs[i], err);
+  for (int i = 0; !rc && i < cfg->n_names; i++)
+    if (!cfg->names[i][0])
+      rc = cn_err_set(err, CN_EINVAL, "option --name: empty name");
   if (rc)
     return rc;
   if (strcmp(cfg->display, "inferred") && strcmp(cfg->display, "live"))
@@ -206,14 +213,17 @@ int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,
     if (cn_gst_onboard_pipeline(buf, (size_t)bufsize, w, h,
                                 cfg->fps > 0 ? cfg->fps : 30) < 0)
       return cn_err_set(err, CN_EINVAL, "--onboard: pipeline too long");
-  } else {
-    if (cfg->n_sources == 0)
-      return cn_err_set(err, CN_EINVAL,
-                        "no source given (for example: camnet test:640x480@30;"
-                        " see --help)");
-    return 0;
+  } else if (cfg->n_sources == 0) {
+    return cn_err_set(err, CN_EINVAL,
+                      "no source given (for example: camnet test:640x480@30;"
+                      " see --help)");
   }
-  cfg->sources[cfg->n_sources++] = buf;
+  if (aliases)
+    cfg->sources[cfg->n_sources++] = buf;
+  if (cfg->n_names > cfg->n_sources)
+    return cn_err_set(err, CN_EINVAL, "option --name: %d names for %d source%s",
+                      cfg->n_names, cfg->n_sources,
+                      cfg->n_sources == 1 ? "" : "s");
   return 0;
 }
 

@@ -15,6 +15,8 @@
 typedef struct cn_app_config {
   const char *sources[CN_APP_MAX_SOURCES];
   int n_sources;
+  const char *names[CN_APP_MAX_SOURCES]; /* --name, in source order */
+  int n_names;
   /* outputs and run control */
   const char *outs[CN_APP_MAX_OUTS]; /* -o: json or record by extension */
   int n_outs;

@@ -3,12 +3,14 @@
  * Threads
  * - one capture thread per source (inside cn_source);
  * - one consumer thread per source: takes the newest frame, runs the
- *   network on it (with a model), writes its JSON record and, for the
- *   first source, draws the result on that same frame and presents it
- *   (window, recording, snapshots) - the default --display inferred;
- * - with --display live, a display thread for the first source takes
- *   every frame instead and draws the newest result on it, with its age
- *   in frames;
+ *   network on it (with a model), writes its record (fanout.h: one thread
+ *   per record sink) and draws the result on that same frame for the
+ *   sinks the plan gives it (plan.h, present.h);
+ * - a display thread for the first source, when the plan has one
+ *   (--display live, --record): takes every frame and draws the newest
+ *   result on it, with its age in frames;
+ * - while a live source is offline, its renderers draw NO SIGNAL about
+ *   once a second instead;
  * - with a window, a signal thread turns SIGINT/SIGTERM/SIGUSR1 into
  *   window wake-ups, since the main thread then waits in SDL;
  * - the main thread waits: in sigtimedwait (headless) or in the window's
@@ -31,22 +33,22 @@
 
 #include "app/latency.h"
 #include "camnet/clock.h"
-#include "camnet/pool.h"
+#include "camnet/redact.h"
 #include "outputs/jsonl.h"
 #include "outputs/overlay.h"
+#include "outputs/plan.h"
+#include "outputs/present.h"
 #include "outputs/record.h"
 #include "outputs/window.h"
 #include "camnet/source.h"
 #include "camnet/stage.h"
-
-/* Canvases in flight: the window holds two, the recorder queues a few. */
-#define CANVASES 16
 
 typedef struct run run_t;
 
 typedef struct consumer {
   run_t *run;
   cn_source_t *src;
+  char name[CN_ERR_MSG_MAX]; /* --name, else the URI; no credentials */
   pthread_t thread;
   bool started;
   cn_latency_t *ages; /* capture -> output */
@@ -77,7 +79,8 @@ typedef struct rates {
 struct run {
   cn_app_config_t *cfg;
   cn_logger_t log;
-  cn_jsonl_t *json;
+  cn_fanout_t *records; /* record sinks (--json) */
+  cn_jsonl_t *json;     /* NULL without a record sink */
   consumer_t consumers[CN_APP_MAX_SOURCES];
   int n;
   atomic_bool stop;
@@ -88,33 +91,15 @@ struct run {
   bool have_model;
   cn_stage_model_t *model;
 
-  /* Presentation. The recording is of the first source; the window shows
-   * the source Tab selected. Two renderers for the first source: its
-   * inference thread draws each result on its own frame for the window
-   * (--display inferred); the display thread draws the newest result on
-   * every frame for the recording (at the source's rate) and, with
-   * --display live, the window. Other sources' inference threads draw for
-   * the window while it shows them (--display live applies to the first
-   * source only). With --every-frame on a file the inference thread draws
-   * everything (no display thread: it would take frames from under it).
-   * Snapshots come from whichever feeds the window, else from the display
-   * thread. */
-  bool render_inferred, render_live;
-  bool live_to_window;
-  bool rec_inferred; /* --every-frame on a file: every frame reaches the
-                        consumer; record those, all of them, waiting for
-                        the encoder rather than dropping */
-  cn_pool_t *canvases;
+  /* Presentation: who renders for which sink is the plan's (plan.h);
+   * the canvases and the picture fan-out are the presenter's. */
+  cn_plan_t plan;
+  cn_present_t *pres;
   cn_window_t *window;
   cn_recorder_t *rec;
   latest_t latest;
   pthread_t display_thread, signal_thread;
   bool display_started, signal_started;
-  atomic_int shown;               /* the source the window shows (Tab) */
-  atomic_uint_fast64_t presented; /* pictures that count for snapshots */
-  uint64_t rec_skipped;           /* pictures not recorded for want of a canvas;
-                                     written by the recording thread, read after it
-                                     is joined */
 };
 
 /* With a window the main thread waits in SDL, and a signal sent to that
@@ -144,83 +129,90 @@ static void update_rates(run_t *r, rates_t *rt, int k) {
   rt->infers_last = infers;
 }
 
-/* camnet-000123.png for frame 123; with several sources, whose frame
- * numbers overlap, camnet-1-000123.png for source 1's. */
-static void snapshot_path(const run_t *r, const cn_frame_t *f, char *path,
-                          size_t n) {
-  if (r->n > 1)
-    snprintf(path, n, "%s/camnet-%d-%06llu.png", r->cfg->snapshot_dir,
-             f->source, (unsigned long long)f->seq);
-  else
-    snprintf(path, n, "%s/camnet-%06llu.png", r->cfg->snapshot_dir,
-             (unsigned long long)f->seq);
-}
+/* The result drawn on a picture, and how old it is. */
+typedef struct drawn {
+  const cn_result_t *res;
+  double age_ms;
+  long lag; /* frames between result and picture; <0: not shown */
+} drawn_t;
 
-/* Draws res on a canvas copy of f and hands it to the window, the
- * recorder and the snapshot writer. Runs in the presenting thread: for
- * the first source, its consumer (inferred) or the display thread (live);
- * for the others, their consumers, which feed only the window, and only
- * while it shows them (Tab). */
+/* Draws d on a canvas copy of f for the sinks renderer who feeds now
+ * (plan.h), and hands it to the presenter. */
 static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
-                    const cn_result_t *res, double age_ms, long lag,
-                    bool inferred) {
-  int k = f->source, shown = atomic_load(&r->shown);
-  bool to_window, to_rec = false, snapshots;
-  if (k == 0) {
-    to_window = r->window && shown == 0 && (inferred || r->live_to_window);
-    to_rec = r->rec && inferred == r->rec_inferred;
-    snapshots = r->cfg->snapshot_every && inferred == r->render_inferred &&
-                (!r->window || shown == 0);
-  } else {
-    to_window = r->window && shown == k && inferred;
-    snapshots = r->cfg->snapshot_every && to_window;
-  }
-  if (!to_window && !to_rec && !snapshots)
+                    const drawn_t *d, cn_renderer_t who) {
+  int k = f->source;
+  unsigned sinks = cn_present_wants(r->pres, who, k);
+  if (!sinks)
     return;
   update_rates(r, rt, k);
-  cn_err_t err = {0};
-  cn_frame_t *canvas = cn_pool_get(r->canvases, &err);
-  if (!canvas) {
-    /* Every canvas is still queued (the recorder is behind): skip this
-     * picture, and count it where the recording's drops are reported. */
-    if (to_rec)
-      r->rec_skipped++;
+  cn_frame_t *canvas = cn_present_canvas(r->pres, sinks);
+  if (!canvas)
     return;
-  }
   cn_source_stats_t s;
   cn_source_get_stats(r->consumers[k].src, &s);
   cn_overlay_info_t info = {.source = k,
                             .nsources = r->n,
                             .net_fps = rt->net_fps,
                             .cam_fps = rt->cam_fps,
-                            .age_ms = age_ms,
+                            .age_ms = d->age_ms,
                             .drops = (unsigned long long)s.dropped,
-                            .result_lag = lag,
+                            .result_lag = d->lag,
                             .help = r->window && cn_window_help(r->window),
                             .offline = !s.online && !s.finished};
-  if (cn_overlay_render(ov, f, canvas, r->have_model ? res : NULL,
+  cn_err_t err = {0};
+  if (cn_overlay_render(ov, f, canvas, r->have_model ? d->res : NULL,
                         r->have_model ? &info : NULL, &err)) {
     cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+  } else if (cn_present_deliver(r->pres, canvas, sinks, &err)) {
+    /* Reported once, by cn_recorder_close. */
+    atomic_store(&r->stop, true);
+    wake_main(r);
+  }
+  cn_frame_unref(&canvas);
+}
+
+/* While a live source is offline its renderers show a NO SIGNAL picture
+ * (name, reason, how long) about once a second, through the same sinks
+ * as its frames: takes wait at most this long on live sources. */
+#define NOSIGNAL_EVERY_NS CN_NS_PER_S
+
+static int64_t take_timeout(const run_t *r, int k) {
+  cn_source_stats_t s;
+  cn_source_get_stats(r->consumers[k].src, &s);
+  return s.live ? NOSIGNAL_EVERY_NS : -1;
+}
+
+static void present_nosignal(run_t *r, cn_overlay_t *ov, int k,
+                             cn_renderer_t who) {
+  consumer_t *c = &r->consumers[k];
+  cn_source_stats_t s;
+  cn_source_get_stats(c->src, &s);
+  if (s.online || s.finished || !s.live)
+    return;
+  unsigned sinks = cn_present_wants(r->pres, who, k);
+  cn_frame_t *canvas = sinks ? cn_present_canvas(r->pres, sinks) : NULL;
+  if (!canvas)
+    return;
+  char reason[CN_ERR_MSG_MAX];
+  cn_source_reason(c->src, reason, sizeof reason);
+  int64_t now = cn_clock_now();
+  cn_nosignal_t ns = {.name = c->name,
+                      .reason = reason,
+                      .offline_s = cn_ns_to_s(now - s.t_state),
+                      .width = s.width,
+                      .height = s.height};
+  cn_err_t err = {0};
+  if (cn_overlay_nosignal(ov, canvas, &ns, &err)) {
+    cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
   } else {
-    /* Tab may have moved the window on while this picture was drawn. */
-    if (to_window && k == atomic_load(&r->shown))
-      cn_window_post(r->window, canvas);
-    /* CN_EAGAIN (queue full, picture dropped and counted) leaves err
-     * alone; any other failure is reported once, by cn_recorder_close. */
-    int rc = !to_rec           ? 0
-             : r->rec_inferred ? cn_recorder_push_wait(r->rec, canvas, &err)
-                               : cn_recorder_push(r->rec, canvas, &err);
-    if (rc < 0 && rc != CN_EAGAIN) {
+    canvas->source = k;
+    canvas->seq = 0;
+    canvas->pts = NAN;
+    canvas->t_capture = canvas->t_decode = now;
+    canvas->t_wall = cn_clock_wall();
+    if (cn_present_deliver(r->pres, canvas, sinks, &err)) {
       atomic_store(&r->stop, true);
       wake_main(r);
-    }
-    if (snapshots && (atomic_fetch_add(&r->presented, 1) + 1) %
-                             (uint64_t)r->cfg->snapshot_every ==
-                         0) {
-      char path[4096];
-      snapshot_path(r, canvas, path, sizeof path);
-      if (cn_overlay_write_png(canvas, path, &err))
-        cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
     }
   }
   cn_frame_unref(&canvas);
@@ -236,6 +228,39 @@ static void publish_latest(run_t *r, const cn_frame_t *f,
   pthread_mutex_unlock(&r->latest.lock);
 }
 
+/* The next frame of c's source: 1 (in *f); 0 for none this time (a
+ * timeout, NO SIGNAL drawn when offline; a frame that failed to develop,
+ * counted by the source and logged once per distinct message); -1 when
+ * the source ended (c->err: why, if it failed). */
+static int take_next(consumer_t *c, cn_overlay_t *ov, int k, int64_t timeout,
+                     uint64_t *last, char *last_msg, cn_frame_t **f) {
+  run_t *r = c->run;
+  uint64_t seq = 0;
+  cn_err_t err = {0};
+  int rc = cn_source_take(c->src, *last, timeout, f, &seq, &err);
+  if (rc == CN_EOF) {
+    if (err.code && err.code != CN_EOF)
+      c->err = err;
+    return -1;
+  }
+  if (rc == CN_ETIMEDOUT) {
+    if (ov)
+      present_nosignal(r, ov, k, CN_RENDER_INFERRED);
+    return 0;
+  }
+  if (rc) {
+    if (strcmp(err.msg, last_msg)) {
+      cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+      snprintf(last_msg, CN_ERR_MSG_MAX, "%s", err.msg);
+    }
+    if (seq)
+      *last = seq;
+    return 0;
+  }
+  *last = (*f)->seq;
+  return 1;
+}
+
 static void *consume(void *arg) {
   consumer_t *c = arg;
   run_t *r = c->run;
@@ -245,7 +270,8 @@ static void *consume(void *arg) {
   rates_t rates = {0};
   cn_err_t err = {0};
   if ((r->have_model && cn_stage_create(r->model, &stage, &err)) ||
-      (((first && r->render_inferred) || (!first && r->window)) &&
+      (((first && r->plan.first_inferred) ||
+        (!first && r->plan.others_inferred)) &&
        cn_overlay_create(cn_stage_model_labels(r->model), &ov, &err))) {
     c->err = err;
     atomic_store(&r->stop, true);
@@ -253,28 +279,15 @@ static void *consume(void *arg) {
   uint64_t last = 0;
   bool ok_once = false;
   char last_msg[CN_ERR_MSG_MAX] = "";
+  int k = (int)(c - r->consumers);
+  int64_t timeout = take_timeout(r, k);
   while (!atomic_load(&r->stop)) {
     cn_frame_t *f = NULL;
-    uint64_t seq = 0;
-    err.code = 0;
-    int rc = cn_source_take(c->src, last, -1, &f, &seq, &err);
-    if (rc == CN_EOF) {
-      if (err.code && err.code != CN_EOF)
-        c->err = err;
+    int got = take_next(c, ov, k, timeout, &last, last_msg, &f);
+    if (got < 0)
       break;
-    }
-    if (rc) {
-      /* A frame that failed to develop is counted by the source; a
-       * corrupt stream prints its failure once, not once per frame. */
-      if (strcmp(err.msg, last_msg)) {
-        cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
-        snprintf(last_msg, sizeof last_msg, "%s", err.msg);
-      }
-      if (seq)
-        last = seq;
+    if (!got)
       continue;
-    }
-    last = f->seq;
     const cn_result_t *res = NULL;
     if (stage && cn_stage_run(stage, f, &res, &err)) {
       cn_frame_unref(&f);
@@ -294,7 +307,7 @@ static void *consume(void *arg) {
     ok_once = true;
     if (stage)
       atomic_fetch_add(&c->infers, 1);
-    if (first && stage && r->render_live)
+    if (first && stage && r->plan.live_thread)
       publish_latest(r, f, res);
     int64_t n = atomic_fetch_add(&r->written, 1);
     if (r->cfg->frames && n >= r->cfg->frames) {
@@ -307,9 +320,10 @@ static void *consume(void *arg) {
       cn_frame_unref(&f);
       break;
     }
-    if (ov)
-      present(r, ov, &rates, f, res, cn_ns_to_ms(f->t_infer_end - f->t_capture),
-              -1, true);
+    if (ov) {
+      drawn_t d = {res, cn_ns_to_ms(f->t_infer_end - f->t_capture), -1};
+      present(r, ov, &rates, f, &d, CN_RENDER_INFERRED);
+    }
     if (!f->t_out)
       f->t_out = cn_clock_now();
     cn_latency_add(c->ages, f->t_out - f->t_capture);
@@ -341,12 +355,17 @@ static void *display(void *arg) {
   cn_result_t *res = malloc(sizeof *res);
   rates_t rates = {0};
   uint64_t last = 0;
+  int64_t timeout = take_timeout(r, 0);
   while (res && !atomic_load(&r->stop)) {
     cn_frame_t *f = NULL;
     uint64_t seq = 0;
-    int rc = cn_source_take(r->consumers[0].src, last, -1, &f, &seq, NULL);
+    int rc = cn_source_take(r->consumers[0].src, last, timeout, &f, &seq, NULL);
     if (rc == CN_EOF)
       break;
+    if (rc == CN_ETIMEDOUT) {
+      present_nosignal(r, ov, 0, CN_RENDER_LIVE);
+      continue;
+    }
     if (rc) {
       last = seq ? seq : last;
       continue;
@@ -359,8 +378,8 @@ static void *display(void *arg) {
     long lag = valid ? (long)(f->seq - r->latest.seq) : -1;
     double age = r->latest.age_ms;
     pthread_mutex_unlock(&r->latest.lock);
-    present(r, ov, &rates, f, valid ? res : NULL, age, lag < 0 ? 0 : lag,
-            false);
+    drawn_t d = {valid ? res : NULL, age, lag < 0 ? 0 : lag};
+    present(r, ov, &rates, f, &d, CN_RENDER_LIVE);
     cn_frame_unref(&f);
   }
   free(res);
@@ -462,8 +481,21 @@ static void print_summary(run_t *r) {
   }
 }
 
-static void init_source_opts(const cn_app_config_t *cfg, int i,
-                             const cn_logger_t *log, cn_source_opts_t *o) {
+/* A live source went offline or came back: a source record. Runs in the
+ * source's capture thread. */
+static void on_source_state(void *opaque, int index, bool online,
+                            const char *reason, int64_t t_state) {
+  run_t *r = opaque;
+  cn_err_t err = {0};
+  if (r->json &&
+      cn_jsonl_write_source(r->json, index, online, reason, t_state, &err)) {
+    atomic_store(&r->stop, true); /* reported by cn_fanout_close */
+    wake_main(r);
+  }
+}
+
+static void init_source_opts(run_t *r, int i, cn_source_opts_t *o) {
+  const cn_app_config_t *cfg = r->cfg;
   cn_source_opts_default(o);
   o->uri = cfg->sources[i];
   o->index = i;
@@ -477,7 +509,9 @@ static void init_source_opts(const cn_app_config_t *cfg, int i,
   o->reconnect = (int)cfg->reconnect;
   o->every_frame = cfg->every_frame;
   o->loop = cfg->loop;
-  o->log = log;
+  o->log = &r->log;
+  o->on_state = on_source_state;
+  o->opaque = r;
 }
 
 /* The Jetson script's Caffe form: --prototxt deploy.prototxt --model
@@ -510,7 +544,7 @@ static int open_all(run_t *r) {
     consumer_t *c = &r->consumers[i];
     cn_source_opts_t o;
     cn_err_t err = {0};
-    init_source_opts(r->cfg, i, &r->log, &o);
+    init_source_opts(r, i, &o);
     c->run = r;
     c->ages = calloc(1, sizeof *c->ages);
     r->n = i + 1;
@@ -520,6 +554,9 @@ static int open_all(run_t *r) {
              c->ages ? err.msg : "out of memory");
       return 1;
     }
+    cn_redact_text(i < r->cfg->n_names ? r->cfg->names[i]
+                                       : cn_source_uri(c->src),
+                   c->name, sizeof c->name);
   }
   return 0;
 }
@@ -559,23 +596,27 @@ static int open_outputs(run_t *r) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
-  /* With --every-frame each frame reaches the consumer, which then renders
-   * them all: a second taker (the display thread) would take frames from
-   * under it and break "every frame". Live and inferred are then one. */
-  bool every = cfg->every_frame && !s.live; /* offline work on a file */
-  bool live = !strcmp(cfg->display, "live") && !every;
-  r->rec_inferred = r->rec && every;
-  r->render_inferred =
-      (r->window && !live) || r->rec_inferred || (every && cfg->snapshot_every);
-  r->live_to_window = r->window && live;
-  r->render_live = !every && (r->rec || r->live_to_window ||
-                              (cfg->snapshot_every && !r->render_inferred));
-  if (r->render_inferred || r->render_live) {
-    cn_pool_opts_t po = {.max_frames = CANVASES};
-    if (!(r->canvases = cn_pool_create(&po, &err))) {
-      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
-      return 1;
-    }
+  /* --every-frame on a file: offline work, every frame reaches the
+   * consumer (plan.h). */
+  cn_plan_in_t in = {.live_display = !strcmp(cfg->display, "live"),
+                     .every_frame = cfg->every_frame && !s.live};
+  if (r->window)
+    in.sinks |= CN_SINK_BIT(CN_SINK_WINDOW);
+  if (r->rec)
+    in.sinks |= CN_SINK_BIT(CN_SINK_RECORD);
+  if (cfg->snapshot_every)
+    in.sinks |= CN_SINK_BIT(CN_SINK_SNAPSHOTS);
+  cn_plan_make(&in, &r->plan);
+  cn_present_opts_t po = {.plan = r->plan,
+                          .window = r->window,
+                          .rec = r->rec,
+                          .snapshot_every = cfg->snapshot_every,
+                          .snapshot_dir = cfg->snapshot_dir,
+                          .nsources = r->n,
+                          .log = &r->log};
+  if (in.sinks && cn_present_create(&po, &r->pres, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
   }
   return 0;
 }
@@ -592,7 +633,7 @@ static int start_all(run_t *r) {
       return 1;
     c->started = true;
   }
-  if (r->render_live) {
+  if (r->plan.live_thread) {
     if (pthread_create(&r->display_thread, NULL, display, r))
       return 1;
     r->display_started = true;
@@ -634,25 +675,23 @@ static bool wait_main(run_t *r, const sigset_t *sigs, int64_t wait_ns) {
   case CN_WIN_QUIT:
     return false;
   case CN_WIN_NEXT:
-    if (r->n > 1) {
-      int k = (atomic_load(&r->shown) + 1) % r->n;
-      atomic_store(&r->shown, k);
+    if (r->n > 1 && r->pres) {
+      int k = (cn_present_shown(r->pres) + 1) % r->n;
+      cn_present_show(r->pres, k);
       cn_log(&r->log, CN_LOG_INFO, NULL, "window: source %d, %s", k,
              cn_source_uri(r->consumers[k].src));
     }
     return !atomic_load(&r->stop);
   case CN_WIN_SNAPSHOT: {
-    cn_frame_t *f = cn_window_last(r->window);
-    if (f) {
-      char path[4096];
-      cn_err_t err = {0};
-      snapshot_path(r, f, path, sizeof path);
-      if (cn_overlay_write_png(f, path, &err))
-        cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
-      else
-        cn_log(&r->log, CN_LOG_INFO, NULL, "snapshot: %s", path);
-      cn_frame_unref(&f);
-    }
+    char path[4096];
+    cn_err_t err = {0};
+    int rc = r->pres
+                 ? cn_present_snapshot_window(r->pres, path, sizeof path, &err)
+                 : 1;
+    if (rc < 0)
+      cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
+    else if (rc == 0)
+      cn_log(&r->log, CN_LOG_INFO, NULL, "snapshot: %s", path);
     return true;
   }
   default:
@@ -685,7 +724,19 @@ int cn_app_run(cn_app_config_t *cfg) {
 
   int status = open_all(r);
   cn_err_t err = {0};
-  if (!status && cfg->json && cn_jsonl_open(cfg->json, &r->json, &err)) {
+  const char *names[CN_APP_MAX_SOURCES];
+  for (int i = 0; i < r->n; i++)
+    names[i] = r->consumers[i].name;
+  /* Record sinks: one line each. */
+  if (!status &&
+      (cn_fanout_create(&r->records, &err) ||
+       (cfg->json && cn_sink_file_add(r->records, cfg->json, &err)))) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    status = 1;
+  }
+  if (!status && cn_fanout_sinks(r->records) &&
+      (cn_jsonl_create(r->records, &r->json, &err) ||
+       cn_jsonl_set_names(r->json, names, r->n, &err))) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     status = 1;
   }
@@ -728,7 +779,7 @@ int cn_app_run(cn_app_config_t *cfg) {
       cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", r->consumers[i].err.msg);
       status = 1;
     }
-  if (cn_jsonl_close(r->json, &err)) {
+  if (cn_fanout_close(r->records, &err)) {
     /* The write error that ended a consumer is the same line: once. */
     bool told = false;
     for (int i = 0; i < r->n; i++)
@@ -743,22 +794,24 @@ int cn_app_run(cn_app_config_t *cfg) {
       cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
       status = 1;
     } else {
-      cn_log(&r->log, CN_LOG_INFO, NULL,
-             "recorded %llu frames to %s (%llu "
-             "dropped by a slow disk)",
-             (unsigned long long)rec_written, cfg->record,
-             (unsigned long long)(rec_dropped + r->rec_skipped));
+      cn_log(
+          &r->log, CN_LOG_INFO, NULL,
+          "recorded %llu frames to %s (%llu "
+          "dropped by a slow disk)",
+          (unsigned long long)rec_written, cfg->record,
+          (unsigned long long)(rec_dropped + cn_present_rec_skipped(r->pres)));
     }
   }
   /* A run that never started has its one error line and nothing else. */
   if (r->n && r->consumers[r->n - 1].started)
     print_summary(r);
   cn_window_close(r->window);
-  cn_pool_destroy(r->canvases);
+  cn_present_destroy(r->pres);
   for (int i = 0; i < r->n; i++) {
     cn_source_destroy(r->consumers[i].src);
     free(r->consumers[i].ages);
   }
+  cn_jsonl_destroy(r->json);
   cn_stage_model_close(r->model);
   pthread_mutex_destroy(&r->latest.lock);
   free(r);

@@ -10,6 +10,8 @@ static int64_t read_clock(clockid_t id) {
 
 int64_t cn_clock_now(void) { return read_clock(CLOCK_MONOTONIC); }
 
+int64_t cn_clock_wall(void) { return read_clock(CLOCK_REALTIME); }
+
 int64_t cn_clock_thread_cpu(void) {
   return read_clock(CLOCK_THREAD_CPUTIME_ID);
 }

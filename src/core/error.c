@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "camnet/redact.h"
+
 const char *cn_strerror(int code) {
   switch (code) {
   case CN_OK:
@@ -22,9 +24,13 @@ int cn_err_set(cn_err_t *err, int code, const char *fmt, ...) {
   if (err) {
     va_list ap;
     va_start(ap, fmt);
+    /* Formed whole, then redacted: a URI cut short by the message's
+     * size could hide the '@' that marks its credentials. */
+    char full[4 * CN_ERR_MSG_MAX];
     err->code = code;
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    vsnprintf(full, sizeof full, fmt, ap);
     va_end(ap);
+    cn_redact_text(full, err->msg, sizeof err->msg);
   }
   return code;
 }

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "camnet/redact.h"
+
 int cn_log_enabled(const cn_logger_t *log, cn_log_level_t level) {
   /* No logger, no lines: the library never prints on its own. */
   return log && level <= log->level;
@@ -13,8 +15,11 @@ void cn_logv(const cn_logger_t *log, cn_log_level_t level, const char *prefix,
   if (!cn_log_enabled(log, level))
     return;
   static const char *const names[] = {"error: ", "warning: ", "", ""};
-  char body[1024], line[1200];
-  vsnprintf(body, sizeof body, fmt, ap);
+  /* Every line is redacted here, whatever component or library formed
+   * it: a URI's credentials never reach the log. */
+  char full[4096], body[1024], line[1200];
+  vsnprintf(full, sizeof full, fmt, ap);
+  cn_redact_text(full, body, sizeof body);
   snprintf(line, sizeof line, "camnet: %s%s%s%s%s\n",
            level >= CN_LOG_ERROR && level <= CN_LOG_DEBUG ? names[level] : "",
            prefix ? "[" : "", prefix ? prefix : "", prefix ? "] " : "", body);

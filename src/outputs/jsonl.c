@@ -1,6 +1,5 @@
 #include "outputs/jsonl.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -9,15 +8,17 @@
 #include <string.h>
 
 #include "camnet/clock.h"
+#include "outputs/fanout.h"
 
 struct cn_jsonl {
-  FILE *fp;
-  char *path;
-  bool is_stdout;
-  int write_errno; /* first failure, reported at close */
-  pthread_mutex_t lock;
-  json_t *rec; /* the record object, reused for every frame */
-  json_t *source, *frame, *pts, *t_capture, *t_decode, *t_out, *age_ms;
+  cn_fanout_t *fo;
+  pthread_mutex_t lock; /* the objects below; the order of records */
+  json_t *rec;          /* the record object, reused for every frame */
+  json_t *source, *frame, *pts, *t_capture, *t_wall, *t_decode, *t_out, *age_ms;
+  json_t **names; /* per source: its "name" string */
+  int nnames;
+  json_t *srec; /* the source record, reused for every state change */
+  json_t *s_source, *s_t_state, *s_t_wall;
   /* With a model: result fields, all made once by cn_jsonl_set_task. */
   cn_task_t task;
   json_t *infer_ms, *latency_ms, *list; /* list: "top" or "boxes" */
@@ -34,30 +35,33 @@ static json_t *field(json_t *rec, const char *key, json_t *value) {
   return value;
 }
 
-int cn_jsonl_open(const char *path, cn_jsonl_t **out, cn_err_t *err) {
+int cn_jsonl_create(cn_fanout_t *fo, cn_jsonl_t **out, cn_err_t *err) {
   *out = NULL;
   cn_jsonl_t *w = calloc(1, sizeof *w);
   if (!w)
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
-  w->is_stdout = strcmp(path, "-") == 0;
-  w->fp = w->is_stdout ? stdout : fopen(path, "w");
-  if (!w->fp) {
-    int e = errno;
-    free(w);
-    return cn_err_set(err, cn_err_from_errno(e), "%s: cannot write: %s", path,
-                      strerror(e));
-  }
-  w->path = strdup(path);
+    return cn_err_set(err, CN_ENOMEM, "records: out of memory");
+  w->fo = fo;
   pthread_mutex_init(&w->lock, NULL);
   w->rec = json_object();
+  json_object_set_new(w->rec, "type", json_string("frame"));
   w->source = field(w->rec, "source", json_integer(0));
+  json_object_set_new(w->rec, "name", json_null());
   w->frame = field(w->rec, "frame", json_integer(0));
   w->pts = json_real(0);
   json_object_set_new(w->rec, "pts", json_null());
   w->t_capture = field(w->rec, "t_capture", json_real(0));
+  w->t_wall = field(w->rec, "t_wall", json_real(0));
   w->t_decode = field(w->rec, "t_decode", json_real(0));
   w->t_out = field(w->rec, "t_out", json_real(0));
   w->age_ms = field(w->rec, "age_ms", json_real(0));
+  w->srec = json_object();
+  json_object_set_new(w->srec, "type", json_string("source"));
+  w->s_source = field(w->srec, "source", json_integer(0));
+  json_object_set_new(w->srec, "name", json_null());
+  json_object_set_new(w->srec, "online", json_false());
+  json_object_set_new(w->srec, "reason", json_null());
+  w->s_t_state = field(w->srec, "t_state", json_real(0));
+  w->s_t_wall = field(w->srec, "t_wall", json_real(0));
   *out = w;
   return 0;
 }
@@ -66,8 +70,21 @@ int cn_jsonl_open(const char *path, cn_jsonl_t **out, cn_err_t *err) {
  * short: microseconds for times, 1/1000 ms for ages. */
 static double round_to(double v, double unit) { return round(v / unit) * unit; }
 
-static int dump_cb(const char *buf, size_t size, void *data) {
-  return fwrite(buf, 1, size, data) == size ? 0 : -1;
+int cn_jsonl_set_names(cn_jsonl_t *w, const char *const *names, int n,
+                       cn_err_t *err) {
+  w->names = calloc((size_t)n, sizeof *w->names);
+  if (!w->names)
+    return cn_err_set(err, CN_ENOMEM, "records: out of memory");
+  w->nnames = n;
+  for (int i = 0; i < n; i++)
+    if (!(w->names[i] = json_string(names[i])))
+      return cn_err_set(err, CN_EINVAL,
+                        "records: name of source %d is not UTF-8", i);
+  return 0;
+}
+
+static json_t *name_of(cn_jsonl_t *w, int source) {
+  return source >= 0 && source < w->nnames ? w->names[source] : json_null();
 }
 
 static json_t *num(json_t *obj, const char *key, json_t *v) {
@@ -88,7 +105,7 @@ int cn_jsonl_set_task(cn_jsonl_t *w, cn_task_t task, const cn_labels_t *labels,
   w->nlabels = cn_labels_count(labels);
   w->labels = calloc((size_t)w->nlabels + 1, sizeof *w->labels);
   if (!w->entries || !w->kps || !w->points || !w->labels)
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", w->path);
+    return cn_err_set(err, CN_ENOMEM, "records: out of memory");
   for (int i = 0; i < w->nlabels; i++)
     w->labels[i] = json_string(cn_labels_get(labels, i));
   for (int i = 0; i < n; i++) {
@@ -163,11 +180,32 @@ static void fill_result(cn_jsonl_t *w, const cn_result_t *res) {
   }
 }
 
+/* Serializes obj once into a fan-out buffer and publishes it to every
+ * sink; called with the lock held, so records keep their order. */
+static int publish(cn_jsonl_t *w, json_t *obj, cn_err_t *err) {
+  const size_t flags =
+      JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15);
+  cn_rbuf_t *b = cn_fanout_buffer(w->fo);
+  size_t n = json_dumpb(obj, b->data, b->cap, flags);
+  int rc = 0;
+  if (n > b->cap) {
+    /* Larger than any record before: grow once, the buffer keeps it. */
+    rc = cn_rbuf_reserve(b, n);
+    n = rc ? 0 : json_dumpb(obj, b->data, b->cap, flags);
+  }
+  b->len = n; /* 0: nothing to publish, the buffer just goes back */
+  int prc = cn_fanout_publish(w->fo, b, err);
+  if (rc)
+    return cn_err_set(err, rc, "records: out of memory");
+  return prc;
+}
+
 int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
                    cn_err_t *err) {
   pthread_mutex_lock(&w->lock);
   f->t_out = cn_clock_now();
   json_integer_set(w->source, f->source);
+  json_object_set(w->rec, "name", name_of(w, f->source));
   json_integer_set(w->frame, (json_int_t)f->seq);
   if (isnan(f->pts)) {
     json_object_set(w->rec, "pts", json_null());
@@ -176,6 +214,9 @@ int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
     json_object_set(w->rec, "pts", w->pts);
   }
   json_real_set(w->t_capture, round_to(cn_ns_to_s(f->t_capture), 1e-6));
+  /* Epoch seconds need 10 digits before the point: milliseconds keep them
+   * within the 15 significant digits records are printed with. */
+  json_real_set(w->t_wall, round_to(cn_ns_to_s(f->t_wall), 1e-3));
   json_real_set(w->t_decode, round_to(cn_ns_to_s(f->t_decode), 1e-6));
   json_real_set(w->t_out, round_to(cn_ns_to_s(f->t_out), 1e-6));
   json_real_set(w->age_ms,
@@ -188,40 +229,36 @@ int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
                   round_to(cn_ns_to_ms(f->t_infer_end - f->t_capture), 1e-3));
     fill_result(w, res);
   }
-  int rc = json_dump_callback(w->rec, dump_cb, w->fp,
-                              JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                  JSON_REAL_PRECISION(15));
-  if (rc == 0 && fputc('\n', w->fp) == EOF)
-    rc = -1;
-  if (rc == 0 && w->is_stdout && fflush(w->fp))
-    rc = -1;
-  /* A failed flush of a full buffer does not always shorten the fwrite
-   * that caused it; the stream's error flag does record it. */
-  if (rc == 0 && ferror(w->fp))
-    rc = -1;
-  if (rc && !w->write_errno)
-    w->write_errno = errno ? errno : EIO;
-  int e = w->write_errno;
+  int rc = publish(w, w->rec, err);
   pthread_mutex_unlock(&w->lock);
-  if (e)
-    return cn_err_set(err, CN_EIO, "%s: write failed: %s", w->path,
-                      strerror(e));
-  return 0;
+  return rc;
 }
 
-int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err) {
+int cn_jsonl_write_source(cn_jsonl_t *w, int source, bool online,
+                          const char *reason, int64_t t_state, cn_err_t *err) {
+  pthread_mutex_lock(&w->lock);
+  json_integer_set(w->s_source, source);
+  json_object_set(w->srec, "name", name_of(w, source));
+  json_object_set_new(w->srec, "online", json_boolean(online));
+  json_object_set_new(w->srec, "reason",
+                      reason ? json_string(reason) : json_null());
+  json_real_set(w->s_t_state, round_to(cn_ns_to_s(t_state), 1e-6));
+  int64_t wall = cn_clock_wall() - (cn_clock_now() - t_state);
+  json_real_set(w->s_t_wall, round_to(cn_ns_to_s(wall), 1e-3));
+  int rc = publish(w, w->srec, err);
+  pthread_mutex_unlock(&w->lock);
+  return rc;
+}
+
+void cn_jsonl_destroy(cn_jsonl_t *w) {
   if (!w)
-    return 0;
-  int rc = 0;
-  if (fflush(w->fp) && !w->write_errno)
-    w->write_errno = errno;
-  if (!w->is_stdout && fclose(w->fp) && !w->write_errno)
-    w->write_errno = errno;
-  if (w->write_errno)
-    rc = cn_err_set(err, CN_EIO, "%s: write failed: %s", w->path,
-                    strerror(w->write_errno));
+    return;
   json_decref(w->pts);
   json_decref(w->rec);
+  json_decref(w->srec);
+  for (int i = 0; w->names && i < w->nnames; i++)
+    json_decref(w->names[i]);
+  free(w->names);
   int n = w->task == CN_TASK_CLASSIFY ? CN_MAX_TOP : CN_MAX_BOXES;
   for (int i = 0; w->entries && i < n; i++) {
     json_decref(w->entries[i]);
@@ -235,7 +272,5 @@ int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err) {
   free(w->points);
   free(w->labels);
   pthread_mutex_destroy(&w->lock);
-  free(w->path);
   free(w);
-  return rc;
 }

@@ -271,6 +271,7 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
   canvas->pts = src->pts;
   canvas->t_capture = src->t_capture;
   canvas->t_decode = src->t_decode;
+  canvas->t_wall = src->t_wall;
   canvas->t_develop = src->t_develop;
   canvas->t_take = src->t_take;
   /* Not the stage stamps: the inference thread may still be writing them
@@ -327,6 +328,55 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
     cairo_destroy(cr);
   else if (st != CAIRO_STATUS_SUCCESS)
     target_clear(target_slot(ov, cr)); /* errors stick to a context */
+  if (st != CAIRO_STATUS_SUCCESS)
+    return cn_err_set(err, CN_EINTERNAL, "overlay: cairo: %s",
+                      cairo_status_to_string(st));
+  return 0;
+}
+
+/* Centred text on a band, shrunk to fit; returns the size used. */
+static double centred(cairo_t *cr, const cn_frame_t *c, double y, double size,
+                      const char *text) {
+  double fs = fit_size(cr, text, size, c->width * 0.9);
+  cairo_text_extents_t te;
+  cairo_set_font_size(cr, fs);
+  cairo_text_extents(cr, text, &te);
+  text_line(cr, (c->width - te.x_advance) / 2.0, y, fs, text);
+  return fs;
+}
+
+int cn_overlay_nosignal(cn_overlay_t *ov, cn_frame_t *canvas,
+                        const cn_nosignal_t *ns, cn_err_t *err) {
+  if (!cn_frame_is_writable(canvas))
+    return cn_err_set(err, CN_EINVAL, "overlay: canvas is still in use");
+  int w = ns->width > 0 ? ns->width : 640,
+      h = ns->height > 0 ? ns->height : 480;
+  int rc = cn_frame_alloc_pixels(canvas, w, h, CN_PIX_BGRA, err);
+  if (rc)
+    return rc;
+  cairo_t *cr = target_for(ov, canvas);
+  bool cached = cairo_status(cr) == CAIRO_STATUS_SUCCESS;
+  cairo_save(cr);
+  cairo_new_path(cr);
+  cairo_set_source_rgb(cr, CN_NOSIGNAL_R / 255.0, CN_NOSIGNAL_G / 255.0,
+                       CN_NOSIGNAL_B / 255.0);
+  cairo_paint(cr);
+  double size = fmax(12.0, h / 30.0);
+  double big = centred(cr, canvas, h * 0.42, size * 2.5, "NO SIGNAL");
+  char line[512];
+  double y = h * 0.42 + big * 0.6 + size * 1.6;
+  centred(cr, canvas, y, size, ns->name ? ns->name : "");
+  if (ns->reason && ns->reason[0])
+    centred(cr, canvas, y + size * 1.6, size * 0.8, ns->reason);
+  snprintf(line, sizeof line, "offline for %.0f s", floor(ns->offline_s));
+  centred(cr, canvas, y + size * 3.0, size * 0.8, line);
+  cairo_restore(cr);
+  cairo_status_t st = cairo_status(cr);
+  cairo_surface_flush(cairo_get_target(cr));
+  if (!cached)
+    cairo_destroy(cr);
+  else if (st != CAIRO_STATUS_SUCCESS)
+    target_clear(target_slot(ov, cr));
   if (st != CAIRO_STATUS_SUCCESS)
     return cn_err_set(err, CN_EINTERNAL, "overlay: cairo: %s",
                       cairo_status_to_string(st));

@@ -58,6 +58,26 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
                       cn_frame_t *canvas, const cn_result_t *res,
                       const cn_overlay_info_t *info, cn_err_t *err);
 
+/* The picture consumers show for a live source that is offline. Its
+ * background is this colour (documented: tests and users look for it). */
+#define CN_NOSIGNAL_R 0x20
+#define CN_NOSIGNAL_G 0x20
+#define CN_NOSIGNAL_B 0x60
+
+typedef struct cn_nosignal {
+  const char *name;   /* the source's name */
+  const char *reason; /* why it is offline ("" or NULL: not shown) */
+  double offline_s;   /* how long it has been offline */
+  int width, height;  /* picture size (the source's; 0: 640x480) */
+} cn_nosignal_t;
+
+/* Draws the NO SIGNAL picture on canvas (made BGRA at the given size; the
+ * caller must hold its only reference): "NO SIGNAL", the name, the reason
+ * and how long, centred on the background above. Leaves the canvas's
+ * frame fields (source, seq, stamps) to the caller. */
+int cn_overlay_nosignal(cn_overlay_t *ov, cn_frame_t *canvas,
+                        const cn_nosignal_t *ns, cn_err_t *err);
+
 /* Writes a BGRA canvas as PNG. */
 int cn_overlay_write_png(const cn_frame_t *canvas, const char *path,
                          cn_err_t *err);

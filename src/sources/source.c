@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "camnet/clock.h"
+#include "camnet/redact.h"
 #include "sources/source_internal.h"
 
 #define BACKOFF_MIN_NS (250 * CN_NS_PER_MS)
@@ -21,6 +22,7 @@
 struct cn_source {
   cn_source_opts_t opts; /* own copy; uri points into uri_buf */
   char *uri_buf;
+  char shown[CN_ERR_MSG_MAX]; /* the URI without credentials */
   char prefix[32];
   const cn_source_backend_t *backend;
   void *ctx; /* backend context, owned by the pool */
@@ -35,10 +37,12 @@ struct cn_source {
   pthread_cond_t wake;  /* stop requested (interrupts pacing and backoff) */
   cn_source_info_t info;
   bool online, finished;
+  bool capturing; /* the thread runs: state changes are reported */
   int64_t t_state;
   uint64_t reconnects;
   int last_error;
-  cn_err_t finish_err; /* why the thread ended, if by failure */
+  char reason[CN_ERR_MSG_MAX]; /* message of the last failure */
+  cn_err_t finish_err;         /* why the thread ended, if by failure */
   int64_t cpu_ns;
 };
 
@@ -73,6 +77,7 @@ int cn_source_create(const cn_source_opts_t *opts, cn_source_t **out,
   src->opts = *opts;
   src->uri_buf = strdup(opts->uri);
   src->opts.uri = src->uri_buf;
+  cn_redact_uri(opts->uri, src->shown, sizeof src->shown);
   if (!src->opts.transport)
     src->opts.transport = "tcp";
   if (!src->opts.timeout_ms)
@@ -118,14 +123,24 @@ int cn_source_create(const cn_source_opts_t *opts, cn_source_t **out,
   return 0;
 }
 
-static void set_state(cn_source_t *src, bool online, int error) {
+/* why: the failure (NULL when coming online or stopping). */
+static void set_state(cn_source_t *src, bool online, const cn_err_t *why) {
   pthread_mutex_lock(&src->lock);
-  if (src->online != online)
+  bool changed = src->online != online;
+  if (changed)
     src->t_state = cn_clock_now();
   src->online = online;
-  if (error)
-    src->last_error = error;
+  if (why && why->code) {
+    src->last_error = why->code;
+    snprintf(src->reason, sizeof src->reason, "%s", why->msg);
+  }
+  int64_t t = src->t_state;
+  bool tell = changed && src->info.live && src->capturing &&
+              !atomic_load(&src->stop) && src->opts.on_state;
   pthread_mutex_unlock(&src->lock);
+  if (tell)
+    src->opts.on_state(src->opts.opaque, src->opts.index, online,
+                       online ? NULL : src->reason, t);
 }
 
 int cn_source_open(cn_source_t *src, cn_err_t *err) {
@@ -134,14 +149,14 @@ int cn_source_open(cn_source_t *src, cn_err_t *err) {
   cn_source_info_t info = {0};
   int rc = src->backend->open(src->ctx, &info, err);
   if (rc) {
-    set_state(src, false, rc);
+    set_state(src, false, err);
     return rc;
   }
   pthread_mutex_lock(&src->lock);
   src->info = info;
   pthread_mutex_unlock(&src->lock);
   src->opened = true;
-  set_state(src, true, 0);
+  set_state(src, true, NULL);
   cn_log(src->opts.log, CN_LOG_DEBUG, src->prefix, "%s: %dx%d %.3g fps %s%s",
          src->opts.uri, info.width, info.height, info.fps, info.codec,
          info.live ? " (live)" : "");
@@ -203,7 +218,7 @@ static void finish(cn_source_t *src, const cn_err_t *why) {
     src->last_error = why->code;
   }
   pthread_mutex_unlock(&src->lock);
-  set_state(src, false, 0);
+  set_state(src, false, NULL);
   cn_slot_close(src->slot);
 }
 
@@ -263,6 +278,10 @@ static int capture(cn_source_t *src, uint64_t *seq, cn_err_t *err) {
       f->t_capture = f->t_decode;
     f->source = src->opts.index;
     f->seq = ++*seq;
+    /* The wall clock at capture: now, less the time since t_capture (a
+     * driver's or the network's stamp, taken earlier). */
+    int64_t now = cn_clock_now();
+    f->t_wall = cn_clock_wall() - (now > f->t_capture ? now - f->t_capture : 0);
     if (src->opts.every_frame && !live) {
       if (cn_slot_put_wait(src->slot, f))
         break;
@@ -292,7 +311,7 @@ static void *capture_thread(void *arg) {
     }
     /* A live source failed: offline, then reopen with backoff. A frame
      * from before the outage is not handed out after it. */
-    set_state(src, false, rc);
+    set_state(src, false, &err);
     cn_slot_drop_pending(src->slot);
     cn_log(src->opts.log, CN_LOG_WARN, src->prefix, "offline: %s", err.msg);
     cn_log_once_t still = {0};
@@ -322,14 +341,14 @@ static void *capture_thread(void *arg) {
         src->info = info;
         src->reconnects++;
         pthread_mutex_unlock(&src->lock);
-        set_state(src, true, 0);
+        set_state(src, true, NULL);
         cn_log(src->opts.log, CN_LOG_INFO, src->prefix, "online again: %s",
                src->opts.uri);
         failures = 0;
         backoff = BACKOFF_MIN_NS;
         break;
       }
-      set_state(src, false, rc);
+      set_state(src, false, &open_err);
       /* A failing reopen is logged only when its reason changes. */
       cn_log_once(src->opts.log, &still, CN_LOG_WARN, src->prefix,
                   "still offline: %s", open_err.msg);
@@ -344,6 +363,9 @@ int cn_source_start(cn_source_t *src, cn_err_t *err) {
   int rc = cn_source_open(src, err);
   if (rc)
     return rc;
+  pthread_mutex_lock(&src->lock);
+  src->capturing = true;
+  pthread_mutex_unlock(&src->lock);
   if (pthread_create(&src->thread, NULL, capture_thread, src))
     return cn_err_set(err, CN_ENOMEM, "%s: cannot start capture thread",
                       src->opts.uri);
@@ -412,9 +434,15 @@ int cn_source_take(cn_source_t *src, uint64_t after_seq, int64_t timeout_ns,
   return 0;
 }
 
+void cn_source_reason(cn_source_t *src, char *buf, size_t n) {
+  pthread_mutex_lock(&src->lock);
+  snprintf(buf, n, "%s", src->reason);
+  pthread_mutex_unlock(&src->lock);
+}
+
 cn_slot_t *cn_source_slot(cn_source_t *src) { return src->slot; }
 
-const char *cn_source_uri(const cn_source_t *src) { return src->opts.uri; }
+const char *cn_source_uri(const cn_source_t *src) { return src->shown; }
 
 void cn_source_get_stats(cn_source_t *src, cn_source_stats_t *out) {
   cn_slot_counts_t c;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static char out[65536];
@@ -31,6 +32,13 @@ static int check_jsonl(const char *path, double *max_age) {
       fail_msg("%s: line %d: %s", path, n + 1, e.text);
     json_int_t frame = json_integer_value(json_object_get(rec, "frame"));
     assert_true(json_is_integer(json_object_get(rec, "source")));
+    assert_string_equal(json_string_value(json_object_get(rec, "type")),
+                        "frame");
+    assert_true(json_is_string(json_object_get(rec, "name")));
+    /* t_wall is the wall clock at capture: within this test's run. */
+    double wall = json_number_value(json_object_get(rec, "t_wall"));
+    assert_true(wall > (double)time(NULL) - 120 &&
+                wall < (double)time(NULL) + 1);
     assert_true(frame > last);
     last = frame;
     json_t *pts = json_object_get(rec, "pts");
@@ -88,8 +96,13 @@ static void test_json_to_stdout_and_every_frame_file(void **state) {
   snprintf(path, sizeof path, "%s/o.jsonl", dir);
   double max_age;
   assert_int_equal(check_jsonl(path, &max_age), 20);
-  assert_int_equal(cn_test_sh(out, sizeof out, "head -c 40 %s", path), 0);
-  assert_non_null(strstr(out, "{\"source\":0,\"frame\":1,\"pts\":0"));
+  assert_int_equal(cn_test_sh(out, sizeof out, "head -n 1 %s", path), 0);
+  char want[700];
+  snprintf(want, sizeof want,
+           "{\"type\":\"frame\",\"source\":0,\"name\":\"%s/clip.mp4\","
+           "\"frame\":1,\"pts\":0",
+           dir);
+  assert_non_null(strstr(out, want));
   cn_test_rmtree(dir);
   free(dir);
 }
