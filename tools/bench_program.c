@@ -14,9 +14,9 @@
 
 #include "camnet/clock.h"
 #include "camnet/pool.h"
-#include "outputs/jsonl.h"
-#include "outputs/overlay.h"
-#include "outputs/record.h"
+#include "outputs/jsonl_internal.h"
+#include "camnet/overlay.h"
+#include "camnet/record.h"
 #include "camnet/source.h"
 #include "vision/stage_internal.h"
 

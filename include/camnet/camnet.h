@@ -17,10 +17,11 @@
  *   }
  *
  * Pixels from elsewhere (a camera SDK, an appsink) go in through
- * cn_frame_wrap() without a copy. The sinks are separate libraries so a
- * headless program never links SDL2 or cairo: camnet/overlay.h
- * (camnet-overlay), camnet/window.h (camnet-window), camnet/record.h
- * (camnet-record).
+ * cn_frame_wrap() without a copy. Results leave as JSON Lines in the one
+ * record schema (camnet/jsonl.h, docs/formats.md). The picture sinks are
+ * separate libraries so a headless program never links SDL2 or cairo:
+ * camnet/overlay.h (camnet-overlay), camnet/window.h (camnet-window),
+ * camnet/record.h (camnet-record).
  *
  * Conventions (docs/api.md): functions return 0 or a negative CN_E* code
  * and fill a caller's cn_err_t with a one-line message; the library never
@@ -37,6 +38,7 @@
 #include "camnet/clock.h"
 #include "camnet/error.h"
 #include "camnet/frame.h"
+#include "camnet/jsonl.h"
 #include "camnet/labels.h"
 #include "camnet/log.h"
 #include "camnet/mean.h"

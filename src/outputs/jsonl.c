@@ -1,4 +1,4 @@
-#include "outputs/jsonl.h"
+#include "outputs/jsonl_internal.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -12,6 +12,7 @@
 
 struct cn_jsonl {
   cn_fanout_t *fo;
+  bool own_fo;          /* made by cn_jsonl_open, closed by cn_jsonl_close */
   pthread_mutex_t lock; /* the objects below; the order of records */
   json_t *rec;          /* the record object, reused for every frame */
   json_t *source, *frame, *pts, *t_capture, *t_wall, *t_decode, *t_out, *age_ms;
@@ -273,4 +274,28 @@ void cn_jsonl_destroy(cn_jsonl_t *w) {
   free(w->labels);
   pthread_mutex_destroy(&w->lock);
   free(w);
+}
+
+int cn_jsonl_open(const char *path, cn_jsonl_t **out, cn_err_t *err) {
+  *out = NULL;
+  cn_fanout_t *fo = NULL;
+  int rc = cn_fanout_create(&fo, err);
+  if (!rc)
+    rc = cn_sink_file_add(fo, path, err);
+  if (!rc)
+    rc = cn_jsonl_create(fo, out, err);
+  if (rc) {
+    cn_fanout_close(fo, NULL);
+    return rc;
+  }
+  (*out)->own_fo = true;
+  return 0;
+}
+
+int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err) {
+  if (!w)
+    return 0;
+  int rc = w->own_fo ? cn_fanout_close(w->fo, err) : 0;
+  cn_jsonl_destroy(w);
+  return rc;
 }

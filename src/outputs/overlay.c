@@ -1,4 +1,4 @@
-#include "outputs/overlay.h"
+#include "camnet/overlay.h"
 
 #include <cairo.h>
 #include <math.h>

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "camnet/pool.h"
-#include "outputs/overlay.h"
+#include "camnet/overlay.h"
 
 /* Canvases in flight: the window holds two, the recorder queues a few. */
 #define CANVASES 16

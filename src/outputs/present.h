@@ -28,8 +28,8 @@
 #include "camnet/frame.h"
 #include "camnet/log.h"
 #include "outputs/plan.h"
-#include "outputs/record.h"
-#include "outputs/window.h"
+#include "camnet/record.h"
+#include "camnet/window.h"
 
 typedef struct cn_present cn_present_t;
 

@@ -1,4 +1,4 @@
-#include "outputs/record.h"
+#include "camnet/record.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>

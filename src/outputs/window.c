@@ -1,4 +1,4 @@
-#include "outputs/window.h"
+#include "camnet/window.h"
 
 #include <SDL.h>
 #include <pthread.h>

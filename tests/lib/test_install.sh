@@ -62,6 +62,23 @@ if "$tmp/examples/model_only" /nonexistent.onnx 2>"$tmp/err"; then
 fi
 grep -q "/nonexistent.onnx" "$tmp/err" || fail "error does not name the file"
 
+# camera: a test: source (frames carry their number) through a real
+# classifier, ten JSON records in the program's schema, frames in order.
+"$tmp/examples/camera" test:320x240@30 "$models/onnx-mobilenetv2/model.onnx" 10 \
+  >"$tmp/camera.jsonl"
+/usr/bin/python3 - "$tmp/camera.jsonl" <<'PY' || fail "camera: bad records"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 10, len(recs)
+frames = [r["frame"] for r in recs]
+assert frames == sorted(set(frames)), frames
+for r in recs:
+    assert r["type"] == "frame" and r["source"] == 0, r
+    assert len(r["top"]) == 3 and r["infer_ms"] > 0, r
+    assert r["top"][0]["prob"] >= r["top"][1]["prob"] >= r["top"][2]["prob"]
+print("camera: 10 records, frames", frames[0], "..", frames[-1])
+PY
+
 # pixels: a real photo (scikit-image's astronaut, one face) as the
 # caller's own RGB buffer, through the real BlazeFace.
 ffmpeg -v error -i "$src/samples/astronaut.png" -pix_fmt rgb24 "$tmp/astro.ppm"

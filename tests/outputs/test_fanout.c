@@ -14,7 +14,7 @@
 
 #include "camnet/clock.h"
 #include "outputs/fanout.h"
-#include "outputs/jsonl.h"
+#include "outputs/jsonl_internal.h"
 
 static atomic_long nalloc;
 static atomic_bool armed;

@@ -15,7 +15,7 @@
 
 #include "core/pattern.h"
 #include "camnet/pool.h"
-#include "outputs/overlay.h"
+#include "camnet/overlay.h"
 #include "camnet/labels.h"
 
 static char *dir;

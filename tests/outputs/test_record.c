@@ -22,8 +22,8 @@
 #include "camnet/clock.h"
 #include "core/pattern.h"
 #include "camnet/pool.h"
-#include "outputs/overlay.h"
-#include "outputs/record.h"
+#include "camnet/overlay.h"
+#include "camnet/record.h"
 
 #define W 640
 #define H 360

@@ -23,8 +23,8 @@
 
 #include "camnet/clock.h"
 #include "camnet/pool.h"
-#include "outputs/overlay.h"
-#include "outputs/window.h"
+#include "camnet/overlay.h"
+#include "camnet/window.h"
 
 #define SW 1280 /* the Xvfb screen */
 #define SH 720

@@ -18,6 +18,8 @@
 #ifndef CN_RECORD_H
 #define CN_RECORD_H
 
+#include "camnet/version.h"
+
 #include <stdint.h>
 
 #include "camnet/error.h"
@@ -28,13 +30,14 @@ typedef struct cn_recorder cn_recorder_t;
 /* fps is the source's nominal rate (for the stream's metadata; 0: 30).
  * Fails early when the container for path is unknown or cannot hold H.264,
  * or the file cannot be created. */
-int cn_recorder_open(const char *path, double fps, cn_recorder_t **out,
-                     cn_err_t *err);
+CN_API int cn_recorder_open(const char *path, double fps, cn_recorder_t **out,
+                            cn_err_t *err);
 
 /* Queues canvas (BGRA; a new reference is taken). Returns 0, or CN_EAGAIN
  * when the queue was full and the picture dropped, or the writer's error
  * once it failed. */
-int cn_recorder_push(cn_recorder_t *rec, cn_frame_t *canvas, cn_err_t *err);
+CN_API int cn_recorder_push(cn_recorder_t *rec, cn_frame_t *canvas,
+                            cn_err_t *err);
 
 /* Pictures push_wait lets wait in the queue before it blocks: fewer than
  * the canvases a program keeps (16 in camnet), so waiting here never
@@ -44,12 +47,12 @@ int cn_recorder_push(cn_recorder_t *rec, cn_frame_t *canvas, cn_err_t *err);
 /* For offline work (--every-frame), where every picture must be recorded:
  * waits while CN_RECORDER_BACKLOG pictures are queued, then queues canvas.
  * Returns 0 or the writer's error. */
-int cn_recorder_push_wait(cn_recorder_t *rec, cn_frame_t *canvas,
-                          cn_err_t *err);
+CN_API int cn_recorder_push_wait(cn_recorder_t *rec, cn_frame_t *canvas,
+                                 cn_err_t *err);
 
 /* Drains, finishes the file, frees. Returns the first error seen. NULL is
  * a no-op. written and dropped receive the counts when not NULL. */
-int cn_recorder_close(cn_recorder_t *rec, uint64_t *written, uint64_t *dropped,
-                      cn_err_t *err);
+CN_API int cn_recorder_close(cn_recorder_t *rec, uint64_t *written,
+                             uint64_t *dropped, cn_err_t *err);
 
 #endif

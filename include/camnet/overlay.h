@@ -22,6 +22,8 @@
 #ifndef CN_OVERLAY_H
 #define CN_OVERLAY_H
 
+#include "camnet/version.h"
+
 #include <stdbool.h>
 
 #include "camnet/error.h"
@@ -45,18 +47,18 @@ typedef struct cn_overlay_info {
 
 /* labels may be NULL (class numbers are drawn). It must outlive the
  * overlay. */
-int cn_overlay_create(const cn_labels_t *labels, cn_overlay_t **out,
-                      cn_err_t *err);
-void cn_overlay_destroy(cn_overlay_t *ov); /* NULL is a no-op */
+CN_API int cn_overlay_create(const cn_labels_t *labels, cn_overlay_t **out,
+                             cn_err_t *err);
+CN_API void cn_overlay_destroy(cn_overlay_t *ov); /* NULL is a no-op */
 
 /* Copies src (BGR24) into canvas (made BGRA at src's size with
  * cn_frame_alloc_pixels; the caller must hold its only reference) and
  * draws res (may be NULL) and info on it. Copies src's capture fields
  * (source, seq, pts, capture/decode/develop/take times), not the stage
  * stamps, which another thread may still be writing. */
-int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
-                      cn_frame_t *canvas, const cn_result_t *res,
-                      const cn_overlay_info_t *info, cn_err_t *err);
+CN_API int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
+                             cn_frame_t *canvas, const cn_result_t *res,
+                             const cn_overlay_info_t *info, cn_err_t *err);
 
 /* The picture consumers show for a live source that is offline. Its
  * background is this colour (documented: tests and users look for it). */
@@ -75,11 +77,11 @@ typedef struct cn_nosignal {
  * caller must hold its only reference): "NO SIGNAL", the name, the reason
  * and how long, centred on the background above. Leaves the canvas's
  * frame fields (source, seq, stamps) to the caller. */
-int cn_overlay_nosignal(cn_overlay_t *ov, cn_frame_t *canvas,
-                        const cn_nosignal_t *ns, cn_err_t *err);
+CN_API int cn_overlay_nosignal(cn_overlay_t *ov, cn_frame_t *canvas,
+                               const cn_nosignal_t *ns, cn_err_t *err);
 
 /* Writes a BGRA canvas as PNG. */
-int cn_overlay_write_png(const cn_frame_t *canvas, const char *path,
-                         cn_err_t *err);
+CN_API int cn_overlay_write_png(const cn_frame_t *canvas, const char *path,
+                                cn_err_t *err);
 
 #endif

@@ -16,48 +16,50 @@
  *
  * The writer reuses its JSON objects (jansson) for every record, result
  * entries and label strings included, so writing does not build a new
- * tree per frame. Each record is serialized once, into a reused fan-out
- * buffer, and handed to every record sink (fanout.h).
+ * tree per frame. Each record is serialized once, into a reused buffer,
+ * and handed to every record sink (in the program: outputs/fanout.h).
  *
  * Threads: cn_jsonl_write may be called from any thread (serialised
  * inside); create/destroy from the controlling thread.
  */
-#ifndef CN_JSONL_H
-#define CN_JSONL_H
+#ifndef CAMNET_JSONL_H
+#define CAMNET_JSONL_H
 
 #include "camnet/error.h"
 #include "camnet/frame.h"
-#include "outputs/fanout.h"
 #include "camnet/labels.h"
 #include "camnet/result.h"
 
 typedef struct cn_jsonl cn_jsonl_t;
 
-/* Records go to fo's sinks (fanout.h), which must outlive the writer. */
-int cn_jsonl_create(cn_fanout_t *fo, cn_jsonl_t **out, cn_err_t *err);
+/* Opens a writer whose records go to the file at path ("-": stdout),
+ * written by a thread of its own (the caller never waits on the disk
+ * unless it falls 32 records behind). Fails with "PATH: <reason>". */
+CN_API int cn_jsonl_open(const char *path, cn_jsonl_t **out, cn_err_t *err);
 
 /* Adds the result fields of task to every record; labels (may be NULL)
  * must outlive the writer. Call once, before the first write. */
-int cn_jsonl_set_task(cn_jsonl_t *w, cn_task_t task, const cn_labels_t *labels,
-                      cn_err_t *err);
+CN_API int cn_jsonl_set_task(cn_jsonl_t *w, cn_task_t task,
+                             const cn_labels_t *labels, cn_err_t *err);
 
 /* Names records' sources (names[i] for source i; copied). Call once,
  * before the first write; without it "name" is null. */
-int cn_jsonl_set_names(cn_jsonl_t *w, const char *const *names, int n,
-                       cn_err_t *err);
+CN_API int cn_jsonl_set_names(cn_jsonl_t *w, const char *const *names, int n,
+                              cn_err_t *err);
 
 /* Writes the record of frame f, stamping f->t_out. res is the frame's own
  * result (NULL without a model); times come from f's stamps. */
-int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
-                   cn_err_t *err);
+CN_API int cn_jsonl_write(cn_jsonl_t *w, cn_frame_t *f, const cn_result_t *res,
+                          cn_err_t *err);
 
 /* Writes a source record: source went online or offline (reason: why,
  * NULL when online) at monotonic time t_state (ns). */
-int cn_jsonl_write_source(cn_jsonl_t *w, int source, bool online,
-                          const char *reason, int64_t t_state, cn_err_t *err);
+CN_API int cn_jsonl_write_source(cn_jsonl_t *w, int source, bool online,
+                                 const char *reason, int64_t t_state,
+                                 cn_err_t *err);
 
-/* Frees the writer (close the fan-out first: it may still hold records).
- * NULL ok. */
-void cn_jsonl_destroy(cn_jsonl_t *w);
+/* Writes what is queued, closes the file and frees the writer; returns
+ * the first write error seen at any point. NULL ok. */
+CN_API int cn_jsonl_close(cn_jsonl_t *w, cn_err_t *err);
 
 #endif

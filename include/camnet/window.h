@@ -14,6 +14,8 @@
 #ifndef CN_WINDOW_H
 #define CN_WINDOW_H
 
+#include "camnet/version.h"
+
 #include "camnet/error.h"
 #include "camnet/frame.h"
 
@@ -30,26 +32,29 @@ typedef enum cn_window_event {
   CN_WIN_WAKE,       /* cn_window_wake() */
 } cn_window_event_t;
 
-int cn_window_open(const char *title, int width, int height, cn_window_t **out,
-                   cn_err_t *err);
-void cn_window_close(cn_window_t *w); /* NULL is a no-op */
+/* Main thread: opens a width x height window (resizable). CN_ENODEV
+ * without a display. */
+CN_API int cn_window_open(const char *title, int width, int height,
+                          cn_window_t **out, cn_err_t *err);
+/* Main thread: closes it and drops its pictures. NULL is a no-op. */
+CN_API void cn_window_close(cn_window_t *w);
 
 /* Any thread: makes canvas (BGRA, a new reference is taken) the picture
  * to show next, replacing one not yet shown, and wakes the window. */
-void cn_window_post(cn_window_t *w, cn_frame_t *canvas);
+CN_API void cn_window_post(cn_window_t *w, cn_frame_t *canvas);
 
 /* Any thread: wakes cn_window_wait() with CN_WIN_WAKE. */
-void cn_window_wake(cn_window_t *w);
+CN_API void cn_window_wake(cn_window_t *w);
 
 /* Main thread: waits up to timeout_ms for an event; shows a posted
  * picture before returning CN_WIN_FRAME. */
-cn_window_event_t cn_window_wait(cn_window_t *w, int timeout_ms);
+CN_API cn_window_event_t cn_window_wait(cn_window_t *w, int timeout_ms);
 
-/* Help text state (toggled by H); starts off. */
-bool cn_window_help(const cn_window_t *w);
-bool cn_window_fullscreen(const cn_window_t *w);
+/* Help text and fullscreen states (toggled by H and F); both start off. */
+CN_API bool cn_window_help(const cn_window_t *w);
+CN_API bool cn_window_fullscreen(const cn_window_t *w);
 
 /* A new reference to the picture last shown, or NULL. */
-cn_frame_t *cn_window_last(cn_window_t *w);
+CN_API cn_frame_t *cn_window_last(cn_window_t *w);
 
 #endif
