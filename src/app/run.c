@@ -233,7 +233,7 @@ static void publish_latest(run_t *r, const cn_frame_t *f,
  * counted by the source and logged once per distinct message); -1 when
  * the source ended (c->err: why, if it failed). */
 static int take_next(consumer_t *c, cn_overlay_t *ov, int k, int64_t timeout,
-                     uint64_t *last, char *last_msg, cn_frame_t **f) {
+                     uint64_t *last, cn_log_once_t *once, cn_frame_t **f) {
   run_t *r = c->run;
   uint64_t seq = 0;
   cn_err_t err = {0};
@@ -249,10 +249,7 @@ static int take_next(consumer_t *c, cn_overlay_t *ov, int k, int64_t timeout,
     return 0;
   }
   if (rc) {
-    if (strcmp(err.msg, last_msg)) {
-      cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
-      snprintf(last_msg, CN_ERR_MSG_MAX, "%s", err.msg);
-    }
+    cn_log_once(&r->log, once, CN_LOG_WARN, NULL, "%s", err.msg);
     if (seq)
       *last = seq;
     return 0;
@@ -278,12 +275,12 @@ static void *consume(void *arg) {
   }
   uint64_t last = 0;
   bool ok_once = false;
-  char last_msg[CN_ERR_MSG_MAX] = "";
+  cn_log_once_t once = {0}; /* a corrupt stream warns once, not per frame */
   int k = (int)(c - r->consumers);
   int64_t timeout = take_timeout(r, k);
   while (!atomic_load(&r->stop)) {
     cn_frame_t *f = NULL;
-    int got = take_next(c, ov, k, timeout, &last, last_msg, &f);
+    int got = take_next(c, ov, k, timeout, &last, &once, &f);
     if (got < 0)
       break;
     if (!got)
@@ -298,10 +295,8 @@ static void *consume(void *arg) {
         atomic_store(&r->stop, true);
         break;
       }
-      if (strcmp(err.msg, last_msg)) {
-        cn_log(&r->log, CN_LOG_WARN, NULL, "inference failed: %s", err.msg);
-        snprintf(last_msg, sizeof last_msg, "%s", err.msg);
-      }
+      cn_log_once(&r->log, &once, CN_LOG_WARN, NULL, "inference failed: %s",
+                  err.msg);
       continue;
     }
     ok_once = true;
