@@ -8,11 +8,6 @@
 
 #include "engine/graph_internal.h"
 
-/* Largest tensor the engine accepts: 2^30 elements (4 GiB of float32).
- * Anything bigger in a model file is an absurd dimension, not a network
- * this machine could run. */
-#define CN_MAX_NUMEL ((int64_t)1 << 30)
-
 /* The arena: a list of blocks, each carved front to back in 64-byte
  * aligned pieces (weights are read by SIMD kernels). Nothing is freed
  * before the graph, so rewritten weights stay until destroy; that costs
@@ -216,8 +211,8 @@ int cn_graph_find(const cn_graph_t *g, const char *name) {
   }
 }
 
-static int check_dims(const cn_graph_t *g, const char *name, int ndim,
-                      const int64_t *dims, cn_err_t *err) {
+int cn__check_dims(const cn_graph_t *g, const char *name, int ndim,
+                   const int64_t *dims, cn_err_t *err) {
   if (ndim < 0 || ndim > CN_MAX_DIMS)
     return cn_err_set(err, CN_EFORMAT,
                       "%s: tensor %s has %d dimensions (max %d)", g->source,
@@ -244,7 +239,7 @@ static int add_tensor(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
                       const int64_t *dims_in) {
   if (!name || !*name || cn_graph_find(g, name) >= 0)
     return CN_EINVAL;
-  if (check_dims(g, name, ndim, dims_in, NULL) < 0)
+  if (cn__check_dims(g, name, ndim, dims_in, NULL) < 0)
     return CN_EFORMAT;
   /* Callers may pass another tensor's dims (or name), which the realloc
    * below can move: copy them first. */
@@ -421,76 +416,12 @@ int64_t cn_tensor_numel(const cn_tensor_t *t) {
   return n;
 }
 
-static const char *const op_names[CN_OP_COUNT_] = {
-    [CN_OP_CONV] = "Conv",
-    [CN_OP_DECONV] = "Deconv",
-    [CN_OP_POOL] = "Pool",
-    [CN_OP_INNER_PRODUCT] = "InnerProduct",
-    [CN_OP_MATMUL] = "MatMul",
-    [CN_OP_BINARY] = "Binary",
-    [CN_OP_ELTWISE] = "Eltwise",
-    [CN_OP_ACT] = "Act",
-    [CN_OP_PRELU] = "PRelu",
-    [CN_OP_SOFTMAX] = "Softmax",
-    [CN_OP_BATCHNORM] = "BatchNorm",
-    [CN_OP_SCALE] = "Scale",
-    [CN_OP_LRN] = "LRN",
-    [CN_OP_CONCAT] = "Concat",
-    [CN_OP_SPLIT] = "Split",
-    [CN_OP_SLICE] = "Slice",
-    [CN_OP_RESHAPE] = "Reshape",
-    [CN_OP_TRANSPOSE] = "Transpose",
-    [CN_OP_PAD] = "Pad",
-    [CN_OP_RESIZE] = "Resize",
-    [CN_OP_IDENTITY] = "Identity",
-    [CN_OP_PRIOR_BOX] = "PriorBox",
-    [CN_OP_DETECTION_OUTPUT] = "DetectionOutput",
-    [CN_OP_REDUCE] = "Reduce",
-};
-
-const char *cn_op_name(cn_op_t op) {
-  return op >= 0 && op < CN_OP_COUNT_ ? op_names[op] : "deleted";
-}
-
-static const char *const act_names[CN_ACT_COUNT_] = {
-    [CN_ACT_NONE] = "none",
-    [CN_ACT_RELU] = "relu",
-    [CN_ACT_CLIP] = "clip",
-    [CN_ACT_SIGMOID] = "sigmoid",
-    [CN_ACT_TANH] = "tanh",
-    [CN_ACT_HARDSIGMOID] = "hardsigmoid",
-    [CN_ACT_HARDSWISH] = "hardswish",
-    [CN_ACT_ELU] = "elu",
-    [CN_ACT_SELU] = "selu",
-    [CN_ACT_SOFTPLUS] = "softplus",
-    [CN_ACT_ABS] = "abs",
-    [CN_ACT_NEG] = "neg",
-    [CN_ACT_EXP] = "exp",
-    [CN_ACT_LOG] = "log",
-    [CN_ACT_SQRT] = "sqrt",
-    [CN_ACT_RECIPROCAL] = "reciprocal",
-    [CN_ACT_FLOOR] = "floor",
-    [CN_ACT_CEIL] = "ceil",
-    [CN_ACT_LINEAR] = "linear",
-};
-
-const char *cn_act_name(cn_act_t act) {
-  return act >= 0 && act < CN_ACT_COUNT_ ? act_names[act] : "?";
-}
-
 /* ---- shape inference --------------------------------------------------- */
 
-#define NODE_ERR(code, ...) node_err(g, ni, err, code, __VA_ARGS__)
+#define NODE_ERR(code, ...) cn__node_err(g, ni, err, code, __VA_ARGS__)
 
-static int node_err(const cn_graph_t *g, int ni, cn_err_t *err, int code,
-                    const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 5, 6)))
-#endif
-    ;
-
-static int node_err(const cn_graph_t *g, int ni, cn_err_t *err, int code,
-                    const char *fmt, ...) {
+int cn__node_err(const cn_graph_t *g, int ni, cn_err_t *err, int code,
+                 const char *fmt, ...) {
   char what[200];
   va_list ap;
   va_start(ap, fmt);
@@ -500,7 +431,7 @@ static int node_err(const cn_graph_t *g, int ni, cn_err_t *err, int code,
                     g->nodes[ni].name, what);
 }
 
-static void shape_str(const cn_tensor_t *t, char *buf, size_t n) {
+void cn__graph_shape_str(const cn_tensor_t *t, char *buf, size_t n) {
   size_t o = 0;
   o += (size_t)snprintf(buf + o, n - o, "[");
   for (int i = 0; i < t->ndim && o < n; i++)
@@ -508,493 +439,6 @@ static void shape_str(const cn_tensor_t *t, char *buf, size_t n) {
                           t->dims[i]);
   if (o < n)
     snprintf(buf + o, n - o, "]");
-}
-
-static void set_shape(cn_tensor_t *t, int ndim, const int64_t *dims) {
-  t->ndim = ndim;
-  for (int i = 0; i < ndim; i++)
-    t->dims[i] = dims[i];
-}
-
-static int same_shape(const cn_tensor_t *a, const cn_tensor_t *b) {
-  if (a->ndim != b->ndim)
-    return 0;
-  for (int i = 0; i < a->ndim; i++)
-    if (a->dims[i] != b->dims[i])
-      return 0;
-  return 1;
-}
-
-/* numpy multidirectional broadcasting of a and b into out; -1 if they do
- * not broadcast. */
-static int broadcast_shape(const cn_tensor_t *a, const cn_tensor_t *b,
-                           int *ndim, int64_t *dims) {
-  int n = a->ndim > b->ndim ? a->ndim : b->ndim;
-  for (int i = 0; i < n; i++) {
-    int ia = i - (n - a->ndim), ib = i - (n - b->ndim);
-    int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
-    if (da == db || db == 1)
-      dims[i] = da;
-    else if (da == 1)
-      dims[i] = db;
-    else
-      return -1;
-  }
-  *ndim = n;
-  return 0;
-}
-
-/* Input slot counts: [min, max]; max -1 = unbounded. */
-static const int slots[CN_OP_COUNT_][2] = {
-    [CN_OP_CONV] = {2, 3 + CN_MAX_POSTOPS},
-    [CN_OP_DECONV] = {2, 3},
-    [CN_OP_POOL] = {1, 1},
-    [CN_OP_INNER_PRODUCT] = {2, 3 + CN_MAX_POSTOPS},
-    [CN_OP_MATMUL] = {2, 2},
-    [CN_OP_BINARY] = {2, 2},
-    [CN_OP_ELTWISE] = {1, -1},
-    [CN_OP_ACT] = {1, 1},
-    [CN_OP_PRELU] = {2, 2},
-    [CN_OP_SOFTMAX] = {1, 1},
-    [CN_OP_BATCHNORM] = {5, 5},
-    [CN_OP_SCALE] = {2, 3},
-    [CN_OP_LRN] = {1, 1},
-    [CN_OP_CONCAT] = {1, -1},
-    [CN_OP_SPLIT] = {1, 1},
-    [CN_OP_SLICE] = {1, 1},
-    [CN_OP_RESHAPE] = {1, 1},
-    [CN_OP_TRANSPOSE] = {1, 1},
-    [CN_OP_PAD] = {1, 1},
-    [CN_OP_RESIZE] = {1, 1},
-    [CN_OP_IDENTITY] = {1, 1},
-    [CN_OP_PRIOR_BOX] = {1, 2},
-    [CN_OP_DETECTION_OUTPUT] = {3, 3},
-    [CN_OP_REDUCE] = {1, 1},
-};
-
-static int postops_check(cn_graph_t *g, int ni, const cn_postops_t *po,
-                         int first_extra, cn_err_t *err) {
-  const cn_node_t *n = &g->nodes[ni];
-  const cn_tensor_t *y = &g->tensors[n->outputs[0]];
-  if (po->n < 0 || po->n > CN_MAX_POSTOPS)
-    return NODE_ERR(CN_EFORMAT, "%d post-ops", po->n);
-  for (int i = 0; i < po->n; i++) {
-    const cn_postop_t *o = &po->op[i];
-    if (o->kind == CN_POST_SUM) {
-      if (o->input < first_extra || o->input >= n->ninputs ||
-          n->inputs[o->input] < 0)
-        return NODE_ERR(CN_EFORMAT, "sum post-op input slot %d", o->input);
-      if (!same_shape(&g->tensors[n->inputs[o->input]], y))
-        return NODE_ERR(CN_EFORMAT, "sum post-op operand %s has another shape",
-                        g->tensors[n->inputs[o->input]].name);
-    } else if (o->kind != CN_POST_ACT || o->act <= CN_ACT_NONE ||
-               o->act >= CN_ACT_COUNT_) {
-      return NODE_ERR(CN_EFORMAT, "bad post-op %d", i);
-    }
-  }
-  return 0;
-}
-
-/* Output extent of a window op along one axis; -1 when none fits. */
-static int64_t window_out(int64_t in, int k, int s, int d, int p0, int p1,
-                          int ceil_mode) {
-  int64_t ek = (int64_t)d * (k - 1) + 1;
-  int64_t span = in + p0 + p1 - ek;
-  if (span < 0 || s <= 0)
-    return -1;
-  int64_t o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-  /* The last window must start inside the input or the leading pad. */
-  if (ceil_mode && (o - 1) * s >= in + p0)
-    o--;
-  return o;
-}
-
-static int infer_node(cn_graph_t *g, int ni, cn_err_t *err) {
-  cn_node_t *n = &g->nodes[ni];
-  cn_tensor_t *T = g->tensors;
-  const cn_tensor_t *x =
-      n->ninputs > 0 && n->inputs[0] >= 0 ? &T[n->inputs[0]] : NULL;
-  cn_tensor_t *y = &T[n->outputs[0]];
-  int64_t d[CN_MAX_DIMS];
-  char s1[96], s2[96];
-
-  if (!x)
-    return NODE_ERR(CN_EFORMAT, "first input is missing");
-  switch (n->op) {
-  case CN_OP_CONV:
-  case CN_OP_DECONV: {
-    cn_conv_params_t *c = &n->p.conv;
-    const cn_tensor_t *w = &T[n->inputs[1]];
-    if (x->ndim != 4)
-      return NODE_ERR(CN_EUNSUPPORTED,
-                      "input has %d dimensions, expected 4 (NCHW)", x->ndim);
-    if (w->ndim != 4)
-      return NODE_ERR(CN_EFORMAT, "weights have %d dimensions, expected 4",
-                      w->ndim);
-    if (c->group < 1)
-      return NODE_ERR(CN_EFORMAT, "group %d", c->group);
-    for (int i = 0; i < 2; i++) {
-      if (c->kernel[i] < 1 || c->stride[i] < 1 || c->dilation[i] < 1)
-        return NODE_ERR(CN_EFORMAT, "kernel/stride/dilation must be >= 1");
-      if (c->kernel[i] != w->dims[2 + i])
-        return NODE_ERR(CN_EFORMAT,
-                        "kernel %dx%d does not match weights %" PRId64
-                        "x%" PRId64,
-                        c->kernel[0], c->kernel[1], w->dims[2], w->dims[3]);
-    }
-    for (int i = 0; i < 4; i++)
-      if (c->pads[i] < 0)
-        return NODE_ERR(CN_EFORMAT, "negative pad %d", c->pads[i]);
-    int64_t oc;
-    if (n->op == CN_OP_CONV) {
-      oc = w->dims[0];
-      if (x->dims[1] != w->dims[1] * c->group || oc % c->group)
-        return NODE_ERR(CN_EFORMAT,
-                        "input has %" PRId64 " channels, weights %" PRId64
-                        "x%" PRId64 " with group %d",
-                        x->dims[1], w->dims[0], w->dims[1], c->group);
-    } else {
-      oc = w->dims[1] * c->group;
-      if (x->dims[1] != w->dims[0] || w->dims[0] % c->group)
-        return NODE_ERR(CN_EFORMAT,
-                        "input has %" PRId64 " channels, weights have %" PRId64,
-                        x->dims[1], w->dims[0]);
-    }
-    c->out_channels = (int)oc;
-    if (c->has_bias != (n->ninputs > 2 && n->inputs[2] >= 0))
-      return NODE_ERR(CN_EFORMAT, "has_bias does not match inputs");
-    if (c->has_bias) {
-      const cn_tensor_t *b = &T[n->inputs[2]];
-      if (cn_tensor_numel(b) != oc)
-        return NODE_ERR(CN_EFORMAT,
-                        "bias has %" PRId64 " values, expected %" PRId64,
-                        cn_tensor_numel(b), oc);
-    }
-    d[0] = x->dims[0];
-    d[1] = oc;
-    for (int i = 0; i < 2; i++) {
-      int64_t o;
-      if (n->op == CN_OP_CONV) {
-        o = window_out(x->dims[2 + i], c->kernel[i], c->stride[i],
-                       c->dilation[i], c->pads[i], c->pads[2 + i], 0);
-      } else {
-        if (c->output_padding[i] < 0)
-          return NODE_ERR(CN_EFORMAT, "negative output_padding");
-        o = (x->dims[2 + i] - 1) * c->stride[i] - c->pads[i] - c->pads[2 + i] +
-            (int64_t)c->dilation[i] * (c->kernel[i] - 1) + 1 +
-            c->output_padding[i];
-      }
-      if (o < 1)
-        return NODE_ERR(CN_EFORMAT,
-                        "output would be empty (input %" PRId64 ", kernel %d)",
-                        x->dims[2 + i], c->kernel[i]);
-      d[2 + i] = o;
-    }
-    set_shape(y, 4, d);
-    if (n->op == CN_OP_DECONV && c->post.n)
-      return NODE_ERR(CN_EFORMAT, "post-ops on a deconvolution");
-    return postops_check(g, ni, &c->post, 3, err);
-  }
-  case CN_OP_POOL: {
-    cn_pool_params_t *p = &n->p.pool;
-    if (x->ndim != 4)
-      return NODE_ERR(CN_EUNSUPPORTED,
-                      "input has %d dimensions, expected 4 (NCHW)", x->ndim);
-    if (p->global) {
-      p->kernel[0] = (int)x->dims[2];
-      p->kernel[1] = (int)x->dims[3];
-      p->stride[0] = p->stride[1] = 1;
-      p->dilation[0] = p->dilation[1] = 1;
-      memset(p->pads, 0, sizeof p->pads);
-    }
-    d[0] = x->dims[0];
-    d[1] = x->dims[1];
-    for (int i = 0; i < 2; i++) {
-      if (p->kernel[i] < 1 || p->stride[i] < 1 || p->dilation[i] < 1)
-        return NODE_ERR(CN_EFORMAT, "kernel/stride/dilation must be >= 1");
-      if (p->pads[i] < 0 || p->pads[2 + i] < 0)
-        return NODE_ERR(CN_EFORMAT, "negative pad");
-      if (p->pads[i] >= p->kernel[i] * p->dilation[i] ||
-          p->pads[2 + i] >= p->kernel[i] * p->dilation[i])
-        return NODE_ERR(CN_EFORMAT, "pad %d/%d not smaller than kernel %d",
-                        p->pads[i], p->pads[2 + i], p->kernel[i]);
-      int64_t o =
-          window_out(x->dims[2 + i], p->kernel[i], p->stride[i], p->dilation[i],
-                     p->pads[i], p->pads[2 + i], p->ceil_mode);
-      if (o < 1)
-        return NODE_ERR(CN_EFORMAT,
-                        "kernel %d larger than padded input %" PRId64,
-                        p->kernel[i], x->dims[2 + i]);
-      d[2 + i] = o;
-    }
-    set_shape(y, 4, d);
-    return 0;
-  }
-  case CN_OP_INNER_PRODUCT: {
-    cn_ip_params_t *p = &n->p.ip;
-    const cn_tensor_t *w = &T[n->inputs[1]];
-    if (p->axis < 0 || p->axis > x->ndim)
-      return NODE_ERR(CN_EFORMAT, "axis %d for a %d-D input", p->axis, x->ndim);
-    int64_t k = 1;
-    for (int i = p->axis; i < x->ndim; i++)
-      k *= x->dims[i];
-    if (w->ndim != 2 || w->dims[1] != k)
-      return NODE_ERR(CN_EFORMAT, "weights %s do not take %" PRId64 " inputs",
-                      (shape_str(w, s1, sizeof s1), s1), k);
-    p->out_features = (int)w->dims[0];
-    if (p->has_bias != (n->ninputs > 2 && n->inputs[2] >= 0))
-      return NODE_ERR(CN_EFORMAT, "has_bias does not match inputs");
-    if (p->has_bias && cn_tensor_numel(&T[n->inputs[2]]) != w->dims[0])
-      return NODE_ERR(CN_EFORMAT,
-                      "bias has %" PRId64 " values, expected %" PRId64,
-                      cn_tensor_numel(&T[n->inputs[2]]), w->dims[0]);
-    for (int i = 0; i < p->axis; i++)
-      d[i] = x->dims[i];
-    d[p->axis] = w->dims[0];
-    set_shape(y, p->axis + 1, d);
-    return postops_check(g, ni, &p->post, 3, err);
-  }
-  case CN_OP_MATMUL: {
-    const cn_tensor_t *b = &T[n->inputs[1]];
-    if (x->ndim < 1 || b->ndim < 1)
-      return NODE_ERR(CN_EFORMAT, "matmul of a scalar");
-    cn_tensor_t a2 = *x, b2 = *b;
-    if (a2.ndim == 1) { /* [K] -> [1,K] */
-      a2.dims[1] = a2.dims[0];
-      a2.dims[0] = 1;
-      a2.ndim = 2;
-    }
-    if (b2.ndim == 1) { /* [K] -> [K,1] */
-      b2.dims[1] = 1;
-      b2.ndim = 2;
-    }
-    int64_t m = a2.dims[a2.ndim - 2], k = a2.dims[a2.ndim - 1];
-    int64_t kb = b2.dims[b2.ndim - 2], nn = b2.dims[b2.ndim - 1];
-    if (k != kb)
-      return NODE_ERR(CN_EFORMAT, "matmul %s x %s: inner dimensions differ",
-                      (shape_str(x, s1, sizeof s1), s1),
-                      (shape_str(b, s2, sizeof s2), s2));
-    cn_tensor_t ba = a2, bb = b2;
-    ba.ndim -= 2;
-    bb.ndim -= 2;
-    int nd;
-    if (broadcast_shape(&ba, &bb, &nd, d) < 0 || nd + 2 > CN_MAX_DIMS)
-      return NODE_ERR(CN_EFORMAT, "matmul batch dimensions do not broadcast");
-    if (x->ndim > 1)
-      d[nd++] = m;
-    if (b->ndim > 1)
-      d[nd++] = nn;
-    set_shape(y, nd, d);
-    return 0;
-  }
-  case CN_OP_BINARY: {
-    const cn_tensor_t *b = &T[n->inputs[1]];
-    int nd;
-    if (broadcast_shape(x, b, &nd, d) < 0)
-      return NODE_ERR(CN_EFORMAT, "shapes %s and %s do not broadcast",
-                      (shape_str(x, s1, sizeof s1), s1),
-                      (shape_str(b, s2, sizeof s2), s2));
-    set_shape(y, nd, d);
-    return 0;
-  }
-  case CN_OP_ELTWISE:
-    for (int i = 1; i < n->ninputs; i++)
-      if (n->inputs[i] < 0 || !same_shape(x, &T[n->inputs[i]]))
-        return NODE_ERR(CN_EFORMAT, "input %d has another shape than input 0",
-                        i);
-    set_shape(y, x->ndim, x->dims);
-    return 0;
-  case CN_OP_PRELU: {
-    const cn_tensor_t *s = &T[n->inputs[1]];
-    int nd;
-    if (broadcast_shape(x, s, &nd, d) < 0 || nd != x->ndim)
-      return NODE_ERR(CN_EFORMAT, "slope %s does not broadcast to %s",
-                      (shape_str(s, s1, sizeof s1), s1),
-                      (shape_str(x, s2, sizeof s2), s2));
-    for (int i = 0; i < nd; i++)
-      if (d[i] != x->dims[i])
-        return NODE_ERR(CN_EFORMAT, "slope %s does not broadcast to %s",
-                        (shape_str(s, s1, sizeof s1), s1),
-                        (shape_str(x, s2, sizeof s2), s2));
-    set_shape(y, x->ndim, x->dims);
-    return 0;
-  }
-  case CN_OP_ACT:
-    if (n->p.act.kind <= CN_ACT_NONE || n->p.act.kind >= CN_ACT_COUNT_)
-      return NODE_ERR(CN_EFORMAT, "activation kind %d", (int)n->p.act.kind);
-    set_shape(y, x->ndim, x->dims);
-    return 0;
-  case CN_OP_SOFTMAX:
-    if (n->p.softmax.axis < 0 || n->p.softmax.axis >= x->ndim)
-      return NODE_ERR(CN_EFORMAT, "axis %d for a %d-D input", n->p.softmax.axis,
-                      x->ndim);
-    set_shape(y, x->ndim, x->dims);
-    return 0;
-  case CN_OP_BATCHNORM:
-    if (x->ndim < 2)
-      return NODE_ERR(CN_EFORMAT, "input has %d dimensions, expected >= 2",
-                      x->ndim);
-    for (int i = 1; i < 5; i++)
-      if (n->inputs[i] < 0 || cn_tensor_numel(&T[n->inputs[i]]) != x->dims[1])
-        return NODE_ERR(CN_EFORMAT,
-                        "parameter %d does not have %" PRId64 " values", i,
-                        x->dims[1]);
-    set_shape(y, x->ndim, x->dims);
-    return 0;
-  case CN_OP_SCALE: {
-    const cn_tensor_t *s = &T[n->inputs[1]];
-    int ax = n->p.scale.axis;
-    if (ax < 0 || ax + s->ndim > x->ndim)
-      return NODE_ERR(CN_EFORMAT, "scale %s at axis %d does not fit %s",
-                      (shape_str(s, s1, sizeof s1), s1), ax,
-                      (shape_str(x, s2, sizeof s2), s2));
-    for (int i = 0; i < s->ndim; i++)
-      if (s->dims[i] != x->dims[ax + i])
-        return NODE_ERR(CN_EFORMAT, "scale %s at axis %d does not fit %s",
-                        (shape_str(s, s1, sizeof s1), s1), ax,
-                        (shape_str(x, s2, sizeof s2), s2));
-    if (n->p.scale.has_bias != (n->ninputs > 2 && n->inputs[2] >= 0))
-      return NODE_ERR(CN_EFORMAT, "has_bias does not match inputs");
-    if (n->p.scale.has_bias &&
-        cn_tensor_numel(&T[n->inputs[2]]) != cn_tensor_numel(s))
-      return NODE_ERR(CN_EFORMAT, "bias and scale sizes differ");
-    set_shape(y, x->ndim, x->dims);
-    return 0;
-  }
-  case CN_OP_LRN:
-    if (x->ndim != 4)
-      return NODE_ERR(CN_EUNSUPPORTED, "input has %d dimensions, expected 4",
-                      x->ndim);
-    if (n->p.lrn.size < 1)
-      return NODE_ERR(CN_EFORMAT, "size %d", n->p.lrn.size);
-    set_shape(y, x->ndim, x->dims);
-    return 0;
-  case CN_OP_CONCAT: {
-    int ax = n->p.axis.axis;
-    if (ax < 0 || ax >= x->ndim)
-      return NODE_ERR(CN_EFORMAT, "axis %d for a %d-D input", ax, x->ndim);
-    set_shape(y, x->ndim, x->dims);
-    y->dims[ax] = 0;
-    for (int i = 0; i < n->ninputs; i++) {
-      const cn_tensor_t *t = n->inputs[i] >= 0 ? &T[n->inputs[i]] : NULL;
-      if (!t || t->ndim != x->ndim)
-        return NODE_ERR(CN_EFORMAT, "input %d has another rank", i);
-      for (int k = 0; k < x->ndim; k++)
-        if (k != ax && t->dims[k] != x->dims[k])
-          return NODE_ERR(CN_EFORMAT, "input %d %s does not match input 0 %s",
-                          i, (shape_str(t, s1, sizeof s1), s1),
-                          (shape_str(x, s2, sizeof s2), s2));
-      y->dims[ax] += t->dims[ax];
-    }
-    return check_dims(g, y->name, y->ndim, y->dims, err);
-  }
-  case CN_OP_SPLIT: {
-    int ax = n->p.axis.axis;
-    if (ax < 0 || ax >= x->ndim)
-      return NODE_ERR(CN_EFORMAT, "axis %d for a %d-D input", ax, x->ndim);
-    int64_t sum = 0;
-    for (int i = 0; i < n->noutputs; i++) {
-      const cn_tensor_t *t = &T[n->outputs[i]];
-      if (t->ndim != x->ndim)
-        return NODE_ERR(CN_EFORMAT, "output %d has another rank", i);
-      for (int k = 0; k < x->ndim; k++)
-        if (k != ax && t->dims[k] != x->dims[k])
-          return NODE_ERR(CN_EFORMAT, "output %d does not match the input", i);
-      sum += t->dims[ax];
-    }
-    if (sum != x->dims[ax])
-      return NODE_ERR(CN_EFORMAT,
-                      "split sizes add up to %" PRId64 ", axis has %" PRId64,
-                      sum, x->dims[ax]);
-    return 0;
-  }
-  case CN_OP_SLICE: {
-    if (y->ndim != x->ndim)
-      return NODE_ERR(CN_EFORMAT, "output rank differs from the input");
-    for (int k = 0; k < x->ndim; k++) {
-      int64_t st = n->p.slice.starts[k], sp = n->p.slice.steps[k],
-              c = y->dims[k];
-      if (sp == 0)
-        return NODE_ERR(CN_EFORMAT, "step 0 on axis %d", k);
-      if (c > 1 && (sp > x->dims[k] || sp < -x->dims[k]))
-        return NODE_ERR(CN_EFORMAT, "slice on axis %d leaves the input", k);
-      if (c > 0 && (st < 0 || st >= x->dims[k] || st + (c - 1) * sp < 0 ||
-                    st + (c - 1) * sp >= x->dims[k]))
-        return NODE_ERR(CN_EFORMAT, "slice on axis %d leaves the input", k);
-    }
-    return 0;
-  }
-  case CN_OP_RESHAPE:
-    if (cn_tensor_numel(y) != cn_tensor_numel(x))
-      return NODE_ERR(CN_EFORMAT, "reshape %s to %s changes the element count",
-                      (shape_str(x, s1, sizeof s1), s1),
-                      (shape_str(y, s2, sizeof s2), s2));
-    return 0;
-  case CN_OP_TRANSPOSE: {
-    unsigned seen = 0;
-    for (int k = 0; k < x->ndim; k++) {
-      int pk = n->p.transpose.perm[k];
-      if (pk < 0 || pk >= x->ndim || (seen & (1u << pk)))
-        return NODE_ERR(CN_EFORMAT, "perm is not a permutation of %d axes",
-                        x->ndim);
-      seen |= 1u << pk;
-      d[k] = x->dims[pk];
-    }
-    set_shape(y, x->ndim, d);
-    return 0;
-  }
-  case CN_OP_PAD: {
-    const cn_pad_params_t *p = &n->p.pad;
-    for (int k = 0; k < x->ndim; k++) {
-      int64_t b = p->pads[k], e = p->pads[x->ndim + k];
-      if (b > CN_MAX_NUMEL || e > CN_MAX_NUMEL)
-        return NODE_ERR(CN_EFORMAT, "absurd pad on axis %d", k);
-      d[k] = x->dims[k] + b + e;
-      if (d[k] < 0)
-        return NODE_ERR(CN_EFORMAT, "pads remove more than axis %d holds", k);
-      if (p->mode == CN_PAD_REFLECT && (b >= x->dims[k] || e >= x->dims[k]) &&
-          (b > 0 || e > 0))
-        return NODE_ERR(CN_EFORMAT,
-                        "reflect pad on axis %d not smaller than the axis", k);
-      if (p->mode == CN_PAD_EDGE && x->dims[k] == 0 && (b > 0 || e > 0))
-        return NODE_ERR(CN_EFORMAT, "edge pad of an empty axis");
-    }
-    set_shape(y, x->ndim, d);
-    return check_dims(g, y->name, y->ndim, y->dims, err);
-  }
-  case CN_OP_RESIZE:
-    if (y->ndim != x->ndim)
-      return NODE_ERR(CN_EFORMAT, "output rank differs from the input");
-    return 0;
-  case CN_OP_IDENTITY:
-    set_shape(y, x->ndim, x->dims);
-    return 0;
-  case CN_OP_REDUCE: {
-    const cn_reduce_params_t *p = &n->p.reduce;
-    if (x->ndim < 32 && (p->axes >> x->ndim) != 0)
-      return NODE_ERR(CN_EFORMAT, "reduction axes 0x%x for a %d-D input",
-                      p->axes, x->ndim);
-    int nd = 0;
-    for (int k = 0; k < x->ndim; k++) {
-      if (!(p->axes & (1u << k)))
-        d[nd++] = x->dims[k];
-      else if (x->dims[k] == 0 &&
-               (p->kind == CN_REDUCE_MAX || p->kind == CN_REDUCE_MIN))
-        return NODE_ERR(CN_EFORMAT, "max/min over an empty axis");
-      else if (p->keepdims)
-        d[nd++] = 1;
-    }
-    set_shape(y, nd, d);
-    return 0;
-  }
-  case CN_OP_PRIOR_BOX:
-  case CN_OP_DETECTION_OUTPUT:
-    if (y->ndim < 1)
-      return NODE_ERR(CN_EFORMAT, "output shape not set by the importer");
-    return 0;
-  default:
-    return NODE_ERR(CN_EINTERNAL, "unknown op %d", (int)n->op);
-  }
 }
 
 void cn__err_clean(cn_err_t *err) {
@@ -1022,23 +466,32 @@ int cn_graph_finalize(cn_graph_t *g, cn_err_t *err) {
   return r;
 }
 
-static int infer_node_impl(cn_graph_t *g, int ni, cn_err_t *err) {
-  if (ni < 0 || ni >= g->nnodes)
-    return cn_err_set(err, CN_EINVAL, "%s: no node %d", g->source, ni);
+/* The op's input count, then its shape function, then the output sizes. */
+static int node_shape(cn_graph_t *g, int ni, cn_err_t *err) {
   cn_node_t *n = &g->nodes[ni];
-  int mn = slots[n->op][0], mx = slots[n->op][1];
-  if (n->ninputs < mn || (mx >= 0 && n->ninputs > mx))
-    return NODE_ERR(CN_EFORMAT, "%s takes %d..%d inputs, has %d",
-                    cn_op_name(n->op), mn, mx, n->ninputs);
-  int r = infer_node(g, ni, err);
+  const cn_op_info_t *oi = cn_op_info(n->op);
+  if (!oi)
+    return NODE_ERR(CN_EINTERNAL, "unknown op %d", (int)n->op);
+  if (n->ninputs < oi->min_in || (oi->max_in >= 0 && n->ninputs > oi->max_in))
+    return NODE_ERR(CN_EFORMAT, "%s takes %d..%d inputs, has %d", oi->name,
+                    oi->min_in, oi->max_in, n->ninputs);
+  if (n->ninputs < 1 || n->inputs[0] < 0)
+    return NODE_ERR(CN_EFORMAT, "first input is missing");
+  int r = oi->shape(g, ni, err);
   for (int i = 0; r == 0 && i < n->noutputs; i++) {
     cn_tensor_t *t = &g->tensors[n->outputs[i]];
-    r = check_dims(g, t->name, t->ndim, t->dims, err);
+    r = cn__check_dims(g, t->name, t->ndim, t->dims, err);
   }
   return r;
 }
 
-static int finalize_impl(cn_graph_t *g, cn_err_t *err) {
+static int infer_node_impl(cn_graph_t *g, int ni, cn_err_t *err) {
+  if (ni < 0 || ni >= g->nnodes)
+    return cn_err_set(err, CN_EINVAL, "%s: no node %d", g->source, ni);
+  return node_shape(g, ni, err);
+}
+
+static int finalize_inputs(cn_graph_t *g, cn_err_t *err) {
   for (int t = 0; t < g->ntensors; t++) {
     g->tensors[t].producer = -1;
     g->tensors[t].nuses = 0;
@@ -1059,45 +512,48 @@ static int finalize_impl(cn_graph_t *g, cn_err_t *err) {
                           t->name, k, t->dims[k]);
     t->flags |= CN_TENSOR_INPUT;
   }
-  for (int ni = 0; ni < g->nnodes; ni++) {
-    cn_node_t *n = &g->nodes[ni];
-    if (n->op < 0 || n->op >= CN_OP_COUNT_)
-      return NODE_ERR(CN_EINTERNAL, "deleted node left in the graph");
-    int mn = slots[n->op][0], mx = slots[n->op][1];
-    if (n->ninputs < mn || (mx >= 0 && n->ninputs > mx))
-      return NODE_ERR(CN_EFORMAT, "%s takes %d..%d inputs, has %d",
-                      cn_op_name(n->op), mn, mx, n->ninputs);
-    if ((n->op != CN_OP_SPLIT && n->noutputs != 1) || n->noutputs < 1)
-      return NODE_ERR(CN_EFORMAT, "%d outputs", n->noutputs);
-    for (int i = 0; i < n->ninputs; i++) {
-      int id = n->inputs[i];
-      if (id < 0)
-        continue;
-      cn_tensor_t *t = &g->tensors[id];
-      if (!(t->flags & (CN_TENSOR_CONST | CN_TENSOR_INPUT)) && t->producer < 0)
-        return NODE_ERR(CN_EFORMAT, "input %s is not computed before this node",
-                        t->name);
-      if (t->dtype != CN_DT_F32)
-        return NODE_ERR(CN_EUNSUPPORTED, "input %s is not float32", t->name);
-      t->nuses++;
-    }
-    for (int i = 0; i < n->noutputs; i++) {
-      cn_tensor_t *t = &g->tensors[n->outputs[i]];
-      if (t->producer >= 0 || (t->flags & (CN_TENSOR_CONST | CN_TENSOR_INPUT)))
-        return NODE_ERR(CN_EFORMAT, "output %s is written twice", t->name);
-      t->producer = ni;
-      t->dtype = CN_DT_F32;
-    }
-    int r = infer_node(g, ni, err);
-    if (r < 0)
-      return r;
-    for (int i = 0; i < n->noutputs; i++) {
-      cn_tensor_t *t = &g->tensors[n->outputs[i]];
-      r = check_dims(g, t->name, t->ndim, t->dims, err);
-      if (r < 0)
-        return r;
-    }
+  return 0;
+}
+
+/* Order, uses and types of one node's inputs and outputs, then its shape. */
+static int finalize_node(cn_graph_t *g, int ni, cn_err_t *err) {
+  cn_node_t *n = &g->nodes[ni];
+  const cn_op_info_t *oi = cn_op_info(n->op);
+  if (!oi)
+    return NODE_ERR(CN_EINTERNAL, "deleted node left in the graph");
+  if (n->ninputs < oi->min_in || (oi->max_in >= 0 && n->ninputs > oi->max_in))
+    return NODE_ERR(CN_EFORMAT, "%s takes %d..%d inputs, has %d", oi->name,
+                    oi->min_in, oi->max_in, n->ninputs);
+  if ((oi->max_out >= 0 && n->noutputs > oi->max_out) || n->noutputs < 1)
+    return NODE_ERR(CN_EFORMAT, "%d outputs", n->noutputs);
+  for (int i = 0; i < n->ninputs; i++) {
+    int id = n->inputs[i];
+    if (id < 0)
+      continue;
+    cn_tensor_t *t = &g->tensors[id];
+    if (!(t->flags & (CN_TENSOR_CONST | CN_TENSOR_INPUT)) && t->producer < 0)
+      return NODE_ERR(CN_EFORMAT, "input %s is not computed before this node",
+                      t->name);
+    if (!(oi->dtypes & CN_DTYPE_BIT(t->dtype)))
+      return NODE_ERR(CN_EUNSUPPORTED, "input %s is not float32", t->name);
+    t->nuses++;
   }
+  for (int i = 0; i < n->noutputs; i++) {
+    cn_tensor_t *t = &g->tensors[n->outputs[i]];
+    if (t->producer >= 0 || (t->flags & (CN_TENSOR_CONST | CN_TENSOR_INPUT)))
+      return NODE_ERR(CN_EFORMAT, "output %s is written twice", t->name);
+    t->producer = ni;
+    t->dtype = CN_DT_F32;
+  }
+  return node_shape(g, ni, err);
+}
+
+static int finalize_impl(cn_graph_t *g, cn_err_t *err) {
+  int r = finalize_inputs(g, err);
+  for (int ni = 0; r == 0 && ni < g->nnodes; ni++)
+    r = finalize_node(g, ni, err);
+  if (r < 0)
+    return r;
   for (int i = 0; i < g->noutputs; i++) {
     cn_tensor_t *t = &g->tensors[g->outputs[i]];
     if (t->producer < 0 && !(t->flags & (CN_TENSOR_INPUT | CN_TENSOR_CONST)))
@@ -1163,34 +619,6 @@ int cn_graph_compact(cn_graph_t *g, cn_err_t *err) {
   return cn_graph_finalize(g, err);
 }
 
-double cn_node_flops(const cn_graph_t *g, int ni) {
-  const cn_node_t *n = &g->nodes[ni];
-  const cn_tensor_t *y = &g->tensors[n->outputs[0]];
-  switch (n->op) {
-  case CN_OP_CONV: {
-    const cn_tensor_t *w = &g->tensors[n->inputs[1]];
-    return 2.0 * (double)cn_tensor_numel(y) *
-           (double)(w->dims[1] * w->dims[2] * w->dims[3]);
-  }
-  case CN_OP_DECONV: {
-    const cn_tensor_t *x = &g->tensors[n->inputs[0]];
-    const cn_tensor_t *w = &g->tensors[n->inputs[1]];
-    return 2.0 * (double)cn_tensor_numel(x) *
-           (double)(w->dims[1] * w->dims[2] * w->dims[3]);
-  }
-  case CN_OP_INNER_PRODUCT: {
-    const cn_tensor_t *w = &g->tensors[n->inputs[1]];
-    return 2.0 * (double)cn_tensor_numel(y) * (double)w->dims[1];
-  }
-  case CN_OP_MATMUL: {
-    const cn_tensor_t *a = &g->tensors[n->inputs[0]];
-    return 2.0 * (double)cn_tensor_numel(y) * (double)a->dims[a->ndim - 1];
-  }
-  default:
-    return (double)cn_tensor_numel(y);
-  }
-}
-
 double cn_graph_flops(const cn_graph_t *g) {
   double f = 0;
   for (int i = 0; i < g->nnodes; i++)
@@ -1210,8 +638,8 @@ void cn_graph_print(const cn_graph_t *g, FILE *f) {
   char s1[96], s2[96];
   for (int i = 0; i < g->nnodes; i++) {
     const cn_node_t *n = &g->nodes[i];
-    shape_str(&g->tensors[n->inputs[0]], s1, sizeof s1);
-    shape_str(&g->tensors[n->outputs[0]], s2, sizeof s2);
+    cn__graph_shape_str(&g->tensors[n->inputs[0]], s1, sizeof s1);
+    cn__graph_shape_str(&g->tensors[n->outputs[0]], s2, sizeof s2);
     fprintf(f, "%4d %-15s %-28s %s -> %s", i, cn_op_name(n->op), n->name, s1,
             s2);
     const cn_postops_t *po = n->op == CN_OP_CONV            ? &n->p.conv.post

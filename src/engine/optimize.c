@@ -272,26 +272,6 @@ static int fold_bn(cn_graph_t *g, cn_err_t *err) {
   return changed;
 }
 
-static int fusable_act(cn_act_t a) {
-  switch (a) {
-  case CN_ACT_RELU:
-  case CN_ACT_CLIP:
-  case CN_ACT_SIGMOID:
-  case CN_ACT_TANH:
-  case CN_ACT_ELU:
-  case CN_ACT_HARDSWISH:
-  case CN_ACT_LINEAR:
-  case CN_ACT_ABS:
-  case CN_ACT_SQRT:
-  case CN_ACT_EXP:
-  case CN_ACT_LOG:
-  case CN_ACT_SOFTPLUS:
-    return 1;
-  default:
-    return 0;
-  }
-}
-
 static cn_postops_t *postops_of(cn_node_t *n) {
   if (n->op == CN_OP_CONV)
     return &n->p.conv.post;
@@ -304,7 +284,7 @@ static int fuse_act(cn_graph_t *g) {
   int changed = 0;
   for (int i = 0; i < g->nnodes; i++) {
     cn_node_t *n = &g->nodes[i];
-    if (n->op != CN_OP_ACT || !fusable_act(n->p.act.kind))
+    if (n->op != CN_OP_ACT || !cn_act_info(n->p.act.kind)->fusable)
       continue;
     int p = sole_producer(g, n->inputs[0]);
     if (p < 0)

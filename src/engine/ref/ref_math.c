@@ -5,50 +5,7 @@
 #include "engine/ref/ref.h"
 
 float cn__ref_act(cn_act_t kind, float alpha, float beta, float x) {
-  switch (kind) {
-  case CN_ACT_RELU:
-    return x > 0 ? x : x * alpha;
-  case CN_ACT_CLIP:
-    return x < alpha ? alpha : x > beta ? beta : x;
-  case CN_ACT_SIGMOID:
-    return 1.0f / (1.0f + expf(-x));
-  case CN_ACT_TANH:
-    return tanhf(x);
-  case CN_ACT_HARDSIGMOID: {
-    float v = alpha * x + beta;
-    return v < 0 ? 0 : v > 1 ? 1 : v;
-  }
-  case CN_ACT_HARDSWISH: {
-    float v = x / 6.0f + 0.5f;
-    return x * (v < 0 ? 0 : v > 1 ? 1 : v);
-  }
-  case CN_ACT_ELU:
-    return x >= 0 ? x : alpha * (expf(x) - 1.0f);
-  case CN_ACT_SELU:
-    return x > 0 ? beta * x : beta * alpha * (expf(x) - 1.0f);
-  case CN_ACT_SOFTPLUS:
-    return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
-  case CN_ACT_ABS:
-    return fabsf(x);
-  case CN_ACT_NEG:
-    return -x;
-  case CN_ACT_EXP:
-    return expf(x);
-  case CN_ACT_LOG:
-    return logf(x);
-  case CN_ACT_SQRT:
-    return sqrtf(x);
-  case CN_ACT_RECIPROCAL:
-    return 1.0f / x;
-  case CN_ACT_FLOOR:
-    return floorf(x);
-  case CN_ACT_CEIL:
-    return ceilf(x);
-  case CN_ACT_LINEAR:
-    return alpha * x + beta;
-  default:
-    return x;
-  }
+  return cn_act_info(kind)->ref(x, alpha, beta);
 }
 
 void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,
@@ -60,8 +17,9 @@ void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,
       for (int64_t i = 0; i < numel; i++)
         y[i] += o->scale * s[i];
     } else {
+      cn_act_fn f = cn_act_info(o->act)->ref;
       for (int64_t i = 0; i < numel; i++)
-        y[i] = cn__ref_act(o->act, o->alpha, o->beta, y[i]);
+        y[i] = f(y[i], o->alpha, o->beta);
     }
   }
 }
@@ -73,8 +31,9 @@ int cn__ref_act_node(const cn_graph_t *g, const cn_node_t *n,
   (void)err;
   int64_t numel = cn_tensor_numel(&g->tensors[n->outputs[0]]);
   const cn_act_params_t *p = &n->p.act;
+  cn_act_fn f = cn_act_info(p->kind)->ref;
   for (int64_t i = 0; i < numel; i++)
-    out[0][i] = cn__ref_act(p->kind, p->alpha, p->beta, in[0][i]);
+    out[0][i] = f(in[0][i], p->alpha, p->beta);
   return 0;
 }
 
