@@ -1026,7 +1026,8 @@ static int op_act(imp_t *m, cn_act_t kind, float alpha, float beta) {
   return emit1(m, CN_OP_ACT, &p, 1, &x, y);
 }
 
-static int op_clip(imp_t *m) {
+static int op_clip(imp_t *m, int arg) {
+  (void)arg;
   float lo = -FLT_MAX, hi = FLT_MAX;
   if (m->opset < 11) {
     TRY(attr_float(m, "min", -FLT_MAX, &lo));
@@ -1082,7 +1083,8 @@ static int op_binary(imp_t *m, cn_binary_kind_t k, const char *name) {
   return 0;
 }
 
-static int op_mean(imp_t *m) {
+static int op_mean(imp_t *m, int arg) {
+  (void)arg;
   int n = nin(m), acc;
   TRY(need_in(m, 0, &acc));
   cn_op_params_t p;
@@ -1104,7 +1106,8 @@ static int op_mean(imp_t *m) {
   return emit1(m, CN_OP_BINARY, &p, 2, ins, y);
 }
 
-static int op_prelu(imp_t *m) {
+static int op_prelu(imp_t *m, int arg) {
+  (void)arg;
   int x, s, y;
   TRY(need_in(m, 0, &x));
   TRY(need_in(m, 1, &s));
@@ -1159,7 +1162,8 @@ static int op_softmax(imp_t *m, int log) {
   return reshape_to(m, y2, rank, od, y, &y);
 }
 
-static int op_batchnorm(imp_t *m) {
+static int op_batchnorm(imp_t *m, int arg) {
+  (void)arg;
   int ins[5], y;
   for (int i = 0; i < 5; i++)
     TRY(need_in(m, i, &ins[i]));
@@ -1181,7 +1185,8 @@ static int op_batchnorm(imp_t *m) {
   return emit1(m, CN_OP_BATCHNORM, &p, 5, ins, y);
 }
 
-static int op_gemm(imp_t *m) {
+static int op_gemm(imp_t *m, int arg) {
+  (void)arg;
   int a, b, c = in_id(m, 2), y;
   TRY(need_in(m, 0, &a));
   TRY(need_in(m, 1, &b));
@@ -1286,7 +1291,8 @@ static int op_gemm(imp_t *m) {
   return 0;
 }
 
-static int op_matmul(imp_t *m) {
+static int op_matmul(imp_t *m, int arg) {
+  (void)arg;
   int a, b, y;
   TRY(need_in(m, 0, &a));
   TRY(need_in(m, 1, &b));
@@ -1332,7 +1338,8 @@ static int finish_reshape(imp_t *m, int x, int nd, const int64_t *dims) {
   return reshape_to(m, x, nd, dims, y, &y);
 }
 
-static int op_reshape(imp_t *m) {
+static int op_reshape(imp_t *m, int arg) {
+  (void)arg;
   int x, s;
   TRY(need_in(m, 0, &x));
   int64_t shape[MAXD + 1];
@@ -1385,7 +1392,8 @@ static int op_reshape(imp_t *m) {
   return finish_reshape(m, x, n, shape);
 }
 
-static int op_flatten(imp_t *m) {
+static int op_flatten(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -1464,7 +1472,8 @@ static int op_squeeze(imp_t *m, int unsq) {
   return finish_reshape(m, x, nd, d);
 }
 
-static int op_transpose(imp_t *m) {
+static int op_transpose(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -1492,7 +1501,8 @@ static int op_transpose(imp_t *m) {
   return emit1(m, CN_OP_TRANSPOSE, &p, 1, &x, y);
 }
 
-static int op_concat(imp_t *m) {
+static int op_concat(imp_t *m, int arg) {
+  (void)arg;
   int n = nin(m), x0;
   TRY(need_in(m, 0, &x0));
   int64_t a;
@@ -1557,7 +1567,8 @@ static int op_concat(imp_t *m) {
   return emit1(m, CN_OP_CONCAT, &p, k, ins, y);
 }
 
-static int op_split(imp_t *m) {
+static int op_split(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -1647,7 +1658,8 @@ static int64_t slice_axis(int64_t dim, int64_t st, int64_t en, int64_t *step,
   return st > en ? 1 + (st - en - 1) / -*step : 0;
 }
 
-static int op_slice(imp_t *m) {
+static int op_slice(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   int64_t st[MAXD], en[MAXD], ax[MAXD], sp[MAXD];
@@ -1729,7 +1741,8 @@ static int op_slice(imp_t *m) {
   return emit1(m, CN_OP_SLICE, &p, 1, &x, y);
 }
 
-static int op_gather(imp_t *m) {
+static int op_gather(imp_t *m, int arg) {
+  (void)arg;
   int x, idx;
   TRY(need_in(m, 0, &x));
   TRY(need_const(m, 1, "indices", &idx));
@@ -1817,7 +1830,8 @@ static int op_gather(imp_t *m) {
   return reshape_to(m, cat, out_rank, od, y, &y);
 }
 
-static int op_shape(imp_t *m) {
+static int op_shape(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -1838,7 +1852,8 @@ static int op_shape(imp_t *m) {
   return r < 0 ? r : 0;
 }
 
-static int op_size(imp_t *m) {
+static int op_size(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   int64_t v = cn_tensor_numel(T(m, x));
@@ -1846,7 +1861,8 @@ static int op_size(imp_t *m) {
   return r < 0 ? r : 0;
 }
 
-static int op_constant(imp_t *m) {
+static int op_constant(imp_t *m, int arg) {
+  (void)arg;
   const Onnx__AttributeProto *a;
   if ((a = attr(m, "value"))) {
     if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR || !a->t)
@@ -1884,7 +1900,8 @@ static int op_constant(imp_t *m) {
   return r < 0 ? r : 0;
 }
 
-static int op_constant_of_shape(imp_t *m) {
+static int op_constant_of_shape(imp_t *m, int arg) {
+  (void)arg;
   int s;
   TRY(need_const(m, 0, "shape", &s));
   int64_t d[MAXD];
@@ -1934,7 +1951,8 @@ static int op_constant_of_shape(imp_t *m) {
   return 0;
 }
 
-static int op_cast(imp_t *m) {
+static int op_cast(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   int64_t to;
@@ -1981,7 +1999,8 @@ static int op_cast(imp_t *m) {
   return emit1(m, CN_OP_IDENTITY, NULL, 1, &x, y);
 }
 
-static int op_identity(imp_t *m) {
+static int op_identity(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   for (int k = 1; k < nout(m); k++)
@@ -2004,7 +2023,8 @@ static int op_identity(imp_t *m) {
   return emit1(m, CN_OP_IDENTITY, NULL, 1, &x, y);
 }
 
-static int op_pad(imp_t *m) {
+static int op_pad(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -2202,7 +2222,8 @@ static int op_resize(imp_t *m, int upsample) {
   return emit1(m, CN_OP_RESIZE, &p, 1, &x, y);
 }
 
-static int op_lrn(imp_t *m) {
+static int op_lrn(imp_t *m, int arg) {
+  (void)arg;
   int x, y;
   TRY(need_in(m, 0, &x));
   cn_op_params_t p;
@@ -2224,7 +2245,8 @@ static int op_lrn(imp_t *m) {
 /* Reductions. Over H and W of a 4-D tensor with keepdims (how exporters
  * write global pooling) Mean and Max become global pooling, which every
  * backend runs fast; anything else is a Reduce node. */
-static int op_reduce(imp_t *m, cn_reduce_kind_t kind) {
+static int op_reduce(imp_t *m, int kind_arg) {
+  cn_reduce_kind_t kind = (cn_reduce_kind_t)kind_arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -2264,7 +2286,8 @@ static int op_reduce(imp_t *m, cn_reduce_kind_t kind) {
   return emit1(m, CN_OP_REDUCE, &p, 1, &x, y);
 }
 
-static int op_expand(imp_t *m) {
+static int op_expand(imp_t *m, int arg) {
+  (void)arg;
   int x, s;
   TRY(need_in(m, 0, &x));
   TRY(need_const(m, 1, "shape", &s));
@@ -2295,7 +2318,8 @@ static int op_expand(imp_t *m) {
   return emit1(m, CN_OP_BINARY, &p, 2, ins, y);
 }
 
-static int op_range(imp_t *m) {
+static int op_range(imp_t *m, int arg) {
+  (void)arg;
   int a, b, c;
   TRY(need_const(m, 0, "start", &a));
   TRY(need_const(m, 1, "limit", &b));
@@ -2323,88 +2347,165 @@ static int op_range(imp_t *m) {
   return 0;
 }
 
-/* ---- dispatch -------------------------------------------------------------
- */
+/* ---- dispatch -------------------------------------------------------- */
 
-const char *const cn__onnx_ops[] = {
-    "Abs",
-    "Add",
-    "AveragePool",
-    "BatchNormalization",
-    "Cast",
-    "Ceil",
-    "Clip",
-    "Concat",
-    "Constant",
-    "ConstantOfShape",
-    "Conv",
-    "ConvTranspose",
-    "Div",
-    "Dropout",
-    "Elu",
-    "Equal",
-    "Exp",
-    "Expand",
-    "Flatten",
-    "Floor",
-    "Gather",
-    "Gemm",
-    "GlobalAveragePool",
-    "GlobalMaxPool",
-    "HardSigmoid",
-    "HardSwish",
-    "Identity",
-    "LeakyRelu",
-    "Log",
-    "LogSoftmax",
-    "LRN",
-    "MatMul",
-    "Max",
-    "MaxPool",
-    "Mean",
-    "Min",
-    "Mul",
-    "Neg",
-    "Pad",
-    "Pow",
-    "PRelu",
-    "Range",
-    "Reciprocal",
-    "ReduceL1",
-    "ReduceL2",
-    "ReduceLogSum",
-    "ReduceLogSumExp",
-    "ReduceMax",
-    "ReduceMean",
-    "ReduceMin",
-    "ReduceProd",
-    "ReduceSum",
-    "ReduceSumSquare",
-    "Relu",
-    "Reshape",
-    "Resize",
-    "Selu",
-    "Shape",
-    "Sigmoid",
-    "Size",
-    "Slice",
-    "Softmax",
-    "Softplus",
-    "Split",
-    "Sqrt",
-    "Squeeze",
-    "Sub",
-    "Sum",
-    "Tanh",
-    "Transpose",
-    "Unsqueeze",
-    "Upsample",
-    NULL,
+static int import_act(imp_t *m, int kind) {
+  return op_act(m, (cn_act_t)kind, 0, 0);
+}
+
+static int import_leaky_relu(imp_t *m, int arg) {
+  float a;
+  (void)arg;
+  TRY(attr_float(m, "alpha", 0.01f, &a));
+  return op_act(m, CN_ACT_RELU, a, 0);
+}
+
+static int import_hardsigmoid(imp_t *m, int arg) {
+  float a, b;
+  (void)arg;
+  TRY(attr_float(m, "alpha", 0.2f, &a));
+  TRY(attr_float(m, "beta", 0.5f, &b));
+  return op_act(m, CN_ACT_HARDSIGMOID, a, b);
+}
+
+static int import_elu(imp_t *m, int arg) {
+  float a;
+  (void)arg;
+  TRY(attr_float(m, "alpha", 1.0f, &a));
+  return op_act(m, CN_ACT_ELU, a, 0);
+}
+
+static int import_selu(imp_t *m, int arg) {
+  float a, g;
+  (void)arg;
+  TRY(attr_float(m, "alpha", 1.67326319217681884765625f, &a));
+  TRY(attr_float(m, "gamma", 1.05070102214813232421875f, &g));
+  return op_act(m, CN_ACT_SELU, a, g);
+}
+
+/* Sum is a chain of Adds (and int64 Sum folds as Add). */
+static int import_binary(imp_t *m, int kind) {
+  const char *name = kind == CN_BIN_ADD ? "Add" : m->node->op_type;
+  return op_binary(m, (cn_binary_kind_t)kind, name);
+}
+
+static int import_pool(imp_t *m, int kind) {
+  return op_pool(m, (cn_pool_kind_t)kind, 0);
+}
+
+static int import_global_pool(imp_t *m, int kind) {
+  return op_pool(m, (cn_pool_kind_t)kind, 1);
+}
+
+/* Only on constants (shape arithmetic), folded at load. */
+static int import_equal(imp_t *m, int arg) {
+  (void)arg;
+  if (!all_const(m))
+    return ierr(m, CN_EUNSUPPORTED, "unsupported op %s", m->node->op_type);
+  return i64_binary(m, m->node->op_type);
+}
+
+typedef struct onnx_op {
+  const char *name;
+  int (*fn)(imp_t *m, int arg);
+  int arg;
+} onnx_op_t;
+
+/* Every op type of the default domain the importer converts, sorted by
+ * strcmp (bsearch). Some are only accepted when they can be evaluated at
+ * load (Shape, Size, ConstantOfShape, Range, Equal, Cast to integers). */
+static const onnx_op_t onnx_ops[] = {
+    {"Abs", import_act, CN_ACT_ABS},
+    {"Add", import_binary, CN_BIN_ADD},
+    {"AveragePool", import_pool, CN_POOL_AVG},
+    {"BatchNormalization", op_batchnorm, 0},
+    {"Cast", op_cast, 0},
+    {"Ceil", import_act, CN_ACT_CEIL},
+    {"Clip", op_clip, 0},
+    {"Concat", op_concat, 0},
+    {"Constant", op_constant, 0},
+    {"ConstantOfShape", op_constant_of_shape, 0},
+    {"Conv", op_conv, 0},
+    {"ConvTranspose", op_conv, 1},
+    {"Div", import_binary, CN_BIN_DIV},
+    {"Dropout", op_identity, 0},
+    {"Elu", import_elu, 0},
+    {"Equal", import_equal, 0},
+    {"Exp", import_act, CN_ACT_EXP},
+    {"Expand", op_expand, 0},
+    {"Flatten", op_flatten, 0},
+    {"Floor", import_act, CN_ACT_FLOOR},
+    {"Gather", op_gather, 0},
+    {"Gemm", op_gemm, 0},
+    {"GlobalAveragePool", import_global_pool, CN_POOL_AVG},
+    {"GlobalMaxPool", import_global_pool, CN_POOL_MAX},
+    {"HardSigmoid", import_hardsigmoid, 0},
+    {"HardSwish", import_act, CN_ACT_HARDSWISH},
+    {"Identity", op_identity, 0},
+    {"LRN", op_lrn, 0},
+    {"LeakyRelu", import_leaky_relu, 0},
+    {"Log", import_act, CN_ACT_LOG},
+    {"LogSoftmax", op_softmax, 1},
+    {"MatMul", op_matmul, 0},
+    {"Max", import_binary, CN_BIN_MAX},
+    {"MaxPool", import_pool, CN_POOL_MAX},
+    {"Mean", op_mean, 0},
+    {"Min", import_binary, CN_BIN_MIN},
+    {"Mul", import_binary, CN_BIN_MUL},
+    {"Neg", import_act, CN_ACT_NEG},
+    {"PRelu", op_prelu, 0},
+    {"Pad", op_pad, 0},
+    {"Pow", import_binary, CN_BIN_POW},
+    {"Range", op_range, 0},
+    {"Reciprocal", import_act, CN_ACT_RECIPROCAL},
+    {"ReduceL1", op_reduce, CN_REDUCE_L1},
+    {"ReduceL2", op_reduce, CN_REDUCE_L2},
+    {"ReduceLogSum", op_reduce, CN_REDUCE_LOG_SUM},
+    {"ReduceLogSumExp", op_reduce, CN_REDUCE_LOG_SUM_EXP},
+    {"ReduceMax", op_reduce, CN_REDUCE_MAX},
+    {"ReduceMean", op_reduce, CN_REDUCE_MEAN},
+    {"ReduceMin", op_reduce, CN_REDUCE_MIN},
+    {"ReduceProd", op_reduce, CN_REDUCE_PROD},
+    {"ReduceSum", op_reduce, CN_REDUCE_SUM},
+    {"ReduceSumSquare", op_reduce, CN_REDUCE_SUM_SQUARE},
+    {"Relu", import_act, CN_ACT_RELU},
+    {"Reshape", op_reshape, 0},
+    {"Resize", op_resize, 0},
+    {"Selu", import_selu, 0},
+    {"Shape", op_shape, 0},
+    {"Sigmoid", import_act, CN_ACT_SIGMOID},
+    {"Size", op_size, 0},
+    {"Slice", op_slice, 0},
+    {"Softmax", op_softmax, 0},
+    {"Softplus", import_act, CN_ACT_SOFTPLUS},
+    {"Split", op_split, 0},
+    {"Sqrt", import_act, CN_ACT_SQRT},
+    {"Squeeze", op_squeeze, 0},
+    {"Sub", import_binary, CN_BIN_SUB},
+    {"Sum", import_binary, CN_BIN_ADD},
+    {"Tanh", import_act, CN_ACT_TANH},
+    {"Transpose", op_transpose, 0},
+    {"Unsqueeze", op_squeeze, 1},
+    {"Upsample", op_resize, 1},
 };
+#define N_ONNX_OPS (sizeof onnx_ops / sizeof onnx_ops[0])
+
+static int onnx_op_cmp(const void *key, const void *elem) {
+  return strcmp(key, ((const onnx_op_t *)elem)->name);
+}
+
+static const onnx_op_t *onnx_op_find(const char *op) {
+  return bsearch(op, onnx_ops, N_ONNX_OPS, sizeof onnx_ops[0], onnx_op_cmp);
+}
+
+const char *cn_onnx_op_at(size_t i) {
+  return i < N_ONNX_OPS ? onnx_ops[i].name : NULL;
+}
+
+int cn_onnx_op_supported(const char *op) { return op && onnx_op_find(op); }
 
 static int import_node(imp_t *m) {
   const char *op = m->node->op_type ? m->node->op_type : "";
-  float f1, f2;
   if (m->node->domain && m->node->domain[0] &&
       strcmp(m->node->domain, "ai.onnx") != 0)
     return ierr(m, CN_EUNSUPPORTED, "op %s of domain %s", op, m->node->domain);
@@ -2414,155 +2515,10 @@ static int import_node(imp_t *m) {
   if ((m->opset < 2 && (!strcmp(op, "Pad") || !strcmp(op, "Split"))) ||
       (m->opset < 7 && !strcmp(op, "Upsample")))
     return ierr(m, CN_EUNSUPPORTED, "%s of opset %" PRId64, op, m->opset);
-  if (!strcmp(op, "Conv"))
-    return op_conv(m, 0);
-  if (!strcmp(op, "ConvTranspose"))
-    return op_conv(m, 1);
-  if (!strcmp(op, "MaxPool"))
-    return op_pool(m, CN_POOL_MAX, 0);
-  if (!strcmp(op, "AveragePool"))
-    return op_pool(m, CN_POOL_AVG, 0);
-  if (!strcmp(op, "GlobalAveragePool"))
-    return op_pool(m, CN_POOL_AVG, 1);
-  if (!strcmp(op, "GlobalMaxPool"))
-    return op_pool(m, CN_POOL_MAX, 1);
-  if (!strcmp(op, "Gemm"))
-    return op_gemm(m);
-  if (!strcmp(op, "MatMul"))
-    return op_matmul(m);
-  if (!strcmp(op, "Add") || !strcmp(op, "Sum"))
-    return op_binary(m, CN_BIN_ADD, "Add");
-  if (!strcmp(op, "Sub"))
-    return op_binary(m, CN_BIN_SUB, op);
-  if (!strcmp(op, "Mul"))
-    return op_binary(m, CN_BIN_MUL, op);
-  if (!strcmp(op, "Div"))
-    return op_binary(m, CN_BIN_DIV, op);
-  if (!strcmp(op, "Pow"))
-    return op_binary(m, CN_BIN_POW, op);
-  if (!strcmp(op, "Max"))
-    return op_binary(m, CN_BIN_MAX, op);
-  if (!strcmp(op, "Min"))
-    return op_binary(m, CN_BIN_MIN, op);
-  if (!strcmp(op, "Mean"))
-    return op_mean(m);
-  if (!strcmp(op, "Relu"))
-    return op_act(m, CN_ACT_RELU, 0, 0);
-  if (!strcmp(op, "LeakyRelu")) {
-    TRY(attr_float(m, "alpha", 0.01f, &f1));
-    return op_act(m, CN_ACT_RELU, f1, 0);
-  }
-  if (!strcmp(op, "PRelu"))
-    return op_prelu(m);
-  if (!strcmp(op, "Clip"))
-    return op_clip(m);
-  if (!strcmp(op, "Sigmoid"))
-    return op_act(m, CN_ACT_SIGMOID, 0, 0);
-  if (!strcmp(op, "Tanh"))
-    return op_act(m, CN_ACT_TANH, 0, 0);
-  if (!strcmp(op, "HardSigmoid")) {
-    TRY(attr_float(m, "alpha", 0.2f, &f1));
-    TRY(attr_float(m, "beta", 0.5f, &f2));
-    return op_act(m, CN_ACT_HARDSIGMOID, f1, f2);
-  }
-  if (!strcmp(op, "HardSwish"))
-    return op_act(m, CN_ACT_HARDSWISH, 0, 0);
-  if (!strcmp(op, "Elu")) {
-    TRY(attr_float(m, "alpha", 1.0f, &f1));
-    return op_act(m, CN_ACT_ELU, f1, 0);
-  }
-  if (!strcmp(op, "Selu")) {
-    TRY(attr_float(m, "alpha", 1.67326319217681884765625f, &f1));
-    TRY(attr_float(m, "gamma", 1.05070102214813232421875f, &f2));
-    return op_act(m, CN_ACT_SELU, f1, f2);
-  }
-  if (!strcmp(op, "Softplus"))
-    return op_act(m, CN_ACT_SOFTPLUS, 0, 0);
-  if (!strcmp(op, "Abs"))
-    return op_act(m, CN_ACT_ABS, 0, 0);
-  if (!strcmp(op, "Neg"))
-    return op_act(m, CN_ACT_NEG, 0, 0);
-  if (!strcmp(op, "Exp"))
-    return op_act(m, CN_ACT_EXP, 0, 0);
-  if (!strcmp(op, "Log"))
-    return op_act(m, CN_ACT_LOG, 0, 0);
-  if (!strcmp(op, "Sqrt"))
-    return op_act(m, CN_ACT_SQRT, 0, 0);
-  if (!strcmp(op, "Reciprocal"))
-    return op_act(m, CN_ACT_RECIPROCAL, 0, 0);
-  if (!strcmp(op, "Floor"))
-    return op_act(m, CN_ACT_FLOOR, 0, 0);
-  if (!strcmp(op, "Ceil"))
-    return op_act(m, CN_ACT_CEIL, 0, 0);
-  if (!strcmp(op, "Softmax"))
-    return op_softmax(m, 0);
-  if (!strcmp(op, "LogSoftmax"))
-    return op_softmax(m, 1);
-  if (!strcmp(op, "BatchNormalization"))
-    return op_batchnorm(m);
-  if (!strcmp(op, "Concat"))
-    return op_concat(m);
-  if (!strcmp(op, "Split"))
-    return op_split(m);
-  if (!strcmp(op, "Slice"))
-    return op_slice(m);
-  if (!strcmp(op, "Reshape"))
-    return op_reshape(m);
-  if (!strcmp(op, "Flatten"))
-    return op_flatten(m);
-  if (!strcmp(op, "Squeeze"))
-    return op_squeeze(m, 0);
-  if (!strcmp(op, "Unsqueeze"))
-    return op_squeeze(m, 1);
-  if (!strcmp(op, "Transpose"))
-    return op_transpose(m);
-  if (!strcmp(op, "Pad"))
-    return op_pad(m);
-  if (!strcmp(op, "Resize"))
-    return op_resize(m, 0);
-  if (!strcmp(op, "Upsample"))
-    return op_resize(m, 1);
-  if (!strcmp(op, "LRN"))
-    return op_lrn(m);
-  if (!strcmp(op, "Dropout") || !strcmp(op, "Identity"))
-    return op_identity(m);
-  if (!strcmp(op, "Constant"))
-    return op_constant(m);
-  if (!strcmp(op, "Shape"))
-    return op_shape(m);
-  if (!strcmp(op, "Size"))
-    return op_size(m);
-  if (!strcmp(op, "Gather"))
-    return op_gather(m);
-  if (!strcmp(op, "Cast"))
-    return op_cast(m);
-  if (!strcmp(op, "ConstantOfShape"))
-    return op_constant_of_shape(m);
-  if (!strcmp(op, "Equal") && all_const(m))
-    return i64_binary(m, op);
-  if (!strcmp(op, "Range"))
-    return op_range(m);
-  if (!strcmp(op, "Expand"))
-    return op_expand(m);
-  static const struct {
-    const char *name;
-    cn_reduce_kind_t kind;
-  } reductions[] = {
-      {"ReduceSum", CN_REDUCE_SUM},
-      {"ReduceMean", CN_REDUCE_MEAN},
-      {"ReduceMax", CN_REDUCE_MAX},
-      {"ReduceMin", CN_REDUCE_MIN},
-      {"ReduceProd", CN_REDUCE_PROD},
-      {"ReduceL1", CN_REDUCE_L1},
-      {"ReduceL2", CN_REDUCE_L2},
-      {"ReduceSumSquare", CN_REDUCE_SUM_SQUARE},
-      {"ReduceLogSum", CN_REDUCE_LOG_SUM},
-      {"ReduceLogSumExp", CN_REDUCE_LOG_SUM_EXP},
-  };
-  for (size_t i = 0; i < sizeof reductions / sizeof reductions[0]; i++)
-    if (!strcmp(op, reductions[i].name))
-      return op_reduce(m, reductions[i].kind);
-  return ierr(m, CN_EUNSUPPORTED, "unsupported op %s", op);
+  const onnx_op_t *h = onnx_op_find(op);
+  if (!h)
+    return ierr(m, CN_EUNSUPPORTED, "unsupported op %s", op);
+  return h->fn(m, h->arg);
 }
 
 static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
