@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "engine/graph.h"
-#include "engine/mean.h"
+#include "engine/ir/graph.h"
+#include "engine/caffe/mean.h"
 #include "engine/model.h"
 
 typedef struct tool_args {

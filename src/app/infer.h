@@ -9,7 +9,7 @@
 
 #include "app/options.h"
 #include "core/frame.h"
-#include "engine/mean.h"
+#include "engine/caffe/mean.h"
 #include "engine/model.h"
 #include "vision/decode.h"
 #include "vision/labels.h"

@@ -23,7 +23,7 @@
 #define CN_ENGINE_BACKEND_H
 
 #include "core/error.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
 
 typedef struct cn_engine_opts {
   int threads; /* 0: backend default */

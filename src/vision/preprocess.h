@@ -33,7 +33,7 @@
 
 #include "core/error.h"
 #include "core/frame.h"
-#include "engine/mean.h"
+#include "engine/caffe/mean.h"
 #include "engine/model.h"
 
 typedef enum cn_layout { CN_LAYOUT_NCHW = 0, CN_LAYOUT_NHWC } cn_layout_t;

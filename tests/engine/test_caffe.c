@@ -16,9 +16,10 @@
 
 #include "engine/backend.h"
 #include "engine/caffe.pb-c.h"
-#include "engine/caffe_import.h"
-#include "engine/graph.h"
-#include "engine/mean.h"
+#include "engine/caffe/caffe_import.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/optimize.h"
+#include "engine/caffe/mean.h"
 
 /* ---- caffemodel builder ------------------------------------------------- */
 

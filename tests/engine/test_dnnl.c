@@ -19,7 +19,10 @@
 
 #include "engine/backend.h"
 #include "engine/dnnl/dnnl_internal.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
+#include "engine/caffe/caffe_import.h"
+#include "engine/onnx/onnx_import.h"
+#include "engine/ir/optimize.h"
 #include "engine/model.h"
 
 #define TOL 1e-4

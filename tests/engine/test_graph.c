@@ -10,7 +10,8 @@
 #include <unistd.h>
 
 #include "engine/backend.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/optimize.h"
 #include "engine/model.h"
 
 static uint32_t rng = 12345;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/mean.h"
+#include "engine/caffe/mean.h"
 
 static int have_numpy(void) {
   char out[256];

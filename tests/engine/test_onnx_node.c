@@ -29,9 +29,10 @@
 #include <string.h>
 
 #include "engine/backend.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/optimize.h"
 #include "engine/onnx.pb-c.h"
-#include "engine/onnx_import.h"
+#include "engine/onnx/onnx_import.h"
 
 #define NODE_DIR "/usr/share/libonnx-testdata/data/node"
 #define MAX_IO 16

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "engine/backend.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
 
 typedef struct tg {
   cn_graph_t *g;

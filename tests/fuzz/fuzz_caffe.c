@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/caffe_import.h"
-#include "engine/graph.h"
-#include "engine/mean.h"
+#include "engine/caffe/caffe_import.h"
+#include "engine/ir/graph.h"
+#include "engine/caffe/mean.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -33,23 +33,6 @@ static int nerr(const cn__dnnl_t *s, int node, cn_err_t *err, int code,
                     node, n->name ? n->name : cn_op_name(n->op), what, status);
 }
 
-void cn__dnnl_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims) {
-  dnnl_dims_t d, st;
-  if (ndim == 0) {
-    d[0] = 1;
-    ndim = 1;
-  } else {
-    for (int i = 0; i < ndim; i++)
-      d[i] = dims[i];
-  }
-  dnnl_dim_t acc = 1;
-  for (int i = ndim - 1; i >= 0; i--) {
-    st[i] = acc;
-    acc *= d[i] > 0 ? d[i] : 1;
-  }
-  dnnl_memory_desc_init_by_strides(md, ndim, d, dnnl_f32, st);
-}
-
 static void md_tensor_plain(const cn__dnnl_t *s, int t,
                             dnnl_memory_desc_t *md) {
   const cn_tensor_t *tt = tens(s, t);
@@ -1699,6 +1682,31 @@ static int lower_prior_box(cn__dnnl_t *s, int i, cn_err_t *err) {
   return 0;
 }
 
+/* oneDNN lowering per op; ops without an entry (or whose lowering answers
+ * FALLBACK for a variant) run the op table's reference kernel. */
+typedef int (*lower_fn)(cn__dnnl_t *s, int i, cn_err_t *err);
+static const lower_fn lower_of[CN_OP_COUNT_] = {
+    [CN_OP_CONV] = lower_conv,
+    [CN_OP_DECONV] = lower_conv,
+    [CN_OP_POOL] = lower_pool,
+    [CN_OP_INNER_PRODUCT] = lower_ip,
+    [CN_OP_LRN] = lower_lrn,
+    [CN_OP_SOFTMAX] = lower_softmax,
+    [CN_OP_ACT] = lower_act,
+    [CN_OP_CONCAT] = lower_concat,
+    [CN_OP_BINARY] = lower_binary,
+    [CN_OP_ELTWISE] = lower_eltwise,
+    [CN_OP_BATCHNORM] = lower_affine,
+    [CN_OP_SCALE] = lower_affine,
+    [CN_OP_PRELU] = lower_prelu,
+    [CN_OP_PRIOR_BOX] = lower_prior_box,
+    [CN_OP_RESHAPE] = lower_reshape,
+    [CN_OP_IDENTITY] = lower_reshape,
+    [CN_OP_TRANSPOSE] = lower_transpose,
+    [CN_OP_SLICE] = lower_slice,
+    [CN_OP_SPLIT] = lower_split,
+};
+
 int cn__dnnl_lower_node(cn__dnnl_t *s, int i, cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
   int rc = FALLBACK;
@@ -1710,61 +1718,9 @@ int cn__dnnl_lower_node(cn__dnnl_t *s, int i, cn_err_t *err) {
   for (int k = 0; k < n->noutputs; k++)
     if (tens(s, n->outputs[k])->dtype != CN_DT_F32)
       return lower_ref(s, i, err);
-  switch (n->op) {
-  case CN_OP_CONV:
-  case CN_OP_DECONV:
-    rc = lower_conv(s, i, err);
-    break;
-  case CN_OP_POOL:
-    rc = lower_pool(s, i, err);
-    break;
-  case CN_OP_INNER_PRODUCT:
-    rc = lower_ip(s, i, err);
-    break;
-  case CN_OP_LRN:
-    rc = lower_lrn(s, i, err);
-    break;
-  case CN_OP_SOFTMAX:
-    rc = lower_softmax(s, i, err);
-    break;
-  case CN_OP_ACT:
-    rc = lower_act(s, i, err);
-    break;
-  case CN_OP_CONCAT:
-    rc = lower_concat(s, i, err);
-    break;
-  case CN_OP_BINARY:
-    rc = lower_binary(s, i, err);
-    break;
-  case CN_OP_ELTWISE:
-    rc = lower_eltwise(s, i, err);
-    break;
-  case CN_OP_BATCHNORM:
-  case CN_OP_SCALE:
-    rc = lower_affine(s, i, err);
-    break;
-  case CN_OP_PRELU:
-    rc = lower_prelu(s, i, err);
-    break;
-  case CN_OP_PRIOR_BOX:
-    rc = lower_prior_box(s, i, err);
-    break;
-  case CN_OP_RESHAPE:
-  case CN_OP_IDENTITY:
-    rc = lower_reshape(s, i, err);
-    break;
-  case CN_OP_TRANSPOSE:
-    rc = lower_transpose(s, i, err);
-    break;
-  case CN_OP_SLICE:
-    rc = lower_slice(s, i, err);
-    break;
-  case CN_OP_SPLIT:
-    rc = lower_split(s, i, err);
-    break;
-  default:
-    break;
-  }
+  lower_fn fn = n->op >= 0 && n->op < CN_OP_COUNT_ ? lower_of[n->op] : NULL;
+  if (fn)
+    rc = fn(s, i, err);
   if (rc == FALLBACK)
     rc = lower_ref(s, i, err);
   return rc;

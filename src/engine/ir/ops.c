@@ -9,8 +9,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine/graph.h"
-#include "engine/graph_internal.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/graph_internal.h"
 #include "engine/ref/ref.h"
 
 #define NODE_ERR(code, ...) cn__node_err(g, ni, err, code, __VA_ARGS__)

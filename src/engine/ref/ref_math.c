@@ -8,6 +8,21 @@ float cn__ref_act(cn_act_t kind, float alpha, float beta, float x) {
   return cn_act_info(kind)->ref(x, alpha, beta);
 }
 
+/* y = act(x) over n elements (y may be x). ReLU, the activation of almost
+ * every conv, gets a loop the compiler vectorizes; the others call the
+ * table's scalar formula (same expression, so the same results). */
+static void act_apply(cn_act_t kind, float a, float b, const float *x, float *y,
+                      int64_t n) {
+  if (kind == CN_ACT_RELU) {
+    for (int64_t i = 0; i < n; i++)
+      y[i] = x[i] > 0 ? x[i] : x[i] * a;
+    return;
+  }
+  cn_act_fn f = cn_act_info(kind)->ref;
+  for (int64_t i = 0; i < n; i++)
+    y[i] = f(x[i], a, b);
+}
+
 void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,
                      int64_t numel) {
   for (int k = 0; k < po->n; k++) {
@@ -17,9 +32,7 @@ void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,
       for (int64_t i = 0; i < numel; i++)
         y[i] += o->scale * s[i];
     } else {
-      cn_act_fn f = cn_act_info(o->act)->ref;
-      for (int64_t i = 0; i < numel; i++)
-        y[i] = f(y[i], o->alpha, o->beta);
+      act_apply(o->act, o->alpha, o->beta, y, y, numel);
     }
   }
 }
@@ -31,9 +44,7 @@ int cn__ref_act_node(const cn_graph_t *g, const cn_node_t *n,
   (void)err;
   int64_t numel = cn_tensor_numel(&g->tensors[n->outputs[0]]);
   const cn_act_params_t *p = &n->p.act;
-  cn_act_fn f = cn_act_info(p->kind)->ref;
-  for (int64_t i = 0; i < numel; i++)
-    out[0][i] = f(in[0][i], p->alpha, p->beta);
+  act_apply(p->kind, p->alpha, p->beta, in[0], out[0], numel);
   return 0;
 }
 

@@ -24,7 +24,7 @@
  * imply. Without a caffemodel, weights are zeros (for shape inspection and
  * tests).
  */
-#include "engine/caffe_import.h"
+#include "engine/caffe/caffe_import.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +40,7 @@
 
 #include "engine/caffe.pb-c.h"
 #include "engine/pb_wire.h"
-#include "engine/prototxt.h"
+#include "engine/caffe/prototxt.h"
 
 #define MAX_MODEL_BYTES ((size_t)2 << 30) /* protobuf's own 2 GiB limit */
 

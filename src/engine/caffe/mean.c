@@ -1,5 +1,5 @@
 /* Mean images and .npy arrays; see mean.h. */
-#include "engine/mean.h"
+#include "engine/caffe/mean.h"
 
 #include <errno.h>
 #include <math.h>

@@ -26,11 +26,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/graph.h"
-#include "engine/graph_internal.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/graph_internal.h"
+#include "engine/ir/optimize.h"
 #include "engine/onnx.pb-c.h"
-#include "engine/onnx_import.h"
-#include "engine/onnx_wire.h"
+#include "engine/onnx/onnx_import.h"
+#include "engine/onnx/onnx_wire.h"
 
 #define CN_ONNX_MAX_FILE ((size_t)2 << 30)
 #define MAXD CN_MAX_DIMS

@@ -6,7 +6,7 @@
  * raised only after its element is complete, a submessage is initialised
  * before it is linked), so any error simply frees the root.
  */
-#include "engine/prototxt.h"
+#include "engine/caffe/prototxt.h"
 
 #include <errno.h>
 #include <float.h>

@@ -1,4 +1,4 @@
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "engine/graph_internal.h"
+#include "engine/ir/graph_internal.h"
 
 /* The arena: a list of blocks, each carved front to back in 64-byte
  * aligned pieces (weights are read by SIMD kernels). Nothing is freed

@@ -2,7 +2,7 @@
 #ifndef CN_ENGINE_GRAPH_INTERNAL_H
 #define CN_ENGINE_GRAPH_INTERNAL_H
 
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
 
 /* Largest tensor the engine accepts: 2^30 elements (4 GiB of float32).
  * Anything bigger in a model file is an absurd dimension, not a network

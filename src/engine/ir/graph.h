@@ -40,6 +40,11 @@
  *   need shapes and constant values while they build.
  * - added CN_OP_REDUCE (cn_reduce_params_t) at the end of cn_op_t; backends
  *   without it use the reference kernel (cn_ref_node_run).
+ * - moved to engine/ir/: op kinds and params are in ir/op_params.h, the op
+ *   table (cn_op_name, cn_act_name, cn_node_flops) in ir/ops.h, both
+ *   included here; the optimizer (cn_graph_optimize, cn_graph_fold_node)
+ *   is in ir/optimize.h, the importers' entry points in onnx/onnx_import.h
+ *   and caffe/caffe_import.h.
  */
 #ifndef CN_ENGINE_GRAPH_H
 #define CN_ENGINE_GRAPH_H
@@ -125,11 +130,6 @@ int cn_graph_finalize(cn_graph_t *g, cn_err_t *err);
 /* Shapes of one node's outputs from its inputs' current shapes, for
  * importers that need them while building (finalize redoes all). */
 int cn_graph_infer_node(cn_graph_t *g, int node, cn_err_t *err);
-/* Evaluates a node whose inputs are all float constants with the reference
- * kernels: its outputs become constants and the node is marked deleted
- * (op = CN_OP_COUNT_) until cn_graph_compact(). Returns 1 when folded, 0
- * when the node has a runtime input, or a negative error. */
-int cn_graph_fold_node(cn_graph_t *g, int node, cn_err_t *err);
 
 /* Removes nodes with op == CN_OP_COUNT_ ("deleted") and tensors no longer
  * referenced, renumbering ids; then finalizes. */
@@ -142,25 +142,5 @@ double cn_graph_flops(const cn_graph_t *g);
 int64_t cn_graph_params(const cn_graph_t *g);
 /* One line per node: "12 CONV conv1 [1,3,224,224] -> [1,64,112,112] ...". */
 void cn_graph_print(const cn_graph_t *g, FILE *f);
-
-/* Optimizer passes (optimize.c), each leaving a finalized graph. */
-enum {
-  CN_OPT_DROP_IDENTITY = 1u, /* Identity/Dropout and no-op Reshapes */
-  CN_OPT_FOLD_CONST = 2u,    /* nodes whose inputs are all constants */
-  CN_OPT_FOLD_BN = 4u,       /* BatchNorm/Scale after conv/IP into W,B;
-                                the rest become SCALE */
-  CN_OPT_FUSE_ACT = 8u,      /* activation after conv/IP -> post-op */
-  CN_OPT_FUSE_SUM = 16u,     /* conv + Add(residual) -> SUM post-op */
-  CN_OPT_ALL = 31u,
-};
-int cn_graph_optimize(cn_graph_t *g, unsigned passes, cn_err_t *err);
-
-/* Importers: build and finalize a graph, *out owned by the caller. */
-int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err);
-int cn_onnx_load_mem(const void *buf, size_t len, const char *name,
-                     cn_graph_t **out, cn_err_t *err);
-/* Caffe (caffe_import.c). */
-int cn_caffe_load(const char *prototxt, const char *caffemodel,
-                  cn_graph_t **out, cn_err_t *err);
 
 #endif

@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "engine/backend.h"
-#include "engine/graph.h"
-#include "engine/graph_internal.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/graph_internal.h"
+#include "engine/ir/optimize.h"
 
 int cn_graph_fold_node(cn_graph_t *g, int ni, cn_err_t *err) {
   cn_node_t *n = &g->nodes[ni];
