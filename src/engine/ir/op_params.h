@@ -70,6 +70,7 @@ typedef enum cn_act {
   CN_ACT_FLOOR,
   CN_ACT_CEIL,
   CN_ACT_LINEAR, /* alpha*x + beta (Caffe Power with power 1) */
+  CN_ACT_ERF,    /* the error function (GELU as exported before opset 20) */
   CN_ACT_COUNT_
 } cn_act_t;
 

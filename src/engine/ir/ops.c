@@ -824,6 +824,10 @@ static float act_ceil(float x, float a, float b) {
   return ceilf(x);
 }
 static float act_linear(float x, float a, float b) { return a * x + b; }
+static float act_erf(float x, float a, float b) {
+  (void)a, (void)b;
+  return erff(x);
+}
 
 /* fusable: what oneDNN takes as a conv/inner-product post-op. */
 static const cn_act_info_t act_table[CN_ACT_COUNT_] = {
@@ -848,6 +852,7 @@ static const cn_act_info_t act_table[CN_ACT_COUNT_] = {
     [CN_ACT_FLOOR] = {.name = "floor", .ref = act_floor},
     [CN_ACT_CEIL] = {.name = "ceil", .ref = act_ceil},
     [CN_ACT_LINEAR] = {.name = "linear", .ref = act_linear, .fusable = 1},
+    [CN_ACT_ERF] = {.name = "erf", .ref = act_erf},
 };
 
 const cn_act_info_t *cn_act_info(cn_act_t act) {

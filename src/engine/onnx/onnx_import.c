@@ -2432,6 +2432,7 @@ static const onnx_op_t onnx_ops[] = {
     {"Dropout", op_identity, 0},
     {"Elu", import_elu, 0},
     {"Equal", import_equal, 0},
+    {"Erf", import_act, CN_ACT_ERF},
     {"Exp", import_act, CN_ACT_EXP},
     {"Expand", op_expand, 0},
     {"Flatten", op_flatten, 0},
