@@ -25,4 +25,8 @@ int cn_caffe_load_mem(const char *text, size_t tlen, const void *model,
                       size_t mlen, const char *pname, const char *mname,
                       cn_graph_t **out, cn_err_t *err);
 
+/* The layer types the importer converts (from its one sorted name ->
+ * handler table): the i-th, NULL past the end. */
+const char *cn_caffe_layer_at(size_t i);
+
 #endif
