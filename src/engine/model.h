@@ -85,7 +85,7 @@ int cn_model_run(cn_model_t *m, const float *const *inputs,
                  float *const *outputs, cn_err_t *err);
 
 /* For `camnet info`: the backend's name, the optimized graph (an
- * engine/graph.h cn_graph_t, read-only), its FLOPs and parameter count. */
+ * engine/ir/graph.h cn_graph_t, read-only), its FLOPs and parameter count. */
 const char *cn_model_backend(const cn_model_t *m);
 const struct cn_graph *cn_model_graph(const cn_model_t *m);
 double cn_model_flops(const cn_model_t *m);

@@ -17,7 +17,7 @@
 #define CN_MAX_POSTOPS 4
 #define CN_SSD_MAX 16 /* list lengths in PriorBox parameters */
 
-/* Ops and their input slots (see "Weights" in engine/graph.h). */
+/* Ops and their input slots (see "Weights" in engine/ir/graph.h). */
 typedef enum cn_op {
   CN_OP_CONV,          /* x, W[OC,IC/G,KH,KW], B[OC]|-1, then post-op inputs */
   CN_OP_DECONV,        /* x, W[IC,OC/G,KH,KW], B[OC]|-1 (ConvTranspose) */
