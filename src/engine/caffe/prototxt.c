@@ -328,6 +328,48 @@ static int read_double(parser_t *p, double *out) {
   return next(p);
 }
 
+/* Decodes the escape at *sp (a backslash) of the string token t, ending
+ * before e: *v is the byte, *sp moves past the escape. */
+static int read_escape(parser_t *p, const tok_t *t, const char **sp,
+                       const char *e, int *v) {
+  const char *esc = (*sp)++, *s;
+  char c = *(*sp)++;
+  tok_t at = *t;
+  at.col += (int)(esc - t->p);
+  static const char simple[] = "a\ab\bf\fn\nr\rt\tv\v\\\\''\"\"??";
+  for (int i = 0; simple[i]; i += 2)
+    if (c == simple[i]) {
+      *v = simple[i + 1];
+      return 0;
+    }
+  s = *sp;
+  if (c == 'x' || c == 'X') {
+    int d = s < e ? hexval((unsigned char)*s) : -1;
+    if (d < 0)
+      return fail(p, &at, "\\x escape without hex digits");
+    *v = d;
+    s++;
+    if (s < e && (d = hexval((unsigned char)*s)) >= 0) {
+      *v = *v * 16 + d;
+      s++;
+    }
+    *sp = s;
+    return 0;
+  }
+  if (c >= '0' && c <= '7') {
+    *v = c - '0';
+    for (int k = 0; k < 2 && s < e && *s >= '0' && *s <= '7'; k++)
+      *v = *v * 8 + (*s++ - '0');
+    *sp = s;
+    if (*v > 255)
+      return fail(p, &at, "octal escape out of range");
+    return 0;
+  }
+  if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
+    return fail(p, &at, "unknown escape '\\%c'", c);
+  return fail(p, &at, "unknown escape");
+}
+
 /* Reads one or more adjacent string literals, unescaped into a new
  * buffer (NUL-terminated; *len excludes the terminator). */
 static int read_string(parser_t *p, char **out, size_t *len) {
@@ -349,79 +391,14 @@ static int read_string(parser_t *p, char **out, size_t *len) {
     }
     const char *s = t->p + 1, *e = t->p + t->len - 1;
     while (s < e) {
-      if (*s != '\\') {
-        buf[n++] = *s++;
-        continue;
-      }
-      const char *esc = s++;
-      char c = *s++;
-      int v;
-      switch (c) {
-      case 'a':
-        v = '\a';
-        break;
-      case 'b':
-        v = '\b';
-        break;
-      case 'f':
-        v = '\f';
-        break;
-      case 'n':
-        v = '\n';
-        break;
-      case 'r':
-        v = '\r';
-        break;
-      case 't':
-        v = '\t';
-        break;
-      case 'v':
-        v = '\v';
-        break;
-      case '\\':
-      case '\'':
-      case '"':
-      case '?':
-        v = c;
-        break;
-      case 'x':
-      case 'X': {
-        int d = s < e ? hexval((unsigned char)*s) : -1;
-        if (d < 0) {
-          tok_t at = *t;
-          at.col += (int)(esc - t->p);
-          free(buf);
-          return fail(p, &at, "\\x escape without hex digits");
-        }
-        v = d;
-        s++;
-        if (s < e && (d = hexval((unsigned char)*s)) >= 0) {
-          v = v * 16 + d;
-          s++;
-        }
-        break;
-      }
-      default:
-        if (c >= '0' && c <= '7') {
-          v = c - '0';
-          for (int k = 0; k < 2 && s < e && *s >= '0' && *s <= '7'; k++)
-            v = v * 8 + (*s++ - '0');
-          if (v > 255) {
-            tok_t at = *t;
-            at.col += (int)(esc - t->p);
-            free(buf);
-            return fail(p, &at, "octal escape out of range");
-          }
-          break;
-        }
-        {
-          tok_t at = *t;
-          at.col += (int)(esc - t->p);
-          free(buf);
-          if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
-            return fail(p, &at, "unknown escape '\\%c'", c);
-          return fail(p, &at, "unknown escape");
-        }
+      int v = 0, rc = 0;
+      if (*s != '\\')
+        v = (unsigned char)*s++;
+      else
+        rc = read_escape(p, t, &s, e, &v);
+      if (rc) {
+        free(buf);
+        return rc;
       }
       buf[n++] = (char)v;
     }

@@ -878,6 +878,61 @@ static int emit_spatial(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in,
 
 /* ---- op handlers ------------------------------------------------------ */
 
+/* ConvTranspose's output_padding, and its pads from output_shape or
+ * SAME auto_pad, in lifted 2-D terms. */
+static int deconv_pads(imp_t *m, int x, int nsp, const spatial_t *sp,
+                       cn_conv_params_t *c) {
+  int op1[2], osh1[2];
+  TRY(int_list(m, "output_padding", nsp, 0, op1));
+  int hos = int_list(m, "output_shape", nsp, 0, osh1);
+  TRY(hos);
+  /* Everything in lifted 2-D terms. */
+  const int64_t *xd = T(m, x)->dims;
+  int64_t in2[2] = {nsp == 1 ? 1 : xd[2], nsp == 1 ? xd[2] : xd[3]};
+  int op[2] = {0, nsp == 1 ? op1[0] : op1[1]};
+  int64_t osh[2] = {1, nsp == 1 ? osh1[0] : osh1[1]};
+  if (nsp == 2) {
+    op[0] = op1[0];
+    osh[0] = osh1[0];
+  }
+  char ap[32];
+  TRY(attr_str(m, "auto_pad", "NOTSET", ap, sizeof ap));
+  int same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
+  if (hos || same) {
+    for (int i = 0; i < 2; i++) {
+      if (nsp == 1 && i == 0)
+        continue;
+      int64_t want = hos ? osh[i] : in2[i] * sp->s[i];
+      int64_t tot = (int64_t)sp->s[i] * (in2[i] - 1) + op[i] +
+                    (int64_t)(sp->k[i] - 1) * sp->d[i] + 1 - want;
+      /* Python floor division, as the spec's formula is written. */
+      int64_t half = tot >= 0 ? tot / 2 : -((-tot + 1) / 2);
+      int64_t lo, hi;
+      if (!strcmp(ap, "SAME_UPPER")) {
+        lo = half;
+        hi = tot - half;
+      } else {
+        lo = tot - half;
+        hi = half;
+      }
+      if (lo < 0 || hi < 0) {
+        /* A larger output than the natural one: extra rows at the end,
+         * which is more output padding. */
+        if (lo < 0)
+          return ierr(m, CN_EUNSUPPORTED,
+                      "output_shape needs negative leading padding");
+        op[i] += (int)-hi;
+        hi = 0;
+      }
+      c->pads[i] = (int)lo;
+      c->pads[2 + i] = (int)hi;
+    }
+  }
+  c->output_padding[0] = op[0];
+  c->output_padding[1] = op[1];
+  return 0;
+}
+
 static int op_conv(imp_t *m, int transposed) {
   int x, w, b = in_id(m, 2);
   TRY(need_in(m, 0, &x));
@@ -904,56 +959,8 @@ static int op_conv(imp_t *m, int transposed) {
   memcpy(p.conv.pads, sp.pads, sizeof sp.pads);
   p.conv.group = (int)group;
   p.conv.has_bias = b >= 0;
-  if (transposed) {
-    int op1[2], osh1[2];
-    TRY(int_list(m, "output_padding", nsp, 0, op1));
-    int hos = int_list(m, "output_shape", nsp, 0, osh1);
-    TRY(hos);
-    /* Everything in lifted 2-D terms. */
-    const int64_t *xd = T(m, x)->dims;
-    int64_t in2[2] = {nsp == 1 ? 1 : xd[2], nsp == 1 ? xd[2] : xd[3]};
-    int op[2] = {0, nsp == 1 ? op1[0] : op1[1]};
-    int64_t osh[2] = {1, nsp == 1 ? osh1[0] : osh1[1]};
-    if (nsp == 2) {
-      op[0] = op1[0];
-      osh[0] = osh1[0];
-    }
-    char ap[32];
-    TRY(attr_str(m, "auto_pad", "NOTSET", ap, sizeof ap));
-    int same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
-    if (hos || same) {
-      for (int i = 0; i < 2; i++) {
-        if (nsp == 1 && i == 0)
-          continue;
-        int64_t want = hos ? osh[i] : in2[i] * sp.s[i];
-        int64_t tot = (int64_t)sp.s[i] * (in2[i] - 1) + op[i] +
-                      (int64_t)(sp.k[i] - 1) * sp.d[i] + 1 - want;
-        /* Python floor division, as the spec's formula is written. */
-        int64_t half = tot >= 0 ? tot / 2 : -((-tot + 1) / 2);
-        int64_t lo, hi;
-        if (!strcmp(ap, "SAME_UPPER")) {
-          lo = half;
-          hi = tot - half;
-        } else {
-          lo = tot - half;
-          hi = half;
-        }
-        if (lo < 0 || hi < 0) {
-          /* A larger output than the natural one: extra rows at the end,
-           * which is more output padding. */
-          if (lo < 0)
-            return ierr(m, CN_EUNSUPPORTED,
-                        "output_shape needs negative leading padding");
-          op[i] += (int)-hi;
-          hi = 0;
-        }
-        p.conv.pads[i] = (int)lo;
-        p.conv.pads[2 + i] = (int)hi;
-      }
-    }
-    p.conv.output_padding[0] = op[0];
-    p.conv.output_padding[1] = op[1];
-  }
+  if (transposed)
+    TRY(deconv_pads(m, x, nsp, &sp, &p.conv));
   int ins[3] = {x, w, b};
   int x4 = x, w4 = w;
   if (nsp == 1) {
@@ -1186,6 +1193,76 @@ static int op_batchnorm(imp_t *m, int arg) {
   return emit1(m, CN_OP_BATCHNORM, &p, 5, ins, y);
 }
 
+/* *y = the 2-D transpose of x, a new temporary. */
+static int emit_t2d(imp_t *m, int x, int *y) {
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.transpose.perm[0] = 1;
+  p.transpose.perm[1] = 0;
+  TRY(new_tmp(m, y));
+  return emit1(m, CN_OP_TRANSPOSE, &p, 1, &x, *y);
+}
+
+/* *y = x * f, a new temporary. */
+static int emit_scaled(imp_t *m, int x, float f, int *y) {
+  int s;
+  TRY(scalar_const(m, f, &s));
+  TRY(new_tmp(m, y));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.binary = CN_BIN_MUL;
+  int ins[2] = {x, s};
+  return emit1(m, CN_OP_BINARY, &p, 2, ins, *y);
+}
+
+/* Gemm's beta*C: folded into the inner product (*bias) when it is a
+ * constant per output column and the weights are constant; otherwise a
+ * broadcast Add afterwards (*add_c). */
+static int gemm_bias(imp_t *m, int c, float beta, int64_t N, int w, int *bias,
+                     int *add_c) {
+  *bias = *add_c = -1;
+  if (c < 0 || beta == 0.0f)
+    return 0;
+  const cn_tensor_t *ct = T(m, c);
+  int64_t cn = cn_tensor_numel(ct);
+  int per_col =
+      is_const(m, c) && cn == N && ct->dims[ct->ndim ? ct->ndim - 1 : 0] == N;
+  int cc = c;
+  if (beta != 1.0f)
+    TRY(emit_scaled(m, c, beta, &cc));
+  if (per_col && is_const(m, w)) {
+    int64_t d1 = N;
+    return reshape_to(m, cc, 1, &d1, -1, bias);
+  }
+  *add_c = cc;
+  return 0;
+}
+
+/* a x w^T (+ bias) into *out: an inner product for constant weights, else
+ * MatMul against w transposed back to [K, N]. */
+static int gemm_product(imp_t *m, int a, int w, int bias, int last, int *out) {
+  if (is_const(m, w)) {
+    cn_op_params_t p;
+    memset(&p, 0, sizeof p);
+    p.ip.axis = 1;
+    p.ip.has_bias = bias >= 0;
+    int ins[3] = {a, w, bias};
+    if (last)
+      TRY(new_out(m, 0, out));
+    else
+      TRY(new_tmp(m, out));
+    return emit1(m, CN_OP_INNER_PRODUCT, &p, bias >= 0 ? 3 : 2, ins, *out);
+  }
+  int bk;
+  TRY(emit_t2d(m, w, &bk));
+  if (last)
+    TRY(new_out(m, 0, out));
+  else
+    TRY(new_tmp(m, out));
+  int ins[2] = {a, bk};
+  return emit1(m, CN_OP_MATMUL, NULL, 2, ins, *out);
+}
+
 static int op_gemm(imp_t *m, int arg) {
   (void)arg;
   int a, b, c = in_id(m, 2), y;
@@ -1199,87 +1276,20 @@ static int op_gemm(imp_t *m, int arg) {
   TRY(attr_float(m, "beta", 1.0f, &beta));
   if (T(m, a)->ndim != 2 || T(m, b)->ndim != 2)
     return ierr(m, CN_EFORMAT, "Gemm inputs must be 2-D");
-  cn_op_params_t p;
-  memset(&p, 0, sizeof p);
-  if (ta) {
-    int t;
-    TRY(new_tmp(m, &t));
-    p.transpose.perm[0] = 1;
-    p.transpose.perm[1] = 0;
-    TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &a, t));
-    a = t;
-  }
+  if (ta)
+    TRY(emit_t2d(m, a, &a));
   int64_t N = tb ? T(m, b)->dims[0] : T(m, b)->dims[1];
   /* Weights as [N, K]: the inner-product layout. */
   int w = b;
-  if (!tb) {
-    TRY(new_tmp(m, &w));
-    memset(&p, 0, sizeof p);
-    p.transpose.perm[0] = 1;
-    p.transpose.perm[1] = 0;
-    TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &b, w));
-  }
-  if (alpha != 1.0f) {
-    int s, w2;
-    TRY(scalar_const(m, alpha, &s));
-    TRY(new_tmp(m, &w2));
-    memset(&p, 0, sizeof p);
-    p.binary = CN_BIN_MUL;
-    int ins[2] = {w, s};
-    TRY(emit1(m, CN_OP_BINARY, &p, 2, ins, w2));
-    w = w2;
-  }
-  /* The bias folds into the inner product when it is a constant per output
-   * column; otherwise it is a broadcast Add afterwards. */
-  int bias = -1, add_c = -1;
-  if (c >= 0 && beta != 0.0f) {
-    const cn_tensor_t *ct = T(m, c);
-    int64_t cn = cn_tensor_numel(ct);
-    int per_col =
-        is_const(m, c) && cn == N && ct->dims[ct->ndim ? ct->ndim - 1 : 0] == N;
-    int cc = c;
-    if (beta != 1.0f) {
-      int s;
-      TRY(scalar_const(m, beta, &s));
-      TRY(new_tmp(m, &cc));
-      memset(&p, 0, sizeof p);
-      p.binary = CN_BIN_MUL;
-      int ins[2] = {c, s};
-      TRY(emit1(m, CN_OP_BINARY, &p, 2, ins, cc));
-    }
-    if (per_col && is_const(m, w)) {
-      int64_t d1 = N;
-      TRY(reshape_to(m, cc, 1, &d1, -1, &bias));
-    } else {
-      add_c = cc;
-    }
-  }
-  memset(&p, 0, sizeof p);
-  int out;
-  if (is_const(m, w)) {
-    p.ip.axis = 1;
-    p.ip.has_bias = bias >= 0;
-    int ins[3] = {a, w, bias};
-    if (add_c < 0)
-      TRY(new_out(m, 0, &out));
-    else
-      TRY(new_tmp(m, &out));
-    TRY(emit1(m, CN_OP_INNER_PRODUCT, &p, bias >= 0 ? 3 : 2, ins, out));
-  } else {
-    /* Runtime B: MatMul against B (transposed back to [K, N]). */
-    int bk = w;
-    TRY(new_tmp(m, &bk));
-    p.transpose.perm[0] = 1;
-    p.transpose.perm[1] = 0;
-    TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &w, bk));
-    if (add_c < 0)
-      TRY(new_out(m, 0, &out));
-    else
-      TRY(new_tmp(m, &out));
-    int ins[2] = {a, bk};
-    TRY(emit1(m, CN_OP_MATMUL, NULL, 2, ins, out));
-  }
+  if (!tb)
+    TRY(emit_t2d(m, b, &w));
+  if (alpha != 1.0f)
+    TRY(emit_scaled(m, w, alpha, &w));
+  int bias, add_c, out;
+  TRY(gemm_bias(m, c, beta, N, w, &bias, &add_c));
+  TRY(gemm_product(m, a, w, bias, add_c < 0, &out));
   if (add_c >= 0) {
+    cn_op_params_t p;
     memset(&p, 0, sizeof p);
     p.binary = CN_BIN_ADD;
     TRY(new_out(m, 0, &y));
@@ -1659,55 +1669,67 @@ static int64_t slice_axis(int64_t dim, int64_t st, int64_t en, int64_t *step,
   return st > en ? 1 + (st - en - 1) / -*step : 0;
 }
 
+/* Slice's starts, ends and optional axes and steps: attributes before
+ * opset 10, constant inputs after. na / nsp are -1 when absent. */
+typedef struct slice_args {
+  int64_t st[MAXD], en[MAXD], ax[MAXD], sp[MAXD];
+  int n, na, nsp;
+} slice_args_t;
+
+static int slice_args(imp_t *m, slice_args_t *sa) {
+  sa->na = sa->nsp = -1;
+  if (m->opset < 10) {
+    const int64_t *v;
+    sa->n = attr_ints(m, "starts", &v);
+    TRY(sa->n);
+    if (sa->n > MAXD)
+      return ierr(m, CN_EFORMAT, "starts has %d values", sa->n);
+    memcpy(sa->st, v, sizeof *v * (size_t)sa->n);
+    int ne = attr_ints(m, "ends", &v);
+    TRY(ne);
+    if (ne != sa->n)
+      return ierr(m, CN_EFORMAT, "starts and ends differ in length");
+    memcpy(sa->en, v, sizeof *v * (size_t)sa->n);
+    sa->na = attr_ints(m, "axes", &v);
+    TRY(sa->na);
+    if (sa->na > MAXD)
+      return ierr(m, CN_EFORMAT, "axes has %d values", sa->na);
+    if (sa->na)
+      memcpy(sa->ax, v, sizeof *v * (size_t)sa->na);
+    else
+      sa->na = -1;
+  } else {
+    int id;
+    TRY(need_const(m, 1, "starts", &id));
+    sa->n = const_ints(m, id, "starts", sa->st, MAXD);
+    TRY(sa->n);
+    TRY(need_const(m, 2, "ends", &id));
+    int ne = const_ints(m, id, "ends", sa->en, MAXD);
+    TRY(ne);
+    if (ne != sa->n)
+      return ierr(m, CN_EFORMAT, "starts and ends differ in length");
+    if (in_id(m, 3) >= 0) {
+      TRY(need_const(m, 3, "axes", &id));
+      sa->na = const_ints(m, id, "axes", sa->ax, MAXD);
+      TRY(sa->na);
+    }
+    if (in_id(m, 4) >= 0) {
+      TRY(need_const(m, 4, "steps", &id));
+      sa->nsp = const_ints(m, id, "steps", sa->sp, MAXD);
+      TRY(sa->nsp);
+    }
+  }
+  return 0;
+}
+
 static int op_slice(imp_t *m, int arg) {
   (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
-  int64_t st[MAXD], en[MAXD], ax[MAXD], sp[MAXD];
-  int n, na = -1, nsp = -1;
-  if (m->opset < 10) {
-    const int64_t *v;
-    n = attr_ints(m, "starts", &v);
-    TRY(n);
-    if (n > MAXD)
-      return ierr(m, CN_EFORMAT, "starts has %d values", n);
-    memcpy(st, v, sizeof *v * (size_t)n);
-    int ne = attr_ints(m, "ends", &v);
-    TRY(ne);
-    if (ne != n)
-      return ierr(m, CN_EFORMAT, "starts and ends differ in length");
-    memcpy(en, v, sizeof *v * (size_t)n);
-    na = attr_ints(m, "axes", &v);
-    TRY(na);
-    if (na > MAXD)
-      return ierr(m, CN_EFORMAT, "axes has %d values", na);
-    if (na)
-      memcpy(ax, v, sizeof *v * (size_t)na);
-    else
-      na = -1;
-  } else {
-    int id;
-    TRY(need_const(m, 1, "starts", &id));
-    n = const_ints(m, id, "starts", st, MAXD);
-    TRY(n);
-    TRY(need_const(m, 2, "ends", &id));
-    int ne = const_ints(m, id, "ends", en, MAXD);
-    TRY(ne);
-    if (ne != n)
-      return ierr(m, CN_EFORMAT, "starts and ends differ in length");
-    if (in_id(m, 3) >= 0) {
-      TRY(need_const(m, 3, "axes", &id));
-      na = const_ints(m, id, "axes", ax, MAXD);
-      TRY(na);
-    }
-    if (in_id(m, 4) >= 0) {
-      TRY(need_const(m, 4, "steps", &id));
-      nsp = const_ints(m, id, "steps", sp, MAXD);
-      TRY(nsp);
-    }
-  }
+  slice_args_t sa;
+  TRY(slice_args(m, &sa));
   const cn_tensor_t *t = T(m, x);
-  if ((na >= 0 && na != n) || (nsp >= 0 && nsp != n))
+  if ((sa.na >= 0 && sa.na != sa.n) || (sa.nsp >= 0 && sa.nsp != sa.n))
     return ierr(m, CN_EFORMAT, "starts, ends, axes and steps differ in length");
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
@@ -1718,19 +1740,20 @@ static int op_slice(imp_t *m, int arg) {
     d[i] = t->dims[i];
   }
   unsigned seen = 0;
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < sa.n; i++) {
     int a = i;
-    if (na >= 0)
-      TRY(norm_axis(m, ax[i], t->ndim, 0, &a));
+    if (sa.na >= 0)
+      TRY(norm_axis(m, sa.ax[i], t->ndim, 0, &a));
     else if (i >= t->ndim)
       return ierr(m, CN_EFORMAT, "more starts than axes");
     if (seen & (1u << a))
       return ierr(m, CN_EFORMAT, "axis %d repeated", a);
     seen |= 1u << a;
-    int64_t step = nsp >= 0 ? sp[i] : 1;
+    int64_t step = sa.nsp >= 0 ? sa.sp[i] : 1;
     if (step == 0)
       return ierr(m, CN_EFORMAT, "step 0");
-    d[a] = slice_axis(t->dims[a], st[i], en[i], &step, &p.slice.starts[a]);
+    d[a] =
+        slice_axis(t->dims[a], sa.st[i], sa.en[i], &step, &p.slice.starts[a]);
     p.slice.steps[a] = step;
   }
   if (is_const(m, x) && t->dtype == CN_DT_I64)
@@ -1742,93 +1765,109 @@ static int op_slice(imp_t *m, int arg) {
   return emit1(m, CN_OP_SLICE, &p, 1, &x, y);
 }
 
-static int op_gather(imp_t *m, int arg) {
-  (void)arg;
-  int x, idx;
-  TRY(need_in(m, 0, &x));
-  TRY(need_const(m, 1, "indices", &idx));
-  const cn_tensor_t *t = T(m, x);
-  int64_t a;
-  TRY(attr_int(m, "axis", 0, &a));
-  int axis;
-  TRY(norm_axis(m, a, t->ndim, 0, &axis));
-  const cn_tensor_t *it = T(m, idx);
-  int64_t ni = cn_tensor_numel(it);
-  int out_rank = t->ndim - 1 + it->ndim;
-  if (out_rank > MAXD)
-    return ierr(m, CN_EUNSUPPORTED, "result has %d dimensions", out_rank);
-  if (ni > 4096)
-    return ierr(m, CN_EUNSUPPORTED, "gather of %" PRId64 " indices", ni);
-  int64_t od[MAXD];
-  int k = 0;
-  for (int i = 0; i < axis; i++)
-    od[k++] = t->dims[i];
-  for (int i = 0; i < it->ndim; i++)
-    od[k++] = it->dims[i];
-  for (int i = axis + 1; i < t->ndim; i++)
-    od[k++] = t->dims[i];
-  int64_t len = t->dims[axis];
-  int64_t outer = 1, inner = 1;
-  for (int i = 0; i < axis; i++)
-    outer *= t->dims[i];
-  for (int i = axis + 1; i < t->ndim; i++)
-    inner *= t->dims[i];
-  if (is_const(m, x)) {
-    /* Constant data (shape vectors, embedding tables): gather here. */
-    cn_dtype_t dt = t->dtype;
-    int o = out_const(m, 0, dt, out_rank, od, NULL);
-    if (o < 0)
-      return o;
-    t = T(m, x);
-    size_t es = dt == CN_DT_I64 ? 8 : 4;
-    const unsigned char *src = t->data;
-    unsigned char *dst = T(m, o)->data;
-    for (int64_t oo = 0; oo < outer; oo++)
-      for (int64_t j = 0; j < ni; j++) {
-        int64_t v = i64_at(m, idx, j);
-        if (v < 0)
-          v += len;
-        if (v < 0 || v >= len)
-          return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64,
-                      i64_at(m, idx, j), len);
-        memcpy(dst + (size_t)((oo * ni + j) * inner) * es,
-               src + (size_t)((oo * len + v) * inner) * es, (size_t)inner * es);
-      }
-    return 0;
-  }
-  /* Runtime data: one Slice per index, then Concat, then a Reshape to the
-   * gathered shape. */
+/* A Gather on axis `axis` of x by the constant indices idx. */
+typedef struct gather {
+  int x, idx, axis, out_rank;
+  int64_t ni, len, outer, inner;
+  int64_t od[MAXD]; /* the result's shape */
+} gather_t;
+
+/* Index j of the gather, made non-negative, or an error. */
+static int gather_index(imp_t *m, const gather_t *q, int64_t j, int64_t *v) {
+  *v = i64_at(m, q->idx, j);
+  if (*v < 0)
+    *v += q->len;
+  if (*v < 0 || *v >= q->len)
+    return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64,
+                i64_at(m, q->idx, j), q->len);
+  return 0;
+}
+
+/* Constant data (shape vectors, embedding tables): gather here. */
+static int gather_const(imp_t *m, const gather_t *q) {
+  cn_dtype_t dt = T(m, q->x)->dtype;
+  int o = out_const(m, 0, dt, q->out_rank, q->od, NULL);
+  if (o < 0)
+    return o;
+  size_t es = dt == CN_DT_I64 ? 8 : 4;
+  const unsigned char *src = T(m, q->x)->data;
+  unsigned char *dst = T(m, o)->data;
+  for (int64_t oo = 0; oo < q->outer; oo++)
+    for (int64_t j = 0; j < q->ni; j++) {
+      int64_t v;
+      TRY(gather_index(m, q, j, &v));
+      memcpy(dst + (size_t)((oo * q->ni + j) * q->inner) * es,
+             src + (size_t)((oo * q->len + v) * q->inner) * es,
+             (size_t)q->inner * es);
+    }
+  return 0;
+}
+
+/* Runtime data: one Slice per index, then Concat, then a Reshape to the
+ * gathered shape. */
+static int gather_runtime(imp_t *m, const gather_t *q) {
   int parts[4096];
+  if (q->ni < 1) /* an empty result: empty tensors are not supported */
+    return ierr(m, CN_EUNSUPPORTED, "gather of no indices");
   cn_op_params_t p;
-  for (int64_t j = 0; j < ni; j++) {
-    int64_t v = i64_at(m, idx, j);
-    if (v < 0)
-      v += len;
-    if (v < 0 || v >= len)
-      return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64,
-                  i64_at(m, idx, j), len);
+  int x = q->x;
+  for (int64_t j = 0; j < q->ni; j++) {
+    int64_t v;
+    TRY(gather_index(m, q, j, &v));
     memset(&p, 0, sizeof p);
-    for (int i = 0; i < t->ndim; i++)
+    for (int i = 0; i < T(m, x)->ndim; i++)
       p.slice.steps[i] = 1;
-    p.slice.starts[axis] = v;
+    p.slice.starts[q->axis] = v;
     TRY(new_tmp(m, &parts[j]));
     cn_tensor_t *pt = T(m, parts[j]);
-    t = T(m, x);
+    const cn_tensor_t *t = T(m, x);
     pt->ndim = t->ndim;
     memcpy(pt->dims, t->dims, sizeof pt->dims);
-    pt->dims[axis] = 1;
+    pt->dims[q->axis] = 1;
     TRY(emit1(m, CN_OP_SLICE, &p, 1, &x, parts[j]));
   }
   int cat = parts[0];
-  if (ni > 1) {
+  if (q->ni > 1) {
     TRY(new_tmp(m, &cat));
     memset(&p, 0, sizeof p);
-    p.axis.axis = axis;
-    TRY(emit1(m, CN_OP_CONCAT, &p, (int)ni, parts, cat));
+    p.axis.axis = q->axis;
+    TRY(emit1(m, CN_OP_CONCAT, &p, (int)q->ni, parts, cat));
   }
   int y;
   TRY(new_out(m, 0, &y));
-  return reshape_to(m, cat, out_rank, od, y, &y);
+  return reshape_to(m, cat, q->out_rank, q->od, y, &y);
+}
+
+static int op_gather(imp_t *m, int arg) {
+  (void)arg;
+  gather_t q;
+  TRY(need_in(m, 0, &q.x));
+  TRY(need_const(m, 1, "indices", &q.idx));
+  const cn_tensor_t *t = T(m, q.x);
+  int64_t a;
+  TRY(attr_int(m, "axis", 0, &a));
+  TRY(norm_axis(m, a, t->ndim, 0, &q.axis));
+  const cn_tensor_t *it = T(m, q.idx);
+  q.ni = cn_tensor_numel(it);
+  q.out_rank = t->ndim - 1 + it->ndim;
+  if (q.out_rank > MAXD)
+    return ierr(m, CN_EUNSUPPORTED, "result has %d dimensions", q.out_rank);
+  if (q.ni > 4096)
+    return ierr(m, CN_EUNSUPPORTED, "gather of %" PRId64 " indices", q.ni);
+  int k = 0;
+  for (int i = 0; i < q.axis; i++)
+    q.od[k++] = t->dims[i];
+  for (int i = 0; i < it->ndim; i++)
+    q.od[k++] = it->dims[i];
+  for (int i = q.axis + 1; i < t->ndim; i++)
+    q.od[k++] = t->dims[i];
+  q.len = t->dims[q.axis];
+  q.outer = q.inner = 1;
+  for (int i = 0; i < q.axis; i++)
+    q.outer *= t->dims[i];
+  for (int i = q.axis + 1; i < t->ndim; i++)
+    q.inner *= t->dims[i];
+  return is_const(m, q.x) ? gather_const(m, &q) : gather_runtime(m, &q);
 }
 
 static int op_shape(imp_t *m, int arg) {
@@ -2078,144 +2117,177 @@ static int op_pad(imp_t *m, int arg) {
   return emit1(m, CN_OP_PAD, &p, 1, &x, y);
 }
 
+/* What a Resize / Upsample node gives for its output size. */
+typedef struct resize_in {
+  float scales[MAXD];
+  int64_t sizes[MAXD];
+  int ns, nz; /* counts of scales and sizes (one is 0) */
+  float roi[2 * MAXD];
+  int nroi;
+} resize_in_t;
+
+static int resize_mode(imp_t *m, cn_resize_params_t *p) {
+  char mode[32];
+  TRY(attr_str(m, "mode", "nearest", mode, sizeof mode));
+  if (!strcmp(mode, "nearest"))
+    p->mode = CN_RESIZE_NEAREST;
+  else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear"))
+    p->mode = CN_RESIZE_LINEAR;
+  else if (!strcmp(mode, "cubic"))
+    p->mode = CN_RESIZE_CUBIC;
+  else
+    return ierr(m, CN_EUNSUPPORTED, "resize mode '%s'", mode);
+  return 0;
+}
+
+/* Upsample and Resize-10: asymmetric coordinates, nearest rounds down,
+ * scales only. */
+static int resize_legacy(imp_t *m, int upsample, cn_resize_params_t *p,
+                         resize_in_t *ri) {
+  p->coord = CN_COORD_ASYMMETRIC;
+  p->nearest = CN_NEAREST_FLOOR;
+  if (upsample && m->opset < 9) {
+    const float *v;
+    ri->ns = attr_floats(m, "scales", &v);
+    TRY(ri->ns);
+    if (ri->ns > MAXD)
+      return ierr(m, CN_EFORMAT, "scales has %d values", ri->ns);
+    memcpy(ri->scales, v, sizeof *v * (size_t)ri->ns);
+  } else {
+    int id;
+    TRY(need_const(m, 1, "scales", &id));
+    ri->ns = const_floats(m, id, "scales", ri->scales, MAXD);
+    TRY(ri->ns);
+  }
+  if (ri->ns == 0)
+    return ierr(m, CN_EFORMAT, "scales is missing");
+  return 0;
+}
+
+static int resize_coord(imp_t *m, cn_resize_params_t *p) {
+  static const struct {
+    const char *n;
+    cn_resize_coord_t c;
+  } cm[] = {
+      {"half_pixel", CN_COORD_HALF_PIXEL},
+      {"asymmetric", CN_COORD_ASYMMETRIC},
+      {"align_corners", CN_COORD_ALIGN_CORNERS},
+      {"pytorch_half_pixel", CN_COORD_PYTORCH_HALF_PIXEL},
+      {"tf_half_pixel_for_nn", CN_COORD_TF_HALF_PIXEL_FOR_NN},
+      {"tf_crop_and_resize", CN_COORD_TF_CROP_AND_RESIZE},
+  };
+  char ctm[40], nm[40];
+  TRY(attr_str(m, "coordinate_transformation_mode", "half_pixel", ctm,
+               sizeof ctm));
+  size_t i;
+  for (i = 0; i < sizeof cm / sizeof cm[0]; i++)
+    if (!strcmp(ctm, cm[i].n))
+      break;
+  if (i == sizeof cm / sizeof cm[0])
+    return ierr(m, CN_EUNSUPPORTED, "coordinate_transformation_mode '%s'", ctm);
+  p->coord = cm[i].c;
+  TRY(attr_str(m, "nearest_mode", "round_prefer_floor", nm, sizeof nm));
+  if (!strcmp(nm, "round_prefer_floor"))
+    p->nearest = CN_NEAREST_ROUND_PREFER_FLOOR;
+  else if (!strcmp(nm, "round_prefer_ceil"))
+    p->nearest = CN_NEAREST_ROUND_PREFER_CEIL;
+  else if (!strcmp(nm, "floor"))
+    p->nearest = CN_NEAREST_FLOOR;
+  else if (!strcmp(nm, "ceil"))
+    p->nearest = CN_NEAREST_CEIL;
+  else
+    return ierr(m, CN_EUNSUPPORTED, "nearest_mode '%s'", nm);
+  return 0;
+}
+
+/* Resize-11 and later: attributes, then roi / scales / sizes inputs. */
+static int resize_modern(imp_t *m, cn_resize_params_t *p, resize_in_t *ri) {
+  TRY(resize_coord(m, p));
+  TRY(attr_float(m, "cubic_coeff_a", -0.75f, &p->cubic_a));
+  int64_t ex, aa;
+  TRY(attr_int(m, "exclude_outside", 0, &ex));
+  p->exclude_outside = ex != 0;
+  TRY(attr_float(m, "extrapolation_value", 0.0f, &p->extrapolation_value));
+  TRY(attr_int(m, "antialias", 0, &aa));
+  if (aa)
+    return ierr(m, CN_EUNSUPPORTED, "antialias");
+  if (attr(m, "axes"))
+    return ierr(m, CN_EUNSUPPORTED, "Resize with axes");
+  int id;
+  if ((id = in_id(m, 1)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
+    TRY(need_const(m, 1, "roi", &id));
+    ri->nroi = const_floats(m, id, "roi", ri->roi, 2 * MAXD);
+    TRY(ri->nroi);
+  }
+  if ((id = in_id(m, 2)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
+    TRY(need_const(m, 2, "scales", &id));
+    ri->ns = const_floats(m, id, "scales", ri->scales, MAXD);
+    TRY(ri->ns);
+  }
+  if ((id = in_id(m, 3)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
+    TRY(need_const(m, 3, "sizes", &id));
+    ri->nz = const_ints(m, id, "sizes", ri->sizes, MAXD);
+    TRY(ri->nz);
+  }
+  if ((ri->ns > 0) == (ri->nz > 0))
+    return ierr(m, CN_EFORMAT, "exactly one of scales and sizes must be given");
+  return 0;
+}
+
+/* Output extent of axis i and the scale the kernel's coordinate transform
+ * uses (out/in when the model gave sizes). */
+static int resize_axis(imp_t *m, const cn_tensor_t *t, int i,
+                       const resize_in_t *ri, cn_resize_params_t *p,
+                       int64_t *od) {
+  int nd = t->ndim;
+  if (ri->nz) {
+    if (ri->sizes[i] < 1 || ri->sizes[i] > ((int64_t)1 << 24))
+      return ierr(m, CN_EFORMAT, "sizes[%d] = %" PRId64, i, ri->sizes[i]);
+    *od = ri->sizes[i];
+    p->scales[i] = (float)ri->sizes[i] / (float)t->dims[i];
+    return 0;
+  }
+  if (!(ri->scales[i] > 0 && ri->scales[i] < 65536))
+    return ierr(m, CN_EFORMAT, "scales[%d] = %g", i, (double)ri->scales[i]);
+  double span = p->coord == CN_COORD_TF_CROP_AND_RESIZE
+                    ? (double)(p->roi[nd + i] - p->roi[i])
+                    : 1.0;
+  double o = floor((double)t->dims[i] * span * ri->scales[i]);
+  if (!(o < (double)((int64_t)1 << 30)))
+    return ierr(m, CN_EFORMAT, "resized axis %d would have %g elements", i, o);
+  *od = o >= 1 ? (int64_t)o : 0;
+  if (*od < 1)
+    return ierr(m, CN_EFORMAT, "resized axis %d would be empty", i);
+  p->scales[i] = ri->scales[i];
+  return 0;
+}
+
 static int op_resize(imp_t *m, int upsample) {
   int x;
   TRY(need_in(m, 0, &x));
-  const cn_tensor_t *t = T(m, x);
-  int nd = t->ndim;
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
-  char mode[32], ctm[40], nm[40];
-  TRY(attr_str(m, "mode", "nearest", mode, sizeof mode));
-  if (!strcmp(mode, "nearest"))
-    p.resize.mode = CN_RESIZE_NEAREST;
-  else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear"))
-    p.resize.mode = CN_RESIZE_LINEAR;
-  else if (!strcmp(mode, "cubic"))
-    p.resize.mode = CN_RESIZE_CUBIC;
+  resize_in_t ri;
+  memset(&ri, 0, sizeof ri);
+  TRY(resize_mode(m, &p.resize));
+  if (upsample || m->opset < 11)
+    TRY(resize_legacy(m, upsample, &p.resize, &ri));
   else
-    return ierr(m, CN_EUNSUPPORTED, "resize mode '%s'", mode);
-  float scales[MAXD];
-  int64_t sizes[MAXD];
-  int ns = 0, nz = 0;
-  float roi[2 * MAXD];
-  int nroi = 0;
-  if (upsample || m->opset < 11) {
-    /* Upsample and Resize-10: asymmetric coordinates, nearest rounds down. */
-    p.resize.coord = CN_COORD_ASYMMETRIC;
-    p.resize.nearest = CN_NEAREST_FLOOR;
-    if (upsample && m->opset < 9) {
-      const float *v;
-      ns = attr_floats(m, "scales", &v);
-      TRY(ns);
-      if (ns > MAXD)
-        return ierr(m, CN_EFORMAT, "scales has %d values", ns);
-      memcpy(scales, v, sizeof *v * (size_t)ns);
-    } else {
-      int id;
-      TRY(need_const(m, 1, "scales", &id));
-      ns = const_floats(m, id, "scales", scales, MAXD);
-      TRY(ns);
-    }
-    if (ns == 0)
-      return ierr(m, CN_EFORMAT, "scales is missing");
-  } else {
-    TRY(attr_str(m, "coordinate_transformation_mode", "half_pixel", ctm,
-                 sizeof ctm));
-    static const struct {
-      const char *n;
-      cn_resize_coord_t c;
-    } cm[] = {
-        {"half_pixel", CN_COORD_HALF_PIXEL},
-        {"asymmetric", CN_COORD_ASYMMETRIC},
-        {"align_corners", CN_COORD_ALIGN_CORNERS},
-        {"pytorch_half_pixel", CN_COORD_PYTORCH_HALF_PIXEL},
-        {"tf_half_pixel_for_nn", CN_COORD_TF_HALF_PIXEL_FOR_NN},
-        {"tf_crop_and_resize", CN_COORD_TF_CROP_AND_RESIZE},
-    };
-    size_t i;
-    for (i = 0; i < sizeof cm / sizeof cm[0]; i++)
-      if (!strcmp(ctm, cm[i].n))
-        break;
-    if (i == sizeof cm / sizeof cm[0])
-      return ierr(m, CN_EUNSUPPORTED, "coordinate_transformation_mode '%s'",
-                  ctm);
-    p.resize.coord = cm[i].c;
-    TRY(attr_str(m, "nearest_mode", "round_prefer_floor", nm, sizeof nm));
-    if (!strcmp(nm, "round_prefer_floor"))
-      p.resize.nearest = CN_NEAREST_ROUND_PREFER_FLOOR;
-    else if (!strcmp(nm, "round_prefer_ceil"))
-      p.resize.nearest = CN_NEAREST_ROUND_PREFER_CEIL;
-    else if (!strcmp(nm, "floor"))
-      p.resize.nearest = CN_NEAREST_FLOOR;
-    else if (!strcmp(nm, "ceil"))
-      p.resize.nearest = CN_NEAREST_CEIL;
-    else
-      return ierr(m, CN_EUNSUPPORTED, "nearest_mode '%s'", nm);
-    TRY(attr_float(m, "cubic_coeff_a", -0.75f, &p.resize.cubic_a));
-    int64_t ex;
-    TRY(attr_int(m, "exclude_outside", 0, &ex));
-    p.resize.exclude_outside = ex != 0;
-    TRY(attr_float(m, "extrapolation_value", 0.0f,
-                   &p.resize.extrapolation_value));
-    int64_t aa;
-    TRY(attr_int(m, "antialias", 0, &aa));
-    if (aa)
-      return ierr(m, CN_EUNSUPPORTED, "antialias");
-    if (attr(m, "axes"))
-      return ierr(m, CN_EUNSUPPORTED, "Resize with axes");
-    int id;
-    if ((id = in_id(m, 1)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
-      TRY(need_const(m, 1, "roi", &id));
-      nroi = const_floats(m, id, "roi", roi, 2 * MAXD);
-      TRY(nroi);
-    }
-    if ((id = in_id(m, 2)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
-      TRY(need_const(m, 2, "scales", &id));
-      ns = const_floats(m, id, "scales", scales, MAXD);
-      TRY(ns);
-    }
-    if ((id = in_id(m, 3)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
-      TRY(need_const(m, 3, "sizes", &id));
-      nz = const_ints(m, id, "sizes", sizes, MAXD);
-      TRY(nz);
-    }
-    if ((ns > 0) == (nz > 0))
-      return ierr(m, CN_EFORMAT,
-                  "exactly one of scales and sizes must be given");
-  }
-  t = T(m, x);
-  if ((ns && ns != nd) || (nz && nz != nd))
-    return ierr(m, CN_EFORMAT, "%d scales/sizes for rank %d", ns ? ns : nz, nd);
+    TRY(resize_modern(m, &p.resize, &ri));
+  const cn_tensor_t *t = T(m, x);
+  int nd = t->ndim;
+  if ((ri.ns && ri.ns != nd) || (ri.nz && ri.nz != nd))
+    return ierr(m, CN_EFORMAT, "%d scales/sizes for rank %d",
+                ri.ns ? ri.ns : ri.nz, nd);
   if (p.resize.coord == CN_COORD_TF_CROP_AND_RESIZE) {
-    if (nroi != 2 * nd)
-      return ierr(m, CN_EFORMAT, "roi has %d values, expected %d", nroi,
+    if (ri.nroi != 2 * nd)
+      return ierr(m, CN_EFORMAT, "roi has %d values, expected %d", ri.nroi,
                   2 * nd);
-    memcpy(p.resize.roi, roi, sizeof(float) * (size_t)nroi);
+    memcpy(p.resize.roi, ri.roi, sizeof(float) * (size_t)ri.nroi);
   }
   int64_t od[MAXD];
-  for (int i = 0; i < nd; i++) {
-    if (nz) {
-      if (sizes[i] < 1 || sizes[i] > ((int64_t)1 << 24))
-        return ierr(m, CN_EFORMAT, "sizes[%d] = %" PRId64, i, sizes[i]);
-      od[i] = sizes[i];
-      p.resize.scales[i] = (float)sizes[i] / (float)t->dims[i];
-    } else {
-      if (!(scales[i] > 0 && scales[i] < 65536))
-        return ierr(m, CN_EFORMAT, "scales[%d] = %g", i, (double)scales[i]);
-      double span = p.resize.coord == CN_COORD_TF_CROP_AND_RESIZE
-                        ? (double)(p.resize.roi[nd + i] - p.resize.roi[i])
-                        : 1.0;
-      double o = floor((double)t->dims[i] * span * scales[i]);
-      if (!(o < (double)((int64_t)1 << 30)))
-        return ierr(m, CN_EFORMAT, "resized axis %d would have %g elements", i,
-                    o);
-      od[i] = o >= 1 ? (int64_t)o : 0;
-      if (od[i] < 1)
-        return ierr(m, CN_EFORMAT, "resized axis %d would be empty", i);
-      p.resize.scales[i] = scales[i];
-    }
-  }
+  for (int i = 0; i < nd; i++)
+    TRY(resize_axis(m, T(m, x), i, &ri, &p.resize, &od[i]));
   int y;
   TRY(new_out(m, 0, &y));
   T(m, y)->ndim = nd;
@@ -2523,10 +2595,8 @@ static int import_node(imp_t *m) {
   return h->fn(m, h->arg);
 }
 
-static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
-  const Onnx__GraphProto *gp = mp->graph;
-  if (!gp)
-    return ierr(m, CN_EFORMAT, "no graph in the model");
+/* The default domain's opset, which must be one the importer knows. */
+static int graph_opset(imp_t *m, const Onnx__ModelProto *mp) {
   m->opset = -1;
   for (size_t i = 0; i < mp->n_opset_import; i++) {
     const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
@@ -2540,12 +2610,53 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
   if (m->opset < 1 || m->opset > 17)
     return ierr(m, CN_EUNSUPPORTED, "opset %" PRId64 " (supported: 7 to 17)",
                 m->opset);
-  for (size_t i = 0; i < gp->n_initializer; i++)
-    TRY(add_tensor_proto(m, gp->initializer[i], NULL,
-                         i < m->nspans ? &m->spans[i] : NULL));
-  if (gp->n_sparse_initializer)
-    return ierr(m, CN_EUNSUPPORTED, "sparse initializers");
-  /* Inputs that are not initializers are the graph's runtime inputs. */
+  return 0;
+}
+
+/* A runtime input (not an initializer): a float tensor of fixed shape but
+ * for a symbolic batch, which runs with batch 1. Returns its id. */
+static int graph_input(imp_t *m, const Onnx__ValueInfoProto *vi) {
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
+      !tp->tensor_type)
+    return ierr(m, CN_EUNSUPPORTED, "input %s is not a tensor", vi->name);
+  if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+    return ierr(m, CN_EUNSUPPORTED,
+                "input %s has element type %d, only float is supported",
+                vi->name, tp->tensor_type->elem_type);
+  const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
+  if (!sh)
+    return ierr(m, CN_EUNSUPPORTED, "input %s has no shape", vi->name);
+  if (sh->n_dim > MAXD)
+    return ierr(m, CN_EUNSUPPORTED, "input %s has %zu dimensions", vi->name,
+                sh->n_dim);
+  int64_t d[MAXD];
+  for (size_t k = 0; k < sh->n_dim; k++) {
+    const Onnx__TensorShapeProto__Dimension *dm = sh->dim[k];
+    if (dm->value_case ==
+        ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+      d[k] = dm->dim_value;
+      if (d[k] == 0)
+        return ierr(m, CN_EUNSUPPORTED,
+                    "input %s: empty tensors are not supported", vi->name);
+      if (d[k] < 1 || d[k] > ((int64_t)1 << 24))
+        return ierr(m, CN_EFORMAT, "input %s: dimension %zu is %" PRId64,
+                    vi->name, k, d[k]);
+    } else if (k == 0) {
+      d[k] = 1; /* a symbolic batch runs with batch 1 */
+    } else {
+      return ierr(m, CN_EUNSUPPORTED, "input %s: dimension %zu is symbolic",
+                  vi->name, k);
+    }
+  }
+  int id = cn_graph_add_tensor(m->g, vi->name, CN_DT_F32, (int)sh->n_dim, d);
+  if (id < 0)
+    return ierr(m, CN_EFORMAT, "input %s: bad shape", vi->name);
+  return id;
+}
+
+/* Inputs that are not initializers are the graph's runtime inputs. */
+static int graph_inputs(imp_t *m, const Onnx__GraphProto *gp) {
   int *ins = cn_graph_alloc(m->g, sizeof(int) * (gp->n_input + 1));
   if (!ins)
     return ierr(m, CN_ENOMEM, "out of memory");
@@ -2556,47 +2667,16 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
       return ierr(m, CN_EFORMAT, "input %zu has no name", i);
     if (cn_graph_find(m->g, vi->name) >= 0)
       continue;
-    const Onnx__TypeProto *tp = vi->type;
-    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
-        !tp->tensor_type)
-      return ierr(m, CN_EUNSUPPORTED, "input %s is not a tensor", vi->name);
-    if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-      return ierr(m, CN_EUNSUPPORTED,
-                  "input %s has element type %d, only float is supported",
-                  vi->name, tp->tensor_type->elem_type);
-    const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
-    if (!sh)
-      return ierr(m, CN_EUNSUPPORTED, "input %s has no shape", vi->name);
-    if (sh->n_dim > MAXD)
-      return ierr(m, CN_EUNSUPPORTED, "input %s has %zu dimensions", vi->name,
-                  sh->n_dim);
-    int64_t d[MAXD];
-    for (size_t k = 0; k < sh->n_dim; k++) {
-      const Onnx__TensorShapeProto__Dimension *dm = sh->dim[k];
-      if (dm->value_case ==
-          ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
-        d[k] = dm->dim_value;
-        if (d[k] == 0)
-          return ierr(m, CN_EUNSUPPORTED,
-                      "input %s: empty tensors are not supported", vi->name);
-        if (d[k] < 1 || d[k] > ((int64_t)1 << 24))
-          return ierr(m, CN_EFORMAT, "input %s: dimension %zu is %" PRId64,
-                      vi->name, k, d[k]);
-      } else if (k == 0) {
-        d[k] = 1; /* a symbolic batch runs with batch 1 */
-      } else {
-        return ierr(m, CN_EUNSUPPORTED, "input %s: dimension %zu is symbolic",
-                    vi->name, k);
-      }
-    }
-    int id = cn_graph_add_tensor(m->g, vi->name, CN_DT_F32, (int)sh->n_dim, d);
-    if (id < 0)
-      return ierr(m, CN_EFORMAT, "input %s: bad shape", vi->name);
+    int id = graph_input(m, vi);
+    TRY(id);
     ins[nins++] = id;
   }
-  TRY(cn_graph_set_inputs(m->g, ins, nins) < 0
-          ? ierr(m, CN_ENOMEM, "out of memory")
-          : 0);
+  return cn_graph_set_inputs(m->g, ins, nins) < 0
+             ? ierr(m, CN_ENOMEM, "out of memory")
+             : 0;
+}
+
+static int graph_nodes(imp_t *m, const Onnx__GraphProto *gp) {
   for (size_t i = 0; i < gp->n_node; i++) {
     m->ni = (int)i;
     m->node = gp->node[i];
@@ -2614,6 +2694,10 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
     TRY(import_node(m));
   }
   m->node = NULL;
+  return 0;
+}
+
+static int graph_outputs(imp_t *m, const Onnx__GraphProto *gp) {
   int *outs = cn_graph_alloc(m->g, sizeof(int) * (gp->n_output + 1));
   if (!outs)
     return ierr(m, CN_ENOMEM, "out of memory");
@@ -2641,6 +2725,22 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
     return ierr(m, CN_EFORMAT, "the graph has no output");
   if (cn_graph_set_outputs(m->g, outs, (int)gp->n_output) < 0)
     return ierr(m, CN_ENOMEM, "out of memory");
+  return 0;
+}
+
+static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
+  const Onnx__GraphProto *gp = mp->graph;
+  if (!gp)
+    return ierr(m, CN_EFORMAT, "no graph in the model");
+  TRY(graph_opset(m, mp));
+  for (size_t i = 0; i < gp->n_initializer; i++)
+    TRY(add_tensor_proto(m, gp->initializer[i], NULL,
+                         i < m->nspans ? &m->spans[i] : NULL));
+  if (gp->n_sparse_initializer)
+    return ierr(m, CN_EUNSUPPORTED, "sparse initializers");
+  TRY(graph_inputs(m, gp));
+  TRY(graph_nodes(m, gp));
+  TRY(graph_outputs(m, gp));
   return cn_graph_compact(m->g, m->err);
 }
 
