@@ -94,8 +94,7 @@ int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
                    const float *const *in, float *const *out, void *scratch,
                    cn_err_t *err);
 
-/* Helpers shared between kernels. */
-float cn__ref_act(cn_act_t kind, float alpha, float beta, float x);
+/* Helpers shared between kernels (activations: cn_act_info()->ref). */
 /* Applies post-ops to y (numel elements) with the SUM operands in in[]. */
 void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,
                      int64_t numel);

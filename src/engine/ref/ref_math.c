@@ -4,10 +4,6 @@
 
 #include "engine/ref/ref.h"
 
-float cn__ref_act(cn_act_t kind, float alpha, float beta, float x) {
-  return cn_act_info(kind)->ref(x, alpha, beta);
-}
-
 /* y = act(x) over n elements (y may be x). ReLU, the activation of almost
  * every conv, gets a loop the compiler vectorizes; the others call the
  * table's scalar formula (same expression, so the same results). */
