@@ -1012,23 +1012,14 @@ static int concat_now(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd, int nin,
   return 0;
 }
 
-static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
+/* The concat's input values, all in one layout: the first activation's.
+ * Constants (the zero channels BlazeFace appends) are reordered to it once
+ * at load, since a concat of mixed layouts runs on oneDNN's reference
+ * kernel. */
+static int concat_inputs(cn__dnnl_t *s, int i, int *iv, dnnl_memory_desc_t *mds,
+                         cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
-  const cn_tensor_t *y = tens(s, n->outputs[0]);
-  int axis = n->p.axis.axis, nin = n->ninputs;
-  if (nin < 1 || axis < 0 || axis >= y->ndim)
-    return FALLBACK;
-  int *iv = calloc((size_t)nin, sizeof(int));
-  dnnl_memory_desc_t *mds = calloc((size_t)nin, sizeof(*mds));
-  int *inpl = calloc((size_t)nin, sizeof(int));
-  int rc = 0;
-  if (!iv || !mds || !inpl) {
-    rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
-    goto out;
-  }
-  /* One layout for all inputs, the first activation's: constants (the
-   * zero channels BlazeFace appends) are reordered to it once at load,
-   * since a concat of mixed layouts runs on oneDNN's reference kernel. */
+  int nin = n->ninputs, rc = 0;
   int proto = -1;
   for (int k = 0; k < nin && proto < 0; k++)
     if (!is_const(s, n->inputs[k]))
@@ -1055,6 +1046,121 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
             mds[j] = s->vals[iv[j]].md;
         }
   }
+  return rc;
+}
+
+/* The slice of the concat output D that input k occupies. */
+static void concat_sub(cn__dnnl_t *s, const cn_node_t *n, int k,
+                       const dnnl_memory_desc_t *D, dnnl_dims_t offs,
+                       dnnl_memory_desc_t *sub, dnnl_status_t *st) {
+  const cn_tensor_t *x = tens(s, n->inputs[k]);
+  dnnl_dims_t xd;
+  for (int d = 0; d < x->ndim; d++)
+    xd[d] = x->dims[d];
+  *st = dnnl_memory_desc_init_submemory(sub, D, xd, offs);
+  offs[n->p.axis.axis] += x->dims[n->p.axis.axis];
+}
+
+/* Which inputs can be written in place: where the producers' bytes are
+ * contiguous slices of D. Returns how many. */
+static int concat_inplace_plan(cn__dnnl_t *s, const cn_node_t *n, const int *iv,
+                               const dnnl_memory_desc_t *D, int *inpl) {
+  int nin = n->ninputs, ninpl = 0;
+  dnnl_dims_t offs = {0};
+  for (int k = 0; k < nin; k++) {
+    dnnl_memory_desc_t sub;
+    dnnl_status_t st;
+    concat_sub(s, n, k, D, offs, &sub, &st);
+    int ok = !is_const(s, n->inputs[k]) && st == dnnl_success &&
+             concat_inplace_ok(s, iv[k], &sub);
+    for (int j = 0; ok && j < nin; j++) /* a store can sit in one place only */
+      if (j != k && s->vals[iv[j]].store == s->vals[iv[k]].store)
+        ok = 0;
+    inpl[k] = ok;
+    ninpl += ok;
+  }
+  return ninpl;
+}
+
+/* No input in place: one concat primitive copies them all. Owns pd. */
+static int concat_copy(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd,
+                       const int *iv, const dnnl_memory_desc_t *D,
+                       cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  int nin = n->ninputs;
+  int yv = fresh_val(s, n->outputs[0], D, err);
+  if (yv < 0) {
+    dnnl_primitive_desc_destroy(pd);
+    return yv;
+  }
+  set_native(s, n->outputs[0], yv);
+  int *ids = calloc((size_t)nin + 1, sizeof(int)),
+      *vv = calloc((size_t)nin + 1, sizeof(int));
+  if (!ids || !vv) {
+    free(ids);
+    free(vv);
+    dnnl_primitive_desc_destroy(pd);
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  }
+  for (int k = 0; k < nin; k++) {
+    ids[k] = DNNL_ARG_MULTIPLE_SRC + k;
+    vv[k] = iv[k];
+  }
+  ids[nin] = DNNL_ARG_DST;
+  vv[nin] = yv;
+  int rc = cn__dnnl_add_prim(s, i, "concat", pd, nin + 1, ids, vv, err);
+  free(ids);
+  free(vv);
+  s->n_copy_concat++;
+  return rc;
+}
+
+/* In place: the inputs marked in inpl become children of the output's
+ * store at their slice; the others are reordered into theirs. */
+static int concat_place(cn__dnnl_t *s, int i, const int *iv, const int *inpl,
+                        const dnnl_memory_desc_t *D, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  int yv = fresh_val(s, n->outputs[0], D, err);
+  if (yv < 0)
+    return yv;
+  set_native(s, n->outputs[0], yv);
+  int cst = s->vals[yv].store, rc = 0;
+  dnnl_dims_t offs = {0};
+  for (int k = 0; k < n->ninputs && rc >= 0; k++) {
+    dnnl_memory_desc_t sub;
+    dnnl_status_t st;
+    concat_sub(s, n, k, D, offs, &sub, &st);
+    if (inpl[k]) {
+      cn__dstore_t *child = &s->stores[s->vals[iv[k]].store];
+      child->parent = cst;
+      child->poff = (size_t)sub.offset0 * sizeof(float);
+      cn__dnnl_touch(s, cst, child->last_node);
+      s->n_inplace_concat++;
+    } else { /* copy this input into its slice */
+      int sv = cn__dnnl_new_val(s, -1, &sub, cst, 0);
+      if (sv < 0)
+        return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+      rc = add_reorder(s, i, iv[k], sv, err);
+    }
+  }
+  return rc;
+}
+
+static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *y = tens(s, n->outputs[0]);
+  int axis = n->p.axis.axis, nin = n->ninputs;
+  if (nin < 1 || axis < 0 || axis >= y->ndim)
+    return FALLBACK;
+  int *iv = calloc((size_t)nin, sizeof(int));
+  dnnl_memory_desc_t *mds = calloc((size_t)nin, sizeof(*mds));
+  int *inpl = calloc((size_t)nin, sizeof(int));
+  int rc = 0;
+  if (!iv || !mds || !inpl) {
+    rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    goto out;
+  }
+  rc = concat_inputs(s, i, iv, mds, err);
   if (rc < 0)
     goto out;
   dnnl_memory_desc_t dst;
@@ -1069,94 +1175,17 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
     goto out;
   }
   dnnl_memory_desc_t D = *qmd(pd, dnnl_query_dst_md, 0);
-
-  /* In place where the producers' bytes are contiguous slices of D. */
-  int ninpl = 0;
-  dnnl_dims_t offs = {0};
-  for (int k = 0; k < nin; k++) {
-    const cn_tensor_t *x = tens(s, n->inputs[k]);
-    dnnl_dims_t xd;
-    for (int d = 0; d < x->ndim; d++)
-      xd[d] = x->dims[d];
-    dnnl_memory_desc_t sub;
-    int ok =
-        !is_const(s, n->inputs[k]) &&
-        dnnl_memory_desc_init_submemory(&sub, &D, xd, offs) == dnnl_success &&
-        concat_inplace_ok(s, iv[k], &sub);
-    for (int j = 0; ok && j < nin; j++) /* a store can sit in one place only */
-      if (j != k && s->vals[iv[j]].store == s->vals[iv[k]].store)
-        ok = 0;
-    inpl[k] = ok;
-    ninpl += ok;
-    offs[axis] += x->dims[axis];
-  }
+  int ninpl = concat_inplace_plan(s, n, iv, &D, inpl);
   int all_const = 1;
   for (int k = 0; k < nin; k++)
     all_const &= s->vals[iv[k]].store < 0;
   if (all_const) { /* the SSD priors: concatenated once, here */
     rc = concat_now(s, i, pd, nin, iv, &D, err);
-    goto out;
-  }
-  if (ninpl == 0) {
-    int yv = fresh_val(s, n->outputs[0], &D, err);
-    if (yv < 0) {
-      dnnl_primitive_desc_destroy(pd);
-      rc = yv;
-      goto out;
-    }
-    set_native(s, n->outputs[0], yv);
-    int *ids = calloc((size_t)nin + 1, sizeof(int)),
-        *vv = calloc((size_t)nin + 1, sizeof(int));
-    if (!ids || !vv) {
-      free(ids);
-      free(vv);
-      dnnl_primitive_desc_destroy(pd);
-      rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
-      goto out;
-    }
-    for (int k = 0; k < nin; k++) {
-      ids[k] = DNNL_ARG_MULTIPLE_SRC + k;
-      vv[k] = iv[k];
-    }
-    ids[nin] = DNNL_ARG_DST;
-    vv[nin] = yv;
-    rc = cn__dnnl_add_prim(s, i, "concat", pd, nin + 1, ids, vv, err);
-    free(ids);
-    free(vv);
-    s->n_copy_concat++;
-    goto out;
-  }
-  dnnl_primitive_desc_destroy(pd);
-  int yv = fresh_val(s, n->outputs[0], &D, err);
-  if (yv < 0) {
-    rc = yv;
-    goto out;
-  }
-  set_native(s, n->outputs[0], yv);
-  int cst = s->vals[yv].store;
-  memset(offs, 0, sizeof(offs));
-  for (int k = 0; k < nin && rc >= 0; k++) {
-    const cn_tensor_t *x = tens(s, n->inputs[k]);
-    dnnl_dims_t xd;
-    for (int d = 0; d < x->ndim; d++)
-      xd[d] = x->dims[d];
-    dnnl_memory_desc_t sub;
-    dnnl_memory_desc_init_submemory(&sub, &D, xd, offs);
-    offs[axis] += x->dims[axis];
-    if (inpl[k]) {
-      cn__dstore_t *child = &s->stores[s->vals[iv[k]].store];
-      child->parent = cst;
-      child->poff = (size_t)sub.offset0 * sizeof(float);
-      cn__dnnl_touch(s, cst, child->last_node);
-      s->n_inplace_concat++;
-    } else { /* copy this input into its slice */
-      int sv = cn__dnnl_new_val(s, -1, &sub, cst, 0);
-      if (sv < 0) {
-        rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
-        break;
-      }
-      rc = add_reorder(s, i, iv[k], sv, err);
-    }
+  } else if (ninpl == 0) {
+    rc = concat_copy(s, i, pd, iv, &D, err);
+  } else {
+    dnnl_primitive_desc_destroy(pd);
+    rc = concat_place(s, i, iv, inpl, &D, err);
   }
 out:
   free(iv);
