@@ -493,10 +493,87 @@ static int sum_dst(cn__dnnl_t *s, int node, int operand, int y,
 
 /* ---- convolution and deconvolution -------------------------------------- */
 
+/* A convolution's descriptors and geometry, as oneDNN takes them. */
+typedef struct conv_desc {
+  int deconv, bias;
+  dnnl_memory_desc_t src, wany, wuser, bmd, dst;
+  dnnl_dims_t strides, dil, pl, pr;
+} conv_desc_t;
+
+static void conv_desc(const cn__dnnl_t *s, const cn_node_t *n, int64_t G,
+                      conv_desc_t *c) {
+  const cn_conv_params_t *p = &n->p.conv;
+  const cn_tensor_t *x = tens(s, n->inputs[0]), *y = tens(s, n->outputs[0]);
+  int64_t IC = x->dims[1], OC = y->dims[1];
+  int64_t KH = p->kernel[0], KW = p->kernel[1];
+  memset(c, 0, sizeof *c);
+  c->deconv = n->op == CN_OP_DECONV;
+  c->bias = n->ninputs > 2 && n->inputs[2] >= 0;
+  md_any(&c->src, 4, x->dims);
+  md_any(&c->dst, 4, y->dims);
+  if (G == 1) {
+    dnnl_dim_t wd[4] = {OC, IC, KH, KW};
+    md_tag(&c->wuser, 4, wd, c->deconv ? dnnl_iohw : dnnl_oihw);
+    md_tag(&c->wany, 4, wd, dnnl_format_tag_any);
+  } else { /* grouped and depthwise: 5-D {G, OC/G, IC/G, KH, KW} */
+    dnnl_dim_t wd[5] = {G, OC / G, IC / G, KH, KW};
+    md_tag(&c->wuser, 5, wd, c->deconv ? dnnl_giohw : dnnl_goihw);
+    md_tag(&c->wany, 5, wd, dnnl_format_tag_any);
+  }
+  int64_t bd = OC;
+  if (c->bias)
+    cn__dnnl_md_plain(&c->bmd, 1, &bd);
+  for (int k = 0; k < 2; k++) {
+    c->strides[k] = p->stride[k];
+    c->dil[k] = p->dilation[k] - 1;
+    c->pl[k] = p->pads[k];
+    c->pr[k] = p->pads[2 + k];
+  }
+  if (c->deconv) { /* output_padding and rounding: pr from the output size */
+    for (int k = 0; k < 2; k++) {
+      int64_t ke = (p->kernel[k] - 1) * p->dilation[k] + 1;
+      c->pr[k] =
+          (x->dims[2 + k] - 1) * p->stride[k] + ke - c->pl[k] - y->dims[2 + k];
+    }
+  }
+}
+
+/* The primitive descriptor. With a residual SUM (sum_t >= 0), the
+ * shortcut's own layout is tried for dst first: the sum then needs no
+ * conversion. */
+static dnnl_status_t conv_pd(const cn__dnnl_t *s, const conv_desc_t *c,
+                             dnnl_primitive_attr_t attr, int sum_t,
+                             dnnl_primitive_desc_t *pd) {
+  dnnl_status_t st = dnnl_unimplemented;
+  const dnnl_memory_desc_t *bmd = c->bias ? &c->bmd : NULL;
+  for (int attempt = 0; attempt < 2 && st != dnnl_success; attempt++) {
+    dnnl_memory_desc_t d = c->dst;
+    if (attempt == 0) {
+      if (sum_t < 0 || s->tval[sum_t] < 0 || !s->vals[s->tval[sum_t]].dense)
+        continue;
+      d = s->vals[s->tval[sum_t]].md;
+    }
+    union {
+      dnnl_convolution_desc_t c;
+      dnnl_deconvolution_desc_t d;
+    } od;
+    if (c->deconv)
+      st = dnnl_dilated_deconvolution_forward_desc_init(
+          &od.d, dnnl_forward_inference, dnnl_deconvolution_direct, &c->src,
+          &c->wany, bmd, &d, c->strides, c->dil, c->pl, c->pr);
+    else
+      st = dnnl_dilated_convolution_forward_desc_init(
+          &od.c, dnnl_forward_inference, dnnl_convolution_direct, &c->src,
+          &c->wany, bmd, &d, c->strides, c->dil, c->pl, c->pr);
+    if (st == dnnl_success)
+      st = dnnl_primitive_desc_create(pd, &od, attr, s->eng, NULL);
+  }
+  return st;
+}
+
 static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
   const cn_conv_params_t *p = &n->p.conv;
-  int deconv = n->op == CN_OP_DECONV;
   int xi = n->inputs[0], wi = n->inputs[1];
   int bi = n->ninputs > 2 ? n->inputs[2] : -1;
   const cn_tensor_t *x = tens(s, xi), *y = tens(s, n->outputs[0]);
@@ -504,35 +581,10 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
       (bi >= 0 && !is_const(s, bi)))
     return FALLBACK;
   int64_t G = p->group > 0 ? p->group : 1, IC = x->dims[1], OC = y->dims[1];
-  int64_t KH = p->kernel[0], KW = p->kernel[1];
   if (IC % G || OC % G)
     return FALLBACK;
-
-  dnnl_memory_desc_t src, wany, wuser, bmd, dst;
-  md_any(&src, 4, x->dims);
-  md_any(&dst, 4, y->dims);
-  if (G == 1) {
-    dnnl_dim_t wd[4] = {OC, IC, KH, KW};
-    md_tag(&wuser, 4, wd, deconv ? dnnl_iohw : dnnl_oihw);
-    md_tag(&wany, 4, wd, dnnl_format_tag_any);
-  } else { /* grouped and depthwise: 5-D {G, OC/G, IC/G, KH, KW} */
-    dnnl_dim_t wd[5] = {G, OC / G, IC / G, KH, KW};
-    md_tag(&wuser, 5, wd, deconv ? dnnl_giohw : dnnl_goihw);
-    md_tag(&wany, 5, wd, dnnl_format_tag_any);
-  }
-  int64_t bd = OC;
-  if (bi >= 0)
-    cn__dnnl_md_plain(&bmd, 1, &bd);
-
-  dnnl_dims_t strides = {p->stride[0], p->stride[1]};
-  dnnl_dims_t dil = {p->dilation[0] - 1, p->dilation[1] - 1};
-  dnnl_dims_t pl = {p->pads[0], p->pads[1]}, pr = {p->pads[2], p->pads[3]};
-  if (deconv) { /* output_padding and rounding: pr from the output size */
-    for (int k = 0; k < 2; k++) {
-      int64_t ke = (p->kernel[k] - 1) * p->dilation[k] + 1;
-      pr[k] = (x->dims[2 + k] - 1) * p->stride[k] + ke - pl[k] - y->dims[2 + k];
-    }
-  }
+  conv_desc_t c;
+  conv_desc(s, n, G, &c);
 
   dnnl_primitive_attr_t attr;
   int sum_in;
@@ -545,33 +597,8 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
     dnnl_primitive_attr_destroy(attr);
     return FALLBACK;
   }
-
-  /* With a residual SUM, try the shortcut's own layout for dst first: the
-   * sum then needs no conversion. */
   dnnl_primitive_desc_t pd = NULL;
-  dnnl_status_t st = dnnl_unimplemented;
-  for (int attempt = 0; attempt < 2 && st != dnnl_success; attempt++) {
-    dnnl_memory_desc_t d = dst;
-    if (attempt == 0) {
-      if (sum_t < 0 || s->tval[sum_t] < 0 || !s->vals[s->tval[sum_t]].dense)
-        continue;
-      d = s->vals[s->tval[sum_t]].md;
-    }
-    union {
-      dnnl_convolution_desc_t c;
-      dnnl_deconvolution_desc_t d;
-    } od;
-    if (deconv)
-      st = dnnl_dilated_deconvolution_forward_desc_init(
-          &od.d, dnnl_forward_inference, dnnl_deconvolution_direct, &src, &wany,
-          bi >= 0 ? &bmd : NULL, &d, strides, dil, pl, pr);
-    else
-      st = dnnl_dilated_convolution_forward_desc_init(
-          &od.c, dnnl_forward_inference, dnnl_convolution_direct, &src, &wany,
-          bi >= 0 ? &bmd : NULL, &d, strides, dil, pl, pr);
-    if (st == dnnl_success)
-      st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
-  }
+  dnnl_status_t st = conv_pd(s, &c, attr, sum_t, &pd);
   dnnl_primitive_attr_destroy(attr);
   if (st != dnnl_success)
     return FALLBACK;
@@ -580,10 +607,10 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
   dnnl_memory_desc_t wmd = *qmd(pd, dnnl_query_weights_md, 0);
   dnnl_memory_desc_t dstmd = *qmd(pd, dnnl_query_dst_md, 0);
   int xv = val_for(s, i, xi, &srcmd, err);
-  int wv = xv < 0 ? xv : weights_val(s, i, wi, &wuser, &wmd, err);
+  int wv = xv < 0 ? xv : weights_val(s, i, wi, &c.wuser, &wmd, err);
   int bv = 0;
   if (wv >= 0 && bi >= 0)
-    bv = const_val(s, i, bi, &bmd, qmd(pd, dnnl_query_weights_md, 1), err);
+    bv = const_val(s, i, bi, &c.bmd, qmd(pd, dnnl_query_weights_md, 1), err);
   int yv = bv;
   if (bv >= 0)
     yv = sum_t >= 0 ? sum_dst(s, i, sum_t, n->outputs[0], &dstmd, err)
@@ -595,7 +622,7 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
   set_native(s, n->outputs[0], yv);
   int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
   int vv[4] = {xv, wv, yv, bv};
-  return cn__dnnl_add_prim(s, i, deconv ? "deconv" : "conv", pd,
+  return cn__dnnl_add_prim(s, i, c.deconv ? "deconv" : "conv", pd,
                            bi >= 0 ? 4 : 3, ids, vv, err);
 }
 
