@@ -805,89 +805,49 @@ static int lower_act(cn__dnnl_t *s, int i, cn_err_t *err) {
 
 /* ---- inner product ---------------------------------------------------- */
 
-static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
+/* x's value for the inner product, and the weights' logical dims (nd of
+ * them in wd). x keeps its own layout when it is [N, C, spatial...] (axis
+ * 1): the weights are then seen as [OC, C, spatial...] and reordered to
+ * match, so an NHWC feature map needs no flattening reorder. */
+static int ip_src(cn__dnnl_t *s, int i, int64_t N, int64_t K,
+                  dnnl_memory_desc_t *srcmd, int *nd, int64_t *wd,
+                  cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
   const cn_ip_params_t *p = &n->p.ip;
-  int xi = n->inputs[0], wi = n->inputs[1];
-  int bi = n->ninputs > 2 ? n->inputs[2] : -1;
-  const cn_tensor_t *x = tens(s, xi), *y = tens(s, n->outputs[0]);
-  if (!is_const(s, wi) || (bi >= 0 && !is_const(s, bi)) || p->axis < 1 ||
-      p->axis > x->ndim)
-    return FALLBACK;
-  int64_t N = 1, K = 1, OC = p->out_features;
-  for (int d = 0; d < x->ndim; d++)
-    *(d < p->axis ? &N : &K) *= x->dims[d];
-  if (N * OC != cn_tensor_numel(y))
-    return FALLBACK;
-
-  /* x keeps its own layout when it is [N, C, spatial...] (axis 1): the
-   * weights are then seen as [OC, C, spatial...] and reordered to match,
-   * so an NHWC feature map needs no flattening reorder. */
+  int xi = n->inputs[0];
+  const cn_tensor_t *x = tens(s, xi);
+  int64_t OC = p->out_features;
   int xv;
-  dnnl_memory_desc_t srcmd, wuser;
-  int nd;
-  int64_t wd[5] = {0};
   if (p->axis == 1 && x->ndim >= 2 && x->ndim <= 5) {
     xv = val_dense(s, i, xi, err);
     if (xv < 0)
       return xv;
-    srcmd = s->vals[xv].md;
-    nd = x->ndim;
+    *srcmd = s->vals[xv].md;
+    *nd = x->ndim;
     wd[0] = OC;
-    for (int d = 1; d < nd; d++)
+    for (int d = 1; d < *nd; d++)
       wd[d] = x->dims[d];
   } else {
     int64_t d2[2] = {N, K};
-    xv = reshaped(s, i, xi, 2, d2, &srcmd, err);
+    xv = reshaped(s, i, xi, 2, d2, srcmd, err);
     if (xv < 0)
       return xv;
-    nd = 2;
+    *nd = 2;
     wd[0] = OC;
     wd[1] = K;
   }
-  cn__dnnl_md_plain(&wuser, nd, wd);
-  dnnl_memory_desc_t wany, bmd, dst;
-  md_any(&wany, nd, wd);
-  int64_t bd = OC, dd[2] = {N, OC};
-  if (bi >= 0)
-    cn__dnnl_md_plain(&bmd, 1, &bd);
-  md_any(&dst, 2, dd);
+  return xv;
+}
 
-  dnnl_primitive_attr_t attr;
-  int sum_in;
-  int rc = make_attr(&p->post, &attr, &sum_in);
-  if (rc != 0)
-    return rc == FALLBACK ? FALLBACK
-                          : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
-  int sum_t = sum_in >= 0 ? n->inputs[sum_in] : -1;
-  if (sum_in >= 0 && (sum_t < 0 || is_const(s, sum_t) || y->ndim != 2)) {
-    dnnl_primitive_attr_destroy(attr);
-    return FALLBACK;
-  }
-  dnnl_inner_product_desc_t od;
-  dnnl_primitive_desc_t pd;
-  dnnl_status_t st = dnnl_inner_product_forward_desc_init(
-      &od, dnnl_forward_inference, &srcmd, &wany, bi >= 0 ? &bmd : NULL, &dst);
-  if (st == dnnl_success)
-    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
-  dnnl_primitive_attr_destroy(attr);
-  if (st != dnnl_success)
-    return FALLBACK;
-  if (!dnnl_memory_desc_equal(qmd(pd, dnnl_query_src_md, 0), &srcmd)) {
-    /* took another layout than given: convert x as the primitive wants */
-    if (p->axis == 1 && x->ndim >= 2 && x->ndim <= 5) {
-      xv = val_for(s, i, xi, qmd(pd, dnnl_query_src_md, 0), err);
-    } else {
-      dnnl_primitive_desc_destroy(pd);
-      return FALLBACK;
-    }
-  }
-  dnnl_memory_desc_t wmd = *qmd(pd, dnnl_query_weights_md, 0);
+/* The output value and the step. The tensor may be [N, OC, 1, 1] (Caffe):
+ * its value keeps those dims and the primitive writes a 2-D view of it.
+ * Owns pd. */
+static int ip_output(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd, int sum_t,
+                     int xv, int wv, int bv, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *y = tens(s, n->outputs[0]);
+  int bi = n->ninputs > 2 ? n->inputs[2] : -1;
   dnnl_memory_desc_t dstmd = *qmd(pd, dnnl_query_dst_md, 0);
-  int wv = xv < 0 ? xv : weights_val(s, i, wi, &wuser, &wmd, err);
-  int bv = 0;
-  if (wv >= 0 && bi >= 0)
-    bv = const_val(s, i, bi, &bmd, qmd(pd, dnnl_query_weights_md, 1), err);
   int yv = bv;
   if (bv >= 0 && xv >= 0) {
     /* the tensor may be [N, OC, 1, 1] (Caffe): keep its dims in the value */
@@ -929,6 +889,72 @@ static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
   int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
   int vv[4] = {xv, wv, yv, bv};
   return cn__dnnl_add_prim(s, i, "ip", pd, bi >= 0 ? 4 : 3, ids, vv, err);
+}
+
+static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_ip_params_t *p = &n->p.ip;
+  int xi = n->inputs[0], wi = n->inputs[1];
+  int bi = n->ninputs > 2 ? n->inputs[2] : -1;
+  const cn_tensor_t *x = tens(s, xi), *y = tens(s, n->outputs[0]);
+  if (!is_const(s, wi) || (bi >= 0 && !is_const(s, bi)) || p->axis < 1 ||
+      p->axis > x->ndim)
+    return FALLBACK;
+  int64_t N = 1, K = 1, OC = p->out_features;
+  for (int d = 0; d < x->ndim; d++)
+    *(d < p->axis ? &N : &K) *= x->dims[d];
+  if (N * OC != cn_tensor_numel(y))
+    return FALLBACK;
+
+  int xv, nd;
+  dnnl_memory_desc_t srcmd, wuser;
+  int64_t wd[5] = {0};
+  xv = ip_src(s, i, N, K, &srcmd, &nd, wd, err);
+  if (xv < 0)
+    return xv;
+  cn__dnnl_md_plain(&wuser, nd, wd);
+  dnnl_memory_desc_t wany, bmd, dst;
+  md_any(&wany, nd, wd);
+  int64_t bd = OC, dd[2] = {N, OC};
+  if (bi >= 0)
+    cn__dnnl_md_plain(&bmd, 1, &bd);
+  md_any(&dst, 2, dd);
+
+  dnnl_primitive_attr_t attr;
+  int sum_in;
+  int rc = make_attr(&p->post, &attr, &sum_in);
+  if (rc != 0)
+    return rc == FALLBACK ? FALLBACK
+                          : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  int sum_t = sum_in >= 0 ? n->inputs[sum_in] : -1;
+  if (sum_in >= 0 && (sum_t < 0 || is_const(s, sum_t) || y->ndim != 2)) {
+    dnnl_primitive_attr_destroy(attr);
+    return FALLBACK;
+  }
+  dnnl_inner_product_desc_t od;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t st = dnnl_inner_product_forward_desc_init(
+      &od, dnnl_forward_inference, &srcmd, &wany, bi >= 0 ? &bmd : NULL, &dst);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success)
+    return FALLBACK;
+  if (!dnnl_memory_desc_equal(qmd(pd, dnnl_query_src_md, 0), &srcmd)) {
+    /* took another layout than given: convert x as the primitive wants */
+    if (p->axis == 1 && x->ndim >= 2 && x->ndim <= 5) {
+      xv = val_for(s, i, xi, qmd(pd, dnnl_query_src_md, 0), err);
+    } else {
+      dnnl_primitive_desc_destroy(pd);
+      return FALLBACK;
+    }
+  }
+  dnnl_memory_desc_t wmd = *qmd(pd, dnnl_query_weights_md, 0);
+  int wv = xv < 0 ? xv : weights_val(s, i, wi, &wuser, &wmd, err);
+  int bv = 0;
+  if (wv >= 0 && bi >= 0)
+    bv = const_val(s, i, bi, &bmd, qmd(pd, dnnl_query_weights_md, 1), err);
+  return ip_output(s, i, pd, sum_t, xv, wv, bv, err);
 }
 
 /* ---- concat ----------------------------------------------------------- */
