@@ -219,15 +219,8 @@ static int in_arena(const void *ptr) {
   return ((const unsigned char *)ptr)[-1] == 1;
 }
 
-/* Adds a TensorProto as a constant (float types -> F32, integer and bool
- * types -> I64). name overrides tp->name when not NULL. */
-static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp,
-                            const char *name, const cn__span_t *span) {
-  const char *tn = name ? name : tp->name;
-  char what[160];
-  snprintf(what, sizeof what, "tensor %.100s", tn ? tn : "?");
-  if (!tn || !*tn)
-    return ierr(m, CN_EFORMAT, "a tensor without a name");
+/* Weights in external files and segmented tensors are refused. */
+static int tp_check(imp_t *m, const Onnx__TensorProto *tp, const char *what) {
   if (tp->has_data_location &&
       tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
     const char *loc = "?";
@@ -243,143 +236,110 @@ static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp,
   if (tp->segment)
     return ierr(m, CN_EUNSUPPORTED, "%s: segmented tensors are not supported",
                 what);
-  int64_t numel = 0;
-  TRY(tensor_numel(m, what, tp->n_dims, tp->dims, &numel));
-  int dt = tp->data_type;
-  cn_dtype_t cdt;
-  size_t esz;
+  return 0;
+}
+
+/* The IR type and the element size in raw_data of ONNX data type dt; -1
+ * for types the importer does not take. */
+static int tp_dtype(int dt, cn_dtype_t *cdt, size_t *esz) {
   switch (dt) {
   case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-    cdt = CN_DT_F32, esz = 4;
+    *cdt = CN_DT_F32, *esz = 4;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
-    cdt = CN_DT_F32, esz = 8;
+    *cdt = CN_DT_F32, *esz = 8;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
-    cdt = CN_DT_F32, esz = 2;
+    *cdt = CN_DT_F32, *esz = 2;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
-    cdt = CN_DT_I64, esz = 8;
+    *cdt = CN_DT_I64, *esz = 8;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
-    cdt = CN_DT_I64, esz = 4;
+    *cdt = CN_DT_I64, *esz = 4;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
-    cdt = CN_DT_I64, esz = 2;
+    *cdt = CN_DT_I64, *esz = 2;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
   case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
-    cdt = CN_DT_I64, esz = 1;
+    *cdt = CN_DT_I64, *esz = 1;
     break;
   default:
-    return ierr(m, CN_EUNSUPPORTED, "%s: data type %d is not supported", what,
-                dt);
+    return -1;
   }
-  int64_t dims[MAXD];
-  for (size_t i = 0; i < tp->n_dims; i++)
-    dims[i] = tp->dims[i];
-  int id;
-  /* The raw bytes: in the file image (zero-copy load), else unpacked. */
-  int has_raw = tp->has_raw_data;
-  uint8_t *raw = tp->raw_data.data;
-  size_t raw_len = tp->raw_data.len;
-  int owned = has_raw && raw_len >= CN__PB_BIG && in_arena(raw);
-  if (span && span->len) {
-    has_raw = owned = 1;
-    raw = cn__onnx_align_payload(m->image, span);
-    raw_len = span->len;
-  }
-  if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && has_raw && numel > 0 &&
-      (int64_t)raw_len == numel * 4) {
-    /* The common case, float weights as raw bytes: use them in place when
-     * they lie in the arena, else copy them once. */
-    void *d = raw;
-    if (owned && ((uintptr_t)d & 3) == 0)
-      id = cn__graph_add_const_ref(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims,
-                                   d);
-    else
-      id = cn_graph_add_const(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims, d);
-    if (id == CN_EINVAL)
-      return ierr(m, CN_EFORMAT, "%s is defined twice", what);
-    if (id < 0)
-      return ierr(m, id, "%s: cannot add (%s)", what, cn_strerror(id));
-    return id;
-  }
-  id = cn_graph_add_const(m->g, tn, cdt, (int)tp->n_dims, dims, NULL);
-  if (id == CN_EINVAL)
-    return ierr(m, CN_EFORMAT, "%s is defined twice", what);
-  if (id < 0)
-    return ierr(m, id, "%s: cannot add (%s)", what, cn_strerror(id));
-  void *dst = m->g->tensors[id].data;
-  float *f = dst;
-  int64_t *q = dst;
-  if (has_raw) {
-    if ((int64_t)raw_len != numel * (int64_t)esz)
-      return ierr(m, CN_EFORMAT,
-                  "%s: raw_data has %zu bytes, dims need %" PRId64, what,
-                  raw_len, numel * (int64_t)esz);
-    const uint8_t *r = raw;
-    for (int64_t i = 0; i < numel; i++, r += esz) {
-      switch (dt) {
-      case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-        memcpy(&f[i], r, 4);
-        break;
-      case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
-        double d;
-        memcpy(&d, r, 8);
-        f[i] = (float)d;
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: {
-        uint16_t h;
-        memcpy(&h, r, 2);
-        f[i] = half_to_float(h);
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
-      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
-        memcpy(&q[i], r, 8);
-        break;
-      case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: {
-        int32_t v;
-        memcpy(&v, r, 4);
-        q[i] = v;
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: {
-        uint32_t v;
-        memcpy(&v, r, 4);
-        q[i] = v;
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: {
-        int16_t v;
-        memcpy(&v, r, 2);
-        q[i] = v;
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: {
-        uint16_t v;
-        memcpy(&v, r, 2);
-        q[i] = v;
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
-        q[i] = (int8_t)*r;
-        break;
-      default:
-        q[i] = *r;
-        break;
-      }
+  return 0;
+}
+
+/* numel elements of ONNX type dt from raw little-endian bytes into f
+ * (float types) or q (integer and bool types). */
+static void tp_from_raw(int dt, const uint8_t *r, size_t esz, int64_t numel,
+                        float *f, int64_t *q) {
+  for (int64_t i = 0; i < numel; i++, r += esz) {
+    switch (dt) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+      memcpy(&f[i], r, 4);
+      break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
+      double d;
+      memcpy(&d, r, 8);
+      f[i] = (float)d;
+      break;
     }
-    return id;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: {
+      uint16_t h;
+      memcpy(&h, r, 2);
+      f[i] = half_to_float(h);
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+      memcpy(&q[i], r, 8);
+      break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: {
+      int32_t v;
+      memcpy(&v, r, 4);
+      q[i] = v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: {
+      uint32_t v;
+      memcpy(&v, r, 4);
+      q[i] = v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: {
+      int16_t v;
+      memcpy(&v, r, 2);
+      q[i] = v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: {
+      uint16_t v;
+      memcpy(&v, r, 2);
+      q[i] = v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+      q[i] = (int8_t)*r;
+      break;
+    default:
+      q[i] = *r;
+      break;
+    }
   }
-  /* Typed fields: float_data, int64_data, double_data, int32_data (int32,
-   * int16, int8, uint16, uint8, bool and float16 bits), uint64_data. */
+}
+
+/* Typed fields: float_data, int64_data, double_data, int32_data (int32,
+ * int16, int8, uint16, uint8, bool and float16 bits), uint64_data. */
+static int tp_from_fields(imp_t *m, const Onnx__TensorProto *tp,
+                          const char *what, int64_t numel, float *f,
+                          int64_t *q) {
+  int dt = tp->data_type;
   size_t have;
   switch (dt) {
   case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
@@ -425,6 +385,74 @@ static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp,
       break;
     }
   }
+  return 0;
+}
+
+/* Adds a TensorProto as a constant (float types -> F32, integer and bool
+ * types -> I64). name overrides tp->name when not NULL. */
+static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp,
+                            const char *name, const cn__span_t *span) {
+  const char *tn = name ? name : tp->name;
+  char what[160];
+  snprintf(what, sizeof what, "tensor %.100s", tn ? tn : "?");
+  if (!tn || !*tn)
+    return ierr(m, CN_EFORMAT, "a tensor without a name");
+  TRY(tp_check(m, tp, what));
+  int64_t numel = 0;
+  TRY(tensor_numel(m, what, tp->n_dims, tp->dims, &numel));
+  int dt = tp->data_type;
+  cn_dtype_t cdt;
+  size_t esz;
+  if (tp_dtype(dt, &cdt, &esz) < 0)
+    return ierr(m, CN_EUNSUPPORTED, "%s: data type %d is not supported", what,
+                dt);
+  int64_t dims[MAXD];
+  for (size_t i = 0; i < tp->n_dims; i++)
+    dims[i] = tp->dims[i];
+  int id;
+  /* The raw bytes: in the file image (zero-copy load), else unpacked. */
+  int has_raw = tp->has_raw_data;
+  uint8_t *raw = tp->raw_data.data;
+  size_t raw_len = tp->raw_data.len;
+  int owned = has_raw && raw_len >= CN__PB_BIG && in_arena(raw);
+  if (span && span->len) {
+    has_raw = owned = 1;
+    raw = cn__onnx_align_payload(m->image, span);
+    raw_len = span->len;
+  }
+  if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && has_raw && numel > 0 &&
+      (int64_t)raw_len == numel * 4) {
+    /* The common case, float weights as raw bytes: use them in place when
+     * they lie in the arena, else copy them once. */
+    void *d = raw;
+    if (owned && ((uintptr_t)d & 3) == 0)
+      id = cn__graph_add_const_ref(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims,
+                                   d);
+    else
+      id = cn_graph_add_const(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims, d);
+    if (id == CN_EINVAL)
+      return ierr(m, CN_EFORMAT, "%s is defined twice", what);
+    if (id < 0)
+      return ierr(m, id, "%s: cannot add (%s)", what, cn_strerror(id));
+    return id;
+  }
+  id = cn_graph_add_const(m->g, tn, cdt, (int)tp->n_dims, dims, NULL);
+  if (id == CN_EINVAL)
+    return ierr(m, CN_EFORMAT, "%s is defined twice", what);
+  if (id < 0)
+    return ierr(m, id, "%s: cannot add (%s)", what, cn_strerror(id));
+  void *dst = m->g->tensors[id].data;
+  float *f = dst;
+  int64_t *q = dst;
+  if (has_raw) {
+    if ((int64_t)raw_len != numel * (int64_t)esz)
+      return ierr(m, CN_EFORMAT,
+                  "%s: raw_data has %zu bytes, dims need %" PRId64, what,
+                  raw_len, numel * (int64_t)esz);
+    tp_from_raw(dt, raw, esz, numel, f, q);
+    return id;
+  }
+  TRY(tp_from_fields(m, tp, what, numel, f, q));
   return id;
 }
 
