@@ -300,6 +300,45 @@ int cn__ref_lrn(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
 
 /* For each output element, walks the reduced sub-space with a counter over
  * the reduced axes only; double accumulators. */
+/* One element v into the accumulator (mx: the maximum, for LogSumExp). */
+static double reduce_step(cn_reduce_kind_t kind, double acc, double v,
+                          double mx) {
+  switch (kind) {
+  case CN_REDUCE_MAX:
+    return v > acc ? v : acc;
+  case CN_REDUCE_MIN:
+    return v < acc ? v : acc;
+  case CN_REDUCE_PROD:
+    return acc * v;
+  case CN_REDUCE_L1:
+    return acc + fabs(v);
+  case CN_REDUCE_L2:
+  case CN_REDUCE_SUM_SQUARE:
+    return acc + v * v;
+  case CN_REDUCE_LOG_SUM_EXP:
+    return acc + exp(v - mx);
+  default:
+    return acc + v;
+  }
+}
+
+/* The result from the accumulator over count elements. */
+static double reduce_final(cn_reduce_kind_t kind, double acc, int64_t count,
+                           double mx) {
+  switch (kind) {
+  case CN_REDUCE_MEAN:
+    return count ? acc / (double)count : NAN;
+  case CN_REDUCE_L2:
+    return sqrt(acc);
+  case CN_REDUCE_LOG_SUM:
+    return log(acc);
+  case CN_REDUCE_LOG_SUM_EXP:
+    return count ? mx + log(acc) : -INFINITY;
+  default:
+    return acc;
+  }
+}
+
 int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
                    const float *const *in, float *const *out, void *scratch,
                    cn_err_t *err) {
@@ -343,30 +382,7 @@ int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
         if (pass == 0) {
           mx = v > mx ? v : mx;
         } else {
-          switch (p->kind) {
-          case CN_REDUCE_MAX:
-            acc = v > acc ? v : acc;
-            break;
-          case CN_REDUCE_MIN:
-            acc = v < acc ? v : acc;
-            break;
-          case CN_REDUCE_PROD:
-            acc *= v;
-            break;
-          case CN_REDUCE_L1:
-            acc += fabs(v);
-            break;
-          case CN_REDUCE_L2:
-          case CN_REDUCE_SUM_SQUARE:
-            acc += v * v;
-            break;
-          case CN_REDUCE_LOG_SUM_EXP:
-            acc += exp(v - mx);
-            break;
-          default:
-            acc += v;
-            break;
-          }
+          acc = reduce_step(p->kind, acc, v, mx);
         }
         for (int k = nr - 1; k >= 0; k--) {
           if (++ri[k] < xt->dims[red[k]])
@@ -375,23 +391,7 @@ int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
         }
       }
     }
-    switch (p->kind) {
-    case CN_REDUCE_MEAN:
-      acc = count ? acc / (double)count : NAN;
-      break;
-    case CN_REDUCE_L2:
-      acc = sqrt(acc);
-      break;
-    case CN_REDUCE_LOG_SUM:
-      acc = log(acc);
-      break;
-    case CN_REDUCE_LOG_SUM_EXP:
-      acc = count ? mx + log(acc) : -INFINITY;
-      break;
-    default:
-      break;
-    }
-    out[0][o] = (float)acc;
+    out[0][o] = (float)reduce_final(p->kind, acc, count, mx);
     for (int k = nk - 1; k >= 0; k--) {
       if (++ko[k] < xt->dims[kept[k]])
         break;
