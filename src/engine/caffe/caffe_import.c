@@ -167,90 +167,57 @@ static void view_layer(const Caffe__LayerParameter *l, lview_t *v) {
   v->input = l->input_param;
 }
 
-/* The V1 enum names mapped to the current type strings. */
+/* The V1 enum names mapped to the current type strings ("" if unknown). */
+static const char *const v1_names[] = {
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ABSVAL] = "AbsVal",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ACCURACY] = "Accuracy",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ARGMAX] = "ArgMax",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__BNLL] = "BNLL",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONCAT] = "Concat",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONTRASTIVE_LOSS] =
+        "ContrastiveLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONVOLUTION] = "Convolution",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DATA] = "Data",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DECONVOLUTION] = "Deconvolution",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DROPOUT] = "Dropout",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DUMMY_DATA] = "DummyData",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EUCLIDEAN_LOSS] = "EuclideanLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ELTWISE] = "Eltwise",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EXP] = "Exp",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__FLATTEN] = "Flatten",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_DATA] = "HDF5Data",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_OUTPUT] = "HDF5Output",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HINGE_LOSS] = "HingeLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IM2COL] = "Im2col",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IMAGE_DATA] = "ImageData",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INFOGAIN_LOSS] = "InfogainLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INNER_PRODUCT] = "InnerProduct",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__LRN] = "LRN",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MEMORY_DATA] = "MemoryData",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MULTINOMIAL_LOGISTIC_LOSS] =
+        "MultinomialLogisticLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MVN] = "MVN",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POOLING] = "Pooling",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POWER] = "Power",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__RELU] = "ReLU",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID] = "Sigmoid",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID_CROSS_ENTROPY_LOSS] =
+        "SigmoidCrossEntropyLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SILENCE] = "Silence",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX] = "Softmax",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX_LOSS] = "SoftmaxWithLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SPLIT] = "Split",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SLICE] = "Slice",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__TANH] = "TanH",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__WINDOW_DATA] = "WindowData",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__THRESHOLD] = "Threshold",
+};
+
 static const char *v1_type_name(int t) {
-  switch (t) {
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ABSVAL:
-    return "AbsVal";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ACCURACY:
-    return "Accuracy";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ARGMAX:
-    return "ArgMax";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__BNLL:
-    return "BNLL";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONCAT:
-    return "Concat";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONTRASTIVE_LOSS:
-    return "ContrastiveLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONVOLUTION:
-    return "Convolution";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DATA:
-    return "Data";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DECONVOLUTION:
-    return "Deconvolution";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DROPOUT:
-    return "Dropout";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DUMMY_DATA:
-    return "DummyData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EUCLIDEAN_LOSS:
-    return "EuclideanLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ELTWISE:
-    return "Eltwise";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EXP:
-    return "Exp";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__FLATTEN:
-    return "Flatten";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_DATA:
-    return "HDF5Data";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_OUTPUT:
-    return "HDF5Output";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HINGE_LOSS:
-    return "HingeLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IM2COL:
-    return "Im2col";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IMAGE_DATA:
-    return "ImageData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INFOGAIN_LOSS:
-    return "InfogainLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INNER_PRODUCT:
-    return "InnerProduct";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__LRN:
-    return "LRN";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MEMORY_DATA:
-    return "MemoryData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MULTINOMIAL_LOGISTIC_LOSS:
-    return "MultinomialLogisticLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MVN:
-    return "MVN";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POOLING:
-    return "Pooling";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POWER:
-    return "Power";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__RELU:
-    return "ReLU";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID:
-    return "Sigmoid";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID_CROSS_ENTROPY_LOSS:
-    return "SigmoidCrossEntropyLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SILENCE:
-    return "Silence";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX:
-    return "Softmax";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX_LOSS:
-    return "SoftmaxWithLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SPLIT:
-    return "Split";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SLICE:
-    return "Slice";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__TANH:
-    return "TanH";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__WINDOW_DATA:
-    return "WindowData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__THRESHOLD:
-    return "Threshold";
-  default:
+  if (t < 0 || (size_t)t >= sizeof v1_names / sizeof v1_names[0] ||
+      !v1_names[t])
     return "";
-  }
+  return v1_names[t];
 }
 
 static void view_v1(const Caffe__V1LayerParameter *l, lview_t *v) {
