@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "camnet/clock.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
 #include "camnet/mean.h"
 #include "camnet/model.h"
 
@@ -39,29 +39,29 @@ typedef struct tool_args {
 
 #define F(field) offsetof(tool_args_t, field)
 static const cn_opt_t tool_options[] = {
-    {"model", 0, "FILE", CN_OPT_STRING, F(model), 0, 0, 0,
+    {"model", 0, "FILE", CN_ARG_STRING, F(model), 0, 0, 0,
      "the network (also the first word after the command)"},
-    {"weights", 0, "FILE", CN_OPT_STRING, F(weights), 0, 0, 0,
+    {"weights", 0, "FILE", CN_ARG_STRING, F(weights), 0, 0, 0,
      "Caffe: the .caffemodel when MODEL is the .prototxt"},
-    {"prototxt", 0, "FILE", CN_OPT_STRING, F(prototxt), 0, 0, 0,
+    {"prototxt", 0, "FILE", CN_ARG_STRING, F(prototxt), 0, 0, 0,
      "Caffe: the .prototxt when MODEL is the .caffemodel"},
-    {"backend", 0, "dnnl|ref", CN_OPT_STRING, F(backend), 0, 0, 0,
+    {"backend", 0, "dnnl|ref", CN_ARG_STRING, F(backend), 0, 0, 0,
      "inference backend (default dnnl)"},
-    {"input", 0, "FILE.npy", CN_OPT_STRING, F(input), 0, 0, 0,
+    {"input", 0, "FILE.npy", CN_ARG_STRING, F(input), 0, 0, 0,
      "infer, bench: the input tensor (float32 .npy)"},
-    {"out", 'o', "FILE.npy", CN_OPT_STRING, F(out), 0, 0, 0,
+    {"out", 'o', "FILE.npy", CN_ARG_STRING, F(out), 0, 0, 0,
      "infer: where the output tensor goes"},
-    {"output", 0, "NAME", CN_OPT_STRING, F(output), 0, 0, 0,
+    {"output", 0, "NAME", CN_ARG_STRING, F(output), 0, 0, 0,
      "infer: the tensor to return (any intermediate; default the graph's)"},
-    {"threads", 0, "N", CN_OPT_INT, F(threads), 0, 256, 0,
+    {"threads", 0, "N", CN_ARG_INT, F(threads), 0, 256, 0,
      "inference threads (default: all cores)"},
-    {"runs", 0, "N", CN_OPT_INT, F(runs), 1, 1e6, 0,
+    {"runs", 0, "N", CN_ARG_INT, F(runs), 1, 1e6, 0,
      "bench: timed runs (default 50)"},
-    {"warmup", 0, "N", CN_OPT_INT, F(warmup), 0, 1e6, 0,
+    {"warmup", 0, "N", CN_ARG_INT, F(warmup), 0, 1e6, 0,
      "bench: untimed runs first (default 5)"},
-    {"reloads", 0, "N", CN_OPT_INT, F(reloads), 0, 1000, 0,
+    {"reloads", 0, "N", CN_ARG_INT, F(reloads), 0, 1000, 0,
      "bench: loads timed after the first (default 5)"},
-    {"help", 'h', NULL, CN_OPT_FLAG, F(help), 0, 0, 0, "show this help"},
+    {"help", 'h', NULL, CN_ARG_FLAG, F(help), 0, 0, 0, "show this help"},
 };
 #undef F
 

@@ -26,11 +26,11 @@ static const cn_opt_t *find_short(const cn_optset_t *set, char c) {
 static int set_value(void *cfg, const cn_opt_t *o, const char *val,
                      cn_err_t *err) {
   char *field = (char *)cfg + o->offset;
-  if (o->type == CN_OPT_STRING) {
+  if (o->type == CN_ARG_STRING) {
     *(const char **)field = val;
     return 0;
   }
-  if (o->type == CN_OPT_LIST) {
+  if (o->type == CN_ARG_LIST) {
     int *count = (int *)((char *)cfg + o->count_offset);
     if (*count >= (int)o->max)
       return cn_err_set(err, CN_EINVAL, "option --%s: at most %d", o->name,
@@ -40,14 +40,14 @@ static int set_value(void *cfg, const cn_opt_t *o, const char *val,
   }
   char *end;
   errno = 0;
-  double v = o->type == CN_OPT_INT ? (double)strtoll(val, &end, 10)
+  double v = o->type == CN_ARG_INT ? (double)strtoll(val, &end, 10)
                                    : strtod(val, &end);
   if (errno || end == val || *end || !isfinite(v) || v < o->min || v > o->max)
     return cn_err_set(
         err, CN_EINVAL, "option --%s: '%s' is not a %s between %g and %g",
-        o->name, val, o->type == CN_OPT_INT ? "whole number" : "number", o->min,
+        o->name, val, o->type == CN_ARG_INT ? "whole number" : "number", o->min,
         o->max);
-  if (o->type == CN_OPT_INT)
+  if (o->type == CN_ARG_INT)
     *(int64_t *)field = (int64_t)v;
   else
     *(double *)field = v;
@@ -70,7 +70,7 @@ static int parse_option(const cn_optset_t *set, void *cfg, int argc,
   }
   if (!o)
     return cn_err_set(err, CN_EINVAL, "unknown option %s (see --help)", a);
-  if (o->type == CN_OPT_FLAG) {
+  if (o->type == CN_ARG_FLAG) {
     if (eq)
       return cn_err_set(err, CN_EINVAL, "option --%s takes no value", o->name);
     *(bool *)((char *)cfg + o->offset) = true;

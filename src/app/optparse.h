@@ -18,11 +18,11 @@
 #include "camnet/error.h"
 
 typedef enum cn_opt_type {
-  CN_OPT_FLAG,   /* bool */
-  CN_OPT_INT,    /* int64_t */
-  CN_OPT_DOUBLE, /* double */
-  CN_OPT_STRING, /* const char *, pointing into argv */
-  CN_OPT_LIST,   /* const char *[max], count in the int at count_offset */
+  CN_ARG_FLAG,   /* bool */
+  CN_ARG_INT,    /* int64_t */
+  CN_ARG_DOUBLE, /* double */
+  CN_ARG_STRING, /* const char *, pointing into argv */
+  CN_ARG_LIST,   /* const char *[max], count in the int at count_offset */
 } cn_opt_type_t;
 
 typedef struct cn_opt {

@@ -3,7 +3,7 @@
  * knows which backend runs.
  *
  * Walking the graph: prepare() receives a finalized, optimized graph (see
- * graph.h) and walks g->nodes in order. For each node it reads op, p (the
+ * ir/graph.h) and walks g->nodes in order. For each node it reads op, p (the
  * typed params) and the shapes of node->inputs/outputs; constants have
  * t->data. prepare() does all allocation, weight reordering and planning;
  * run() must not allocate. The graph outlives the backend state (model.c
@@ -23,7 +23,7 @@
 #define CN_ENGINE_BACKEND_H
 
 #include "camnet/error.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
 
 typedef struct cn_engine_opts {
   int threads; /* 0: backend default */

@@ -6,8 +6,11 @@
 #include <string.h>
 
 #include "engine/backend.h"
-#include "engine/graph.h"
-#include "engine/graph_internal.h"
+#include "engine/caffe/caffe_import.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/graph_internal.h"
+#include "engine/ir/optimize.h"
+#include "engine/onnx/onnx_import.h"
 
 struct cn_model {
   cn_graph_t *g;

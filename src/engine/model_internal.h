@@ -7,7 +7,7 @@
 
 struct cn_graph;
 
-/* The optimized graph (engine/graph.h), read-only, owned by the model. */
+/* The optimized graph (engine/ir/graph.h), read-only, owned by the model. */
 const struct cn_graph *cn_model_graph(const cn_model_t *m);
 
 #endif

@@ -16,8 +16,9 @@
 
 #include "engine/backend.h"
 #include "engine/caffe.pb-c.h"
-#include "engine/caffe_import.h"
-#include "engine/graph.h"
+#include "engine/caffe/caffe_import.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/optimize.h"
 #include "camnet/mean.h"
 
 /* ---- caffemodel builder ------------------------------------------------- */
@@ -951,8 +952,22 @@ static void test_bad_inputs_give_one_line_errors(void **state) {
   free(dir);
 }
 
+/* The importer's layer list is its dispatch table: Input, then the rest
+ * sorted (searched with bsearch), ending in NULL. */
+static void test_layer_table(void **state) {
+  (void)state;
+  assert_string_equal(cn_caffe_layer_at(0), "Input");
+  size_t n = 1;
+  for (; cn_caffe_layer_at(n); n++)
+    if (n > 1 && strcmp(cn_caffe_layer_at(n - 1), cn_caffe_layer_at(n)) >= 0)
+      fail_msg("layer table not sorted at %s, %s", cn_caffe_layer_at(n - 1),
+               cn_caffe_layer_at(n));
+  assert_int_equal(n, 27);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_layer_table),
       cmocka_unit_test(test_caffenet_matches_opencv),
       cmocka_unit_test(test_mixed_layers_match_opencv),
       cmocka_unit_test(test_optimized_graph_agrees),

@@ -19,7 +19,10 @@
 
 #include "engine/backend.h"
 #include "engine/dnnl/dnnl_internal.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
+#include "engine/caffe/caffe_import.h"
+#include "engine/onnx/onnx_import.h"
+#include "engine/ir/optimize.h"
 #include "camnet/model.h"
 
 #define TOL 1e-4
@@ -655,9 +658,10 @@ static void test_activations(void **state) {
               {CN_ACT_NEG, 0, 0},
               {CN_ACT_EXP, 0, 0},
               {CN_ACT_LINEAR, 2.0f, -1.0f},
-              {CN_ACT_FLOOR, 0, 0}};
+              {CN_ACT_FLOOR, 0, 0},
+              {CN_ACT_ERF, 0, 0}};
   int n = (int)(sizeof(acts) / sizeof(acts[0]));
-  int outs[16];
+  int outs[20];
   for (int i = 0; i < n; i++)
     outs[i] = act(&b, y, acts[i].k, acts[i].a, acts[i].b);
   /* sqrt/log/reciprocal on positive data */
@@ -668,7 +672,7 @@ static void test_activations(void **state) {
   finish(&b, n + 2, outs);
   run_t r;
   run_both(&b, &r, 0);
-  assert_int_equal(st(&r)->n_ref_nodes, 1); /* FLOOR only */
+  assert_int_equal(st(&r)->n_ref_nodes, 2); /* FLOOR and ERF only */
   run_free(&r);
   cn_graph_destroy(b.g);
 }

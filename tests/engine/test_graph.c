@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "engine/backend.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/optimize.h"
 #include "camnet/model.h"
 
 static uint32_t rng = 12345;
@@ -160,6 +161,34 @@ static void optimize_same(cn_graph_t *g) {
 
 /* ---- shape inference ------------------------------------------------------
  */
+
+/* Designated initializers leave a forgotten entry zeroed, silently: every
+ * op and activation kind must have a complete one. */
+static void test_op_table_complete(void **state) {
+  (void)state;
+  for (int op = 0; op < CN_OP_COUNT_; op++) {
+    const cn_op_info_t *oi = cn_op_info((cn_op_t)op);
+    assert_non_null(oi);
+    if (!oi->name || !oi->shape || !oi->ref || oi->max_out == 0 ||
+        oi->min_in < 1 || (oi->max_in >= 0 && oi->max_in < oi->min_in) ||
+        !(oi->dtypes & CN_DTYPE_BIT(CN_DT_F32)))
+      fail_msg("op %d (%s): incomplete table entry", op,
+               oi->name ? oi->name : "?");
+    for (int k = 0; k < op; k++)
+      if (!strcmp(cn_op_info((cn_op_t)k)->name, oi->name))
+        fail_msg("ops %d and %d are both %s", k, op, oi->name);
+  }
+  assert_null(cn_op_info(CN_OP_COUNT_));
+  assert_string_equal(cn_op_name(CN_OP_COUNT_), "deleted");
+  for (int a = 0; a < CN_ACT_COUNT_; a++) {
+    const cn_act_info_t *ai = cn_act_info((cn_act_t)a);
+    if (!ai->name || !ai->ref)
+      fail_msg("activation %d: incomplete table entry", a);
+  }
+  assert_string_equal(cn_act_name(CN_ACT_COUNT_), "?");
+  /* Out-of-range kinds compute the identity, not garbage. */
+  assert_true(cn_act_info(CN_ACT_COUNT_)->ref(-2.5f, 0, 0) == -2.5f);
+}
 
 static void test_conv_pool_shapes(void **state) {
   (void)state;
@@ -532,6 +561,7 @@ static void test_models_optimized_vs_not(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_op_table_complete),
       cmocka_unit_test(test_conv_pool_shapes),
       cmocka_unit_test(test_broadcast_matmul_shapes),
       cmocka_unit_test(test_errors),

@@ -2,7 +2,7 @@
  * through the importer and the reference backend.
  *
  * A test is in scope when every op in its model is one the importer claims
- * (cn__onnx_ops). Each in-scope test is imported, run unoptimized and
+ * (cn_onnx_op_supported). Each in-scope test is imported, run unoptimized and
  * optimized, and compared with its expected outputs (|a-b| <= 1e-5 +
  * 1e-3*|b|, ONNX's backend-test rtol). Outcomes:
  *   pass     both runs match;
@@ -29,9 +29,10 @@
 #include <string.h>
 
 #include "engine/backend.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/optimize.h"
 #include "engine/onnx.pb-c.h"
-#include "engine/onnx_import.h"
+#include "engine/onnx/onnx_import.h"
 
 #define NODE_DIR "/usr/share/libonnx-testdata/data/node"
 #define MAX_IO 16
@@ -109,12 +110,7 @@ static const char *refusal_reason(const char *name) {
   return NULL;
 }
 
-static int claimed(const char *op) {
-  for (int i = 0; cn__onnx_ops[i]; i++)
-    if (!strcmp(cn__onnx_ops[i], op))
-      return 1;
-  return 0;
-}
+static int claimed(const char *op) { return cn_onnx_op_supported(op); }
 
 static unsigned char *slurp(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
@@ -796,6 +792,24 @@ static void test_shape_chain_folds(void **state) {
   cn_graph_destroy(g);
 }
 
+/* The importer's op list is its dispatch table: sorted (it is searched
+ * with bsearch), each name found, and names it lacks refused. */
+static void test_op_table(void **state) {
+  (void)state;
+  size_t n = 0;
+  for (; cn_onnx_op_at(n); n++) {
+    if (n > 0 && strcmp(cn_onnx_op_at(n - 1), cn_onnx_op_at(n)) >= 0)
+      fail_msg("op table not sorted at %s, %s", cn_onnx_op_at(n - 1),
+               cn_onnx_op_at(n));
+    assert_true(cn_onnx_op_supported(cn_onnx_op_at(n)));
+  }
+  assert_true(n >= 72);
+  assert_true(cn_onnx_op_supported("Conv") && cn_onnx_op_supported("Sum"));
+  assert_false(cn_onnx_op_supported("FancyOp"));
+  assert_false(cn_onnx_op_supported("conv"));
+  assert_false(cn_onnx_op_supported(""));
+}
+
 static void test_node_tests(void **state) {
   (void)state;
   const char *root =
@@ -859,9 +873,8 @@ static void test_node_tests(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_bad_models),
-      cmocka_unit_test(test_not_onnx),
-      cmocka_unit_test(test_shape_chain_folds),
+      cmocka_unit_test(test_bad_models),        cmocka_unit_test(test_not_onnx),
+      cmocka_unit_test(test_shape_chain_folds), cmocka_unit_test(test_op_table),
       cmocka_unit_test(test_node_tests),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

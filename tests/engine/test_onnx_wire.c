@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
+#include "engine/onnx/onnx_import.h"
 #include "engine/onnx.pb-c.h"
-#include "engine/onnx_wire.h"
+#include "engine/onnx/onnx_wire.h"
 
 /* A model whose graph has initializers with raw_data of these sizes (0: no
  * raw_data, float_data instead) and one node. */

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "engine/caffe.pb-c.h"
-#include "engine/prototxt.h"
+#include "engine/caffe/prototxt.h"
 
 static Caffe__NetParameter *parse_net(const char *text, cn_err_t *err) {
   ProtobufCMessage *m = NULL;

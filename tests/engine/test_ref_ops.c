@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "engine/backend.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
 
 typedef struct tg {
   cn_graph_t *g;
@@ -334,6 +334,8 @@ static void test_activations(void **state) {
   act(CN_ACT_FLOOR, 0, 0, -1.5f, -2);
   act(CN_ACT_CEIL, 0, 0, -1.5f, -1);
   act(CN_ACT_LINEAR, 2, 1, 3, 7);
+  act(CN_ACT_ERF, 0, 0, 0.5f, 0.520499877813047f); /* erf tables */
+  act(CN_ACT_ERF, 0, 0, -1, -0.842700792949715f);
 }
 
 static void test_prelu_softmax(void **state) {

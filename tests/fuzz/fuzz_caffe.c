@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/caffe_import.h"
-#include "engine/graph.h"
+#include "engine/caffe/caffe_import.h"
+#include "engine/ir/graph.h"
 #include "camnet/mean.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "engine/backend.h"
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
+#include "engine/onnx/onnx_import.h"
+#include "engine/ir/optimize.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

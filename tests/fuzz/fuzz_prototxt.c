@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "engine/caffe.pb-c.h"
-#include "engine/caffe_import.h"
-#include "engine/graph.h"
-#include "engine/prototxt.h"
+#include "engine/caffe/caffe_import.h"
+#include "engine/ir/graph.h"
+#include "engine/caffe/prototxt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

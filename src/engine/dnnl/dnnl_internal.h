@@ -113,7 +113,8 @@ typedef struct cn__dnnl {
   int n_copy_concat;
 } cn__dnnl_t;
 
-/* exec.c: value, store and step bookkeeping shared with lower.c */
+/* state.c (a leaf; lower.c and exec.c use it): value, store and step
+ * bookkeeping, plain descriptors, huge-page mappings. */
 int cn__dnnl_new_store(cn__dnnl_t *s, int kind, size_t size, int last_node);
 int cn__dnnl_new_val(cn__dnnl_t *s, int tensor, const dnnl_memory_desc_t *md,
                      int store, size_t off);
@@ -126,14 +127,14 @@ int cn__dnnl_add_prim(cn__dnnl_t *s, int node, const char *what,
 
 void *cn__dnnl_map(size_t size, size_t *mapped);
 void cn__dnnl_unmap(void *p, size_t mapped);
-
-/* lower.c */
-int cn__dnnl_load_weights(cn__dnnl_t *s, cn_err_t *err);
 void cn__dnnl_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims);
+
+/* lower.c (exec.c calls it) */
+int cn__dnnl_load_weights(cn__dnnl_t *s, cn_err_t *err);
 int cn__dnnl_lower_node(cn__dnnl_t *s, int node, cn_err_t *err);
 int cn__dnnl_lower_outputs(cn__dnnl_t *s, cn_err_t *err);
 
-/* Counters and the step list (tests, debugging). */
+/* exec.c: counters and the step list (tests, debugging). */
 void cn__dnnl_describe(const void *state, FILE *f);
 
 #endif

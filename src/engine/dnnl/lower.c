@@ -33,23 +33,6 @@ static int nerr(const cn__dnnl_t *s, int node, cn_err_t *err, int code,
                     node, n->name ? n->name : cn_op_name(n->op), what, status);
 }
 
-void cn__dnnl_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims) {
-  dnnl_dims_t d, st;
-  if (ndim == 0) {
-    d[0] = 1;
-    ndim = 1;
-  } else {
-    for (int i = 0; i < ndim; i++)
-      d[i] = dims[i];
-  }
-  dnnl_dim_t acc = 1;
-  for (int i = ndim - 1; i >= 0; i--) {
-    st[i] = acc;
-    acc *= d[i] > 0 ? d[i] : 1;
-  }
-  dnnl_memory_desc_init_by_strides(md, ndim, d, dnnl_f32, st);
-}
-
 static void md_tensor_plain(const cn__dnnl_t *s, int t,
                             dnnl_memory_desc_t *md) {
   const cn_tensor_t *tt = tens(s, t);
@@ -510,10 +493,87 @@ static int sum_dst(cn__dnnl_t *s, int node, int operand, int y,
 
 /* ---- convolution and deconvolution -------------------------------------- */
 
+/* A convolution's descriptors and geometry, as oneDNN takes them. */
+typedef struct conv_desc {
+  int deconv, bias;
+  dnnl_memory_desc_t src, wany, wuser, bmd, dst;
+  dnnl_dims_t strides, dil, pl, pr;
+} conv_desc_t;
+
+static void conv_desc(const cn__dnnl_t *s, const cn_node_t *n, int64_t G,
+                      conv_desc_t *c) {
+  const cn_conv_params_t *p = &n->p.conv;
+  const cn_tensor_t *x = tens(s, n->inputs[0]), *y = tens(s, n->outputs[0]);
+  int64_t IC = x->dims[1], OC = y->dims[1];
+  int64_t KH = p->kernel[0], KW = p->kernel[1];
+  memset(c, 0, sizeof *c);
+  c->deconv = n->op == CN_OP_DECONV;
+  c->bias = n->ninputs > 2 && n->inputs[2] >= 0;
+  md_any(&c->src, 4, x->dims);
+  md_any(&c->dst, 4, y->dims);
+  if (G == 1) {
+    dnnl_dim_t wd[4] = {OC, IC, KH, KW};
+    md_tag(&c->wuser, 4, wd, c->deconv ? dnnl_iohw : dnnl_oihw);
+    md_tag(&c->wany, 4, wd, dnnl_format_tag_any);
+  } else { /* grouped and depthwise: 5-D {G, OC/G, IC/G, KH, KW} */
+    dnnl_dim_t wd[5] = {G, OC / G, IC / G, KH, KW};
+    md_tag(&c->wuser, 5, wd, c->deconv ? dnnl_giohw : dnnl_goihw);
+    md_tag(&c->wany, 5, wd, dnnl_format_tag_any);
+  }
+  int64_t bd = OC;
+  if (c->bias)
+    cn__dnnl_md_plain(&c->bmd, 1, &bd);
+  for (int k = 0; k < 2; k++) {
+    c->strides[k] = p->stride[k];
+    c->dil[k] = p->dilation[k] - 1;
+    c->pl[k] = p->pads[k];
+    c->pr[k] = p->pads[2 + k];
+  }
+  if (c->deconv) { /* output_padding and rounding: pr from the output size */
+    for (int k = 0; k < 2; k++) {
+      int64_t ke = (p->kernel[k] - 1) * p->dilation[k] + 1;
+      c->pr[k] =
+          (x->dims[2 + k] - 1) * p->stride[k] + ke - c->pl[k] - y->dims[2 + k];
+    }
+  }
+}
+
+/* The primitive descriptor. With a residual SUM (sum_t >= 0), the
+ * shortcut's own layout is tried for dst first: the sum then needs no
+ * conversion. */
+static dnnl_status_t conv_pd(const cn__dnnl_t *s, const conv_desc_t *c,
+                             dnnl_primitive_attr_t attr, int sum_t,
+                             dnnl_primitive_desc_t *pd) {
+  dnnl_status_t st = dnnl_unimplemented;
+  const dnnl_memory_desc_t *bmd = c->bias ? &c->bmd : NULL;
+  for (int attempt = 0; attempt < 2 && st != dnnl_success; attempt++) {
+    dnnl_memory_desc_t d = c->dst;
+    if (attempt == 0) {
+      if (sum_t < 0 || s->tval[sum_t] < 0 || !s->vals[s->tval[sum_t]].dense)
+        continue;
+      d = s->vals[s->tval[sum_t]].md;
+    }
+    union {
+      dnnl_convolution_desc_t c;
+      dnnl_deconvolution_desc_t d;
+    } od;
+    if (c->deconv)
+      st = dnnl_dilated_deconvolution_forward_desc_init(
+          &od.d, dnnl_forward_inference, dnnl_deconvolution_direct, &c->src,
+          &c->wany, bmd, &d, c->strides, c->dil, c->pl, c->pr);
+    else
+      st = dnnl_dilated_convolution_forward_desc_init(
+          &od.c, dnnl_forward_inference, dnnl_convolution_direct, &c->src,
+          &c->wany, bmd, &d, c->strides, c->dil, c->pl, c->pr);
+    if (st == dnnl_success)
+      st = dnnl_primitive_desc_create(pd, &od, attr, s->eng, NULL);
+  }
+  return st;
+}
+
 static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
   const cn_conv_params_t *p = &n->p.conv;
-  int deconv = n->op == CN_OP_DECONV;
   int xi = n->inputs[0], wi = n->inputs[1];
   int bi = n->ninputs > 2 ? n->inputs[2] : -1;
   const cn_tensor_t *x = tens(s, xi), *y = tens(s, n->outputs[0]);
@@ -521,35 +581,10 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
       (bi >= 0 && !is_const(s, bi)))
     return FALLBACK;
   int64_t G = p->group > 0 ? p->group : 1, IC = x->dims[1], OC = y->dims[1];
-  int64_t KH = p->kernel[0], KW = p->kernel[1];
   if (IC % G || OC % G)
     return FALLBACK;
-
-  dnnl_memory_desc_t src, wany, wuser, bmd, dst;
-  md_any(&src, 4, x->dims);
-  md_any(&dst, 4, y->dims);
-  if (G == 1) {
-    dnnl_dim_t wd[4] = {OC, IC, KH, KW};
-    md_tag(&wuser, 4, wd, deconv ? dnnl_iohw : dnnl_oihw);
-    md_tag(&wany, 4, wd, dnnl_format_tag_any);
-  } else { /* grouped and depthwise: 5-D {G, OC/G, IC/G, KH, KW} */
-    dnnl_dim_t wd[5] = {G, OC / G, IC / G, KH, KW};
-    md_tag(&wuser, 5, wd, deconv ? dnnl_giohw : dnnl_goihw);
-    md_tag(&wany, 5, wd, dnnl_format_tag_any);
-  }
-  int64_t bd = OC;
-  if (bi >= 0)
-    cn__dnnl_md_plain(&bmd, 1, &bd);
-
-  dnnl_dims_t strides = {p->stride[0], p->stride[1]};
-  dnnl_dims_t dil = {p->dilation[0] - 1, p->dilation[1] - 1};
-  dnnl_dims_t pl = {p->pads[0], p->pads[1]}, pr = {p->pads[2], p->pads[3]};
-  if (deconv) { /* output_padding and rounding: pr from the output size */
-    for (int k = 0; k < 2; k++) {
-      int64_t ke = (p->kernel[k] - 1) * p->dilation[k] + 1;
-      pr[k] = (x->dims[2 + k] - 1) * p->stride[k] + ke - pl[k] - y->dims[2 + k];
-    }
-  }
+  conv_desc_t c;
+  conv_desc(s, n, G, &c);
 
   dnnl_primitive_attr_t attr;
   int sum_in;
@@ -562,33 +597,8 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
     dnnl_primitive_attr_destroy(attr);
     return FALLBACK;
   }
-
-  /* With a residual SUM, try the shortcut's own layout for dst first: the
-   * sum then needs no conversion. */
   dnnl_primitive_desc_t pd = NULL;
-  dnnl_status_t st = dnnl_unimplemented;
-  for (int attempt = 0; attempt < 2 && st != dnnl_success; attempt++) {
-    dnnl_memory_desc_t d = dst;
-    if (attempt == 0) {
-      if (sum_t < 0 || s->tval[sum_t] < 0 || !s->vals[s->tval[sum_t]].dense)
-        continue;
-      d = s->vals[s->tval[sum_t]].md;
-    }
-    union {
-      dnnl_convolution_desc_t c;
-      dnnl_deconvolution_desc_t d;
-    } od;
-    if (deconv)
-      st = dnnl_dilated_deconvolution_forward_desc_init(
-          &od.d, dnnl_forward_inference, dnnl_deconvolution_direct, &src, &wany,
-          bi >= 0 ? &bmd : NULL, &d, strides, dil, pl, pr);
-    else
-      st = dnnl_dilated_convolution_forward_desc_init(
-          &od.c, dnnl_forward_inference, dnnl_convolution_direct, &src, &wany,
-          bi >= 0 ? &bmd : NULL, &d, strides, dil, pl, pr);
-    if (st == dnnl_success)
-      st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
-  }
+  dnnl_status_t st = conv_pd(s, &c, attr, sum_t, &pd);
   dnnl_primitive_attr_destroy(attr);
   if (st != dnnl_success)
     return FALLBACK;
@@ -597,10 +607,10 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
   dnnl_memory_desc_t wmd = *qmd(pd, dnnl_query_weights_md, 0);
   dnnl_memory_desc_t dstmd = *qmd(pd, dnnl_query_dst_md, 0);
   int xv = val_for(s, i, xi, &srcmd, err);
-  int wv = xv < 0 ? xv : weights_val(s, i, wi, &wuser, &wmd, err);
+  int wv = xv < 0 ? xv : weights_val(s, i, wi, &c.wuser, &wmd, err);
   int bv = 0;
   if (wv >= 0 && bi >= 0)
-    bv = const_val(s, i, bi, &bmd, qmd(pd, dnnl_query_weights_md, 1), err);
+    bv = const_val(s, i, bi, &c.bmd, qmd(pd, dnnl_query_weights_md, 1), err);
   int yv = bv;
   if (bv >= 0)
     yv = sum_t >= 0 ? sum_dst(s, i, sum_t, n->outputs[0], &dstmd, err)
@@ -612,7 +622,7 @@ static int lower_conv(cn__dnnl_t *s, int i, cn_err_t *err) {
   set_native(s, n->outputs[0], yv);
   int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
   int vv[4] = {xv, wv, yv, bv};
-  return cn__dnnl_add_prim(s, i, deconv ? "deconv" : "conv", pd,
+  return cn__dnnl_add_prim(s, i, c.deconv ? "deconv" : "conv", pd,
                            bi >= 0 ? 4 : 3, ids, vv, err);
 }
 
@@ -795,89 +805,49 @@ static int lower_act(cn__dnnl_t *s, int i, cn_err_t *err) {
 
 /* ---- inner product ---------------------------------------------------- */
 
-static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
+/* x's value for the inner product, and the weights' logical dims (nd of
+ * them in wd). x keeps its own layout when it is [N, C, spatial...] (axis
+ * 1): the weights are then seen as [OC, C, spatial...] and reordered to
+ * match, so an NHWC feature map needs no flattening reorder. */
+static int ip_src(cn__dnnl_t *s, int i, int64_t N, int64_t K,
+                  dnnl_memory_desc_t *srcmd, int *nd, int64_t *wd,
+                  cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
   const cn_ip_params_t *p = &n->p.ip;
-  int xi = n->inputs[0], wi = n->inputs[1];
-  int bi = n->ninputs > 2 ? n->inputs[2] : -1;
-  const cn_tensor_t *x = tens(s, xi), *y = tens(s, n->outputs[0]);
-  if (!is_const(s, wi) || (bi >= 0 && !is_const(s, bi)) || p->axis < 1 ||
-      p->axis > x->ndim)
-    return FALLBACK;
-  int64_t N = 1, K = 1, OC = p->out_features;
-  for (int d = 0; d < x->ndim; d++)
-    *(d < p->axis ? &N : &K) *= x->dims[d];
-  if (N * OC != cn_tensor_numel(y))
-    return FALLBACK;
-
-  /* x keeps its own layout when it is [N, C, spatial...] (axis 1): the
-   * weights are then seen as [OC, C, spatial...] and reordered to match,
-   * so an NHWC feature map needs no flattening reorder. */
+  int xi = n->inputs[0];
+  const cn_tensor_t *x = tens(s, xi);
+  int64_t OC = p->out_features;
   int xv;
-  dnnl_memory_desc_t srcmd, wuser;
-  int nd;
-  int64_t wd[5] = {0};
   if (p->axis == 1 && x->ndim >= 2 && x->ndim <= 5) {
     xv = val_dense(s, i, xi, err);
     if (xv < 0)
       return xv;
-    srcmd = s->vals[xv].md;
-    nd = x->ndim;
+    *srcmd = s->vals[xv].md;
+    *nd = x->ndim;
     wd[0] = OC;
-    for (int d = 1; d < nd; d++)
+    for (int d = 1; d < *nd; d++)
       wd[d] = x->dims[d];
   } else {
     int64_t d2[2] = {N, K};
-    xv = reshaped(s, i, xi, 2, d2, &srcmd, err);
+    xv = reshaped(s, i, xi, 2, d2, srcmd, err);
     if (xv < 0)
       return xv;
-    nd = 2;
+    *nd = 2;
     wd[0] = OC;
     wd[1] = K;
   }
-  cn__dnnl_md_plain(&wuser, nd, wd);
-  dnnl_memory_desc_t wany, bmd, dst;
-  md_any(&wany, nd, wd);
-  int64_t bd = OC, dd[2] = {N, OC};
-  if (bi >= 0)
-    cn__dnnl_md_plain(&bmd, 1, &bd);
-  md_any(&dst, 2, dd);
+  return xv;
+}
 
-  dnnl_primitive_attr_t attr;
-  int sum_in;
-  int rc = make_attr(&p->post, &attr, &sum_in);
-  if (rc != 0)
-    return rc == FALLBACK ? FALLBACK
-                          : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
-  int sum_t = sum_in >= 0 ? n->inputs[sum_in] : -1;
-  if (sum_in >= 0 && (sum_t < 0 || is_const(s, sum_t) || y->ndim != 2)) {
-    dnnl_primitive_attr_destroy(attr);
-    return FALLBACK;
-  }
-  dnnl_inner_product_desc_t od;
-  dnnl_primitive_desc_t pd;
-  dnnl_status_t st = dnnl_inner_product_forward_desc_init(
-      &od, dnnl_forward_inference, &srcmd, &wany, bi >= 0 ? &bmd : NULL, &dst);
-  if (st == dnnl_success)
-    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
-  dnnl_primitive_attr_destroy(attr);
-  if (st != dnnl_success)
-    return FALLBACK;
-  if (!dnnl_memory_desc_equal(qmd(pd, dnnl_query_src_md, 0), &srcmd)) {
-    /* took another layout than given: convert x as the primitive wants */
-    if (p->axis == 1 && x->ndim >= 2 && x->ndim <= 5) {
-      xv = val_for(s, i, xi, qmd(pd, dnnl_query_src_md, 0), err);
-    } else {
-      dnnl_primitive_desc_destroy(pd);
-      return FALLBACK;
-    }
-  }
-  dnnl_memory_desc_t wmd = *qmd(pd, dnnl_query_weights_md, 0);
+/* The output value and the step. The tensor may be [N, OC, 1, 1] (Caffe):
+ * its value keeps those dims and the primitive writes a 2-D view of it.
+ * Owns pd. */
+static int ip_output(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd, int sum_t,
+                     int xv, int wv, int bv, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *y = tens(s, n->outputs[0]);
+  int bi = n->ninputs > 2 ? n->inputs[2] : -1;
   dnnl_memory_desc_t dstmd = *qmd(pd, dnnl_query_dst_md, 0);
-  int wv = xv < 0 ? xv : weights_val(s, i, wi, &wuser, &wmd, err);
-  int bv = 0;
-  if (wv >= 0 && bi >= 0)
-    bv = const_val(s, i, bi, &bmd, qmd(pd, dnnl_query_weights_md, 1), err);
   int yv = bv;
   if (bv >= 0 && xv >= 0) {
     /* the tensor may be [N, OC, 1, 1] (Caffe): keep its dims in the value */
@@ -919,6 +889,72 @@ static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
   int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
   int vv[4] = {xv, wv, yv, bv};
   return cn__dnnl_add_prim(s, i, "ip", pd, bi >= 0 ? 4 : 3, ids, vv, err);
+}
+
+static int lower_ip(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_ip_params_t *p = &n->p.ip;
+  int xi = n->inputs[0], wi = n->inputs[1];
+  int bi = n->ninputs > 2 ? n->inputs[2] : -1;
+  const cn_tensor_t *x = tens(s, xi), *y = tens(s, n->outputs[0]);
+  if (!is_const(s, wi) || (bi >= 0 && !is_const(s, bi)) || p->axis < 1 ||
+      p->axis > x->ndim)
+    return FALLBACK;
+  int64_t N = 1, K = 1, OC = p->out_features;
+  for (int d = 0; d < x->ndim; d++)
+    *(d < p->axis ? &N : &K) *= x->dims[d];
+  if (N * OC != cn_tensor_numel(y))
+    return FALLBACK;
+
+  int xv, nd;
+  dnnl_memory_desc_t srcmd, wuser;
+  int64_t wd[5] = {0};
+  xv = ip_src(s, i, N, K, &srcmd, &nd, wd, err);
+  if (xv < 0)
+    return xv;
+  cn__dnnl_md_plain(&wuser, nd, wd);
+  dnnl_memory_desc_t wany, bmd, dst;
+  md_any(&wany, nd, wd);
+  int64_t bd = OC, dd[2] = {N, OC};
+  if (bi >= 0)
+    cn__dnnl_md_plain(&bmd, 1, &bd);
+  md_any(&dst, 2, dd);
+
+  dnnl_primitive_attr_t attr;
+  int sum_in;
+  int rc = make_attr(&p->post, &attr, &sum_in);
+  if (rc != 0)
+    return rc == FALLBACK ? FALLBACK
+                          : cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  int sum_t = sum_in >= 0 ? n->inputs[sum_in] : -1;
+  if (sum_in >= 0 && (sum_t < 0 || is_const(s, sum_t) || y->ndim != 2)) {
+    dnnl_primitive_attr_destroy(attr);
+    return FALLBACK;
+  }
+  dnnl_inner_product_desc_t od;
+  dnnl_primitive_desc_t pd;
+  dnnl_status_t st = dnnl_inner_product_forward_desc_init(
+      &od, dnnl_forward_inference, &srcmd, &wany, bi >= 0 ? &bmd : NULL, &dst);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success)
+    return FALLBACK;
+  if (!dnnl_memory_desc_equal(qmd(pd, dnnl_query_src_md, 0), &srcmd)) {
+    /* took another layout than given: convert x as the primitive wants */
+    if (p->axis == 1 && x->ndim >= 2 && x->ndim <= 5) {
+      xv = val_for(s, i, xi, qmd(pd, dnnl_query_src_md, 0), err);
+    } else {
+      dnnl_primitive_desc_destroy(pd);
+      return FALLBACK;
+    }
+  }
+  dnnl_memory_desc_t wmd = *qmd(pd, dnnl_query_weights_md, 0);
+  int wv = xv < 0 ? xv : weights_val(s, i, wi, &wuser, &wmd, err);
+  int bv = 0;
+  if (wv >= 0 && bi >= 0)
+    bv = const_val(s, i, bi, &bmd, qmd(pd, dnnl_query_weights_md, 1), err);
+  return ip_output(s, i, pd, sum_t, xv, wv, bv, err);
 }
 
 /* ---- concat ----------------------------------------------------------- */
@@ -1029,23 +1065,14 @@ static int concat_now(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd, int nin,
   return 0;
 }
 
-static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
+/* The concat's input values, all in one layout: the first activation's.
+ * Constants (the zero channels BlazeFace appends) are reordered to it once
+ * at load, since a concat of mixed layouts runs on oneDNN's reference
+ * kernel. */
+static int concat_inputs(cn__dnnl_t *s, int i, int *iv, dnnl_memory_desc_t *mds,
+                         cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
-  const cn_tensor_t *y = tens(s, n->outputs[0]);
-  int axis = n->p.axis.axis, nin = n->ninputs;
-  if (nin < 1 || axis < 0 || axis >= y->ndim)
-    return FALLBACK;
-  int *iv = calloc((size_t)nin, sizeof(int));
-  dnnl_memory_desc_t *mds = calloc((size_t)nin, sizeof(*mds));
-  int *inpl = calloc((size_t)nin, sizeof(int));
-  int rc = 0;
-  if (!iv || !mds || !inpl) {
-    rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
-    goto out;
-  }
-  /* One layout for all inputs, the first activation's: constants (the
-   * zero channels BlazeFace appends) are reordered to it once at load,
-   * since a concat of mixed layouts runs on oneDNN's reference kernel. */
+  int nin = n->ninputs, rc = 0;
   int proto = -1;
   for (int k = 0; k < nin && proto < 0; k++)
     if (!is_const(s, n->inputs[k]))
@@ -1072,6 +1099,121 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
             mds[j] = s->vals[iv[j]].md;
         }
   }
+  return rc;
+}
+
+/* The slice of the concat output D that input k occupies. */
+static void concat_sub(cn__dnnl_t *s, const cn_node_t *n, int k,
+                       const dnnl_memory_desc_t *D, dnnl_dims_t offs,
+                       dnnl_memory_desc_t *sub, dnnl_status_t *st) {
+  const cn_tensor_t *x = tens(s, n->inputs[k]);
+  dnnl_dims_t xd;
+  for (int d = 0; d < x->ndim; d++)
+    xd[d] = x->dims[d];
+  *st = dnnl_memory_desc_init_submemory(sub, D, xd, offs);
+  offs[n->p.axis.axis] += x->dims[n->p.axis.axis];
+}
+
+/* Which inputs can be written in place: where the producers' bytes are
+ * contiguous slices of D. Returns how many. */
+static int concat_inplace_plan(cn__dnnl_t *s, const cn_node_t *n, const int *iv,
+                               const dnnl_memory_desc_t *D, int *inpl) {
+  int nin = n->ninputs, ninpl = 0;
+  dnnl_dims_t offs = {0};
+  for (int k = 0; k < nin; k++) {
+    dnnl_memory_desc_t sub;
+    dnnl_status_t st;
+    concat_sub(s, n, k, D, offs, &sub, &st);
+    int ok = !is_const(s, n->inputs[k]) && st == dnnl_success &&
+             concat_inplace_ok(s, iv[k], &sub);
+    for (int j = 0; ok && j < nin; j++) /* a store can sit in one place only */
+      if (j != k && s->vals[iv[j]].store == s->vals[iv[k]].store)
+        ok = 0;
+    inpl[k] = ok;
+    ninpl += ok;
+  }
+  return ninpl;
+}
+
+/* No input in place: one concat primitive copies them all. Owns pd. */
+static int concat_copy(cn__dnnl_t *s, int i, dnnl_primitive_desc_t pd,
+                       const int *iv, const dnnl_memory_desc_t *D,
+                       cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  int nin = n->ninputs;
+  int yv = fresh_val(s, n->outputs[0], D, err);
+  if (yv < 0) {
+    dnnl_primitive_desc_destroy(pd);
+    return yv;
+  }
+  set_native(s, n->outputs[0], yv);
+  int *ids = calloc((size_t)nin + 1, sizeof(int)),
+      *vv = calloc((size_t)nin + 1, sizeof(int));
+  if (!ids || !vv) {
+    free(ids);
+    free(vv);
+    dnnl_primitive_desc_destroy(pd);
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  }
+  for (int k = 0; k < nin; k++) {
+    ids[k] = DNNL_ARG_MULTIPLE_SRC + k;
+    vv[k] = iv[k];
+  }
+  ids[nin] = DNNL_ARG_DST;
+  vv[nin] = yv;
+  int rc = cn__dnnl_add_prim(s, i, "concat", pd, nin + 1, ids, vv, err);
+  free(ids);
+  free(vv);
+  s->n_copy_concat++;
+  return rc;
+}
+
+/* In place: the inputs marked in inpl become children of the output's
+ * store at their slice; the others are reordered into theirs. */
+static int concat_place(cn__dnnl_t *s, int i, const int *iv, const int *inpl,
+                        const dnnl_memory_desc_t *D, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  int yv = fresh_val(s, n->outputs[0], D, err);
+  if (yv < 0)
+    return yv;
+  set_native(s, n->outputs[0], yv);
+  int cst = s->vals[yv].store, rc = 0;
+  dnnl_dims_t offs = {0};
+  for (int k = 0; k < n->ninputs && rc >= 0; k++) {
+    dnnl_memory_desc_t sub;
+    dnnl_status_t st;
+    concat_sub(s, n, k, D, offs, &sub, &st);
+    if (inpl[k]) {
+      cn__dstore_t *child = &s->stores[s->vals[iv[k]].store];
+      child->parent = cst;
+      child->poff = (size_t)sub.offset0 * sizeof(float);
+      cn__dnnl_touch(s, cst, child->last_node);
+      s->n_inplace_concat++;
+    } else { /* copy this input into its slice */
+      int sv = cn__dnnl_new_val(s, -1, &sub, cst, 0);
+      if (sv < 0)
+        return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+      rc = add_reorder(s, i, iv[k], sv, err);
+    }
+  }
+  return rc;
+}
+
+static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *y = tens(s, n->outputs[0]);
+  int axis = n->p.axis.axis, nin = n->ninputs;
+  if (nin < 1 || axis < 0 || axis >= y->ndim)
+    return FALLBACK;
+  int *iv = calloc((size_t)nin, sizeof(int));
+  dnnl_memory_desc_t *mds = calloc((size_t)nin, sizeof(*mds));
+  int *inpl = calloc((size_t)nin, sizeof(int));
+  int rc = 0;
+  if (!iv || !mds || !inpl) {
+    rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    goto out;
+  }
+  rc = concat_inputs(s, i, iv, mds, err);
   if (rc < 0)
     goto out;
   dnnl_memory_desc_t dst;
@@ -1086,94 +1228,17 @@ static int lower_concat(cn__dnnl_t *s, int i, cn_err_t *err) {
     goto out;
   }
   dnnl_memory_desc_t D = *qmd(pd, dnnl_query_dst_md, 0);
-
-  /* In place where the producers' bytes are contiguous slices of D. */
-  int ninpl = 0;
-  dnnl_dims_t offs = {0};
-  for (int k = 0; k < nin; k++) {
-    const cn_tensor_t *x = tens(s, n->inputs[k]);
-    dnnl_dims_t xd;
-    for (int d = 0; d < x->ndim; d++)
-      xd[d] = x->dims[d];
-    dnnl_memory_desc_t sub;
-    int ok =
-        !is_const(s, n->inputs[k]) &&
-        dnnl_memory_desc_init_submemory(&sub, &D, xd, offs) == dnnl_success &&
-        concat_inplace_ok(s, iv[k], &sub);
-    for (int j = 0; ok && j < nin; j++) /* a store can sit in one place only */
-      if (j != k && s->vals[iv[j]].store == s->vals[iv[k]].store)
-        ok = 0;
-    inpl[k] = ok;
-    ninpl += ok;
-    offs[axis] += x->dims[axis];
-  }
+  int ninpl = concat_inplace_plan(s, n, iv, &D, inpl);
   int all_const = 1;
   for (int k = 0; k < nin; k++)
     all_const &= s->vals[iv[k]].store < 0;
   if (all_const) { /* the SSD priors: concatenated once, here */
     rc = concat_now(s, i, pd, nin, iv, &D, err);
-    goto out;
-  }
-  if (ninpl == 0) {
-    int yv = fresh_val(s, n->outputs[0], &D, err);
-    if (yv < 0) {
-      dnnl_primitive_desc_destroy(pd);
-      rc = yv;
-      goto out;
-    }
-    set_native(s, n->outputs[0], yv);
-    int *ids = calloc((size_t)nin + 1, sizeof(int)),
-        *vv = calloc((size_t)nin + 1, sizeof(int));
-    if (!ids || !vv) {
-      free(ids);
-      free(vv);
-      dnnl_primitive_desc_destroy(pd);
-      rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
-      goto out;
-    }
-    for (int k = 0; k < nin; k++) {
-      ids[k] = DNNL_ARG_MULTIPLE_SRC + k;
-      vv[k] = iv[k];
-    }
-    ids[nin] = DNNL_ARG_DST;
-    vv[nin] = yv;
-    rc = cn__dnnl_add_prim(s, i, "concat", pd, nin + 1, ids, vv, err);
-    free(ids);
-    free(vv);
-    s->n_copy_concat++;
-    goto out;
-  }
-  dnnl_primitive_desc_destroy(pd);
-  int yv = fresh_val(s, n->outputs[0], &D, err);
-  if (yv < 0) {
-    rc = yv;
-    goto out;
-  }
-  set_native(s, n->outputs[0], yv);
-  int cst = s->vals[yv].store;
-  memset(offs, 0, sizeof(offs));
-  for (int k = 0; k < nin && rc >= 0; k++) {
-    const cn_tensor_t *x = tens(s, n->inputs[k]);
-    dnnl_dims_t xd;
-    for (int d = 0; d < x->ndim; d++)
-      xd[d] = x->dims[d];
-    dnnl_memory_desc_t sub;
-    dnnl_memory_desc_init_submemory(&sub, &D, xd, offs);
-    offs[axis] += x->dims[axis];
-    if (inpl[k]) {
-      cn__dstore_t *child = &s->stores[s->vals[iv[k]].store];
-      child->parent = cst;
-      child->poff = (size_t)sub.offset0 * sizeof(float);
-      cn__dnnl_touch(s, cst, child->last_node);
-      s->n_inplace_concat++;
-    } else { /* copy this input into its slice */
-      int sv = cn__dnnl_new_val(s, -1, &sub, cst, 0);
-      if (sv < 0) {
-        rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
-        break;
-      }
-      rc = add_reorder(s, i, iv[k], sv, err);
-    }
+  } else if (ninpl == 0) {
+    rc = concat_copy(s, i, pd, iv, &D, err);
+  } else {
+    dnnl_primitive_desc_destroy(pd);
+    rc = concat_place(s, i, iv, inpl, &D, err);
   }
 out:
   free(iv);
@@ -1699,6 +1764,31 @@ static int lower_prior_box(cn__dnnl_t *s, int i, cn_err_t *err) {
   return 0;
 }
 
+/* oneDNN lowering per op; ops without an entry (or whose lowering answers
+ * FALLBACK for a variant) run the op table's reference kernel. */
+typedef int (*lower_fn)(cn__dnnl_t *s, int i, cn_err_t *err);
+static const lower_fn lower_of[CN_OP_COUNT_] = {
+    [CN_OP_CONV] = lower_conv,
+    [CN_OP_DECONV] = lower_conv,
+    [CN_OP_POOL] = lower_pool,
+    [CN_OP_INNER_PRODUCT] = lower_ip,
+    [CN_OP_LRN] = lower_lrn,
+    [CN_OP_SOFTMAX] = lower_softmax,
+    [CN_OP_ACT] = lower_act,
+    [CN_OP_CONCAT] = lower_concat,
+    [CN_OP_BINARY] = lower_binary,
+    [CN_OP_ELTWISE] = lower_eltwise,
+    [CN_OP_BATCHNORM] = lower_affine,
+    [CN_OP_SCALE] = lower_affine,
+    [CN_OP_PRELU] = lower_prelu,
+    [CN_OP_PRIOR_BOX] = lower_prior_box,
+    [CN_OP_RESHAPE] = lower_reshape,
+    [CN_OP_IDENTITY] = lower_reshape,
+    [CN_OP_TRANSPOSE] = lower_transpose,
+    [CN_OP_SLICE] = lower_slice,
+    [CN_OP_SPLIT] = lower_split,
+};
+
 int cn__dnnl_lower_node(cn__dnnl_t *s, int i, cn_err_t *err) {
   const cn_node_t *n = &s->g->nodes[i];
   int rc = FALLBACK;
@@ -1710,61 +1800,9 @@ int cn__dnnl_lower_node(cn__dnnl_t *s, int i, cn_err_t *err) {
   for (int k = 0; k < n->noutputs; k++)
     if (tens(s, n->outputs[k])->dtype != CN_DT_F32)
       return lower_ref(s, i, err);
-  switch (n->op) {
-  case CN_OP_CONV:
-  case CN_OP_DECONV:
-    rc = lower_conv(s, i, err);
-    break;
-  case CN_OP_POOL:
-    rc = lower_pool(s, i, err);
-    break;
-  case CN_OP_INNER_PRODUCT:
-    rc = lower_ip(s, i, err);
-    break;
-  case CN_OP_LRN:
-    rc = lower_lrn(s, i, err);
-    break;
-  case CN_OP_SOFTMAX:
-    rc = lower_softmax(s, i, err);
-    break;
-  case CN_OP_ACT:
-    rc = lower_act(s, i, err);
-    break;
-  case CN_OP_CONCAT:
-    rc = lower_concat(s, i, err);
-    break;
-  case CN_OP_BINARY:
-    rc = lower_binary(s, i, err);
-    break;
-  case CN_OP_ELTWISE:
-    rc = lower_eltwise(s, i, err);
-    break;
-  case CN_OP_BATCHNORM:
-  case CN_OP_SCALE:
-    rc = lower_affine(s, i, err);
-    break;
-  case CN_OP_PRELU:
-    rc = lower_prelu(s, i, err);
-    break;
-  case CN_OP_PRIOR_BOX:
-    rc = lower_prior_box(s, i, err);
-    break;
-  case CN_OP_RESHAPE:
-  case CN_OP_IDENTITY:
-    rc = lower_reshape(s, i, err);
-    break;
-  case CN_OP_TRANSPOSE:
-    rc = lower_transpose(s, i, err);
-    break;
-  case CN_OP_SLICE:
-    rc = lower_slice(s, i, err);
-    break;
-  case CN_OP_SPLIT:
-    rc = lower_split(s, i, err);
-    break;
-  default:
-    break;
-  }
+  lower_fn fn = n->op >= 0 && n->op < CN_OP_COUNT_ ? lower_of[n->op] : NULL;
+  if (fn)
+    rc = fn(s, i, err);
   if (rc == FALLBACK)
     rc = lower_ref(s, i, err);
   return rc;

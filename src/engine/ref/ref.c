@@ -8,66 +8,14 @@
 #include "engine/ref/ref.h"
 
 static cn__ref_kernel_fn kernel_of(cn_op_t op) {
-  switch (op) {
-  case CN_OP_CONV:
-    return cn__ref_conv;
-  case CN_OP_DECONV:
-    return cn__ref_deconv;
-  case CN_OP_POOL:
-    return cn__ref_pool;
-  case CN_OP_INNER_PRODUCT:
-    return cn__ref_inner_product;
-  case CN_OP_MATMUL:
-    return cn__ref_matmul;
-  case CN_OP_BINARY:
-    return cn__ref_binary;
-  case CN_OP_ELTWISE:
-    return cn__ref_eltwise;
-  case CN_OP_ACT:
-    return cn__ref_act_node;
-  case CN_OP_PRELU:
-    return cn__ref_prelu;
-  case CN_OP_SOFTMAX:
-    return cn__ref_softmax;
-  case CN_OP_BATCHNORM:
-    return cn__ref_batchnorm;
-  case CN_OP_SCALE:
-    return cn__ref_scale;
-  case CN_OP_LRN:
-    return cn__ref_lrn;
-  case CN_OP_CONCAT:
-    return cn__ref_concat;
-  case CN_OP_SPLIT:
-    return cn__ref_split;
-  case CN_OP_SLICE:
-    return cn__ref_slice;
-  case CN_OP_RESHAPE:
-  case CN_OP_IDENTITY:
-    return cn__ref_copy;
-  case CN_OP_TRANSPOSE:
-    return cn__ref_transpose;
-  case CN_OP_PAD:
-    return cn__ref_pad;
-  case CN_OP_RESIZE:
-    return cn__ref_resize;
-  case CN_OP_PRIOR_BOX:
-    return cn__ref_prior_box;
-  case CN_OP_DETECTION_OUTPUT:
-    return cn__ref_detection_output;
-  case CN_OP_REDUCE:
-    return cn__ref_reduce;
-  default:
-    return NULL;
-  }
+  const cn_op_info_t *oi = cn_op_info(op);
+  return oi ? oi->ref : NULL;
 }
 
 size_t cn_ref_node_scratch(const cn_graph_t *g, int node) {
   const cn_node_t *n = &g->nodes[node];
-  if (n->op == CN_OP_PRIOR_BOX)
-    return cn__ref_prior_box_scratch(g, n);
-  if (n->op == CN_OP_DETECTION_OUTPUT)
-    return cn__ref_detection_output_scratch(g, n);
-  return 0;
+  const cn_op_info_t *oi = cn_op_info(n->op);
+  return oi && oi->ref_scratch ? oi->ref_scratch(g, n) : 0;
 }
 
 #define CN__REF_MAX_IO 64

@@ -7,19 +7,19 @@
  * `scratch`, sized by the matching *_scratch function. They return 0 or a
  * negative CN_E* (with a message naming the node).
  *
- * The Caffe SSD kernels are F's, in src/engine/ssd.c; until that file
- * exists the build links stubs that return CN_EUNSUPPORTED.
+ * The op table (engine/ir/ops.c) points at these kernels: a backend finds
+ * an op's kernel there (cn_op_info(op)->ref), not by name.
  */
 #ifndef CN_ENGINE_REF_H
 #define CN_ENGINE_REF_H
 
-#include "engine/graph.h"
+#include "engine/ir/graph.h"
 
 typedef int (*cn__ref_kernel_fn)(const cn_graph_t *g, const cn_node_t *n,
                                  const float *const *in, float *const *out,
                                  void *scratch, cn_err_t *err);
 
-/* SSD (F). Output shapes are set by the importer (see graph.h). */
+/* Caffe SSD (ssd.c). Output shapes are set by the importer (op_params.h). */
 size_t cn__ref_prior_box_scratch(const cn_graph_t *g, const cn_node_t *n);
 int cn__ref_prior_box(const cn_graph_t *g, const cn_node_t *n,
                       const float *const *in, float *const *out, void *scratch,
@@ -94,8 +94,7 @@ int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
                    const float *const *in, float *const *out, void *scratch,
                    cn_err_t *err);
 
-/* Helpers shared between kernels. */
-float cn__ref_act(cn_act_t kind, float alpha, float beta, float x);
+/* Helpers shared between kernels (activations: cn_act_info()->ref). */
 /* Applies post-ops to y (numel elements) with the SUM operands in in[]. */
 void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,
                      int64_t numel);

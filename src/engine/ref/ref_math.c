@@ -4,51 +4,19 @@
 
 #include "engine/ref/ref.h"
 
-float cn__ref_act(cn_act_t kind, float alpha, float beta, float x) {
-  switch (kind) {
-  case CN_ACT_RELU:
-    return x > 0 ? x : x * alpha;
-  case CN_ACT_CLIP:
-    return x < alpha ? alpha : x > beta ? beta : x;
-  case CN_ACT_SIGMOID:
-    return 1.0f / (1.0f + expf(-x));
-  case CN_ACT_TANH:
-    return tanhf(x);
-  case CN_ACT_HARDSIGMOID: {
-    float v = alpha * x + beta;
-    return v < 0 ? 0 : v > 1 ? 1 : v;
+/* y = act(x) over n elements (y may be x). ReLU, the activation of almost
+ * every conv, gets a loop the compiler vectorizes; the others call the
+ * table's scalar formula (same expression, so the same results). */
+static void act_apply(cn_act_t kind, float a, float b, const float *x, float *y,
+                      int64_t n) {
+  if (kind == CN_ACT_RELU) {
+    for (int64_t i = 0; i < n; i++)
+      y[i] = x[i] > 0 ? x[i] : x[i] * a;
+    return;
   }
-  case CN_ACT_HARDSWISH: {
-    float v = x / 6.0f + 0.5f;
-    return x * (v < 0 ? 0 : v > 1 ? 1 : v);
-  }
-  case CN_ACT_ELU:
-    return x >= 0 ? x : alpha * (expf(x) - 1.0f);
-  case CN_ACT_SELU:
-    return x > 0 ? beta * x : beta * alpha * (expf(x) - 1.0f);
-  case CN_ACT_SOFTPLUS:
-    return x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x));
-  case CN_ACT_ABS:
-    return fabsf(x);
-  case CN_ACT_NEG:
-    return -x;
-  case CN_ACT_EXP:
-    return expf(x);
-  case CN_ACT_LOG:
-    return logf(x);
-  case CN_ACT_SQRT:
-    return sqrtf(x);
-  case CN_ACT_RECIPROCAL:
-    return 1.0f / x;
-  case CN_ACT_FLOOR:
-    return floorf(x);
-  case CN_ACT_CEIL:
-    return ceilf(x);
-  case CN_ACT_LINEAR:
-    return alpha * x + beta;
-  default:
-    return x;
-  }
+  cn_act_fn f = cn_act_info(kind)->ref;
+  for (int64_t i = 0; i < n; i++)
+    y[i] = f(x[i], a, b);
 }
 
 void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,
@@ -60,8 +28,7 @@ void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,
       for (int64_t i = 0; i < numel; i++)
         y[i] += o->scale * s[i];
     } else {
-      for (int64_t i = 0; i < numel; i++)
-        y[i] = cn__ref_act(o->act, o->alpha, o->beta, y[i]);
+      act_apply(o->act, o->alpha, o->beta, y, y, numel);
     }
   }
 }
@@ -73,8 +40,7 @@ int cn__ref_act_node(const cn_graph_t *g, const cn_node_t *n,
   (void)err;
   int64_t numel = cn_tensor_numel(&g->tensors[n->outputs[0]]);
   const cn_act_params_t *p = &n->p.act;
-  for (int64_t i = 0; i < numel; i++)
-    out[0][i] = cn__ref_act(p->kind, p->alpha, p->beta, in[0][i]);
+  act_apply(p->kind, p->alpha, p->beta, in[0], out[0], numel);
   return 0;
 }
 
@@ -334,6 +300,45 @@ int cn__ref_lrn(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
 
 /* For each output element, walks the reduced sub-space with a counter over
  * the reduced axes only; double accumulators. */
+/* One element v into the accumulator (mx: the maximum, for LogSumExp). */
+static double reduce_step(cn_reduce_kind_t kind, double acc, double v,
+                          double mx) {
+  switch (kind) {
+  case CN_REDUCE_MAX:
+    return v > acc ? v : acc;
+  case CN_REDUCE_MIN:
+    return v < acc ? v : acc;
+  case CN_REDUCE_PROD:
+    return acc * v;
+  case CN_REDUCE_L1:
+    return acc + fabs(v);
+  case CN_REDUCE_L2:
+  case CN_REDUCE_SUM_SQUARE:
+    return acc + v * v;
+  case CN_REDUCE_LOG_SUM_EXP:
+    return acc + exp(v - mx);
+  default:
+    return acc + v;
+  }
+}
+
+/* The result from the accumulator over count elements. */
+static double reduce_final(cn_reduce_kind_t kind, double acc, int64_t count,
+                           double mx) {
+  switch (kind) {
+  case CN_REDUCE_MEAN:
+    return count ? acc / (double)count : NAN;
+  case CN_REDUCE_L2:
+    return sqrt(acc);
+  case CN_REDUCE_LOG_SUM:
+    return log(acc);
+  case CN_REDUCE_LOG_SUM_EXP:
+    return count ? mx + log(acc) : -INFINITY;
+  default:
+    return acc;
+  }
+}
+
 int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
                    const float *const *in, float *const *out, void *scratch,
                    cn_err_t *err) {
@@ -377,30 +382,7 @@ int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
         if (pass == 0) {
           mx = v > mx ? v : mx;
         } else {
-          switch (p->kind) {
-          case CN_REDUCE_MAX:
-            acc = v > acc ? v : acc;
-            break;
-          case CN_REDUCE_MIN:
-            acc = v < acc ? v : acc;
-            break;
-          case CN_REDUCE_PROD:
-            acc *= v;
-            break;
-          case CN_REDUCE_L1:
-            acc += fabs(v);
-            break;
-          case CN_REDUCE_L2:
-          case CN_REDUCE_SUM_SQUARE:
-            acc += v * v;
-            break;
-          case CN_REDUCE_LOG_SUM_EXP:
-            acc += exp(v - mx);
-            break;
-          default:
-            acc += v;
-            break;
-          }
+          acc = reduce_step(p->kind, acc, v, mx);
         }
         for (int k = nr - 1; k >= 0; k--) {
           if (++ri[k] < xt->dims[red[k]])
@@ -409,23 +391,7 @@ int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
         }
       }
     }
-    switch (p->kind) {
-    case CN_REDUCE_MEAN:
-      acc = count ? acc / (double)count : NAN;
-      break;
-    case CN_REDUCE_L2:
-      acc = sqrt(acc);
-      break;
-    case CN_REDUCE_LOG_SUM:
-      acc = log(acc);
-      break;
-    case CN_REDUCE_LOG_SUM_EXP:
-      acc = count ? mx + log(acc) : -INFINITY;
-      break;
-    default:
-      break;
-    }
-    out[0][o] = (float)acc;
+    out[0][o] = (float)reduce_final(p->kind, acc, count, mx);
     for (int k = nk - 1; k >= 0; k--) {
       if (++ko[k] < xt->dims[kept[k]])
         break;

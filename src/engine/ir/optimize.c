@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "engine/backend.h"
-#include "engine/graph.h"
-#include "engine/graph_internal.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/graph_internal.h"
+#include "engine/ir/optimize.h"
 
 int cn_graph_fold_node(cn_graph_t *g, int ni, cn_err_t *err) {
   cn_node_t *n = &g->nodes[ni];
@@ -174,6 +175,91 @@ static int new_const_like(cn_graph_t *g, const char *stem, int ndim,
   return cn_graph_add_const(g, name, CN_DT_F32, ndim, dims, data);
 }
 
+/* Folds y = x*s + b (per channel) into the weights and bias of node p,
+ * which produces x for node i alone; node i is deleted. */
+static int fold_into_producer(cn_graph_t *g, int i, int p, int64_t C,
+                              const float *s, const float *b) {
+  cn_node_t *pn = &g->nodes[p];
+  /* Scale the weights in place when this conv is their only reader (the
+   * usual case), else into a copy. */
+  int wid = pn->inputs[1];
+  const cn_tensor_t *wt = &g->tensors[wid];
+  int64_t wn = cn_tensor_numel(wt), per = wn / C;
+  int has_b = pn->ninputs > 2 && pn->inputs[2] >= 0;
+  int bid = has_b ? pn->inputs[2] : -1;
+  if (wt->nuses != 1) {
+    int64_t wd[CN_MAX_DIMS];
+    memcpy(wd, wt->dims, sizeof wd);
+    wid = new_const_like(g, "folded_w", wt->ndim, wd, wt->data);
+    if (wid < 0)
+      return CN_ENOMEM;
+  }
+  if (bid < 0 || g->tensors[bid].nuses != 1) {
+    bid = new_const_like(g, "folded_b", 1, &C,
+                         bid >= 0 ? g->tensors[bid].data : NULL);
+    if (bid < 0)
+      return CN_ENOMEM;
+  }
+  float *w2 = g->tensors[wid].data, *b2 = g->tensors[bid].data;
+  for (int64_t c = 0; c < C; c++) {
+    for (int64_t k = 0; k < per; k++)
+      w2[c * per + k] *= s[c];
+    b2[c] = b2[c] * s[c] + b[c];
+  }
+  pn = &g->nodes[p];
+  if (pn->ninputs < 3) {
+    int *ins = cn_graph_alloc(g, sizeof(int) * 3);
+    if (!ins)
+      return CN_ENOMEM;
+    ins[0] = pn->inputs[0];
+    pn->inputs = ins;
+    pn->ninputs = 3;
+  }
+  pn->inputs[1] = wid;
+  pn->inputs[2] = bid;
+  if (pn->op == CN_OP_CONV)
+    pn->p.conv.has_bias = 1;
+  else
+    pn->p.ip.has_bias = 1;
+  pn->outputs[0] = g->nodes[i].outputs[0];
+  g->nodes[i].op = CN_OP_COUNT_;
+  return 0;
+}
+
+/* A BatchNorm that cannot fold becomes a Scale: backends then need only
+ * one per-channel affine op. */
+static int bn_to_scale(cn_graph_t *g, int i, int64_t C, const float *s,
+                       const float *b) {
+  int sid = new_const_like(g, "bn_scale", 1, &C, s);
+  int bid = new_const_like(g, "bn_shift", 1, &C, b);
+  if (sid < 0 || bid < 0)
+    return CN_ENOMEM;
+  cn_node_t *n = &g->nodes[i];
+  n->op = CN_OP_SCALE;
+  memset(&n->p, 0, sizeof n->p);
+  n->p.scale.axis = 1;
+  n->p.scale.has_bias = 1;
+  n->inputs[1] = sid;
+  n->inputs[2] = bid;
+  n->ninputs = 3;
+  return 0;
+}
+
+/* The conv / inner product whose weights the per-channel affine node i
+ * (over x) can fold into, or -1. */
+static int bn_target(const cn_graph_t *g, int x) {
+  int p = sole_producer(g, x);
+  const cn_node_t *pn = p >= 0 ? &g->nodes[p] : NULL;
+  int foldable =
+      pn && (pn->op == CN_OP_CONV || pn->op == CN_OP_INNER_PRODUCT) &&
+      (pn->op == CN_OP_CONV ? pn->p.conv.post.n : pn->p.ip.post.n) == 0 &&
+      is_const_f32(g, pn->inputs[1]) &&
+      (pn->ninputs < 3 || pn->inputs[2] < 0 || is_const_f32(g, pn->inputs[2]));
+  if (pn && pn->op == CN_OP_INNER_PRODUCT && g->tensors[x].ndim != 2)
+    foldable = 0;
+  return foldable ? p : -1;
+}
+
 static int fold_bn(cn_graph_t *g, cn_err_t *err) {
   int changed = 0;
   for (int i = 0; i < g->nnodes; i++) {
@@ -194,102 +280,18 @@ static int fold_bn(cn_graph_t *g, cn_err_t *err) {
     float *s, *b;
     if (channel_affine(g, n, C, &s, &b) < 0)
       return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
-    n = &g->nodes[i];
-    int p = sole_producer(g, x);
-    cn_node_t *pn = p >= 0 ? &g->nodes[p] : NULL;
-    int foldable =
-        pn && (pn->op == CN_OP_CONV || pn->op == CN_OP_INNER_PRODUCT) &&
-        (pn->op == CN_OP_CONV ? pn->p.conv.post.n : pn->p.ip.post.n) == 0 &&
-        is_const_f32(g, pn->inputs[1]) &&
-        (pn->ninputs < 3 || pn->inputs[2] < 0 ||
-         is_const_f32(g, pn->inputs[2]));
-    if (pn && pn->op == CN_OP_INNER_PRODUCT && xt->ndim != 2)
-      foldable = 0;
-    if (foldable) {
-      /* Scale the weights in place when this conv is their only reader
-       * (the usual case), else into a copy. */
-      int wid = pn->inputs[1];
-      const cn_tensor_t *wt = &g->tensors[wid];
-      int64_t wn = cn_tensor_numel(wt), per = wn / C;
-      int has_b = pn->ninputs > 2 && pn->inputs[2] >= 0;
-      int bid = has_b ? pn->inputs[2] : -1;
-      if (wt->nuses != 1) {
-        int64_t wd[CN_MAX_DIMS];
-        memcpy(wd, wt->dims, sizeof wd);
-        wid = new_const_like(g, "folded_w", wt->ndim, wd, wt->data);
-        if (wid < 0)
-          return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
-      }
-      if (bid < 0 || g->tensors[bid].nuses != 1) {
-        bid = new_const_like(g, "folded_b", 1, &C,
-                             bid >= 0 ? g->tensors[bid].data : NULL);
-        if (bid < 0)
-          return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
-      }
-      float *w2 = g->tensors[wid].data, *b2 = g->tensors[bid].data;
-      for (int64_t c = 0; c < C; c++) {
-        for (int64_t k = 0; k < per; k++)
-          w2[c * per + k] *= s[c];
-        b2[c] = b2[c] * s[c] + b[c];
-      }
-      pn = &g->nodes[p];
-      n = &g->nodes[i];
-      if (pn->ninputs < 3) {
-        int *ins = cn_graph_alloc(g, sizeof(int) * 3);
-        if (!ins)
-          return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
-        ins[0] = pn->inputs[0];
-        pn->inputs = ins;
-        pn->ninputs = 3;
-      }
-      pn->inputs[1] = wid;
-      pn->inputs[2] = bid;
-      if (pn->op == CN_OP_CONV)
-        pn->p.conv.has_bias = 1;
-      else
-        pn->p.ip.has_bias = 1;
-      pn->outputs[0] = n->outputs[0];
-      n->op = CN_OP_COUNT_;
-      changed = 1;
-    } else if (n->op == CN_OP_BATCHNORM) {
-      /* A BatchNorm that cannot fold becomes a Scale: backends then need
-       * only one per-channel affine op. */
-      int sid = new_const_like(g, "bn_scale", 1, &C, s);
-      int bid = new_const_like(g, "bn_shift", 1, &C, b);
-      if (sid < 0 || bid < 0)
-        return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
-      n = &g->nodes[i];
-      n->op = CN_OP_SCALE;
-      memset(&n->p, 0, sizeof n->p);
-      n->p.scale.axis = 1;
-      n->p.scale.has_bias = 1;
-      n->inputs[1] = sid;
-      n->inputs[2] = bid;
-      n->ninputs = 3;
-      changed = 1;
-    }
+    int p = bn_target(g, x), r = 0;
+    if (p >= 0)
+      r = fold_into_producer(g, i, p, C, s, b);
+    else if (g->nodes[i].op == CN_OP_BATCHNORM)
+      r = bn_to_scale(g, i, C, s, b);
+    else
+      continue;
+    if (r < 0)
+      return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
+    changed = 1;
   }
   return changed;
-}
-
-static int fusable_act(cn_act_t a) {
-  switch (a) {
-  case CN_ACT_RELU:
-  case CN_ACT_CLIP:
-  case CN_ACT_SIGMOID:
-  case CN_ACT_TANH:
-  case CN_ACT_ELU:
-  case CN_ACT_HARDSWISH:
-  case CN_ACT_LINEAR:
-  case CN_ACT_ABS:
-  case CN_ACT_SQRT:
-  case CN_ACT_EXP:
-  case CN_ACT_LOG:
-  case CN_ACT_SOFTPLUS:
-    return 1;
-  default:
-    return 0;
-  }
 }
 
 static cn_postops_t *postops_of(cn_node_t *n) {
@@ -304,7 +306,7 @@ static int fuse_act(cn_graph_t *g) {
   int changed = 0;
   for (int i = 0; i < g->nnodes; i++) {
     cn_node_t *n = &g->nodes[i];
-    if (n->op != CN_OP_ACT || !fusable_act(n->p.act.kind))
+    if (n->op != CN_OP_ACT || !cn_act_info(n->p.act.kind)->fusable)
       continue;
     int p = sole_producer(g, n->inputs[0]);
     if (p < 0)

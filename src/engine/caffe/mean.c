@@ -106,9 +106,82 @@ static int word_is(const char *s, size_t n, const char *w) {
 
 typedef enum { DT_F4, DT_F8, DT_U1 } dtype_t;
 
+/* The 'descr' value: the element type. */
+static int npy_descr(hdr_t *h, const char *name, dtype_t *dt, cn_err_t *err) {
+  const char *v;
+  size_t vn;
+  if (py_string(h, &v, &vn))
+    return cn_err_set(err, CN_EUNSUPPORTED,
+                      "%s: structured .npy dtypes are not supported", name);
+  if (word_is(v, vn, "<f4"))
+    *dt = DT_F4;
+  else if (word_is(v, vn, "<f8"))
+    *dt = DT_F8;
+  else if (word_is(v, vn, "|u1") || word_is(v, vn, "<u1") ||
+           word_is(v, vn, "u1"))
+    *dt = DT_U1;
+  else if (vn && v[0] == '>')
+    return cn_err_set(err, CN_EUNSUPPORTED,
+                      "%s: big-endian dtype '%.*s' is not supported", name,
+                      (int)(vn < 16 ? vn : 16), v);
+  else
+    return cn_err_set(err, CN_EUNSUPPORTED,
+                      "%s: dtype '%.*s' is not supported (float32, float64, "
+                      "uint8)",
+                      name, (int)(vn < 16 ? vn : 16), v);
+  return 0;
+}
+
+/* The 'fortran_order' value: only False (C order) is taken. */
+static int npy_order(hdr_t *h, const char *name, cn_err_t *err) {
+  skip_ws(h);
+  if (h->e - h->s >= 5 && memcmp(h->s, "False", 5) == 0) {
+    h->s += 5;
+    return 0;
+  }
+  if (h->e - h->s >= 4 && memcmp(h->s, "True", 4) == 0)
+    return cn_err_set(err, CN_EUNSUPPORTED,
+                      "%s: Fortran-ordered arrays are not supported", name);
+  return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy header", name);
+}
+
+/* The 'shape' tuple into a->dims, a->ndim and a->numel. */
+static int npy_shape(hdr_t *h, const char *name, cn_npy_t *a, cn_err_t *err) {
+  if (!eat(h, '('))
+    return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy shape", name);
+  a->ndim = 0;
+  a->numel = 1;
+  while (!eat(h, ')')) {
+    skip_ws(h);
+    int64_t v = 0;
+    int digits = 0;
+    while (h->s < h->e && *h->s >= '0' && *h->s <= '9') {
+      v = v * 10 + (*h->s++ - '0');
+      digits++;
+      if (v > MAX_NUMEL)
+        return cn_err_set(err, CN_EFORMAT, "%s: absurd .npy dimension", name);
+    }
+    if (!digits)
+      return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy shape", name);
+    if (a->ndim == CN_NPY_MAX_DIMS)
+      return cn_err_set(err, CN_EUNSUPPORTED, "%s: more than %d dimensions",
+                        name, CN_NPY_MAX_DIMS);
+    a->dims[a->ndim++] = v;
+    a->numel *= v;
+    if (a->numel > MAX_NUMEL)
+      return cn_err_set(err, CN_EFORMAT, "%s: absurd .npy shape", name);
+    if (!eat(h, ',')) {
+      if (!eat(h, ')'))
+        return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy shape", name);
+      break;
+    }
+  }
+  return 0;
+}
+
 static int parse_header(hdr_t *h, const char *name, dtype_t *dt, cn_npy_t *a,
                         cn_err_t *err) {
-  int have_descr = 0, have_order = 0, have_shape = 0;
+  int have_descr = 0, have_order = 0, have_shape = 0, rc;
   if (!eat(h, '{'))
     return cn_err_set(err, CN_EFORMAT, "%s: .npy header is not a dict", name);
   while (!eat(h, '}')) {
@@ -117,72 +190,16 @@ static int parse_header(hdr_t *h, const char *name, dtype_t *dt, cn_npy_t *a,
     if (py_string(h, &k, &kn) || !eat(h, ':'))
       return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy header", name);
     if (word_is(k, kn, "descr")) {
-      const char *v;
-      size_t vn;
-      if (py_string(h, &v, &vn))
-        return cn_err_set(err, CN_EUNSUPPORTED,
-                          "%s: structured .npy dtypes are not supported", name);
-      if (word_is(v, vn, "<f4"))
-        *dt = DT_F4;
-      else if (word_is(v, vn, "<f8"))
-        *dt = DT_F8;
-      else if (word_is(v, vn, "|u1") || word_is(v, vn, "<u1") ||
-               word_is(v, vn, "u1"))
-        *dt = DT_U1;
-      else if (vn && v[0] == '>')
-        return cn_err_set(err, CN_EUNSUPPORTED,
-                          "%s: big-endian dtype '%.*s' is not supported", name,
-                          (int)(vn < 16 ? vn : 16), v);
-      else
-        return cn_err_set(
-            err, CN_EUNSUPPORTED,
-            "%s: dtype '%.*s' is not supported (float32, float64, "
-            "uint8)",
-            name, (int)(vn < 16 ? vn : 16), v);
+      if ((rc = npy_descr(h, name, dt, err)))
+        return rc;
       have_descr = 1;
     } else if (word_is(k, kn, "fortran_order")) {
-      skip_ws(h);
-      if (h->e - h->s >= 5 && memcmp(h->s, "False", 5) == 0) {
-        h->s += 5;
-      } else if (h->e - h->s >= 4 && memcmp(h->s, "True", 4) == 0) {
-        return cn_err_set(err, CN_EUNSUPPORTED,
-                          "%s: Fortran-ordered arrays are not supported", name);
-      } else {
-        return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy header", name);
-      }
+      if ((rc = npy_order(h, name, err)))
+        return rc;
       have_order = 1;
     } else if (word_is(k, kn, "shape")) {
-      if (!eat(h, '('))
-        return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy shape", name);
-      a->ndim = 0;
-      a->numel = 1;
-      while (!eat(h, ')')) {
-        skip_ws(h);
-        int64_t v = 0;
-        int digits = 0;
-        while (h->s < h->e && *h->s >= '0' && *h->s <= '9') {
-          v = v * 10 + (*h->s++ - '0');
-          digits++;
-          if (v > MAX_NUMEL)
-            return cn_err_set(err, CN_EFORMAT, "%s: absurd .npy dimension",
-                              name);
-        }
-        if (!digits)
-          return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy shape", name);
-        if (a->ndim == CN_NPY_MAX_DIMS)
-          return cn_err_set(err, CN_EUNSUPPORTED, "%s: more than %d dimensions",
-                            name, CN_NPY_MAX_DIMS);
-        a->dims[a->ndim++] = v;
-        a->numel *= v;
-        if (a->numel > MAX_NUMEL)
-          return cn_err_set(err, CN_EFORMAT, "%s: absurd .npy shape", name);
-        if (!eat(h, ',')) {
-          if (!eat(h, ')'))
-            return cn_err_set(err, CN_EFORMAT, "%s: malformed .npy shape",
-                              name);
-          break;
-        }
-      }
+      if ((rc = npy_shape(h, name, a, err)))
+        return rc;
       have_shape = 1;
     } else {
       return cn_err_set(err, CN_EFORMAT,

@@ -6,7 +6,7 @@
  * raised only after its element is complete, a submessage is initialised
  * before it is linked), so any error simply frees the root.
  */
-#include "engine/prototxt.h"
+#include "engine/caffe/prototxt.h"
 
 #include <errno.h>
 #include <float.h>
@@ -328,6 +328,48 @@ static int read_double(parser_t *p, double *out) {
   return next(p);
 }
 
+/* Decodes the escape at *sp (a backslash) of the string token t, ending
+ * before e: *v is the byte, *sp moves past the escape. */
+static int read_escape(parser_t *p, const tok_t *t, const char **sp,
+                       const char *e, int *v) {
+  const char *esc = (*sp)++, *s;
+  char c = *(*sp)++;
+  tok_t at = *t;
+  at.col += (int)(esc - t->p);
+  static const char simple[] = "a\ab\bf\fn\nr\rt\tv\v\\\\''\"\"??";
+  for (int i = 0; simple[i]; i += 2)
+    if (c == simple[i]) {
+      *v = simple[i + 1];
+      return 0;
+    }
+  s = *sp;
+  if (c == 'x' || c == 'X') {
+    int d = s < e ? hexval((unsigned char)*s) : -1;
+    if (d < 0)
+      return fail(p, &at, "\\x escape without hex digits");
+    *v = d;
+    s++;
+    if (s < e && (d = hexval((unsigned char)*s)) >= 0) {
+      *v = *v * 16 + d;
+      s++;
+    }
+    *sp = s;
+    return 0;
+  }
+  if (c >= '0' && c <= '7') {
+    *v = c - '0';
+    for (int k = 0; k < 2 && s < e && *s >= '0' && *s <= '7'; k++)
+      *v = *v * 8 + (*s++ - '0');
+    *sp = s;
+    if (*v > 255)
+      return fail(p, &at, "octal escape out of range");
+    return 0;
+  }
+  if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
+    return fail(p, &at, "unknown escape '\\%c'", c);
+  return fail(p, &at, "unknown escape");
+}
+
 /* Reads one or more adjacent string literals, unescaped into a new
  * buffer (NUL-terminated; *len excludes the terminator). */
 static int read_string(parser_t *p, char **out, size_t *len) {
@@ -349,79 +391,14 @@ static int read_string(parser_t *p, char **out, size_t *len) {
     }
     const char *s = t->p + 1, *e = t->p + t->len - 1;
     while (s < e) {
-      if (*s != '\\') {
-        buf[n++] = *s++;
-        continue;
-      }
-      const char *esc = s++;
-      char c = *s++;
-      int v;
-      switch (c) {
-      case 'a':
-        v = '\a';
-        break;
-      case 'b':
-        v = '\b';
-        break;
-      case 'f':
-        v = '\f';
-        break;
-      case 'n':
-        v = '\n';
-        break;
-      case 'r':
-        v = '\r';
-        break;
-      case 't':
-        v = '\t';
-        break;
-      case 'v':
-        v = '\v';
-        break;
-      case '\\':
-      case '\'':
-      case '"':
-      case '?':
-        v = c;
-        break;
-      case 'x':
-      case 'X': {
-        int d = s < e ? hexval((unsigned char)*s) : -1;
-        if (d < 0) {
-          tok_t at = *t;
-          at.col += (int)(esc - t->p);
-          free(buf);
-          return fail(p, &at, "\\x escape without hex digits");
-        }
-        v = d;
-        s++;
-        if (s < e && (d = hexval((unsigned char)*s)) >= 0) {
-          v = v * 16 + d;
-          s++;
-        }
-        break;
-      }
-      default:
-        if (c >= '0' && c <= '7') {
-          v = c - '0';
-          for (int k = 0; k < 2 && s < e && *s >= '0' && *s <= '7'; k++)
-            v = v * 8 + (*s++ - '0');
-          if (v > 255) {
-            tok_t at = *t;
-            at.col += (int)(esc - t->p);
-            free(buf);
-            return fail(p, &at, "octal escape out of range");
-          }
-          break;
-        }
-        {
-          tok_t at = *t;
-          at.col += (int)(esc - t->p);
-          free(buf);
-          if ((unsigned char)c >= 0x20 && (unsigned char)c < 0x7f)
-            return fail(p, &at, "unknown escape '\\%c'", c);
-          return fail(p, &at, "unknown escape");
-        }
+      int v = 0, rc = 0;
+      if (*s != '\\')
+        v = (unsigned char)*s++;
+      else
+        rc = read_escape(p, t, &s, e, &v);
+      if (rc) {
+        free(buf);
+        return rc;
       }
       buf[n++] = (char)v;
     }
@@ -485,6 +462,71 @@ typedef struct value {
   } u;
 } value_t;
 
+static int read_bool(parser_t *p, value_t *v) {
+  const tok_t *t = &p->tok;
+  if (tok_is(t, "true") || tok_is(t, "True") || tok_is(t, "t") ||
+      (t->kind == T_NUM && t->len == 1 && t->p[0] == '1'))
+    v->u.b = 1;
+  else if (tok_is(t, "false") || tok_is(t, "False") || tok_is(t, "f") ||
+           (t->kind == T_NUM && t->len == 1 && t->p[0] == '0'))
+    v->u.b = 0;
+  else
+    return expected(p, "true or false");
+  return next(p);
+}
+
+/* An enum by name or by number; either must be one of its values. */
+static int read_enum(parser_t *p, const ProtobufCFieldDescriptor *fd,
+                     value_t *v) {
+  tok_t start = p->tok;
+  int64_t sv;
+  uint64_t uv;
+  int rc;
+  const ProtobufCEnumDescriptor *ed = fd->descriptor;
+  const ProtobufCEnumValue *ev;
+  if (p->tok.kind == T_IDENT) {
+    char name[128];
+    if (p->tok.len >= sizeof name)
+      return fail(p, &p->tok, "unknown value for %s", ed->name);
+    memcpy(name, p->tok.p, p->tok.len);
+    name[p->tok.len] = 0;
+    ev = protobuf_c_enum_descriptor_get_value_by_name(ed, name);
+    if (!ev)
+      return fail(p, &p->tok, "unknown value '%s' for %s", name, ed->name);
+    v->u.i32 = ev->value;
+    return next(p);
+  }
+  if ((rc = read_int_range(p, INT32_MIN, INT32_MAX, &sv, &uv)))
+    return rc;
+  if (!protobuf_c_enum_descriptor_get_value(ed, (int)sv))
+    return fail(p, &start, "unknown value %lld for %s", (long long)sv,
+                ed->name);
+  v->u.i32 = (int32_t)sv;
+  return 0;
+}
+
+/* string (no NUL bytes) or bytes. */
+static int read_str_field(parser_t *p, const ProtobufCFieldDescriptor *fd,
+                          value_t *v) {
+  tok_t start = p->tok;
+  int rc;
+  char *s = NULL;
+  size_t n = 0;
+  if ((rc = read_string(p, &s, &n)))
+    return rc;
+  if (fd->type == PROTOBUF_C_TYPE_STRING) {
+    if (memchr(s, 0, n)) {
+      free(s);
+      return fail(p, &start, "string contains a NUL byte");
+    }
+    v->u.str = s;
+  } else {
+    v->u.bytes.data = (uint8_t *)s;
+    v->u.bytes.len = n;
+  }
+  return 0;
+}
+
 static int read_scalar(parser_t *p, const ProtobufCFieldDescriptor *fd,
                        value_t *v) {
   int64_t sv;
@@ -531,59 +573,13 @@ static int read_scalar(parser_t *p, const ProtobufCFieldDescriptor *fd,
       return rc;
     v->u.d = d;
     return 0;
-  case PROTOBUF_C_TYPE_BOOL: {
-    const tok_t *t = &p->tok;
-    if (tok_is(t, "true") || tok_is(t, "True") || tok_is(t, "t") ||
-        (t->kind == T_NUM && t->len == 1 && t->p[0] == '1'))
-      v->u.b = 1;
-    else if (tok_is(t, "false") || tok_is(t, "False") || tok_is(t, "f") ||
-             (t->kind == T_NUM && t->len == 1 && t->p[0] == '0'))
-      v->u.b = 0;
-    else
-      return expected(p, "true or false");
-    return next(p);
-  }
-  case PROTOBUF_C_TYPE_ENUM: {
-    const ProtobufCEnumDescriptor *ed = fd->descriptor;
-    const ProtobufCEnumValue *ev;
-    if (p->tok.kind == T_IDENT) {
-      char name[128];
-      if (p->tok.len >= sizeof name)
-        return fail(p, &p->tok, "unknown value for %s", ed->name);
-      memcpy(name, p->tok.p, p->tok.len);
-      name[p->tok.len] = 0;
-      ev = protobuf_c_enum_descriptor_get_value_by_name(ed, name);
-      if (!ev)
-        return fail(p, &p->tok, "unknown value '%s' for %s", name, ed->name);
-      v->u.i32 = ev->value;
-      return next(p);
-    }
-    if ((rc = read_int_range(p, INT32_MIN, INT32_MAX, &sv, &uv)))
-      return rc;
-    if (!protobuf_c_enum_descriptor_get_value(ed, (int)sv))
-      return fail(p, &start, "unknown value %lld for %s", (long long)sv,
-                  ed->name);
-    v->u.i32 = (int32_t)sv;
-    return 0;
-  }
+  case PROTOBUF_C_TYPE_BOOL:
+    return read_bool(p, v);
+  case PROTOBUF_C_TYPE_ENUM:
+    return read_enum(p, fd, v);
   case PROTOBUF_C_TYPE_STRING:
-  case PROTOBUF_C_TYPE_BYTES: {
-    char *s = NULL;
-    size_t n = 0;
-    if ((rc = read_string(p, &s, &n)))
-      return rc;
-    if (fd->type == PROTOBUF_C_TYPE_STRING) {
-      if (memchr(s, 0, n)) {
-        free(s);
-        return fail(p, &start, "string contains a NUL byte");
-      }
-      v->u.str = s;
-    } else {
-      v->u.bytes.data = (uint8_t *)s;
-      v->u.bytes.len = n;
-    }
-    return 0;
-  }
+  case PROTOBUF_C_TYPE_BYTES:
+    return read_str_field(p, fd, v);
   case PROTOBUF_C_TYPE_MESSAGE:
     break;
   }
@@ -768,6 +764,115 @@ static int is_opaque(const ProtobufCMessageDescriptor *desc) {
   return desc == NULL || desc->n_fields == 0;
 }
 
+/* Where a message body ends (EOF, or its closing symbol); also refuses
+ * what cannot start a field. Returns 1 to stop, with *rc the error if any. */
+static int body_end(parser_t *p, char close, int *rc) {
+  char what[8] = {'\'', close, '\'', 0};
+  *rc = 0;
+  if (p->tok.kind == T_EOF) {
+    if (close)
+      *rc = expected(p, what);
+    return 1;
+  }
+  if (close && is_sym(p, close))
+    return 1;
+  if (close && (is_sym(p, '}') || is_sym(p, '>'))) {
+    *rc = expected(p, what);
+    return 1;
+  }
+  if (p->tok.kind != T_IDENT) {
+    if (is_sym(p, '['))
+      *rc = fail(p, &p->tok, "extension fields are not supported");
+    else
+      *rc = expected(p, "a field name");
+    return 1;
+  }
+  return 0;
+}
+
+/* The descriptor of the field named by the current token: it must exist,
+ * be given once unless repeated, and not collide with its oneof. */
+static int field_lookup(parser_t *p, const ProtobufCMessage *msg,
+                        const ProtobufCMessageDescriptor *desc,
+                        unsigned char *seen,
+                        const ProtobufCFieldDescriptor **out) {
+  const tok_t name_tok = p->tok;
+  const ProtobufCFieldDescriptor *fd = NULL;
+  char name[128];
+  if (name_tok.len < sizeof name) {
+    memcpy(name, name_tok.p, name_tok.len);
+    name[name_tok.len] = 0;
+    fd = protobuf_c_message_descriptor_get_field_by_name(desc, name);
+  }
+  if (!fd)
+    return fail(p, &name_tok, "unknown field '%.*s' in %s",
+                (int)(name_tok.len < 64 ? name_tok.len : 64), name_tok.p,
+                desc->name);
+  size_t idx = (size_t)(fd - desc->fields);
+  if (fd->label != PROTOBUF_C_LABEL_REPEATED && seen[idx])
+    return fail(p, &name_tok, "field '%s' given more than once", fd->name);
+  if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+      *(const uint32_t *)((const char *)msg + fd->quantifier_offset) != 0)
+    return fail(p, &name_tok, "field '%s': another field of its oneof is set",
+                fd->name);
+  seen[idx] = 1;
+  *out = fd;
+  return 0;
+}
+
+/* List syntax: name: [v1, v2, ...], only for repeated fields. */
+static int read_list(parser_t *p, ProtobufCMessage *msg,
+                     const ProtobufCFieldDescriptor *fd) {
+  int rc;
+  if (fd && fd->label != PROTOBUF_C_LABEL_REPEATED)
+    return fail(p, &p->tok, "field '%s' is not repeated", fd->name);
+  if ((rc = next(p)))
+    return rc;
+  if (!is_sym(p, ']')) {
+    for (;;) {
+      if ((rc = read_field_value(p, msg, fd)))
+        return rc;
+      if (is_sym(p, ']'))
+        break;
+      if (!is_sym(p, ','))
+        return expected(p, "',' or ']'");
+      if ((rc = next(p)))
+        return rc;
+    }
+  }
+  return next(p);
+}
+
+/* One field: name, optional ':', then a value, a message or a list. */
+static int parse_field(parser_t *p, ProtobufCMessage *msg,
+                       const ProtobufCMessageDescriptor *desc,
+                       unsigned char *seen) {
+  const ProtobufCFieldDescriptor *fd = NULL;
+  int rc;
+  if (!is_opaque(desc) && (rc = field_lookup(p, msg, desc, seen, &fd)))
+    return rc;
+  if ((rc = next(p)))
+    return rc;
+  int colon = is_sym(p, ':');
+  if (colon && (rc = next(p)))
+    return rc;
+  int is_msg = fd ? fd->type == PROTOBUF_C_TYPE_MESSAGE
+                  : (is_sym(p, '{') || is_sym(p, '<') || is_sym(p, '['));
+  if (fd && !is_msg && !colon)
+    return fail(p, &p->tok, "expected ':' after '%s'", fd->name);
+  if (!fd && !colon && !is_msg)
+    return expected(p, "':'");
+  if (is_sym(p, '['))
+    rc = read_list(p, msg, fd);
+  else
+    rc = read_field_value(p, msg, fd);
+  if (rc)
+    return rc;
+  if (is_sym(p, ',') || is_sym(p, ';'))
+    return next(p);
+  return 0;
+}
+
 /* Fields up to (not including) the closing symbol, or to end of file when
  * close is 0. msg/desc NULL: skip (opaque message). */
 static int parse_body(parser_t *p, ProtobufCMessage *msg,
@@ -779,103 +884,8 @@ static int parse_body(parser_t *p, ProtobufCMessage *msg,
     if (!seen)
       return oom(p);
   }
-  for (;;) {
-    if (p->tok.kind == T_EOF) {
-      if (close) {
-        char what[8] = {'\'', close, '\'', 0};
-        rc = expected(p, what);
-      }
-      break;
-    }
-    if (close && is_sym(p, close))
-      break;
-    if (close && (is_sym(p, '}') || is_sym(p, '>'))) {
-      char what[8] = {'\'', close, '\'', 0};
-      rc = expected(p, what);
-      break;
-    }
-    if (p->tok.kind != T_IDENT) {
-      if (is_sym(p, '['))
-        rc = fail(p, &p->tok, "extension fields are not supported");
-      else
-        rc = expected(p, "a field name");
-      break;
-    }
-    tok_t name_tok = p->tok;
-    const ProtobufCFieldDescriptor *fd = NULL;
-    if (!is_opaque(desc)) {
-      char name[128];
-      if (name_tok.len < sizeof name) {
-        memcpy(name, name_tok.p, name_tok.len);
-        name[name_tok.len] = 0;
-        fd = protobuf_c_message_descriptor_get_field_by_name(desc, name);
-      }
-      if (!fd) {
-        rc = fail(p, &name_tok, "unknown field '%.*s' in %s",
-                  (int)(name_tok.len < 64 ? name_tok.len : 64), name_tok.p,
-                  desc->name);
-        break;
-      }
-      size_t idx = (size_t)(fd - desc->fields);
-      if (fd->label != PROTOBUF_C_LABEL_REPEATED && seen[idx]) {
-        rc = fail(p, &name_tok, "field '%s' given more than once", fd->name);
-        break;
-      }
-      if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-          *(uint32_t *)((char *)msg + fd->quantifier_offset) != 0) {
-        rc = fail(p, &name_tok, "field '%s': another field of its oneof is set",
-                  fd->name);
-        break;
-      }
-      seen[idx] = 1;
-    }
-    if ((rc = next(p)))
-      break;
-    int colon = is_sym(p, ':');
-    if (colon && (rc = next(p)))
-      break;
-    int is_msg = fd ? fd->type == PROTOBUF_C_TYPE_MESSAGE
-                    : (is_sym(p, '{') || is_sym(p, '<') || is_sym(p, '['));
-    if (fd && !is_msg && !colon) {
-      rc = fail(p, &p->tok, "expected ':' after '%s'", fd->name);
-      break;
-    }
-    if (!fd && !colon && !is_msg) {
-      rc = expected(p, "':'");
-      break;
-    }
-    if (is_sym(p, '[')) {
-      /* List syntax: name: [v1, v2, ...], only for repeated fields. */
-      if (fd && fd->label != PROTOBUF_C_LABEL_REPEATED) {
-        rc = fail(p, &p->tok, "field '%s' is not repeated", fd->name);
-        break;
-      }
-      if ((rc = next(p)))
-        break;
-      if (!is_sym(p, ']')) {
-        for (;;) {
-          if ((rc = read_field_value(p, msg, fd)))
-            break;
-          if (is_sym(p, ']'))
-            break;
-          if (!is_sym(p, ',')) {
-            rc = expected(p, "',' or ']'");
-            break;
-          }
-          if ((rc = next(p)))
-            break;
-        }
-        if (rc)
-          break;
-      }
-      if ((rc = next(p)))
-        break;
-    } else if ((rc = read_field_value(p, msg, fd))) {
-      break;
-    }
-    if ((is_sym(p, ',') || is_sym(p, ';')) && (rc = next(p)))
-      break;
-  }
+  while (!body_end(p, close, &rc) && !(rc = parse_field(p, msg, desc, seen)))
+    ;
   free(seen);
   return rc;
 }

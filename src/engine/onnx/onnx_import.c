@@ -26,11 +26,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/graph.h"
-#include "engine/graph_internal.h"
+#include "engine/ir/graph.h"
+#include "engine/ir/graph_internal.h"
+#include "engine/ir/optimize.h"
 #include "engine/onnx.pb-c.h"
-#include "engine/onnx_import.h"
-#include "engine/onnx_wire.h"
+#include "engine/onnx/onnx_import.h"
+#include "engine/onnx/onnx_wire.h"
 
 #define CN_ONNX_MAX_FILE ((size_t)2 << 30)
 #define MAXD CN_MAX_DIMS
@@ -218,15 +219,8 @@ static int in_arena(const void *ptr) {
   return ((const unsigned char *)ptr)[-1] == 1;
 }
 
-/* Adds a TensorProto as a constant (float types -> F32, integer and bool
- * types -> I64). name overrides tp->name when not NULL. */
-static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp,
-                            const char *name, const cn__span_t *span) {
-  const char *tn = name ? name : tp->name;
-  char what[160];
-  snprintf(what, sizeof what, "tensor %.100s", tn ? tn : "?");
-  if (!tn || !*tn)
-    return ierr(m, CN_EFORMAT, "a tensor without a name");
+/* Weights in external files and segmented tensors are refused. */
+static int tp_check(imp_t *m, const Onnx__TensorProto *tp, const char *what) {
   if (tp->has_data_location &&
       tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
     const char *loc = "?";
@@ -242,143 +236,110 @@ static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp,
   if (tp->segment)
     return ierr(m, CN_EUNSUPPORTED, "%s: segmented tensors are not supported",
                 what);
-  int64_t numel = 0;
-  TRY(tensor_numel(m, what, tp->n_dims, tp->dims, &numel));
-  int dt = tp->data_type;
-  cn_dtype_t cdt;
-  size_t esz;
+  return 0;
+}
+
+/* The IR type and the element size in raw_data of ONNX data type dt; -1
+ * for types the importer does not take. */
+static int tp_dtype(int dt, cn_dtype_t *cdt, size_t *esz) {
   switch (dt) {
   case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-    cdt = CN_DT_F32, esz = 4;
+    *cdt = CN_DT_F32, *esz = 4;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
-    cdt = CN_DT_F32, esz = 8;
+    *cdt = CN_DT_F32, *esz = 8;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
-    cdt = CN_DT_F32, esz = 2;
+    *cdt = CN_DT_F32, *esz = 2;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
-    cdt = CN_DT_I64, esz = 8;
+    *cdt = CN_DT_I64, *esz = 8;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32:
-    cdt = CN_DT_I64, esz = 4;
+    *cdt = CN_DT_I64, *esz = 4;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16:
-    cdt = CN_DT_I64, esz = 2;
+    *cdt = CN_DT_I64, *esz = 2;
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
   case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
-    cdt = CN_DT_I64, esz = 1;
+    *cdt = CN_DT_I64, *esz = 1;
     break;
   default:
-    return ierr(m, CN_EUNSUPPORTED, "%s: data type %d is not supported", what,
-                dt);
+    return -1;
   }
-  int64_t dims[MAXD];
-  for (size_t i = 0; i < tp->n_dims; i++)
-    dims[i] = tp->dims[i];
-  int id;
-  /* The raw bytes: in the file image (zero-copy load), else unpacked. */
-  int has_raw = tp->has_raw_data;
-  uint8_t *raw = tp->raw_data.data;
-  size_t raw_len = tp->raw_data.len;
-  int owned = has_raw && raw_len >= CN__PB_BIG && in_arena(raw);
-  if (span && span->len) {
-    has_raw = owned = 1;
-    raw = cn__onnx_align_payload(m->image, span);
-    raw_len = span->len;
-  }
-  if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && has_raw && numel > 0 &&
-      (int64_t)raw_len == numel * 4) {
-    /* The common case, float weights as raw bytes: use them in place when
-     * they lie in the arena, else copy them once. */
-    void *d = raw;
-    if (owned && ((uintptr_t)d & 3) == 0)
-      id = cn__graph_add_const_ref(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims,
-                                   d);
-    else
-      id = cn_graph_add_const(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims, d);
-    if (id == CN_EINVAL)
-      return ierr(m, CN_EFORMAT, "%s is defined twice", what);
-    if (id < 0)
-      return ierr(m, id, "%s: cannot add (%s)", what, cn_strerror(id));
-    return id;
-  }
-  id = cn_graph_add_const(m->g, tn, cdt, (int)tp->n_dims, dims, NULL);
-  if (id == CN_EINVAL)
-    return ierr(m, CN_EFORMAT, "%s is defined twice", what);
-  if (id < 0)
-    return ierr(m, id, "%s: cannot add (%s)", what, cn_strerror(id));
-  void *dst = m->g->tensors[id].data;
-  float *f = dst;
-  int64_t *q = dst;
-  if (has_raw) {
-    if ((int64_t)raw_len != numel * (int64_t)esz)
-      return ierr(m, CN_EFORMAT,
-                  "%s: raw_data has %zu bytes, dims need %" PRId64, what,
-                  raw_len, numel * (int64_t)esz);
-    const uint8_t *r = raw;
-    for (int64_t i = 0; i < numel; i++, r += esz) {
-      switch (dt) {
-      case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
-        memcpy(&f[i], r, 4);
-        break;
-      case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
-        double d;
-        memcpy(&d, r, 8);
-        f[i] = (float)d;
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: {
-        uint16_t h;
-        memcpy(&h, r, 2);
-        f[i] = half_to_float(h);
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
-      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
-        memcpy(&q[i], r, 8);
-        break;
-      case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: {
-        int32_t v;
-        memcpy(&v, r, 4);
-        q[i] = v;
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: {
-        uint32_t v;
-        memcpy(&v, r, 4);
-        q[i] = v;
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: {
-        int16_t v;
-        memcpy(&v, r, 2);
-        q[i] = v;
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: {
-        uint16_t v;
-        memcpy(&v, r, 2);
-        q[i] = v;
-        break;
-      }
-      case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
-        q[i] = (int8_t)*r;
-        break;
-      default:
-        q[i] = *r;
-        break;
-      }
+  return 0;
+}
+
+/* numel elements of ONNX type dt from raw little-endian bytes into f
+ * (float types) or q (integer and bool types). */
+static void tp_from_raw(int dt, const uint8_t *r, size_t esz, int64_t numel,
+                        float *f, int64_t *q) {
+  for (int64_t i = 0; i < numel; i++, r += esz) {
+    switch (dt) {
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
+      memcpy(&f[i], r, 4);
+      break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: {
+      double d;
+      memcpy(&d, r, 8);
+      f[i] = (float)d;
+      break;
     }
-    return id;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16: {
+      uint16_t h;
+      memcpy(&h, r, 2);
+      f[i] = half_to_float(h);
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT64:
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+      memcpy(&q[i], r, 8);
+      break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT32: {
+      int32_t v;
+      memcpy(&v, r, 4);
+      q[i] = v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: {
+      uint32_t v;
+      memcpy(&v, r, 4);
+      q[i] = v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT16: {
+      int16_t v;
+      memcpy(&v, r, 2);
+      q[i] = v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__UINT16: {
+      uint16_t v;
+      memcpy(&v, r, 2);
+      q[i] = v;
+      break;
+    }
+    case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+      q[i] = (int8_t)*r;
+      break;
+    default:
+      q[i] = *r;
+      break;
+    }
   }
-  /* Typed fields: float_data, int64_data, double_data, int32_data (int32,
-   * int16, int8, uint16, uint8, bool and float16 bits), uint64_data. */
+}
+
+/* Typed fields: float_data, int64_data, double_data, int32_data (int32,
+ * int16, int8, uint16, uint8, bool and float16 bits), uint64_data. */
+static int tp_from_fields(imp_t *m, const Onnx__TensorProto *tp,
+                          const char *what, int64_t numel, float *f,
+                          int64_t *q) {
+  int dt = tp->data_type;
   size_t have;
   switch (dt) {
   case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT:
@@ -424,6 +385,74 @@ static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp,
       break;
     }
   }
+  return 0;
+}
+
+/* Adds a TensorProto as a constant (float types -> F32, integer and bool
+ * types -> I64). name overrides tp->name when not NULL. */
+static int add_tensor_proto(imp_t *m, const Onnx__TensorProto *tp,
+                            const char *name, const cn__span_t *span) {
+  const char *tn = name ? name : tp->name;
+  char what[160];
+  snprintf(what, sizeof what, "tensor %.100s", tn ? tn : "?");
+  if (!tn || !*tn)
+    return ierr(m, CN_EFORMAT, "a tensor without a name");
+  TRY(tp_check(m, tp, what));
+  int64_t numel = 0;
+  TRY(tensor_numel(m, what, tp->n_dims, tp->dims, &numel));
+  int dt = tp->data_type;
+  cn_dtype_t cdt;
+  size_t esz;
+  if (tp_dtype(dt, &cdt, &esz) < 0)
+    return ierr(m, CN_EUNSUPPORTED, "%s: data type %d is not supported", what,
+                dt);
+  int64_t dims[MAXD];
+  for (size_t i = 0; i < tp->n_dims; i++)
+    dims[i] = tp->dims[i];
+  int id;
+  /* The raw bytes: in the file image (zero-copy load), else unpacked. */
+  int has_raw = tp->has_raw_data;
+  uint8_t *raw = tp->raw_data.data;
+  size_t raw_len = tp->raw_data.len;
+  int owned = has_raw && raw_len >= CN__PB_BIG && in_arena(raw);
+  if (span && span->len) {
+    has_raw = owned = 1;
+    raw = cn__onnx_align_payload(m->image, span);
+    raw_len = span->len;
+  }
+  if (dt == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && has_raw && numel > 0 &&
+      (int64_t)raw_len == numel * 4) {
+    /* The common case, float weights as raw bytes: use them in place when
+     * they lie in the arena, else copy them once. */
+    void *d = raw;
+    if (owned && ((uintptr_t)d & 3) == 0)
+      id = cn__graph_add_const_ref(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims,
+                                   d);
+    else
+      id = cn_graph_add_const(m->g, tn, CN_DT_F32, (int)tp->n_dims, dims, d);
+    if (id == CN_EINVAL)
+      return ierr(m, CN_EFORMAT, "%s is defined twice", what);
+    if (id < 0)
+      return ierr(m, id, "%s: cannot add (%s)", what, cn_strerror(id));
+    return id;
+  }
+  id = cn_graph_add_const(m->g, tn, cdt, (int)tp->n_dims, dims, NULL);
+  if (id == CN_EINVAL)
+    return ierr(m, CN_EFORMAT, "%s is defined twice", what);
+  if (id < 0)
+    return ierr(m, id, "%s: cannot add (%s)", what, cn_strerror(id));
+  void *dst = m->g->tensors[id].data;
+  float *f = dst;
+  int64_t *q = dst;
+  if (has_raw) {
+    if ((int64_t)raw_len != numel * (int64_t)esz)
+      return ierr(m, CN_EFORMAT,
+                  "%s: raw_data has %zu bytes, dims need %" PRId64, what,
+                  raw_len, numel * (int64_t)esz);
+    tp_from_raw(dt, raw, esz, numel, f, q);
+    return id;
+  }
+  TRY(tp_from_fields(m, tp, what, numel, f, q));
   return id;
 }
 
@@ -877,6 +906,61 @@ static int emit_spatial(imp_t *m, cn_op_t op, const cn_op_params_t *p, int n_in,
 
 /* ---- op handlers ------------------------------------------------------ */
 
+/* ConvTranspose's output_padding, and its pads from output_shape or
+ * SAME auto_pad, in lifted 2-D terms. */
+static int deconv_pads(imp_t *m, int x, int nsp, const spatial_t *sp,
+                       cn_conv_params_t *c) {
+  int op1[2], osh1[2];
+  TRY(int_list(m, "output_padding", nsp, 0, op1));
+  int hos = int_list(m, "output_shape", nsp, 0, osh1);
+  TRY(hos);
+  /* Everything in lifted 2-D terms. */
+  const int64_t *xd = T(m, x)->dims;
+  int64_t in2[2] = {nsp == 1 ? 1 : xd[2], nsp == 1 ? xd[2] : xd[3]};
+  int op[2] = {0, nsp == 1 ? op1[0] : op1[1]};
+  int64_t osh[2] = {1, nsp == 1 ? osh1[0] : osh1[1]};
+  if (nsp == 2) {
+    op[0] = op1[0];
+    osh[0] = osh1[0];
+  }
+  char ap[32];
+  TRY(attr_str(m, "auto_pad", "NOTSET", ap, sizeof ap));
+  int same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
+  if (hos || same) {
+    for (int i = 0; i < 2; i++) {
+      if (nsp == 1 && i == 0)
+        continue;
+      int64_t want = hos ? osh[i] : in2[i] * sp->s[i];
+      int64_t tot = (int64_t)sp->s[i] * (in2[i] - 1) + op[i] +
+                    (int64_t)(sp->k[i] - 1) * sp->d[i] + 1 - want;
+      /* Python floor division, as the spec's formula is written. */
+      int64_t half = tot >= 0 ? tot / 2 : -((-tot + 1) / 2);
+      int64_t lo, hi;
+      if (!strcmp(ap, "SAME_UPPER")) {
+        lo = half;
+        hi = tot - half;
+      } else {
+        lo = tot - half;
+        hi = half;
+      }
+      if (lo < 0 || hi < 0) {
+        /* A larger output than the natural one: extra rows at the end,
+         * which is more output padding. */
+        if (lo < 0)
+          return ierr(m, CN_EUNSUPPORTED,
+                      "output_shape needs negative leading padding");
+        op[i] += (int)-hi;
+        hi = 0;
+      }
+      c->pads[i] = (int)lo;
+      c->pads[2 + i] = (int)hi;
+    }
+  }
+  c->output_padding[0] = op[0];
+  c->output_padding[1] = op[1];
+  return 0;
+}
+
 static int op_conv(imp_t *m, int transposed) {
   int x, w, b = in_id(m, 2);
   TRY(need_in(m, 0, &x));
@@ -903,56 +987,8 @@ static int op_conv(imp_t *m, int transposed) {
   memcpy(p.conv.pads, sp.pads, sizeof sp.pads);
   p.conv.group = (int)group;
   p.conv.has_bias = b >= 0;
-  if (transposed) {
-    int op1[2], osh1[2];
-    TRY(int_list(m, "output_padding", nsp, 0, op1));
-    int hos = int_list(m, "output_shape", nsp, 0, osh1);
-    TRY(hos);
-    /* Everything in lifted 2-D terms. */
-    const int64_t *xd = T(m, x)->dims;
-    int64_t in2[2] = {nsp == 1 ? 1 : xd[2], nsp == 1 ? xd[2] : xd[3]};
-    int op[2] = {0, nsp == 1 ? op1[0] : op1[1]};
-    int64_t osh[2] = {1, nsp == 1 ? osh1[0] : osh1[1]};
-    if (nsp == 2) {
-      op[0] = op1[0];
-      osh[0] = osh1[0];
-    }
-    char ap[32];
-    TRY(attr_str(m, "auto_pad", "NOTSET", ap, sizeof ap));
-    int same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
-    if (hos || same) {
-      for (int i = 0; i < 2; i++) {
-        if (nsp == 1 && i == 0)
-          continue;
-        int64_t want = hos ? osh[i] : in2[i] * sp.s[i];
-        int64_t tot = (int64_t)sp.s[i] * (in2[i] - 1) + op[i] +
-                      (int64_t)(sp.k[i] - 1) * sp.d[i] + 1 - want;
-        /* Python floor division, as the spec's formula is written. */
-        int64_t half = tot >= 0 ? tot / 2 : -((-tot + 1) / 2);
-        int64_t lo, hi;
-        if (!strcmp(ap, "SAME_UPPER")) {
-          lo = half;
-          hi = tot - half;
-        } else {
-          lo = tot - half;
-          hi = half;
-        }
-        if (lo < 0 || hi < 0) {
-          /* A larger output than the natural one: extra rows at the end,
-           * which is more output padding. */
-          if (lo < 0)
-            return ierr(m, CN_EUNSUPPORTED,
-                        "output_shape needs negative leading padding");
-          op[i] += (int)-hi;
-          hi = 0;
-        }
-        p.conv.pads[i] = (int)lo;
-        p.conv.pads[2 + i] = (int)hi;
-      }
-    }
-    p.conv.output_padding[0] = op[0];
-    p.conv.output_padding[1] = op[1];
-  }
+  if (transposed)
+    TRY(deconv_pads(m, x, nsp, &sp, &p.conv));
   int ins[3] = {x, w, b};
   int x4 = x, w4 = w;
   if (nsp == 1) {
@@ -1026,7 +1062,8 @@ static int op_act(imp_t *m, cn_act_t kind, float alpha, float beta) {
   return emit1(m, CN_OP_ACT, &p, 1, &x, y);
 }
 
-static int op_clip(imp_t *m) {
+static int op_clip(imp_t *m, int arg) {
+  (void)arg;
   float lo = -FLT_MAX, hi = FLT_MAX;
   if (m->opset < 11) {
     TRY(attr_float(m, "min", -FLT_MAX, &lo));
@@ -1082,7 +1119,8 @@ static int op_binary(imp_t *m, cn_binary_kind_t k, const char *name) {
   return 0;
 }
 
-static int op_mean(imp_t *m) {
+static int op_mean(imp_t *m, int arg) {
+  (void)arg;
   int n = nin(m), acc;
   TRY(need_in(m, 0, &acc));
   cn_op_params_t p;
@@ -1104,7 +1142,8 @@ static int op_mean(imp_t *m) {
   return emit1(m, CN_OP_BINARY, &p, 2, ins, y);
 }
 
-static int op_prelu(imp_t *m) {
+static int op_prelu(imp_t *m, int arg) {
+  (void)arg;
   int x, s, y;
   TRY(need_in(m, 0, &x));
   TRY(need_in(m, 1, &s));
@@ -1159,7 +1198,8 @@ static int op_softmax(imp_t *m, int log) {
   return reshape_to(m, y2, rank, od, y, &y);
 }
 
-static int op_batchnorm(imp_t *m) {
+static int op_batchnorm(imp_t *m, int arg) {
+  (void)arg;
   int ins[5], y;
   for (int i = 0; i < 5; i++)
     TRY(need_in(m, i, &ins[i]));
@@ -1181,7 +1221,78 @@ static int op_batchnorm(imp_t *m) {
   return emit1(m, CN_OP_BATCHNORM, &p, 5, ins, y);
 }
 
-static int op_gemm(imp_t *m) {
+/* *y = the 2-D transpose of x, a new temporary. */
+static int emit_t2d(imp_t *m, int x, int *y) {
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.transpose.perm[0] = 1;
+  p.transpose.perm[1] = 0;
+  TRY(new_tmp(m, y));
+  return emit1(m, CN_OP_TRANSPOSE, &p, 1, &x, *y);
+}
+
+/* *y = x * f, a new temporary. */
+static int emit_scaled(imp_t *m, int x, float f, int *y) {
+  int s;
+  TRY(scalar_const(m, f, &s));
+  TRY(new_tmp(m, y));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.binary = CN_BIN_MUL;
+  int ins[2] = {x, s};
+  return emit1(m, CN_OP_BINARY, &p, 2, ins, *y);
+}
+
+/* Gemm's beta*C: folded into the inner product (*bias) when it is a
+ * constant per output column and the weights are constant; otherwise a
+ * broadcast Add afterwards (*add_c). */
+static int gemm_bias(imp_t *m, int c, float beta, int64_t N, int w, int *bias,
+                     int *add_c) {
+  *bias = *add_c = -1;
+  if (c < 0 || beta == 0.0f)
+    return 0;
+  const cn_tensor_t *ct = T(m, c);
+  int64_t cn = cn_tensor_numel(ct);
+  int per_col =
+      is_const(m, c) && cn == N && ct->dims[ct->ndim ? ct->ndim - 1 : 0] == N;
+  int cc = c;
+  if (beta != 1.0f)
+    TRY(emit_scaled(m, c, beta, &cc));
+  if (per_col && is_const(m, w)) {
+    int64_t d1 = N;
+    return reshape_to(m, cc, 1, &d1, -1, bias);
+  }
+  *add_c = cc;
+  return 0;
+}
+
+/* a x w^T (+ bias) into *out: an inner product for constant weights, else
+ * MatMul against w transposed back to [K, N]. */
+static int gemm_product(imp_t *m, int a, int w, int bias, int last, int *out) {
+  if (is_const(m, w)) {
+    cn_op_params_t p;
+    memset(&p, 0, sizeof p);
+    p.ip.axis = 1;
+    p.ip.has_bias = bias >= 0;
+    int ins[3] = {a, w, bias};
+    if (last)
+      TRY(new_out(m, 0, out));
+    else
+      TRY(new_tmp(m, out));
+    return emit1(m, CN_OP_INNER_PRODUCT, &p, bias >= 0 ? 3 : 2, ins, *out);
+  }
+  int bk;
+  TRY(emit_t2d(m, w, &bk));
+  if (last)
+    TRY(new_out(m, 0, out));
+  else
+    TRY(new_tmp(m, out));
+  int ins[2] = {a, bk};
+  return emit1(m, CN_OP_MATMUL, NULL, 2, ins, *out);
+}
+
+static int op_gemm(imp_t *m, int arg) {
+  (void)arg;
   int a, b, c = in_id(m, 2), y;
   TRY(need_in(m, 0, &a));
   TRY(need_in(m, 1, &b));
@@ -1193,87 +1304,20 @@ static int op_gemm(imp_t *m) {
   TRY(attr_float(m, "beta", 1.0f, &beta));
   if (T(m, a)->ndim != 2 || T(m, b)->ndim != 2)
     return ierr(m, CN_EFORMAT, "Gemm inputs must be 2-D");
-  cn_op_params_t p;
-  memset(&p, 0, sizeof p);
-  if (ta) {
-    int t;
-    TRY(new_tmp(m, &t));
-    p.transpose.perm[0] = 1;
-    p.transpose.perm[1] = 0;
-    TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &a, t));
-    a = t;
-  }
+  if (ta)
+    TRY(emit_t2d(m, a, &a));
   int64_t N = tb ? T(m, b)->dims[0] : T(m, b)->dims[1];
   /* Weights as [N, K]: the inner-product layout. */
   int w = b;
-  if (!tb) {
-    TRY(new_tmp(m, &w));
-    memset(&p, 0, sizeof p);
-    p.transpose.perm[0] = 1;
-    p.transpose.perm[1] = 0;
-    TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &b, w));
-  }
-  if (alpha != 1.0f) {
-    int s, w2;
-    TRY(scalar_const(m, alpha, &s));
-    TRY(new_tmp(m, &w2));
-    memset(&p, 0, sizeof p);
-    p.binary = CN_BIN_MUL;
-    int ins[2] = {w, s};
-    TRY(emit1(m, CN_OP_BINARY, &p, 2, ins, w2));
-    w = w2;
-  }
-  /* The bias folds into the inner product when it is a constant per output
-   * column; otherwise it is a broadcast Add afterwards. */
-  int bias = -1, add_c = -1;
-  if (c >= 0 && beta != 0.0f) {
-    const cn_tensor_t *ct = T(m, c);
-    int64_t cn = cn_tensor_numel(ct);
-    int per_col =
-        is_const(m, c) && cn == N && ct->dims[ct->ndim ? ct->ndim - 1 : 0] == N;
-    int cc = c;
-    if (beta != 1.0f) {
-      int s;
-      TRY(scalar_const(m, beta, &s));
-      TRY(new_tmp(m, &cc));
-      memset(&p, 0, sizeof p);
-      p.binary = CN_BIN_MUL;
-      int ins[2] = {c, s};
-      TRY(emit1(m, CN_OP_BINARY, &p, 2, ins, cc));
-    }
-    if (per_col && is_const(m, w)) {
-      int64_t d1 = N;
-      TRY(reshape_to(m, cc, 1, &d1, -1, &bias));
-    } else {
-      add_c = cc;
-    }
-  }
-  memset(&p, 0, sizeof p);
-  int out;
-  if (is_const(m, w)) {
-    p.ip.axis = 1;
-    p.ip.has_bias = bias >= 0;
-    int ins[3] = {a, w, bias};
-    if (add_c < 0)
-      TRY(new_out(m, 0, &out));
-    else
-      TRY(new_tmp(m, &out));
-    TRY(emit1(m, CN_OP_INNER_PRODUCT, &p, bias >= 0 ? 3 : 2, ins, out));
-  } else {
-    /* Runtime B: MatMul against B (transposed back to [K, N]). */
-    int bk = w;
-    TRY(new_tmp(m, &bk));
-    p.transpose.perm[0] = 1;
-    p.transpose.perm[1] = 0;
-    TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &w, bk));
-    if (add_c < 0)
-      TRY(new_out(m, 0, &out));
-    else
-      TRY(new_tmp(m, &out));
-    int ins[2] = {a, bk};
-    TRY(emit1(m, CN_OP_MATMUL, NULL, 2, ins, out));
-  }
+  if (!tb)
+    TRY(emit_t2d(m, b, &w));
+  if (alpha != 1.0f)
+    TRY(emit_scaled(m, w, alpha, &w));
+  int bias, add_c, out;
+  TRY(gemm_bias(m, c, beta, N, w, &bias, &add_c));
+  TRY(gemm_product(m, a, w, bias, add_c < 0, &out));
   if (add_c >= 0) {
+    cn_op_params_t p;
     memset(&p, 0, sizeof p);
     p.binary = CN_BIN_ADD;
     TRY(new_out(m, 0, &y));
@@ -1286,7 +1330,8 @@ static int op_gemm(imp_t *m) {
   return 0;
 }
 
-static int op_matmul(imp_t *m) {
+static int op_matmul(imp_t *m, int arg) {
+  (void)arg;
   int a, b, y;
   TRY(need_in(m, 0, &a));
   TRY(need_in(m, 1, &b));
@@ -1332,7 +1377,8 @@ static int finish_reshape(imp_t *m, int x, int nd, const int64_t *dims) {
   return reshape_to(m, x, nd, dims, y, &y);
 }
 
-static int op_reshape(imp_t *m) {
+static int op_reshape(imp_t *m, int arg) {
+  (void)arg;
   int x, s;
   TRY(need_in(m, 0, &x));
   int64_t shape[MAXD + 1];
@@ -1385,7 +1431,8 @@ static int op_reshape(imp_t *m) {
   return finish_reshape(m, x, n, shape);
 }
 
-static int op_flatten(imp_t *m) {
+static int op_flatten(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -1464,7 +1511,8 @@ static int op_squeeze(imp_t *m, int unsq) {
   return finish_reshape(m, x, nd, d);
 }
 
-static int op_transpose(imp_t *m) {
+static int op_transpose(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -1492,7 +1540,8 @@ static int op_transpose(imp_t *m) {
   return emit1(m, CN_OP_TRANSPOSE, &p, 1, &x, y);
 }
 
-static int op_concat(imp_t *m) {
+static int op_concat(imp_t *m, int arg) {
+  (void)arg;
   int n = nin(m), x0;
   TRY(need_in(m, 0, &x0));
   int64_t a;
@@ -1557,7 +1606,8 @@ static int op_concat(imp_t *m) {
   return emit1(m, CN_OP_CONCAT, &p, k, ins, y);
 }
 
-static int op_split(imp_t *m) {
+static int op_split(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -1647,54 +1697,67 @@ static int64_t slice_axis(int64_t dim, int64_t st, int64_t en, int64_t *step,
   return st > en ? 1 + (st - en - 1) / -*step : 0;
 }
 
-static int op_slice(imp_t *m) {
-  int x;
-  TRY(need_in(m, 0, &x));
+/* Slice's starts, ends and optional axes and steps: attributes before
+ * opset 10, constant inputs after. na / nsp are -1 when absent. */
+typedef struct slice_args {
   int64_t st[MAXD], en[MAXD], ax[MAXD], sp[MAXD];
-  int n, na = -1, nsp = -1;
+  int n, na, nsp;
+} slice_args_t;
+
+static int slice_args(imp_t *m, slice_args_t *sa) {
+  sa->na = sa->nsp = -1;
   if (m->opset < 10) {
     const int64_t *v;
-    n = attr_ints(m, "starts", &v);
-    TRY(n);
-    if (n > MAXD)
-      return ierr(m, CN_EFORMAT, "starts has %d values", n);
-    memcpy(st, v, sizeof *v * (size_t)n);
+    sa->n = attr_ints(m, "starts", &v);
+    TRY(sa->n);
+    if (sa->n > MAXD)
+      return ierr(m, CN_EFORMAT, "starts has %d values", sa->n);
+    memcpy(sa->st, v, sizeof *v * (size_t)sa->n);
     int ne = attr_ints(m, "ends", &v);
     TRY(ne);
-    if (ne != n)
+    if (ne != sa->n)
       return ierr(m, CN_EFORMAT, "starts and ends differ in length");
-    memcpy(en, v, sizeof *v * (size_t)n);
-    na = attr_ints(m, "axes", &v);
-    TRY(na);
-    if (na > MAXD)
-      return ierr(m, CN_EFORMAT, "axes has %d values", na);
-    if (na)
-      memcpy(ax, v, sizeof *v * (size_t)na);
+    memcpy(sa->en, v, sizeof *v * (size_t)sa->n);
+    sa->na = attr_ints(m, "axes", &v);
+    TRY(sa->na);
+    if (sa->na > MAXD)
+      return ierr(m, CN_EFORMAT, "axes has %d values", sa->na);
+    if (sa->na)
+      memcpy(sa->ax, v, sizeof *v * (size_t)sa->na);
     else
-      na = -1;
+      sa->na = -1;
   } else {
     int id;
     TRY(need_const(m, 1, "starts", &id));
-    n = const_ints(m, id, "starts", st, MAXD);
-    TRY(n);
+    sa->n = const_ints(m, id, "starts", sa->st, MAXD);
+    TRY(sa->n);
     TRY(need_const(m, 2, "ends", &id));
-    int ne = const_ints(m, id, "ends", en, MAXD);
+    int ne = const_ints(m, id, "ends", sa->en, MAXD);
     TRY(ne);
-    if (ne != n)
+    if (ne != sa->n)
       return ierr(m, CN_EFORMAT, "starts and ends differ in length");
     if (in_id(m, 3) >= 0) {
       TRY(need_const(m, 3, "axes", &id));
-      na = const_ints(m, id, "axes", ax, MAXD);
-      TRY(na);
+      sa->na = const_ints(m, id, "axes", sa->ax, MAXD);
+      TRY(sa->na);
     }
     if (in_id(m, 4) >= 0) {
       TRY(need_const(m, 4, "steps", &id));
-      nsp = const_ints(m, id, "steps", sp, MAXD);
-      TRY(nsp);
+      sa->nsp = const_ints(m, id, "steps", sa->sp, MAXD);
+      TRY(sa->nsp);
     }
   }
+  return 0;
+}
+
+static int op_slice(imp_t *m, int arg) {
+  (void)arg;
+  int x;
+  TRY(need_in(m, 0, &x));
+  slice_args_t sa;
+  TRY(slice_args(m, &sa));
   const cn_tensor_t *t = T(m, x);
-  if ((na >= 0 && na != n) || (nsp >= 0 && nsp != n))
+  if ((sa.na >= 0 && sa.na != sa.n) || (sa.nsp >= 0 && sa.nsp != sa.n))
     return ierr(m, CN_EFORMAT, "starts, ends, axes and steps differ in length");
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
@@ -1705,19 +1768,20 @@ static int op_slice(imp_t *m) {
     d[i] = t->dims[i];
   }
   unsigned seen = 0;
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < sa.n; i++) {
     int a = i;
-    if (na >= 0)
-      TRY(norm_axis(m, ax[i], t->ndim, 0, &a));
+    if (sa.na >= 0)
+      TRY(norm_axis(m, sa.ax[i], t->ndim, 0, &a));
     else if (i >= t->ndim)
       return ierr(m, CN_EFORMAT, "more starts than axes");
     if (seen & (1u << a))
       return ierr(m, CN_EFORMAT, "axis %d repeated", a);
     seen |= 1u << a;
-    int64_t step = nsp >= 0 ? sp[i] : 1;
+    int64_t step = sa.nsp >= 0 ? sa.sp[i] : 1;
     if (step == 0)
       return ierr(m, CN_EFORMAT, "step 0");
-    d[a] = slice_axis(t->dims[a], st[i], en[i], &step, &p.slice.starts[a]);
+    d[a] =
+        slice_axis(t->dims[a], sa.st[i], sa.en[i], &step, &p.slice.starts[a]);
     p.slice.steps[a] = step;
   }
   if (is_const(m, x) && t->dtype == CN_DT_I64)
@@ -1729,95 +1793,113 @@ static int op_slice(imp_t *m) {
   return emit1(m, CN_OP_SLICE, &p, 1, &x, y);
 }
 
-static int op_gather(imp_t *m) {
-  int x, idx;
-  TRY(need_in(m, 0, &x));
-  TRY(need_const(m, 1, "indices", &idx));
-  const cn_tensor_t *t = T(m, x);
-  int64_t a;
-  TRY(attr_int(m, "axis", 0, &a));
-  int axis;
-  TRY(norm_axis(m, a, t->ndim, 0, &axis));
-  const cn_tensor_t *it = T(m, idx);
-  int64_t ni = cn_tensor_numel(it);
-  int out_rank = t->ndim - 1 + it->ndim;
-  if (out_rank > MAXD)
-    return ierr(m, CN_EUNSUPPORTED, "result has %d dimensions", out_rank);
-  if (ni > 4096)
-    return ierr(m, CN_EUNSUPPORTED, "gather of %" PRId64 " indices", ni);
-  int64_t od[MAXD];
-  int k = 0;
-  for (int i = 0; i < axis; i++)
-    od[k++] = t->dims[i];
-  for (int i = 0; i < it->ndim; i++)
-    od[k++] = it->dims[i];
-  for (int i = axis + 1; i < t->ndim; i++)
-    od[k++] = t->dims[i];
-  int64_t len = t->dims[axis];
-  int64_t outer = 1, inner = 1;
-  for (int i = 0; i < axis; i++)
-    outer *= t->dims[i];
-  for (int i = axis + 1; i < t->ndim; i++)
-    inner *= t->dims[i];
-  if (is_const(m, x)) {
-    /* Constant data (shape vectors, embedding tables): gather here. */
-    cn_dtype_t dt = t->dtype;
-    int o = out_const(m, 0, dt, out_rank, od, NULL);
-    if (o < 0)
-      return o;
-    t = T(m, x);
-    size_t es = dt == CN_DT_I64 ? 8 : 4;
-    const unsigned char *src = t->data;
-    unsigned char *dst = T(m, o)->data;
-    for (int64_t oo = 0; oo < outer; oo++)
-      for (int64_t j = 0; j < ni; j++) {
-        int64_t v = i64_at(m, idx, j);
-        if (v < 0)
-          v += len;
-        if (v < 0 || v >= len)
-          return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64,
-                      i64_at(m, idx, j), len);
-        memcpy(dst + (size_t)((oo * ni + j) * inner) * es,
-               src + (size_t)((oo * len + v) * inner) * es, (size_t)inner * es);
-      }
-    return 0;
-  }
-  /* Runtime data: one Slice per index, then Concat, then a Reshape to the
-   * gathered shape. */
+/* A Gather on axis `axis` of x by the constant indices idx. */
+typedef struct gather {
+  int x, idx, axis, out_rank;
+  int64_t ni, len, outer, inner;
+  int64_t od[MAXD]; /* the result's shape */
+} gather_t;
+
+/* Index j of the gather, made non-negative, or an error. */
+static int gather_index(imp_t *m, const gather_t *q, int64_t j, int64_t *v) {
+  *v = i64_at(m, q->idx, j);
+  if (*v < 0)
+    *v += q->len;
+  if (*v < 0 || *v >= q->len)
+    return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64,
+                i64_at(m, q->idx, j), q->len);
+  return 0;
+}
+
+/* Constant data (shape vectors, embedding tables): gather here. */
+static int gather_const(imp_t *m, const gather_t *q) {
+  cn_dtype_t dt = T(m, q->x)->dtype;
+  int o = out_const(m, 0, dt, q->out_rank, q->od, NULL);
+  if (o < 0)
+    return o;
+  size_t es = dt == CN_DT_I64 ? 8 : 4;
+  const unsigned char *src = T(m, q->x)->data;
+  unsigned char *dst = T(m, o)->data;
+  for (int64_t oo = 0; oo < q->outer; oo++)
+    for (int64_t j = 0; j < q->ni; j++) {
+      int64_t v;
+      TRY(gather_index(m, q, j, &v));
+      memcpy(dst + (size_t)((oo * q->ni + j) * q->inner) * es,
+             src + (size_t)((oo * q->len + v) * q->inner) * es,
+             (size_t)q->inner * es);
+    }
+  return 0;
+}
+
+/* Runtime data: one Slice per index, then Concat, then a Reshape to the
+ * gathered shape. */
+static int gather_runtime(imp_t *m, const gather_t *q) {
   int parts[4096];
+  if (q->ni < 1) /* an empty result: empty tensors are not supported */
+    return ierr(m, CN_EUNSUPPORTED, "gather of no indices");
   cn_op_params_t p;
-  for (int64_t j = 0; j < ni; j++) {
-    int64_t v = i64_at(m, idx, j);
-    if (v < 0)
-      v += len;
-    if (v < 0 || v >= len)
-      return ierr(m, CN_EFORMAT, "index %" PRId64 " out of range %" PRId64,
-                  i64_at(m, idx, j), len);
+  int x = q->x;
+  for (int64_t j = 0; j < q->ni; j++) {
+    int64_t v;
+    TRY(gather_index(m, q, j, &v));
     memset(&p, 0, sizeof p);
-    for (int i = 0; i < t->ndim; i++)
+    for (int i = 0; i < T(m, x)->ndim; i++)
       p.slice.steps[i] = 1;
-    p.slice.starts[axis] = v;
+    p.slice.starts[q->axis] = v;
     TRY(new_tmp(m, &parts[j]));
     cn_tensor_t *pt = T(m, parts[j]);
-    t = T(m, x);
+    const cn_tensor_t *t = T(m, x);
     pt->ndim = t->ndim;
     memcpy(pt->dims, t->dims, sizeof pt->dims);
-    pt->dims[axis] = 1;
+    pt->dims[q->axis] = 1;
     TRY(emit1(m, CN_OP_SLICE, &p, 1, &x, parts[j]));
   }
   int cat = parts[0];
-  if (ni > 1) {
+  if (q->ni > 1) {
     TRY(new_tmp(m, &cat));
     memset(&p, 0, sizeof p);
-    p.axis.axis = axis;
-    TRY(emit1(m, CN_OP_CONCAT, &p, (int)ni, parts, cat));
+    p.axis.axis = q->axis;
+    TRY(emit1(m, CN_OP_CONCAT, &p, (int)q->ni, parts, cat));
   }
   int y;
   TRY(new_out(m, 0, &y));
-  return reshape_to(m, cat, out_rank, od, y, &y);
+  return reshape_to(m, cat, q->out_rank, q->od, y, &y);
 }
 
-static int op_shape(imp_t *m) {
+static int op_gather(imp_t *m, int arg) {
+  (void)arg;
+  gather_t q;
+  TRY(need_in(m, 0, &q.x));
+  TRY(need_const(m, 1, "indices", &q.idx));
+  const cn_tensor_t *t = T(m, q.x);
+  int64_t a;
+  TRY(attr_int(m, "axis", 0, &a));
+  TRY(norm_axis(m, a, t->ndim, 0, &q.axis));
+  const cn_tensor_t *it = T(m, q.idx);
+  q.ni = cn_tensor_numel(it);
+  q.out_rank = t->ndim - 1 + it->ndim;
+  if (q.out_rank > MAXD)
+    return ierr(m, CN_EUNSUPPORTED, "result has %d dimensions", q.out_rank);
+  if (q.ni > 4096)
+    return ierr(m, CN_EUNSUPPORTED, "gather of %" PRId64 " indices", q.ni);
+  int k = 0;
+  for (int i = 0; i < q.axis; i++)
+    q.od[k++] = t->dims[i];
+  for (int i = 0; i < it->ndim; i++)
+    q.od[k++] = it->dims[i];
+  for (int i = q.axis + 1; i < t->ndim; i++)
+    q.od[k++] = t->dims[i];
+  q.len = t->dims[q.axis];
+  q.outer = q.inner = 1;
+  for (int i = 0; i < q.axis; i++)
+    q.outer *= t->dims[i];
+  for (int i = q.axis + 1; i < t->ndim; i++)
+    q.inner *= t->dims[i];
+  return is_const(m, q.x) ? gather_const(m, &q) : gather_runtime(m, &q);
+}
+
+static int op_shape(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -1838,7 +1920,8 @@ static int op_shape(imp_t *m) {
   return r < 0 ? r : 0;
 }
 
-static int op_size(imp_t *m) {
+static int op_size(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   int64_t v = cn_tensor_numel(T(m, x));
@@ -1846,7 +1929,8 @@ static int op_size(imp_t *m) {
   return r < 0 ? r : 0;
 }
 
-static int op_constant(imp_t *m) {
+static int op_constant(imp_t *m, int arg) {
+  (void)arg;
   const Onnx__AttributeProto *a;
   if ((a = attr(m, "value"))) {
     if (a->type != ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR || !a->t)
@@ -1884,7 +1968,8 @@ static int op_constant(imp_t *m) {
   return r < 0 ? r : 0;
 }
 
-static int op_constant_of_shape(imp_t *m) {
+static int op_constant_of_shape(imp_t *m, int arg) {
+  (void)arg;
   int s;
   TRY(need_const(m, 0, "shape", &s));
   int64_t d[MAXD];
@@ -1934,7 +2019,8 @@ static int op_constant_of_shape(imp_t *m) {
   return 0;
 }
 
-static int op_cast(imp_t *m) {
+static int op_cast(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   int64_t to;
@@ -1981,7 +2067,8 @@ static int op_cast(imp_t *m) {
   return emit1(m, CN_OP_IDENTITY, NULL, 1, &x, y);
 }
 
-static int op_identity(imp_t *m) {
+static int op_identity(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   for (int k = 1; k < nout(m); k++)
@@ -2004,7 +2091,8 @@ static int op_identity(imp_t *m) {
   return emit1(m, CN_OP_IDENTITY, NULL, 1, &x, y);
 }
 
-static int op_pad(imp_t *m) {
+static int op_pad(imp_t *m, int arg) {
+  (void)arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -2057,144 +2145,177 @@ static int op_pad(imp_t *m) {
   return emit1(m, CN_OP_PAD, &p, 1, &x, y);
 }
 
+/* What a Resize / Upsample node gives for its output size. */
+typedef struct resize_in {
+  float scales[MAXD];
+  int64_t sizes[MAXD];
+  int ns, nz; /* counts of scales and sizes (one is 0) */
+  float roi[2 * MAXD];
+  int nroi;
+} resize_in_t;
+
+static int resize_mode(imp_t *m, cn_resize_params_t *p) {
+  char mode[32];
+  TRY(attr_str(m, "mode", "nearest", mode, sizeof mode));
+  if (!strcmp(mode, "nearest"))
+    p->mode = CN_RESIZE_NEAREST;
+  else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear"))
+    p->mode = CN_RESIZE_LINEAR;
+  else if (!strcmp(mode, "cubic"))
+    p->mode = CN_RESIZE_CUBIC;
+  else
+    return ierr(m, CN_EUNSUPPORTED, "resize mode '%s'", mode);
+  return 0;
+}
+
+/* Upsample and Resize-10: asymmetric coordinates, nearest rounds down,
+ * scales only. */
+static int resize_legacy(imp_t *m, int upsample, cn_resize_params_t *p,
+                         resize_in_t *ri) {
+  p->coord = CN_COORD_ASYMMETRIC;
+  p->nearest = CN_NEAREST_FLOOR;
+  if (upsample && m->opset < 9) {
+    const float *v;
+    ri->ns = attr_floats(m, "scales", &v);
+    TRY(ri->ns);
+    if (ri->ns > MAXD)
+      return ierr(m, CN_EFORMAT, "scales has %d values", ri->ns);
+    memcpy(ri->scales, v, sizeof *v * (size_t)ri->ns);
+  } else {
+    int id;
+    TRY(need_const(m, 1, "scales", &id));
+    ri->ns = const_floats(m, id, "scales", ri->scales, MAXD);
+    TRY(ri->ns);
+  }
+  if (ri->ns == 0)
+    return ierr(m, CN_EFORMAT, "scales is missing");
+  return 0;
+}
+
+static int resize_coord(imp_t *m, cn_resize_params_t *p) {
+  static const struct {
+    const char *n;
+    cn_resize_coord_t c;
+  } cm[] = {
+      {"half_pixel", CN_COORD_HALF_PIXEL},
+      {"asymmetric", CN_COORD_ASYMMETRIC},
+      {"align_corners", CN_COORD_ALIGN_CORNERS},
+      {"pytorch_half_pixel", CN_COORD_PYTORCH_HALF_PIXEL},
+      {"tf_half_pixel_for_nn", CN_COORD_TF_HALF_PIXEL_FOR_NN},
+      {"tf_crop_and_resize", CN_COORD_TF_CROP_AND_RESIZE},
+  };
+  char ctm[40], nm[40];
+  TRY(attr_str(m, "coordinate_transformation_mode", "half_pixel", ctm,
+               sizeof ctm));
+  size_t i;
+  for (i = 0; i < sizeof cm / sizeof cm[0]; i++)
+    if (!strcmp(ctm, cm[i].n))
+      break;
+  if (i == sizeof cm / sizeof cm[0])
+    return ierr(m, CN_EUNSUPPORTED, "coordinate_transformation_mode '%s'", ctm);
+  p->coord = cm[i].c;
+  TRY(attr_str(m, "nearest_mode", "round_prefer_floor", nm, sizeof nm));
+  if (!strcmp(nm, "round_prefer_floor"))
+    p->nearest = CN_NEAREST_ROUND_PREFER_FLOOR;
+  else if (!strcmp(nm, "round_prefer_ceil"))
+    p->nearest = CN_NEAREST_ROUND_PREFER_CEIL;
+  else if (!strcmp(nm, "floor"))
+    p->nearest = CN_NEAREST_FLOOR;
+  else if (!strcmp(nm, "ceil"))
+    p->nearest = CN_NEAREST_CEIL;
+  else
+    return ierr(m, CN_EUNSUPPORTED, "nearest_mode '%s'", nm);
+  return 0;
+}
+
+/* Resize-11 and later: attributes, then roi / scales / sizes inputs. */
+static int resize_modern(imp_t *m, cn_resize_params_t *p, resize_in_t *ri) {
+  TRY(resize_coord(m, p));
+  TRY(attr_float(m, "cubic_coeff_a", -0.75f, &p->cubic_a));
+  int64_t ex, aa;
+  TRY(attr_int(m, "exclude_outside", 0, &ex));
+  p->exclude_outside = ex != 0;
+  TRY(attr_float(m, "extrapolation_value", 0.0f, &p->extrapolation_value));
+  TRY(attr_int(m, "antialias", 0, &aa));
+  if (aa)
+    return ierr(m, CN_EUNSUPPORTED, "antialias");
+  if (attr(m, "axes"))
+    return ierr(m, CN_EUNSUPPORTED, "Resize with axes");
+  int id;
+  if ((id = in_id(m, 1)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
+    TRY(need_const(m, 1, "roi", &id));
+    ri->nroi = const_floats(m, id, "roi", ri->roi, 2 * MAXD);
+    TRY(ri->nroi);
+  }
+  if ((id = in_id(m, 2)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
+    TRY(need_const(m, 2, "scales", &id));
+    ri->ns = const_floats(m, id, "scales", ri->scales, MAXD);
+    TRY(ri->ns);
+  }
+  if ((id = in_id(m, 3)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
+    TRY(need_const(m, 3, "sizes", &id));
+    ri->nz = const_ints(m, id, "sizes", ri->sizes, MAXD);
+    TRY(ri->nz);
+  }
+  if ((ri->ns > 0) == (ri->nz > 0))
+    return ierr(m, CN_EFORMAT, "exactly one of scales and sizes must be given");
+  return 0;
+}
+
+/* Output extent of axis i and the scale the kernel's coordinate transform
+ * uses (out/in when the model gave sizes). */
+static int resize_axis(imp_t *m, const cn_tensor_t *t, int i,
+                       const resize_in_t *ri, cn_resize_params_t *p,
+                       int64_t *od) {
+  int nd = t->ndim;
+  if (ri->nz) {
+    if (ri->sizes[i] < 1 || ri->sizes[i] > ((int64_t)1 << 24))
+      return ierr(m, CN_EFORMAT, "sizes[%d] = %" PRId64, i, ri->sizes[i]);
+    *od = ri->sizes[i];
+    p->scales[i] = (float)ri->sizes[i] / (float)t->dims[i];
+    return 0;
+  }
+  if (!(ri->scales[i] > 0 && ri->scales[i] < 65536))
+    return ierr(m, CN_EFORMAT, "scales[%d] = %g", i, (double)ri->scales[i]);
+  double span = p->coord == CN_COORD_TF_CROP_AND_RESIZE
+                    ? (double)(p->roi[nd + i] - p->roi[i])
+                    : 1.0;
+  double o = floor((double)t->dims[i] * span * ri->scales[i]);
+  if (!(o < (double)((int64_t)1 << 30)))
+    return ierr(m, CN_EFORMAT, "resized axis %d would have %g elements", i, o);
+  *od = o >= 1 ? (int64_t)o : 0;
+  if (*od < 1)
+    return ierr(m, CN_EFORMAT, "resized axis %d would be empty", i);
+  p->scales[i] = ri->scales[i];
+  return 0;
+}
+
 static int op_resize(imp_t *m, int upsample) {
   int x;
   TRY(need_in(m, 0, &x));
-  const cn_tensor_t *t = T(m, x);
-  int nd = t->ndim;
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
-  char mode[32], ctm[40], nm[40];
-  TRY(attr_str(m, "mode", "nearest", mode, sizeof mode));
-  if (!strcmp(mode, "nearest"))
-    p.resize.mode = CN_RESIZE_NEAREST;
-  else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear"))
-    p.resize.mode = CN_RESIZE_LINEAR;
-  else if (!strcmp(mode, "cubic"))
-    p.resize.mode = CN_RESIZE_CUBIC;
+  resize_in_t ri;
+  memset(&ri, 0, sizeof ri);
+  TRY(resize_mode(m, &p.resize));
+  if (upsample || m->opset < 11)
+    TRY(resize_legacy(m, upsample, &p.resize, &ri));
   else
-    return ierr(m, CN_EUNSUPPORTED, "resize mode '%s'", mode);
-  float scales[MAXD];
-  int64_t sizes[MAXD];
-  int ns = 0, nz = 0;
-  float roi[2 * MAXD];
-  int nroi = 0;
-  if (upsample || m->opset < 11) {
-    /* Upsample and Resize-10: asymmetric coordinates, nearest rounds down. */
-    p.resize.coord = CN_COORD_ASYMMETRIC;
-    p.resize.nearest = CN_NEAREST_FLOOR;
-    if (upsample && m->opset < 9) {
-      const float *v;
-      ns = attr_floats(m, "scales", &v);
-      TRY(ns);
-      if (ns > MAXD)
-        return ierr(m, CN_EFORMAT, "scales has %d values", ns);
-      memcpy(scales, v, sizeof *v * (size_t)ns);
-    } else {
-      int id;
-      TRY(need_const(m, 1, "scales", &id));
-      ns = const_floats(m, id, "scales", scales, MAXD);
-      TRY(ns);
-    }
-    if (ns == 0)
-      return ierr(m, CN_EFORMAT, "scales is missing");
-  } else {
-    TRY(attr_str(m, "coordinate_transformation_mode", "half_pixel", ctm,
-                 sizeof ctm));
-    static const struct {
-      const char *n;
-      cn_resize_coord_t c;
-    } cm[] = {
-        {"half_pixel", CN_COORD_HALF_PIXEL},
-        {"asymmetric", CN_COORD_ASYMMETRIC},
-        {"align_corners", CN_COORD_ALIGN_CORNERS},
-        {"pytorch_half_pixel", CN_COORD_PYTORCH_HALF_PIXEL},
-        {"tf_half_pixel_for_nn", CN_COORD_TF_HALF_PIXEL_FOR_NN},
-        {"tf_crop_and_resize", CN_COORD_TF_CROP_AND_RESIZE},
-    };
-    size_t i;
-    for (i = 0; i < sizeof cm / sizeof cm[0]; i++)
-      if (!strcmp(ctm, cm[i].n))
-        break;
-    if (i == sizeof cm / sizeof cm[0])
-      return ierr(m, CN_EUNSUPPORTED, "coordinate_transformation_mode '%s'",
-                  ctm);
-    p.resize.coord = cm[i].c;
-    TRY(attr_str(m, "nearest_mode", "round_prefer_floor", nm, sizeof nm));
-    if (!strcmp(nm, "round_prefer_floor"))
-      p.resize.nearest = CN_NEAREST_ROUND_PREFER_FLOOR;
-    else if (!strcmp(nm, "round_prefer_ceil"))
-      p.resize.nearest = CN_NEAREST_ROUND_PREFER_CEIL;
-    else if (!strcmp(nm, "floor"))
-      p.resize.nearest = CN_NEAREST_FLOOR;
-    else if (!strcmp(nm, "ceil"))
-      p.resize.nearest = CN_NEAREST_CEIL;
-    else
-      return ierr(m, CN_EUNSUPPORTED, "nearest_mode '%s'", nm);
-    TRY(attr_float(m, "cubic_coeff_a", -0.75f, &p.resize.cubic_a));
-    int64_t ex;
-    TRY(attr_int(m, "exclude_outside", 0, &ex));
-    p.resize.exclude_outside = ex != 0;
-    TRY(attr_float(m, "extrapolation_value", 0.0f,
-                   &p.resize.extrapolation_value));
-    int64_t aa;
-    TRY(attr_int(m, "antialias", 0, &aa));
-    if (aa)
-      return ierr(m, CN_EUNSUPPORTED, "antialias");
-    if (attr(m, "axes"))
-      return ierr(m, CN_EUNSUPPORTED, "Resize with axes");
-    int id;
-    if ((id = in_id(m, 1)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
-      TRY(need_const(m, 1, "roi", &id));
-      nroi = const_floats(m, id, "roi", roi, 2 * MAXD);
-      TRY(nroi);
-    }
-    if ((id = in_id(m, 2)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
-      TRY(need_const(m, 2, "scales", &id));
-      ns = const_floats(m, id, "scales", scales, MAXD);
-      TRY(ns);
-    }
-    if ((id = in_id(m, 3)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
-      TRY(need_const(m, 3, "sizes", &id));
-      nz = const_ints(m, id, "sizes", sizes, MAXD);
-      TRY(nz);
-    }
-    if ((ns > 0) == (nz > 0))
-      return ierr(m, CN_EFORMAT,
-                  "exactly one of scales and sizes must be given");
-  }
-  t = T(m, x);
-  if ((ns && ns != nd) || (nz && nz != nd))
-    return ierr(m, CN_EFORMAT, "%d scales/sizes for rank %d", ns ? ns : nz, nd);
+    TRY(resize_modern(m, &p.resize, &ri));
+  const cn_tensor_t *t = T(m, x);
+  int nd = t->ndim;
+  if ((ri.ns && ri.ns != nd) || (ri.nz && ri.nz != nd))
+    return ierr(m, CN_EFORMAT, "%d scales/sizes for rank %d",
+                ri.ns ? ri.ns : ri.nz, nd);
   if (p.resize.coord == CN_COORD_TF_CROP_AND_RESIZE) {
-    if (nroi != 2 * nd)
-      return ierr(m, CN_EFORMAT, "roi has %d values, expected %d", nroi,
+    if (ri.nroi != 2 * nd)
+      return ierr(m, CN_EFORMAT, "roi has %d values, expected %d", ri.nroi,
                   2 * nd);
-    memcpy(p.resize.roi, roi, sizeof(float) * (size_t)nroi);
+    memcpy(p.resize.roi, ri.roi, sizeof(float) * (size_t)ri.nroi);
   }
   int64_t od[MAXD];
-  for (int i = 0; i < nd; i++) {
-    if (nz) {
-      if (sizes[i] < 1 || sizes[i] > ((int64_t)1 << 24))
-        return ierr(m, CN_EFORMAT, "sizes[%d] = %" PRId64, i, sizes[i]);
-      od[i] = sizes[i];
-      p.resize.scales[i] = (float)sizes[i] / (float)t->dims[i];
-    } else {
-      if (!(scales[i] > 0 && scales[i] < 65536))
-        return ierr(m, CN_EFORMAT, "scales[%d] = %g", i, (double)scales[i]);
-      double span = p.resize.coord == CN_COORD_TF_CROP_AND_RESIZE
-                        ? (double)(p.resize.roi[nd + i] - p.resize.roi[i])
-                        : 1.0;
-      double o = floor((double)t->dims[i] * span * scales[i]);
-      if (!(o < (double)((int64_t)1 << 30)))
-        return ierr(m, CN_EFORMAT, "resized axis %d would have %g elements", i,
-                    o);
-      od[i] = o >= 1 ? (int64_t)o : 0;
-      if (od[i] < 1)
-        return ierr(m, CN_EFORMAT, "resized axis %d would be empty", i);
-      p.resize.scales[i] = scales[i];
-    }
-  }
+  for (int i = 0; i < nd; i++)
+    TRY(resize_axis(m, T(m, x), i, &ri, &p.resize, &od[i]));
   int y;
   TRY(new_out(m, 0, &y));
   T(m, y)->ndim = nd;
@@ -2202,7 +2323,8 @@ static int op_resize(imp_t *m, int upsample) {
   return emit1(m, CN_OP_RESIZE, &p, 1, &x, y);
 }
 
-static int op_lrn(imp_t *m) {
+static int op_lrn(imp_t *m, int arg) {
+  (void)arg;
   int x, y;
   TRY(need_in(m, 0, &x));
   cn_op_params_t p;
@@ -2224,7 +2346,8 @@ static int op_lrn(imp_t *m) {
 /* Reductions. Over H and W of a 4-D tensor with keepdims (how exporters
  * write global pooling) Mean and Max become global pooling, which every
  * backend runs fast; anything else is a Reduce node. */
-static int op_reduce(imp_t *m, cn_reduce_kind_t kind) {
+static int op_reduce(imp_t *m, int kind_arg) {
+  cn_reduce_kind_t kind = (cn_reduce_kind_t)kind_arg;
   int x;
   TRY(need_in(m, 0, &x));
   const cn_tensor_t *t = T(m, x);
@@ -2264,7 +2387,8 @@ static int op_reduce(imp_t *m, cn_reduce_kind_t kind) {
   return emit1(m, CN_OP_REDUCE, &p, 1, &x, y);
 }
 
-static int op_expand(imp_t *m) {
+static int op_expand(imp_t *m, int arg) {
+  (void)arg;
   int x, s;
   TRY(need_in(m, 0, &x));
   TRY(need_const(m, 1, "shape", &s));
@@ -2295,7 +2419,8 @@ static int op_expand(imp_t *m) {
   return emit1(m, CN_OP_BINARY, &p, 2, ins, y);
 }
 
-static int op_range(imp_t *m) {
+static int op_range(imp_t *m, int arg) {
+  (void)arg;
   int a, b, c;
   TRY(need_const(m, 0, "start", &a));
   TRY(need_const(m, 1, "limit", &b));
@@ -2323,88 +2448,166 @@ static int op_range(imp_t *m) {
   return 0;
 }
 
-/* ---- dispatch -------------------------------------------------------------
- */
+/* ---- dispatch -------------------------------------------------------- */
 
-const char *const cn__onnx_ops[] = {
-    "Abs",
-    "Add",
-    "AveragePool",
-    "BatchNormalization",
-    "Cast",
-    "Ceil",
-    "Clip",
-    "Concat",
-    "Constant",
-    "ConstantOfShape",
-    "Conv",
-    "ConvTranspose",
-    "Div",
-    "Dropout",
-    "Elu",
-    "Equal",
-    "Exp",
-    "Expand",
-    "Flatten",
-    "Floor",
-    "Gather",
-    "Gemm",
-    "GlobalAveragePool",
-    "GlobalMaxPool",
-    "HardSigmoid",
-    "HardSwish",
-    "Identity",
-    "LeakyRelu",
-    "Log",
-    "LogSoftmax",
-    "LRN",
-    "MatMul",
-    "Max",
-    "MaxPool",
-    "Mean",
-    "Min",
-    "Mul",
-    "Neg",
-    "Pad",
-    "Pow",
-    "PRelu",
-    "Range",
-    "Reciprocal",
-    "ReduceL1",
-    "ReduceL2",
-    "ReduceLogSum",
-    "ReduceLogSumExp",
-    "ReduceMax",
-    "ReduceMean",
-    "ReduceMin",
-    "ReduceProd",
-    "ReduceSum",
-    "ReduceSumSquare",
-    "Relu",
-    "Reshape",
-    "Resize",
-    "Selu",
-    "Shape",
-    "Sigmoid",
-    "Size",
-    "Slice",
-    "Softmax",
-    "Softplus",
-    "Split",
-    "Sqrt",
-    "Squeeze",
-    "Sub",
-    "Sum",
-    "Tanh",
-    "Transpose",
-    "Unsqueeze",
-    "Upsample",
-    NULL,
+static int import_act(imp_t *m, int kind) {
+  return op_act(m, (cn_act_t)kind, 0, 0);
+}
+
+static int import_leaky_relu(imp_t *m, int arg) {
+  float a;
+  (void)arg;
+  TRY(attr_float(m, "alpha", 0.01f, &a));
+  return op_act(m, CN_ACT_RELU, a, 0);
+}
+
+static int import_hardsigmoid(imp_t *m, int arg) {
+  float a, b;
+  (void)arg;
+  TRY(attr_float(m, "alpha", 0.2f, &a));
+  TRY(attr_float(m, "beta", 0.5f, &b));
+  return op_act(m, CN_ACT_HARDSIGMOID, a, b);
+}
+
+static int import_elu(imp_t *m, int arg) {
+  float a;
+  (void)arg;
+  TRY(attr_float(m, "alpha", 1.0f, &a));
+  return op_act(m, CN_ACT_ELU, a, 0);
+}
+
+static int import_selu(imp_t *m, int arg) {
+  float a, g;
+  (void)arg;
+  TRY(attr_float(m, "alpha", 1.67326319217681884765625f, &a));
+  TRY(attr_float(m, "gamma", 1.05070102214813232421875f, &g));
+  return op_act(m, CN_ACT_SELU, a, g);
+}
+
+/* Sum is a chain of Adds (and int64 Sum folds as Add). */
+static int import_binary(imp_t *m, int kind) {
+  const char *name = kind == CN_BIN_ADD ? "Add" : m->node->op_type;
+  return op_binary(m, (cn_binary_kind_t)kind, name);
+}
+
+static int import_pool(imp_t *m, int kind) {
+  return op_pool(m, (cn_pool_kind_t)kind, 0);
+}
+
+static int import_global_pool(imp_t *m, int kind) {
+  return op_pool(m, (cn_pool_kind_t)kind, 1);
+}
+
+/* Only on constants (shape arithmetic), folded at load. */
+static int import_equal(imp_t *m, int arg) {
+  (void)arg;
+  if (!all_const(m))
+    return ierr(m, CN_EUNSUPPORTED, "unsupported op %s", m->node->op_type);
+  return i64_binary(m, m->node->op_type);
+}
+
+typedef struct onnx_op {
+  const char *name;
+  int (*fn)(imp_t *m, int arg);
+  int arg;
+} onnx_op_t;
+
+/* Every op type of the default domain the importer converts, sorted by
+ * strcmp (bsearch). Some are only accepted when they can be evaluated at
+ * load (Shape, Size, ConstantOfShape, Range, Equal, Cast to integers). */
+static const onnx_op_t onnx_ops[] = {
+    {"Abs", import_act, CN_ACT_ABS},
+    {"Add", import_binary, CN_BIN_ADD},
+    {"AveragePool", import_pool, CN_POOL_AVG},
+    {"BatchNormalization", op_batchnorm, 0},
+    {"Cast", op_cast, 0},
+    {"Ceil", import_act, CN_ACT_CEIL},
+    {"Clip", op_clip, 0},
+    {"Concat", op_concat, 0},
+    {"Constant", op_constant, 0},
+    {"ConstantOfShape", op_constant_of_shape, 0},
+    {"Conv", op_conv, 0},
+    {"ConvTranspose", op_conv, 1},
+    {"Div", import_binary, CN_BIN_DIV},
+    {"Dropout", op_identity, 0},
+    {"Elu", import_elu, 0},
+    {"Equal", import_equal, 0},
+    {"Erf", import_act, CN_ACT_ERF},
+    {"Exp", import_act, CN_ACT_EXP},
+    {"Expand", op_expand, 0},
+    {"Flatten", op_flatten, 0},
+    {"Floor", import_act, CN_ACT_FLOOR},
+    {"Gather", op_gather, 0},
+    {"Gemm", op_gemm, 0},
+    {"GlobalAveragePool", import_global_pool, CN_POOL_AVG},
+    {"GlobalMaxPool", import_global_pool, CN_POOL_MAX},
+    {"HardSigmoid", import_hardsigmoid, 0},
+    {"HardSwish", import_act, CN_ACT_HARDSWISH},
+    {"Identity", op_identity, 0},
+    {"LRN", op_lrn, 0},
+    {"LeakyRelu", import_leaky_relu, 0},
+    {"Log", import_act, CN_ACT_LOG},
+    {"LogSoftmax", op_softmax, 1},
+    {"MatMul", op_matmul, 0},
+    {"Max", import_binary, CN_BIN_MAX},
+    {"MaxPool", import_pool, CN_POOL_MAX},
+    {"Mean", op_mean, 0},
+    {"Min", import_binary, CN_BIN_MIN},
+    {"Mul", import_binary, CN_BIN_MUL},
+    {"Neg", import_act, CN_ACT_NEG},
+    {"PRelu", op_prelu, 0},
+    {"Pad", op_pad, 0},
+    {"Pow", import_binary, CN_BIN_POW},
+    {"Range", op_range, 0},
+    {"Reciprocal", import_act, CN_ACT_RECIPROCAL},
+    {"ReduceL1", op_reduce, CN_REDUCE_L1},
+    {"ReduceL2", op_reduce, CN_REDUCE_L2},
+    {"ReduceLogSum", op_reduce, CN_REDUCE_LOG_SUM},
+    {"ReduceLogSumExp", op_reduce, CN_REDUCE_LOG_SUM_EXP},
+    {"ReduceMax", op_reduce, CN_REDUCE_MAX},
+    {"ReduceMean", op_reduce, CN_REDUCE_MEAN},
+    {"ReduceMin", op_reduce, CN_REDUCE_MIN},
+    {"ReduceProd", op_reduce, CN_REDUCE_PROD},
+    {"ReduceSum", op_reduce, CN_REDUCE_SUM},
+    {"ReduceSumSquare", op_reduce, CN_REDUCE_SUM_SQUARE},
+    {"Relu", import_act, CN_ACT_RELU},
+    {"Reshape", op_reshape, 0},
+    {"Resize", op_resize, 0},
+    {"Selu", import_selu, 0},
+    {"Shape", op_shape, 0},
+    {"Sigmoid", import_act, CN_ACT_SIGMOID},
+    {"Size", op_size, 0},
+    {"Slice", op_slice, 0},
+    {"Softmax", op_softmax, 0},
+    {"Softplus", import_act, CN_ACT_SOFTPLUS},
+    {"Split", op_split, 0},
+    {"Sqrt", import_act, CN_ACT_SQRT},
+    {"Squeeze", op_squeeze, 0},
+    {"Sub", import_binary, CN_BIN_SUB},
+    {"Sum", import_binary, CN_BIN_ADD},
+    {"Tanh", import_act, CN_ACT_TANH},
+    {"Transpose", op_transpose, 0},
+    {"Unsqueeze", op_squeeze, 1},
+    {"Upsample", op_resize, 1},
 };
+#define N_ONNX_OPS (sizeof onnx_ops / sizeof onnx_ops[0])
+
+static int onnx_op_cmp(const void *key, const void *elem) {
+  return strcmp(key, ((const onnx_op_t *)elem)->name);
+}
+
+static const onnx_op_t *onnx_op_find(const char *op) {
+  return bsearch(op, onnx_ops, N_ONNX_OPS, sizeof onnx_ops[0], onnx_op_cmp);
+}
+
+const char *cn_onnx_op_at(size_t i) {
+  return i < N_ONNX_OPS ? onnx_ops[i].name : NULL;
+}
+
+int cn_onnx_op_supported(const char *op) { return op && onnx_op_find(op); }
 
 static int import_node(imp_t *m) {
   const char *op = m->node->op_type ? m->node->op_type : "";
-  float f1, f2;
   if (m->node->domain && m->node->domain[0] &&
       strcmp(m->node->domain, "ai.onnx") != 0)
     return ierr(m, CN_EUNSUPPORTED, "op %s of domain %s", op, m->node->domain);
@@ -2414,161 +2617,14 @@ static int import_node(imp_t *m) {
   if ((m->opset < 2 && (!strcmp(op, "Pad") || !strcmp(op, "Split"))) ||
       (m->opset < 7 && !strcmp(op, "Upsample")))
     return ierr(m, CN_EUNSUPPORTED, "%s of opset %" PRId64, op, m->opset);
-  if (!strcmp(op, "Conv"))
-    return op_conv(m, 0);
-  if (!strcmp(op, "ConvTranspose"))
-    return op_conv(m, 1);
-  if (!strcmp(op, "MaxPool"))
-    return op_pool(m, CN_POOL_MAX, 0);
-  if (!strcmp(op, "AveragePool"))
-    return op_pool(m, CN_POOL_AVG, 0);
-  if (!strcmp(op, "GlobalAveragePool"))
-    return op_pool(m, CN_POOL_AVG, 1);
-  if (!strcmp(op, "GlobalMaxPool"))
-    return op_pool(m, CN_POOL_MAX, 1);
-  if (!strcmp(op, "Gemm"))
-    return op_gemm(m);
-  if (!strcmp(op, "MatMul"))
-    return op_matmul(m);
-  if (!strcmp(op, "Add") || !strcmp(op, "Sum"))
-    return op_binary(m, CN_BIN_ADD, "Add");
-  if (!strcmp(op, "Sub"))
-    return op_binary(m, CN_BIN_SUB, op);
-  if (!strcmp(op, "Mul"))
-    return op_binary(m, CN_BIN_MUL, op);
-  if (!strcmp(op, "Div"))
-    return op_binary(m, CN_BIN_DIV, op);
-  if (!strcmp(op, "Pow"))
-    return op_binary(m, CN_BIN_POW, op);
-  if (!strcmp(op, "Max"))
-    return op_binary(m, CN_BIN_MAX, op);
-  if (!strcmp(op, "Min"))
-    return op_binary(m, CN_BIN_MIN, op);
-  if (!strcmp(op, "Mean"))
-    return op_mean(m);
-  if (!strcmp(op, "Relu"))
-    return op_act(m, CN_ACT_RELU, 0, 0);
-  if (!strcmp(op, "LeakyRelu")) {
-    TRY(attr_float(m, "alpha", 0.01f, &f1));
-    return op_act(m, CN_ACT_RELU, f1, 0);
-  }
-  if (!strcmp(op, "PRelu"))
-    return op_prelu(m);
-  if (!strcmp(op, "Clip"))
-    return op_clip(m);
-  if (!strcmp(op, "Sigmoid"))
-    return op_act(m, CN_ACT_SIGMOID, 0, 0);
-  if (!strcmp(op, "Tanh"))
-    return op_act(m, CN_ACT_TANH, 0, 0);
-  if (!strcmp(op, "HardSigmoid")) {
-    TRY(attr_float(m, "alpha", 0.2f, &f1));
-    TRY(attr_float(m, "beta", 0.5f, &f2));
-    return op_act(m, CN_ACT_HARDSIGMOID, f1, f2);
-  }
-  if (!strcmp(op, "HardSwish"))
-    return op_act(m, CN_ACT_HARDSWISH, 0, 0);
-  if (!strcmp(op, "Elu")) {
-    TRY(attr_float(m, "alpha", 1.0f, &f1));
-    return op_act(m, CN_ACT_ELU, f1, 0);
-  }
-  if (!strcmp(op, "Selu")) {
-    TRY(attr_float(m, "alpha", 1.67326319217681884765625f, &f1));
-    TRY(attr_float(m, "gamma", 1.05070102214813232421875f, &f2));
-    return op_act(m, CN_ACT_SELU, f1, f2);
-  }
-  if (!strcmp(op, "Softplus"))
-    return op_act(m, CN_ACT_SOFTPLUS, 0, 0);
-  if (!strcmp(op, "Abs"))
-    return op_act(m, CN_ACT_ABS, 0, 0);
-  if (!strcmp(op, "Neg"))
-    return op_act(m, CN_ACT_NEG, 0, 0);
-  if (!strcmp(op, "Exp"))
-    return op_act(m, CN_ACT_EXP, 0, 0);
-  if (!strcmp(op, "Log"))
-    return op_act(m, CN_ACT_LOG, 0, 0);
-  if (!strcmp(op, "Sqrt"))
-    return op_act(m, CN_ACT_SQRT, 0, 0);
-  if (!strcmp(op, "Reciprocal"))
-    return op_act(m, CN_ACT_RECIPROCAL, 0, 0);
-  if (!strcmp(op, "Floor"))
-    return op_act(m, CN_ACT_FLOOR, 0, 0);
-  if (!strcmp(op, "Ceil"))
-    return op_act(m, CN_ACT_CEIL, 0, 0);
-  if (!strcmp(op, "Softmax"))
-    return op_softmax(m, 0);
-  if (!strcmp(op, "LogSoftmax"))
-    return op_softmax(m, 1);
-  if (!strcmp(op, "BatchNormalization"))
-    return op_batchnorm(m);
-  if (!strcmp(op, "Concat"))
-    return op_concat(m);
-  if (!strcmp(op, "Split"))
-    return op_split(m);
-  if (!strcmp(op, "Slice"))
-    return op_slice(m);
-  if (!strcmp(op, "Reshape"))
-    return op_reshape(m);
-  if (!strcmp(op, "Flatten"))
-    return op_flatten(m);
-  if (!strcmp(op, "Squeeze"))
-    return op_squeeze(m, 0);
-  if (!strcmp(op, "Unsqueeze"))
-    return op_squeeze(m, 1);
-  if (!strcmp(op, "Transpose"))
-    return op_transpose(m);
-  if (!strcmp(op, "Pad"))
-    return op_pad(m);
-  if (!strcmp(op, "Resize"))
-    return op_resize(m, 0);
-  if (!strcmp(op, "Upsample"))
-    return op_resize(m, 1);
-  if (!strcmp(op, "LRN"))
-    return op_lrn(m);
-  if (!strcmp(op, "Dropout") || !strcmp(op, "Identity"))
-    return op_identity(m);
-  if (!strcmp(op, "Constant"))
-    return op_constant(m);
-  if (!strcmp(op, "Shape"))
-    return op_shape(m);
-  if (!strcmp(op, "Size"))
-    return op_size(m);
-  if (!strcmp(op, "Gather"))
-    return op_gather(m);
-  if (!strcmp(op, "Cast"))
-    return op_cast(m);
-  if (!strcmp(op, "ConstantOfShape"))
-    return op_constant_of_shape(m);
-  if (!strcmp(op, "Equal") && all_const(m))
-    return i64_binary(m, op);
-  if (!strcmp(op, "Range"))
-    return op_range(m);
-  if (!strcmp(op, "Expand"))
-    return op_expand(m);
-  static const struct {
-    const char *name;
-    cn_reduce_kind_t kind;
-  } reductions[] = {
-      {"ReduceSum", CN_REDUCE_SUM},
-      {"ReduceMean", CN_REDUCE_MEAN},
-      {"ReduceMax", CN_REDUCE_MAX},
-      {"ReduceMin", CN_REDUCE_MIN},
-      {"ReduceProd", CN_REDUCE_PROD},
-      {"ReduceL1", CN_REDUCE_L1},
-      {"ReduceL2", CN_REDUCE_L2},
-      {"ReduceSumSquare", CN_REDUCE_SUM_SQUARE},
-      {"ReduceLogSum", CN_REDUCE_LOG_SUM},
-      {"ReduceLogSumExp", CN_REDUCE_LOG_SUM_EXP},
-  };
-  for (size_t i = 0; i < sizeof reductions / sizeof reductions[0]; i++)
-    if (!strcmp(op, reductions[i].name))
-      return op_reduce(m, reductions[i].kind);
-  return ierr(m, CN_EUNSUPPORTED, "unsupported op %s", op);
+  const onnx_op_t *h = onnx_op_find(op);
+  if (!h)
+    return ierr(m, CN_EUNSUPPORTED, "unsupported op %s", op);
+  return h->fn(m, h->arg);
 }
 
-static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
-  const Onnx__GraphProto *gp = mp->graph;
-  if (!gp)
-    return ierr(m, CN_EFORMAT, "no graph in the model");
+/* The default domain's opset, which must be one the importer knows. */
+static int graph_opset(imp_t *m, const Onnx__ModelProto *mp) {
   m->opset = -1;
   for (size_t i = 0; i < mp->n_opset_import; i++) {
     const Onnx__OperatorSetIdProto *o = mp->opset_import[i];
@@ -2582,12 +2638,53 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
   if (m->opset < 1 || m->opset > 17)
     return ierr(m, CN_EUNSUPPORTED, "opset %" PRId64 " (supported: 7 to 17)",
                 m->opset);
-  for (size_t i = 0; i < gp->n_initializer; i++)
-    TRY(add_tensor_proto(m, gp->initializer[i], NULL,
-                         i < m->nspans ? &m->spans[i] : NULL));
-  if (gp->n_sparse_initializer)
-    return ierr(m, CN_EUNSUPPORTED, "sparse initializers");
-  /* Inputs that are not initializers are the graph's runtime inputs. */
+  return 0;
+}
+
+/* A runtime input (not an initializer): a float tensor of fixed shape but
+ * for a symbolic batch, which runs with batch 1. Returns its id. */
+static int graph_input(imp_t *m, const Onnx__ValueInfoProto *vi) {
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
+      !tp->tensor_type)
+    return ierr(m, CN_EUNSUPPORTED, "input %s is not a tensor", vi->name);
+  if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+    return ierr(m, CN_EUNSUPPORTED,
+                "input %s has element type %d, only float is supported",
+                vi->name, tp->tensor_type->elem_type);
+  const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
+  if (!sh)
+    return ierr(m, CN_EUNSUPPORTED, "input %s has no shape", vi->name);
+  if (sh->n_dim > MAXD)
+    return ierr(m, CN_EUNSUPPORTED, "input %s has %zu dimensions", vi->name,
+                sh->n_dim);
+  int64_t d[MAXD];
+  for (size_t k = 0; k < sh->n_dim; k++) {
+    const Onnx__TensorShapeProto__Dimension *dm = sh->dim[k];
+    if (dm->value_case ==
+        ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+      d[k] = dm->dim_value;
+      if (d[k] == 0)
+        return ierr(m, CN_EUNSUPPORTED,
+                    "input %s: empty tensors are not supported", vi->name);
+      if (d[k] < 1 || d[k] > ((int64_t)1 << 24))
+        return ierr(m, CN_EFORMAT, "input %s: dimension %zu is %" PRId64,
+                    vi->name, k, d[k]);
+    } else if (k == 0) {
+      d[k] = 1; /* a symbolic batch runs with batch 1 */
+    } else {
+      return ierr(m, CN_EUNSUPPORTED, "input %s: dimension %zu is symbolic",
+                  vi->name, k);
+    }
+  }
+  int id = cn_graph_add_tensor(m->g, vi->name, CN_DT_F32, (int)sh->n_dim, d);
+  if (id < 0)
+    return ierr(m, CN_EFORMAT, "input %s: bad shape", vi->name);
+  return id;
+}
+
+/* Inputs that are not initializers are the graph's runtime inputs. */
+static int graph_inputs(imp_t *m, const Onnx__GraphProto *gp) {
   int *ins = cn_graph_alloc(m->g, sizeof(int) * (gp->n_input + 1));
   if (!ins)
     return ierr(m, CN_ENOMEM, "out of memory");
@@ -2598,47 +2695,16 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
       return ierr(m, CN_EFORMAT, "input %zu has no name", i);
     if (cn_graph_find(m->g, vi->name) >= 0)
       continue;
-    const Onnx__TypeProto *tp = vi->type;
-    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
-        !tp->tensor_type)
-      return ierr(m, CN_EUNSUPPORTED, "input %s is not a tensor", vi->name);
-    if (tp->tensor_type->elem_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
-      return ierr(m, CN_EUNSUPPORTED,
-                  "input %s has element type %d, only float is supported",
-                  vi->name, tp->tensor_type->elem_type);
-    const Onnx__TensorShapeProto *sh = tp->tensor_type->shape;
-    if (!sh)
-      return ierr(m, CN_EUNSUPPORTED, "input %s has no shape", vi->name);
-    if (sh->n_dim > MAXD)
-      return ierr(m, CN_EUNSUPPORTED, "input %s has %zu dimensions", vi->name,
-                  sh->n_dim);
-    int64_t d[MAXD];
-    for (size_t k = 0; k < sh->n_dim; k++) {
-      const Onnx__TensorShapeProto__Dimension *dm = sh->dim[k];
-      if (dm->value_case ==
-          ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
-        d[k] = dm->dim_value;
-        if (d[k] == 0)
-          return ierr(m, CN_EUNSUPPORTED,
-                      "input %s: empty tensors are not supported", vi->name);
-        if (d[k] < 1 || d[k] > ((int64_t)1 << 24))
-          return ierr(m, CN_EFORMAT, "input %s: dimension %zu is %" PRId64,
-                      vi->name, k, d[k]);
-      } else if (k == 0) {
-        d[k] = 1; /* a symbolic batch runs with batch 1 */
-      } else {
-        return ierr(m, CN_EUNSUPPORTED, "input %s: dimension %zu is symbolic",
-                    vi->name, k);
-      }
-    }
-    int id = cn_graph_add_tensor(m->g, vi->name, CN_DT_F32, (int)sh->n_dim, d);
-    if (id < 0)
-      return ierr(m, CN_EFORMAT, "input %s: bad shape", vi->name);
+    int id = graph_input(m, vi);
+    TRY(id);
     ins[nins++] = id;
   }
-  TRY(cn_graph_set_inputs(m->g, ins, nins) < 0
-          ? ierr(m, CN_ENOMEM, "out of memory")
-          : 0);
+  return cn_graph_set_inputs(m->g, ins, nins) < 0
+             ? ierr(m, CN_ENOMEM, "out of memory")
+             : 0;
+}
+
+static int graph_nodes(imp_t *m, const Onnx__GraphProto *gp) {
   for (size_t i = 0; i < gp->n_node; i++) {
     m->ni = (int)i;
     m->node = gp->node[i];
@@ -2656,6 +2722,10 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
     TRY(import_node(m));
   }
   m->node = NULL;
+  return 0;
+}
+
+static int graph_outputs(imp_t *m, const Onnx__GraphProto *gp) {
   int *outs = cn_graph_alloc(m->g, sizeof(int) * (gp->n_output + 1));
   if (!outs)
     return ierr(m, CN_ENOMEM, "out of memory");
@@ -2683,6 +2753,22 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
     return ierr(m, CN_EFORMAT, "the graph has no output");
   if (cn_graph_set_outputs(m->g, outs, (int)gp->n_output) < 0)
     return ierr(m, CN_ENOMEM, "out of memory");
+  return 0;
+}
+
+static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
+  const Onnx__GraphProto *gp = mp->graph;
+  if (!gp)
+    return ierr(m, CN_EFORMAT, "no graph in the model");
+  TRY(graph_opset(m, mp));
+  for (size_t i = 0; i < gp->n_initializer; i++)
+    TRY(add_tensor_proto(m, gp->initializer[i], NULL,
+                         i < m->nspans ? &m->spans[i] : NULL));
+  if (gp->n_sparse_initializer)
+    return ierr(m, CN_EUNSUPPORTED, "sparse initializers");
+  TRY(graph_inputs(m, gp));
+  TRY(graph_nodes(m, gp));
+  TRY(graph_outputs(m, gp));
   return cn_graph_compact(m->g, m->err);
 }
 

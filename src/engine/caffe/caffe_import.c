@@ -24,7 +24,7 @@
  * imply. Without a caffemodel, weights are zeros (for shape inspection and
  * tests).
  */
-#include "engine/caffe_import.h"
+#include "engine/caffe/caffe_import.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +40,7 @@
 
 #include "engine/caffe.pb-c.h"
 #include "engine/pb_wire.h"
-#include "engine/prototxt.h"
+#include "engine/caffe/prototxt.h"
 
 #define MAX_MODEL_BYTES ((size_t)2 << 30) /* protobuf's own 2 GiB limit */
 
@@ -167,90 +167,57 @@ static void view_layer(const Caffe__LayerParameter *l, lview_t *v) {
   v->input = l->input_param;
 }
 
-/* The V1 enum names mapped to the current type strings. */
+/* The V1 enum names mapped to the current type strings ("" if unknown). */
+static const char *const v1_names[] = {
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ABSVAL] = "AbsVal",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ACCURACY] = "Accuracy",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ARGMAX] = "ArgMax",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__BNLL] = "BNLL",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONCAT] = "Concat",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONTRASTIVE_LOSS] =
+        "ContrastiveLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONVOLUTION] = "Convolution",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DATA] = "Data",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DECONVOLUTION] = "Deconvolution",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DROPOUT] = "Dropout",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DUMMY_DATA] = "DummyData",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EUCLIDEAN_LOSS] = "EuclideanLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ELTWISE] = "Eltwise",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EXP] = "Exp",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__FLATTEN] = "Flatten",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_DATA] = "HDF5Data",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_OUTPUT] = "HDF5Output",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HINGE_LOSS] = "HingeLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IM2COL] = "Im2col",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IMAGE_DATA] = "ImageData",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INFOGAIN_LOSS] = "InfogainLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INNER_PRODUCT] = "InnerProduct",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__LRN] = "LRN",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MEMORY_DATA] = "MemoryData",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MULTINOMIAL_LOGISTIC_LOSS] =
+        "MultinomialLogisticLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MVN] = "MVN",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POOLING] = "Pooling",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POWER] = "Power",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__RELU] = "ReLU",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID] = "Sigmoid",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID_CROSS_ENTROPY_LOSS] =
+        "SigmoidCrossEntropyLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SILENCE] = "Silence",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX] = "Softmax",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX_LOSS] = "SoftmaxWithLoss",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SPLIT] = "Split",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SLICE] = "Slice",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__TANH] = "TanH",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__WINDOW_DATA] = "WindowData",
+    [CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__THRESHOLD] = "Threshold",
+};
+
 static const char *v1_type_name(int t) {
-  switch (t) {
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ABSVAL:
-    return "AbsVal";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ACCURACY:
-    return "Accuracy";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ARGMAX:
-    return "ArgMax";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__BNLL:
-    return "BNLL";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONCAT:
-    return "Concat";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONTRASTIVE_LOSS:
-    return "ContrastiveLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__CONVOLUTION:
-    return "Convolution";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DATA:
-    return "Data";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DECONVOLUTION:
-    return "Deconvolution";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DROPOUT:
-    return "Dropout";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__DUMMY_DATA:
-    return "DummyData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EUCLIDEAN_LOSS:
-    return "EuclideanLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__ELTWISE:
-    return "Eltwise";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__EXP:
-    return "Exp";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__FLATTEN:
-    return "Flatten";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_DATA:
-    return "HDF5Data";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HDF5_OUTPUT:
-    return "HDF5Output";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__HINGE_LOSS:
-    return "HingeLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IM2COL:
-    return "Im2col";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__IMAGE_DATA:
-    return "ImageData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INFOGAIN_LOSS:
-    return "InfogainLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__INNER_PRODUCT:
-    return "InnerProduct";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__LRN:
-    return "LRN";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MEMORY_DATA:
-    return "MemoryData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MULTINOMIAL_LOGISTIC_LOSS:
-    return "MultinomialLogisticLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__MVN:
-    return "MVN";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POOLING:
-    return "Pooling";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__POWER:
-    return "Power";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__RELU:
-    return "ReLU";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID:
-    return "Sigmoid";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SIGMOID_CROSS_ENTROPY_LOSS:
-    return "SigmoidCrossEntropyLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SILENCE:
-    return "Silence";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX:
-    return "Softmax";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SOFTMAX_LOSS:
-    return "SoftmaxWithLoss";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SPLIT:
-    return "Split";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__SLICE:
-    return "Slice";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__TANH:
-    return "TanH";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__WINDOW_DATA:
-    return "WindowData";
-  case CAFFE__V1_LAYER_PARAMETER__LAYER_TYPE__THRESHOLD:
-    return "Threshold";
-  default:
+  if (t < 0 || (size_t)t >= sizeof v1_names / sizeof v1_names[0] ||
+      !v1_names[t])
     return "";
-  }
+  return v1_names[t];
 }
 
 static void view_v1(const Caffe__V1LayerParameter *l, lview_t *v) {
@@ -840,7 +807,8 @@ static int imp_conv(imp_t *im, const lview_t *l, const int *bot, int deconv) {
                      c->bias_term ? 3 : 2, in, &p);
 }
 
-static int imp_pool(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_pool(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__PoolingParameter def = CAFFE__POOLING_PARAMETER__INIT;
   const Caffe__PoolingParameter *c = l->pool ? l->pool : &def;
   int r = check_counts(im, l, 1, 1, 1, 1);
@@ -890,7 +858,8 @@ static int imp_pool(imp_t *im, const lview_t *l, const int *bot) {
   return simple_node(im, l, CN_OP_POOL, 1, bot, &p);
 }
 
-static int imp_ip(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_ip(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__InnerProductParameter def =
       CAFFE__INNER_PRODUCT_PARAMETER__INIT;
   const Caffe__InnerProductParameter *c = l->ip ? l->ip : &def;
@@ -931,19 +900,21 @@ static int imp_ip(imp_t *im, const lview_t *l, const int *bot) {
   return simple_node(im, l, CN_OP_INNER_PRODUCT, c->bias_term ? 3 : 2, in, &p);
 }
 
-static int imp_act(imp_t *im, const lview_t *l, const int *bot, cn_act_t kind,
-                   float alpha) {
+/* ReLU's negative_slope is its alpha (LeakyReLU); the others take none. */
+static int imp_act(imp_t *im, const lview_t *l, const int *bot, int kind) {
+  float alpha = kind == CN_ACT_RELU && l->relu ? l->relu->negative_slope : 0;
   int r = check_counts(im, l, 1, 1, 1, 1);
   if (r)
     return r;
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
-  p.act.kind = kind;
+  p.act.kind = (cn_act_t)kind;
   p.act.alpha = alpha;
   return simple_node(im, l, CN_OP_ACT, 1, bot, &p);
 }
 
-static int imp_prelu(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_prelu(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__PReLUParameter def = CAFFE__PRE_LUPARAMETER__INIT;
   const Caffe__PReLUParameter *c = l->prelu ? l->prelu : &def;
   int r = check_counts(im, l, 1, 1, 1, 1);
@@ -969,7 +940,8 @@ static int imp_prelu(imp_t *im, const lview_t *l, const int *bot) {
   return simple_node(im, l, CN_OP_PRELU, 2, in, NULL);
 }
 
-static int imp_lrn(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_lrn(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__LRNParameter def = CAFFE__LRNPARAMETER__INIT;
   const Caffe__LRNParameter *c = l->lrn ? l->lrn : &def;
   int r = check_counts(im, l, 1, 1, 1, 1);
@@ -990,7 +962,8 @@ static int imp_lrn(imp_t *im, const lview_t *l, const int *bot) {
   return simple_node(im, l, CN_OP_LRN, 1, bot, &p);
 }
 
-static int imp_concat(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_concat(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__ConcatParameter def = CAFFE__CONCAT_PARAMETER__INIT;
   const Caffe__ConcatParameter *c = l->concat ? l->concat : &def;
   int r = check_counts(im, l, 1, 4096, 1, 1);
@@ -1008,7 +981,8 @@ static int imp_concat(imp_t *im, const lview_t *l, const int *bot) {
   return simple_node(im, l, CN_OP_CONCAT, (int)l->nbottom, bot, &p);
 }
 
-static int imp_slice(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_slice(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__SliceParameter def = CAFFE__SLICE_PARAMETER__INIT;
   const Caffe__SliceParameter *c = l->slice ? l->slice : &def;
   int r = check_counts(im, l, 1, 1, 1, 4096);
@@ -1062,7 +1036,8 @@ static int imp_slice(imp_t *im, const lview_t *l, const int *bot) {
   return r;
 }
 
-static int imp_eltwise(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_eltwise(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__EltwiseParameter def = CAFFE__ELTWISE_PARAMETER__INIT;
   const Caffe__EltwiseParameter *c = l->eltwise ? l->eltwise : &def;
   int r = check_counts(im, l, 2, 4096, 1, 1);
@@ -1098,7 +1073,8 @@ static int imp_eltwise(imp_t *im, const lview_t *l, const int *bot) {
   return simple_node(im, l, CN_OP_ELTWISE, (int)l->nbottom, bot, &p);
 }
 
-static int imp_batchnorm(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_batchnorm(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__BatchNormParameter def =
       CAFFE__BATCH_NORM_PARAMETER__INIT;
   const Caffe__BatchNormParameter *c = l->bn ? l->bn : &def;
@@ -1211,7 +1187,8 @@ static int imp_reshape_to(imp_t *im, const lview_t *l, const int *bot, int nd,
   return add_node(im, l, CN_OP_RESHAPE, 1, bot, 1, &y, NULL);
 }
 
-static int imp_flatten(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_flatten(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__FlattenParameter def = CAFFE__FLATTEN_PARAMETER__INIT;
   const Caffe__FlattenParameter *c = l->flatten ? l->flatten : &def;
   int r = check_counts(im, l, 1, 1, 1, 1);
@@ -1239,7 +1216,8 @@ static int imp_flatten(imp_t *im, const lview_t *l, const int *bot) {
 
 /* Caffe's ReshapeLayer: 0 copies the bottom's dimension, -1 is inferred;
  * axis/num_axes select the part of the bottom's shape that is replaced. */
-static int imp_reshape(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_reshape(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__ReshapeParameter def = CAFFE__RESHAPE_PARAMETER__INIT;
   const Caffe__ReshapeParameter *c = l->reshape ? l->reshape : &def;
   int r = check_counts(im, l, 1, 1, 1, 1);
@@ -1305,7 +1283,8 @@ static int imp_reshape(imp_t *im, const lview_t *l, const int *bot) {
   return imp_reshape_to(im, l, bot, k, d);
 }
 
-static int imp_permute(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_permute(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   int r = check_counts(im, l, 1, 1, 1, 1);
   if (r)
     return r;
@@ -1331,7 +1310,8 @@ static int imp_permute(imp_t *im, const lview_t *l, const int *bot) {
   return simple_node(im, l, CN_OP_TRANSPOSE, 1, bot, &p);
 }
 
-static int imp_softmax(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_softmax(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   int r = check_counts(im, l, 1, 1, 1, 1);
   if (r)
     return r;
@@ -1362,7 +1342,30 @@ static int prior_ratios(const cn_prior_box_params_t *p) {
   return n;
 }
 
-static int imp_prior_box(imp_t *im, const lview_t *l, const int *bot) {
+/* One variance (default 0.1) for all four coordinates, or four. */
+static int prior_variance(imp_t *im, const lview_t *l,
+                          const Caffe__PriorBoxParameter *c,
+                          cn_prior_box_params_t *pb) {
+  if (c->n_variance == 0) {
+    pb->nvar = 1;
+    pb->variance[0] = 0.1f;
+  } else if (c->n_variance == 1 || c->n_variance == 4) {
+    pb->nvar = (int)c->n_variance;
+    for (size_t i = 0; i < c->n_variance; i++) {
+      if (!(c->variance[i] > 0))
+        return lerr(im, l, CN_EFORMAT, "variance must be positive");
+      pb->variance[i] = c->variance[i];
+    }
+  } else {
+    return lerr(im, l, CN_EFORMAT, "%zu variances (1 or 4)", c->n_variance);
+  }
+  for (int i = pb->nvar; i < 4; i++)
+    pb->variance[i] = pb->variance[0];
+  return 0;
+}
+
+static int imp_prior_box(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   static const Caffe__PriorBoxParameter def = CAFFE__PRIOR_BOX_PARAMETER__INIT;
   const Caffe__PriorBoxParameter *c = l->prior ? l->prior : &def;
   int r = check_counts(im, l, 2, 2, 1, 1);
@@ -1403,21 +1406,8 @@ static int imp_prior_box(imp_t *im, const lview_t *l, const int *bot) {
   }
   pb->flip = c->flip;
   pb->clip = c->clip;
-  if (c->n_variance == 0) {
-    pb->nvar = 1;
-    pb->variance[0] = 0.1f;
-  } else if (c->n_variance == 1 || c->n_variance == 4) {
-    pb->nvar = (int)c->n_variance;
-    for (size_t i = 0; i < c->n_variance; i++) {
-      if (!(c->variance[i] > 0))
-        return lerr(im, l, CN_EFORMAT, "variance must be positive");
-      pb->variance[i] = c->variance[i];
-    }
-  } else {
-    return lerr(im, l, CN_EFORMAT, "%zu variances (1 or 4)", c->n_variance);
-  }
-  for (int i = pb->nvar; i < 4; i++)
-    pb->variance[i] = pb->variance[0];
+  if ((r = prior_variance(im, l, c, pb)))
+    return r;
   if (c->has_img_size && (c->has_img_h || c->has_img_w))
     return lerr(im, l, CN_EFORMAT, "img_size and img_h/img_w both given");
   pb->img_h = pb->img_w = c->has_img_size ? (float)c->img_size : 0;
@@ -1443,7 +1433,9 @@ static int imp_prior_box(imp_t *im, const lview_t *l, const int *bot) {
   return add_node(im, l, CN_OP_PRIOR_BOX, 2, bot, 1, &y, &p);
 }
 
-static int imp_detection_output(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_detection_output(imp_t *im, const lview_t *l, const int *bot,
+                                int arg) {
+  (void)arg;
   static const Caffe__DetectionOutputParameter def =
       CAFFE__DETECTION_OUTPUT_PARAMETER__INIT;
   const Caffe__DetectionOutputParameter *c = l->det ? l->det : &def;
@@ -1500,7 +1492,8 @@ static int imp_detection_output(imp_t *im, const lview_t *l, const int *bot) {
   return add_node(im, l, CN_OP_DETECTION_OUTPUT, 3, bot, 1, &y, &p);
 }
 
-static int imp_identity(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_identity(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   int r = check_counts(im, l, 1, 1, 1, 1);
   if (r)
     return r;
@@ -1508,7 +1501,8 @@ static int imp_identity(imp_t *im, const lview_t *l, const int *bot) {
 }
 
 /* Split: every top is the bottom itself. */
-static int imp_split(imp_t *im, const lview_t *l, const int *bot) {
+static int imp_split(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)arg;
   int r = check_counts(im, l, 1, 1, 1, 4096);
   if (r)
     return r;
@@ -1626,6 +1620,64 @@ static int imp_net_inputs(imp_t *im) {
   return 0;
 }
 
+static int imp_silence(imp_t *im, const lview_t *l, const int *bot, int arg) {
+  (void)bot, (void)arg;
+  return l->ntop ? lerr(im, l, CN_EFORMAT, "Silence has no tops") : 0;
+}
+
+typedef struct layer_type {
+  const char *name;
+  int (*fn)(imp_t *im, const lview_t *l, const int *bot, int arg);
+  int arg;
+} layer_type_t;
+
+/* Every layer type the importer converts (Input aside, which has no
+ * bottoms), sorted by strcmp for bsearch. */
+static const layer_type_t layer_types[] = {
+    {"AbsVal", imp_act, CN_ACT_ABS},
+    {"BNLL", imp_act, CN_ACT_SOFTPLUS},
+    {"BatchNorm", imp_batchnorm, 0},
+    {"Bias", imp_scale, 1},
+    {"Concat", imp_concat, 0},
+    {"Convolution", imp_conv, 0},
+    {"Deconvolution", imp_conv, 1},
+    {"DetectionOutput", imp_detection_output, 0},
+    {"Dropout", imp_identity, 0},
+    {"Eltwise", imp_eltwise, 0},
+    {"Flatten", imp_flatten, 0},
+    {"InnerProduct", imp_ip, 0},
+    {"LRN", imp_lrn, 0},
+    {"PReLU", imp_prelu, 0},
+    {"Permute", imp_permute, 0},
+    {"Pooling", imp_pool, 0},
+    {"PriorBox", imp_prior_box, 0},
+    {"ReLU", imp_act, CN_ACT_RELU},
+    {"Reshape", imp_reshape, 0},
+    {"Scale", imp_scale, 0},
+    {"Sigmoid", imp_act, CN_ACT_SIGMOID},
+    {"Silence", imp_silence, 0},
+    {"Slice", imp_slice, 0},
+    {"Softmax", imp_softmax, 0},
+    {"Split", imp_split, 0},
+    {"TanH", imp_act, CN_ACT_TANH},
+};
+#define N_LAYER_TYPES (sizeof layer_types / sizeof layer_types[0])
+
+static int layer_cmp(const void *key, const void *elem) {
+  return strcmp(key, ((const layer_type_t *)elem)->name);
+}
+
+static const layer_type_t *layer_find(const char *type) {
+  return bsearch(type, layer_types, N_LAYER_TYPES, sizeof layer_types[0],
+                 layer_cmp);
+}
+
+const char *cn_caffe_layer_at(size_t i) {
+  if (i == 0)
+    return "Input";
+  return i <= N_LAYER_TYPES ? layer_types[i - 1].name : NULL;
+}
+
 static int imp_layer(imp_t *im, const lview_t *l) {
   const char *t = l->type;
   if (strcmp(t, "Input") == 0)
@@ -1654,63 +1706,13 @@ static int imp_layer(imp_t *im, const lview_t *l) {
       r = lerr(im, l, CN_EFORMAT, "empty top name");
       goto out;
     }
-  float slope = l->relu ? l->relu->negative_slope : 0.0f;
-  if (!strcmp(t, "Convolution"))
-    r = imp_conv(im, l, b, 0);
-  else if (!strcmp(t, "Deconvolution"))
-    r = imp_conv(im, l, b, 1);
-  else if (!strcmp(t, "Pooling"))
-    r = imp_pool(im, l, b);
-  else if (!strcmp(t, "InnerProduct"))
-    r = imp_ip(im, l, b);
-  else if (!strcmp(t, "ReLU"))
-    r = imp_act(im, l, b, CN_ACT_RELU, slope);
-  else if (!strcmp(t, "Sigmoid"))
-    r = imp_act(im, l, b, CN_ACT_SIGMOID, 0);
-  else if (!strcmp(t, "TanH"))
-    r = imp_act(im, l, b, CN_ACT_TANH, 0);
-  else if (!strcmp(t, "AbsVal"))
-    r = imp_act(im, l, b, CN_ACT_ABS, 0);
-  else if (!strcmp(t, "BNLL"))
-    r = imp_act(im, l, b, CN_ACT_SOFTPLUS, 0);
-  else if (!strcmp(t, "PReLU"))
-    r = imp_prelu(im, l, b);
-  else if (!strcmp(t, "LRN"))
-    r = imp_lrn(im, l, b);
-  else if (!strcmp(t, "Concat"))
-    r = imp_concat(im, l, b);
-  else if (!strcmp(t, "Split"))
-    r = imp_split(im, l, b);
-  else if (!strcmp(t, "Slice"))
-    r = imp_slice(im, l, b);
-  else if (!strcmp(t, "Eltwise"))
-    r = imp_eltwise(im, l, b);
-  else if (!strcmp(t, "BatchNorm"))
-    r = imp_batchnorm(im, l, b);
-  else if (!strcmp(t, "Scale"))
-    r = imp_scale(im, l, b, 0);
-  else if (!strcmp(t, "Bias"))
-    r = imp_scale(im, l, b, 1);
-  else if (!strcmp(t, "Dropout"))
-    r = imp_identity(im, l, b);
-  else if (!strcmp(t, "Flatten"))
-    r = imp_flatten(im, l, b);
-  else if (!strcmp(t, "Reshape"))
-    r = imp_reshape(im, l, b);
-  else if (!strcmp(t, "Permute"))
-    r = imp_permute(im, l, b);
-  else if (!strcmp(t, "Softmax"))
-    r = imp_softmax(im, l, b);
-  else if (!strcmp(t, "PriorBox"))
-    r = imp_prior_box(im, l, b);
-  else if (!strcmp(t, "DetectionOutput"))
-    r = imp_detection_output(im, l, b);
-  else if (!strcmp(t, "Silence"))
-    r = l->ntop ? lerr(im, l, CN_EFORMAT, "Silence has no tops") : 0;
-  else if (!t[0])
+  if (!t[0]) {
     r = lerr(im, l, CN_EFORMAT, "no layer type");
-  else
-    r = lerr(im, l, CN_EUNSUPPORTED, "unknown layer type %.64s", t);
+  } else {
+    const layer_type_t *h = layer_find(t);
+    r = h ? h->fn(im, l, b, h->arg)
+          : lerr(im, l, CN_EUNSUPPORTED, "unknown layer type %.64s", t);
+  }
 out:
   if (b != bot)
     free(b);
@@ -1731,6 +1733,29 @@ static int collect_layers(const Caffe__NetParameter *n, lview_t **out,
   *out = v;
   *nout = cnt;
   return 0;
+}
+
+/* Outputs: what was produced and never consumed, in production order. */
+static int net_outputs(imp_t *im) {
+  int *outs = malloc(sizeof(int) * (size_t)(im->nproduced ? im->nproduced : 1));
+  int no = 0, r = 0;
+  if (!outs)
+    return oom(im);
+  for (int i = 0; i < im->nproduced; i++) {
+    int id = im->produced[i];
+    int dup = 0;
+    for (int k = 0; k < no; k++)
+      dup |= outs[k] == id;
+    if (!im->consumed[id] && !dup)
+      outs[no++] = id;
+  }
+  if (no == 0)
+    r = cn_err_set(im->err, CN_EFORMAT, "%s: the network has no outputs",
+                   im->pname);
+  else if (cn_graph_set_outputs(im->g, outs, no) < 0)
+    r = oom(im);
+  free(outs);
+  return r;
 }
 
 static int import_net(imp_t *im) {
@@ -1788,28 +1813,8 @@ static int import_net(imp_t *im) {
   if (!r && im->ninputs == 0)
     r = cn_err_set(im->err, CN_EFORMAT, "%s: the network has no inputs",
                    im->pname);
-  if (!r) {
-    /* Outputs: what was produced and never consumed, in production order. */
-    int *outs =
-        malloc(sizeof(int) * (size_t)(im->nproduced ? im->nproduced : 1));
-    int no = 0;
-    if (!outs)
-      r = oom(im);
-    for (int i = 0; !r && i < im->nproduced; i++) {
-      int id = im->produced[i];
-      int dup = 0;
-      for (int k = 0; k < no; k++)
-        dup |= outs[k] == id;
-      if (!im->consumed[id] && !dup)
-        outs[no++] = id;
-    }
-    if (!r && no == 0)
-      r = cn_err_set(im->err, CN_EFORMAT, "%s: the network has no outputs",
-                     im->pname);
-    if (!r && cn_graph_set_outputs(im->g, outs, no) < 0)
-      r = oom(im);
-    free(outs);
-  }
+  if (!r)
+    r = net_outputs(im);
   if (!r)
     r = finalize(im);
   free(inc);

@@ -1,6 +1,6 @@
 /* The ONNX splitter: walks ModelProto -> graph -> initializer -> raw_data
  * with the wire reader of pb_wire.h, copying every other field as it is. */
-#include "engine/onnx_wire.h"
+#include "engine/onnx/onnx_wire.h"
 
 #include <stdbool.h>
 #include <string.h>

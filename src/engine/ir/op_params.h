@@ -1,62 +1,23 @@
-/* cn_graph: the engine's intermediate representation, independent of the
- * file format it came from and of the backend that runs it.
+/* Op kinds and their typed parameters: the data half of the IR's node
+ * (engine/ir/graph.h holds tensors, nodes and the graph; engine/ir/ops.h
+ * the per-op table of behaviour). Plain data: no functions, no ownership.
+ * Input slots per op are listed at cn_op_t; weights may be constants or
+ * runtime inputs (see graph.h, "Weights").
  *
- * Shape of the IR
- * - Tensors are numbered 0..ntensors-1 and named. Every shape is static and
- *   logical row-major (NCHW for images); batch is fixed at load. Activations
- *   are float32. Constants (weights, biases) carry their data; int64 tensors
- *   exist only as constants during import (shape chains are folded there)
- *   and never reach a backend as node inputs.
- * - Nodes are kept in topological order: a backend walks g->nodes[0..n) and
- *   every input of node i is a graph input, a constant, or an output of a
- *   node before i. Each node has typed parameters in a union selected by op.
- *   Input slots are fixed per op (see cn_op_t); an absent optional input is
- *   -1. Shapes of all outputs are set by cn_graph_finalize().
- * - Graph inputs and outputs are tensor ids in g->inputs / g->outputs, in
- *   the order cn_model_run() takes and returns buffers. An output may be a
- *   constant or a graph input (the backend copies it); an input may be 0-D.
- * - Weights (W, B, BN/Scale parameters, slopes) are constants in every
- *   real model, but a graph may take them as runtime inputs (the ONNX node
- *   tests do): the reference kernels accept both; a backend may fall back
- *   to them for such nodes.
- *
- * Ownership: the graph owns every tensor, node, name and weight, all in one
- * arena freed by cn_graph_destroy(). A backend reads the graph in prepare()
- * and keeps whatever it needs in its own state (reordered weights, plans);
- * it never writes to the graph. The optimizer rewrites a graph in place
- * before any backend sees it.
- *
- * Threads: a graph is built and optimized by one thread; once finalized it
- * is read-only and may be read from any thread.
- *
- * Errors: CN_EFORMAT with "FILE: node N (NAME): what", CN_EUNSUPPORTED for
- * valid models using something not implemented, CN_ENOMEM.
- *
- * Changes to this header after the first commit are announced in a comment
- * block "CHANGES" at the end of this comment and kept source-compatible.
- *
- * CHANGES
- * - added cn_graph_infer_node() and cn_graph_fold_node() for importers that
- *   need shapes and constant values while they build.
- * - added CN_OP_REDUCE (cn_reduce_params_t) at the end of cn_op_t; backends
- *   without it use the reference kernel (cn_ref_node_run).
+ * Adding an op: a value at the end of cn_op_t (or of cn_act_t for a new
+ * elementwise activation), and its params struct in cn_op_params_t if it
+ * has any. docs/engine.md, "How to add an op", lists the other files.
  */
-#ifndef CN_ENGINE_GRAPH_H
-#define CN_ENGINE_GRAPH_H
+#ifndef CN_ENGINE_IR_OP_PARAMS_H
+#define CN_ENGINE_IR_OP_PARAMS_H
 
-#include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-
-#include "camnet/error.h"
 
 #define CN_MAX_DIMS 8
 #define CN_MAX_POSTOPS 4
 #define CN_SSD_MAX 16 /* list lengths in PriorBox parameters */
 
-typedef enum cn_dtype { CN_DT_F32 = 0, CN_DT_I64 = 1 } cn_dtype_t;
-
-/* Ops and their input slots (see "Weights" above). */
+/* Ops and their input slots (see "Weights" in engine/ir/graph.h). */
 typedef enum cn_op {
   CN_OP_CONV,          /* x, W[OC,IC/G,KH,KW], B[OC]|-1, then post-op inputs */
   CN_OP_DECONV,        /* x, W[IC,OC/G,KH,KW], B[OC]|-1 (ConvTranspose) */
@@ -109,6 +70,7 @@ typedef enum cn_act {
   CN_ACT_FLOOR,
   CN_ACT_CEIL,
   CN_ACT_LINEAR, /* alpha*x + beta (Caffe Power with power 1) */
+  CN_ACT_ERF,    /* the error function (GELU as exported before opset 20) */
   CN_ACT_COUNT_
 } cn_act_t;
 
@@ -332,116 +294,5 @@ typedef union cn_op_params {
   cn_detection_output_params_t det;
   cn_reduce_params_t reduce;
 } cn_op_params_t;
-
-enum {
-  CN_TENSOR_INPUT = 1u,  /* a graph input */
-  CN_TENSOR_OUTPUT = 2u, /* a graph output */
-  CN_TENSOR_CONST = 4u,  /* data != NULL, never written */
-};
-
-typedef struct cn_tensor {
-  const char *name;
-  cn_dtype_t dtype;
-  int ndim;
-  int64_t dims[CN_MAX_DIMS];
-  void *data;     /* constants only: row-major, arena-owned */
-  unsigned flags; /* CN_TENSOR_* */
-  int producer;   /* node index; -1 for inputs and constants (finalize) */
-  int nuses;      /* how many node input slots read it (finalize) */
-} cn_tensor_t;
-
-typedef struct cn_node {
-  cn_op_t op;
-  const char *name;
-  int ninputs, noutputs;
-  int *inputs;  /* tensor ids, -1 = absent optional input; arena-owned */
-  int *outputs; /* tensor ids */
-  cn_op_params_t p;
-} cn_node_t;
-
-typedef struct cn_graph {
-  const char *source; /* file name used in messages */
-  cn_tensor_t *tensors;
-  int ntensors;
-  cn_node_t *nodes; /* topological order */
-  int nnodes;
-  int *inputs, ninputs;        /* tensor ids */
-  int *outputs, noutputs;      /* tensor ids */
-  struct cn__graph_priv *priv; /* arena and capacities */
-} cn_graph_t;
-
-/* create returns NULL on allocation failure. destroy(NULL) is a no-op. */
-cn_graph_t *cn_graph_create(const char *source);
-void cn_graph_destroy(cn_graph_t *g);
-
-/* Arena memory freed with the graph (zeroed). NULL on failure. */
-void *cn_graph_alloc(cn_graph_t *g, size_t size);
-const char *cn_graph_strdup(cn_graph_t *g, const char *s);
-
-/* Adds a tensor; returns its id or a negative error. data (may be NULL:
- * zeros) makes it a constant and is copied. Names must be unique. */
-int cn_graph_add_tensor(cn_graph_t *g, const char *name, cn_dtype_t dt,
-                        int ndim, const int64_t *dims);
-int cn_graph_add_const(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
-                       const int64_t *dims, const void *data);
-/* A fresh unique name from a stem ("conv1_bn" -> "conv1_bn_1"). */
-int cn_graph_add_temp(cn_graph_t *g, const char *stem);
-/* -1 when no tensor has that name. */
-int cn_graph_find(const cn_graph_t *g, const char *name);
-
-/* Appends a node; returns its index or a negative error. Arrays are copied.
- * Fill the params through &g->nodes[idx].p (pointers move on later adds). */
-int cn_graph_add_node(cn_graph_t *g, cn_op_t op, const char *name, int nin,
-                      const int *in, int nout, const int *out);
-int cn_graph_set_inputs(cn_graph_t *g, const int *ids, int n);
-int cn_graph_set_outputs(cn_graph_t *g, const int *ids, int n);
-
-/* Checks the node order and input slots, computes producer/nuses and the
- * shape of every node output from its inputs and params. Idempotent; call
- * after import and after every rewrite. */
-int cn_graph_finalize(cn_graph_t *g, cn_err_t *err);
-
-/* Shapes of one node's outputs from its inputs' current shapes, for
- * importers that need them while building (finalize redoes all). */
-int cn_graph_infer_node(cn_graph_t *g, int node, cn_err_t *err);
-/* Evaluates a node whose inputs are all float constants with the reference
- * kernels: its outputs become constants and the node is marked deleted
- * (op = CN_OP_COUNT_) until cn_graph_compact(). Returns 1 when folded, 0
- * when the node has a runtime input, or a negative error. */
-int cn_graph_fold_node(cn_graph_t *g, int node, cn_err_t *err);
-
-/* Removes nodes with op == CN_OP_COUNT_ ("deleted") and tensors no longer
- * referenced, renumbering ids; then finalizes. */
-int cn_graph_compact(cn_graph_t *g, cn_err_t *err);
-
-int64_t cn_tensor_numel(const cn_tensor_t *t);
-const char *cn_op_name(cn_op_t op);
-const char *cn_act_name(cn_act_t act);
-/* Multiply-adds x2 of one node / the whole graph; weights' element count. */
-double cn_node_flops(const cn_graph_t *g, int node);
-double cn_graph_flops(const cn_graph_t *g);
-int64_t cn_graph_params(const cn_graph_t *g);
-/* One line per node: "12 CONV conv1 [1,3,224,224] -> [1,64,112,112] ...". */
-void cn_graph_print(const cn_graph_t *g, FILE *f);
-
-/* Optimizer passes (optimize.c), each leaving a finalized graph. */
-enum {
-  CN_OPT_DROP_IDENTITY = 1u, /* Identity/Dropout and no-op Reshapes */
-  CN_OPT_FOLD_CONST = 2u,    /* nodes whose inputs are all constants */
-  CN_OPT_FOLD_BN = 4u,       /* BatchNorm/Scale after conv/IP into W,B;
-                                the rest become SCALE */
-  CN_OPT_FUSE_ACT = 8u,      /* activation after conv/IP -> post-op */
-  CN_OPT_FUSE_SUM = 16u,     /* conv + Add(residual) -> SUM post-op */
-  CN_OPT_ALL = 31u,
-};
-int cn_graph_optimize(cn_graph_t *g, unsigned passes, cn_err_t *err);
-
-/* Importers: build and finalize a graph, *out owned by the caller. */
-int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err);
-int cn_onnx_load_mem(const void *buf, size_t len, const char *name,
-                     cn_graph_t **out, cn_err_t *err);
-/* Caffe (caffe_import.c). */
-int cn_caffe_load(const char *prototxt, const char *caffemodel,
-                  cn_graph_t **out, cn_err_t *err);
 
 #endif
