@@ -82,7 +82,7 @@ static double iou(const double a[4], const double b[4]) {
 static void test_blazeface_matches_reference_on_every_frame(void **state) {
   (void)state;
   if (!have(BLAZEFACE))
-    CN_TEST_SKIP("%s missing (run scripts/fetch-models.sh)", BLAZEFACE);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", BLAZEFACE);
   make_sequence("astronaut.png", "face", 6, 640, 480);
   char args[1024];
   snprintf(args, sizeof args,
@@ -133,7 +133,7 @@ static void test_blazeface_matches_reference_on_every_frame(void **state) {
 static void test_blazeface_finds_nothing_without_faces(void **state) {
   (void)state;
   if (!have(BLAZEFACE))
-    CN_TEST_SKIP("%s missing (run scripts/fetch-models.sh)", BLAZEFACE);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", BLAZEFACE);
   make_sequence("coffee.png", "cup", 3, 640, 480);
   char args[1024];
   snprintf(args, sizeof args,
@@ -159,7 +159,7 @@ static void test_blazeface_finds_nothing_without_faces(void **state) {
 static void test_two_sources_keep_their_own_results(void **state) {
   (void)state;
   if (!have(BLAZEFACE))
-    CN_TEST_SKIP("%s missing (run scripts/fetch-models.sh)", BLAZEFACE);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", BLAZEFACE);
   make_sequence("astronaut.png", "two_face", 5, 640, 480);
   make_sequence("coffee.png", "two_cup", 4, 320, 240);
   char args[1024];
@@ -220,7 +220,7 @@ static void test_two_sources_keep_their_own_results(void **state) {
 static void test_googlenet_top3_matches_opencv(void **state) {
   (void)state;
   if (!have(GOOGLENET "/deploy.prototxt"))
-    CN_TEST_SKIP("%s missing (run scripts/fetch-models.sh)", GOOGLENET);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", GOOGLENET);
   make_sequence("chelsea.png", "cat", 4, 224, 224);
   char labels[1024];
   snprintf(labels, sizeof labels, "%s/synset.txt", dir);
@@ -306,7 +306,7 @@ static void test_offline_recording_keeps_every_frame(void **state) {
 static void test_recording_has_every_frame_and_the_overlay(void **state) {
   (void)state;
   if (!have(BLAZEFACE))
-    CN_TEST_SKIP("%s missing (run scripts/fetch-models.sh)", BLAZEFACE);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", BLAZEFACE);
   make_sequence("astronaut.png", "rec", 12, 640, 480);
   char args[1024];
   snprintf(args, sizeof args,
@@ -361,7 +361,7 @@ static void test_bad_inputs_one_line_each(void **state) {
   assert_non_null(strstr(out, "/nonexistent/m.onnx"));
   assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out));
   if (!have(BLAZEFACE))
-    CN_TEST_SKIP("%s missing", BLAZEFACE);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", BLAZEFACE);
   /* A decoder that does not fit the model's outputs. */
   char args[4096];
   snprintf(args, sizeof args,
@@ -370,7 +370,7 @@ static void test_bad_inputs_one_line_each(void **state) {
   assert_non_null(strstr(out, "ssd"));
   assert_int_equal(strchr(out, '\n') - out + 1, (long)strlen(out));
   if (!have(GOOGLENET "/deploy.prototxt"))
-    CN_TEST_SKIP("%s missing", GOOGLENET);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", GOOGLENET);
   /* Labels shorter than the classes. */
   char labels[1024];
   snprintf(labels, sizeof labels, "%s/short.txt", dir);

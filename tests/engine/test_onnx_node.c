@@ -734,7 +734,7 @@ static void test_not_onnx(void **state) {
   size_t len;
   unsigned char *buf = slurp(path, &len);
   if (!buf)
-    CN_TEST_SKIP("%s not found", path);
+    CN_TEST_SKIP_MISSING("libonnx-testdata", "%s not found", path);
   int refused = 0;
   for (size_t cut = 0; cut < len; cut++) {
     g = NULL;
@@ -802,7 +802,7 @@ static void test_node_tests(void **state) {
       getenv("CN_ONNX_NODE_DIR") ? getenv("CN_ONNX_NODE_DIR") : NODE_DIR;
   DIR *d = opendir(root);
   if (!d)
-    CN_TEST_SKIP("%s not found (Debian package libonnx-testdata)", root);
+    CN_TEST_SKIP_MISSING("libonnx-testdata", "%s not found", root);
   char **names = NULL;
   int nn = 0, cap = 0;
   struct dirent *de;

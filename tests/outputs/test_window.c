@@ -130,12 +130,14 @@ static int teardown(void **state) {
 }
 
 static void need_x(void) {
+  if (no_x[0] && !cn_test_have("Xvfb"))
+    CN_TEST_SKIP_MISSING("xvfb", "%s", no_x);
   if (no_x[0])
     CN_TEST_SKIP("%s", no_x);
   if (!cn_test_have("xwininfo") || !cn_test_have("xdotool") ||
       !cn_test_have("xwd") || !cn_test_have("ffmpeg"))
-    CN_TEST_SKIP("needs xwininfo (x11-utils), xdotool, xwd (x11-apps) and "
-                 "ffmpeg");
+    CN_TEST_SKIP_MISSING("x11-utils, xdotool, x11-apps or ffmpeg",
+                         "needs xwininfo, xdotool, xwd and ffmpeg");
 }
 
 /* A w x h canvas: grey, a class-0 box at (100, 80, 200, 150) in source
@@ -595,7 +597,7 @@ static void test_program_tab_switches_source(void **state) {
            "%s/models/blazeface/face_detection_front_128x128_barracuda.onnx",
            cn_test_source_dir());
   if (access(model, R_OK))
-    CN_TEST_SKIP("%s missing (run scripts/fetch-models.sh)", model);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", model);
   char bin[1024], log[1024];
   snprintf(bin, sizeof bin, "%s/camnet", cn_test_build_dir());
   snprintf(log, sizeof log, "%s/camnet.log", dir);

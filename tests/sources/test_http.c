@@ -68,7 +68,7 @@ static fixture_t *fixture(void **state) {
   if (access(fx->feed, X_OK))
     CN_TEST_SKIP("%s not built", fx->feed);
   if (!cn_test_have("ffmpeg"))
-    CN_TEST_SKIP("no ffmpeg on PATH");
+    CN_TEST_SKIP_MISSING("ffmpeg", "no ffmpeg on PATH");
   return fx;
 }
 

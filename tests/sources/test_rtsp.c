@@ -66,7 +66,7 @@ static int test_teardown(void **state) {
 static fixture_t *fixture(void **state) {
   fixture_t *fx = *state;
   if (access(fx->bin, X_OK))
-    CN_TEST_SKIP("%s not built (needs gstreamer-rtsp-server-1.0)", fx->bin);
+    CN_TEST_SKIP_MISSING("libgstrtspserver-1.0-dev", "%s not built", fx->bin);
   return fx;
 }
 

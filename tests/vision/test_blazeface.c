@@ -26,9 +26,9 @@ static int file_exists(const char *p) {
 
 static void need(const char *model, const char *photo) {
   if (!file_exists(model))
-    CN_TEST_SKIP("%s is missing (scripts/fetch-models.sh fetches it)", model);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", model);
   if (!file_exists(photo))
-    CN_TEST_SKIP("%s is missing (apt-get install python3-skimage)", photo);
+    CN_TEST_SKIP_MISSING("python3-skimage", "%s", photo);
 }
 
 /* The photo as a camnet frame, decoded by the ffmpeg source. */
@@ -57,8 +57,8 @@ static int reference(const char *model, const char *photo, face_t *faces,
                      int max) {
   char out[4096];
   if (cn_test_sh(out, sizeof out, "/usr/bin/python3 -c 'import cv2, numpy'"))
-    CN_TEST_SKIP("/usr/bin/python3 has no cv2 (python3-opencv) for the "
-                 "reference");
+    CN_TEST_SKIP_MISSING("python3-opencv",
+                         "/usr/bin/python3 has no cv2 for the reference");
   /* Lines that are not 17 numbers (libpng warnings) are skipped. */
   int rc = cn_test_sh(out, sizeof out,
                       "/usr/bin/python3 '%s/tests/vision/blazeface_ref.py' "
