@@ -106,26 +106,53 @@ static void test_blazeface_matches_reference_on_every_frame(void **state) {
                       json_number_value(json_object_get(b, "y")),
                       json_number_value(json_object_get(b, "w")),
                       json_number_value(json_object_get(b, "h"))};
-    assert_int_equal(json_array_size(json_object_get(b, "keypoints")), 6);
-    /* The reference on the same picture. */
+    json_t *kps = json_object_get(b, "keypoints");
+    assert_int_equal(json_array_size(kps), 6);
+    /* The reference on the same picture: one line of 17 numbers per
+     * face (libpng warnings are other lines). */
     assert_int_equal(cn_test_sh(out, sizeof out,
                                 "cd %s && /usr/bin/python3 "
                                 "tests/vision/blazeface_ref.py %s "
                                 "%s/face_%03d.png",
                                 cn_test_source_dir(), BLAZEFACE, dir, i + 1),
                      0);
-    double ref[5];
-    assert_int_equal(sscanf(out, "%lf %lf %lf %lf %lf", &ref[0], &ref[1],
-                            &ref[2], &ref[3], &ref[4]),
-                     5);
-    double iou_v = iou(mine, ref + 1);
-    if (iou_v < 0.9)
-      fail_msg("frame %d: IoU %.3f (camnet %.1f %.1f %.1f %.1f, reference "
-               "%.1f %.1f %.1f %.1f)",
-               i + 1, iou_v, mine[0], mine[1], mine[2], mine[3], ref[1], ref[2],
-               ref[3], ref[4]);
-    assert_true(fabs(json_number_value(json_object_get(b, "score")) - ref[0]) <
-                0.02);
+    double ref[17];
+    int nref = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+      double v[17];
+      char tail;
+      int got = sscanf(line,
+                       "%lf %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf %lf "
+                       "%lf %lf %lf %lf %c",
+                       &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7],
+                       &v[8], &v[9], &v[10], &v[11], &v[12], &v[13], &v[14],
+                       &v[15], &v[16], &tail);
+      if (got == 17 && nref++ == 0)
+        memcpy(ref, v, sizeof ref);
+    }
+    /* As many faces as the reference finds. */
+    assert_int_equal(nref, (int)json_array_size(boxes));
+    /* Tolerances from what is achieved on these frames (IoU 0.998 or
+     * better, scores 0.0003 apart, keypoints within 0.2 px): a 1-pixel
+     * shift of this ~100-pixel box costs IoU 0.02. */
+    double iou_v = iou(mine, ref + 1),
+           score = json_number_value(json_object_get(b, "score"));
+    double worst = 0;
+    for (int k = 0; k < 6; k++) {
+      json_t *kp = json_array_get(kps, (size_t)k);
+      double dx = json_number_value(json_array_get(kp, 0)) - ref[5 + 2 * k],
+             dy = json_number_value(json_array_get(kp, 1)) - ref[6 + 2 * k];
+      worst = fmax(worst, sqrt(dx * dx + dy * dy));
+    }
+    print_message("frame %d: IoU %.4f, score %.4f vs %.4f, keypoints within "
+                  "%.2f px\n",
+                  i + 1, iou_v, score, ref[0], worst);
+    if (iou_v < 0.99 || fabs(score - ref[0]) > 0.002 || worst > 2.0)
+      fail_msg("frame %d: IoU %.4f, score %.4f vs %.4f, a keypoint %.2f px "
+               "away (camnet %.1f %.1f %.1f %.1f, reference %.1f %.1f %.1f "
+               "%.1f)",
+               i + 1, iou_v, score, ref[0], worst, mine[0], mine[1], mine[2],
+               mine[3], ref[1], ref[2], ref[3], ref[4]);
   }
   json_decref(recs);
 }
