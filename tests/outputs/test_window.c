@@ -12,6 +12,7 @@
 #include <cairo.h>
 #include <dlfcn.h>
 #include <fontconfig/fontconfig.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -586,6 +587,28 @@ static double mean_luma(const uint8_t *shot, int x0, int y0, int w, int h) {
   return sum / ((double)w * h);
 }
 
+/* Counts the JSON records with an inference result, by source, and
+ * those of source 1 output after t (seconds, CLOCK_MONOTONIC). */
+static void count_inferred(const char *path, double t, unsigned long long by[2],
+                           unsigned long long *after) {
+  FILE *fp = fopen(path, "r");
+  assert_non_null(fp);
+  char line[1 << 14];
+  while (fgets(line, sizeof line, fp)) {
+    json_t *rec = json_loads(line, 0, NULL);
+    assert_non_null(rec);
+    json_int_t src = json_integer_value(json_object_get(rec, "source"));
+    assert_true(src == 0 || src == 1);
+    if (json_object_get(rec, "infer_ms")) {
+      by[src]++;
+      if (src == 1 && json_number_value(json_object_get(rec, "t_out")) > t)
+        (*after)++;
+    }
+    json_decref(rec);
+  }
+  fclose(fp);
+}
+
 /* The program with two sources: the window shows the first (320x240,
  * filling it); Tab switches it to the second (160x240, so letterboxed
  * with black bars 80 pixels wide), and the run goes on for both. */
@@ -601,11 +624,15 @@ static void test_program_tab_switches_source(void **state) {
   char bin[1024], log[1024];
   snprintf(bin, sizeof bin, "%s/camnet", cn_test_build_dir());
   snprintf(log, sizeof log, "%s/camnet.log", dir);
+  char jsonl[1024];
+  snprintf(jsonl, sizeof jsonl, "%s/tab.jsonl", dir);
   char *argv[] = {bin,
                   "--model",
                   model,
                   "--duration",
                   "30",
+                  "--json",
+                  jsonl,
                   "test:320x240@15",
                   "test:160x240@15",
                   NULL};
@@ -644,6 +671,7 @@ static void test_program_tab_switches_source(void **state) {
     left0 = mean_luma(before, x + 10, y + 40, 60, 150);
     free(before);
   }
+  double t_tab = cn_ns_to_s(cn_clock_now()); /* the JSON's clock */
   press("camnet", "Tab");
   double left1 = 0;
   for (int i = 0; i < 100; i++) { /* the next picture of source 1 */
@@ -664,8 +692,26 @@ static void test_program_tab_switches_source(void **state) {
     fail_msg("left of the window: %.1f before Tab, %.1f after (log: %s)", left0,
              left1, out);
   assert_non_null(strstr(out, "window: source 1, test:160x240@15"));
-  /* Both sources were inferred throughout. */
-  assert_non_null(strstr(out, "by source)"));
+  /* Both sources were inferred throughout: the summary's counts, each
+   * the number of records with a result, and source 1's go on after
+   * Tab. */
+  unsigned long long total = 0, by[2] = {0, 0};
+  const char *sum = strstr(out, " inferences (");
+  while (sum && sum > out && sum[-1] != ' ')
+    sum--;
+  if (!sum || sscanf(sum, "%llu inferences (%llu + %llu by source)", &total,
+                     &by[0], &by[1]) != 3)
+    fail_msg("no per-source inference counts in the summary: %s", out);
+  print_message("inferences %llu (%llu + %llu by source)\n", total, by[0],
+                by[1]);
+  if (!(by[0] > 0 && by[1] > 0 && total == by[0] + by[1]))
+    fail_msg("inferences %llu (%llu + %llu by source)", total, by[0], by[1]);
+  unsigned long long recs[2] = {0, 0}, after_tab = 0;
+  count_inferred(jsonl, t_tab, recs, &after_tab);
+  if (recs[0] != by[0] || recs[1] != by[1] || after_tab == 0)
+    fail_msg("records with a result: %llu + %llu (%llu of source 1 after "
+             "Tab), summary %llu + %llu",
+             recs[0], recs[1], after_tab, by[0], by[1]);
 }
 
 int main(void) {
