@@ -41,6 +41,11 @@ if [ -x scripts/fetch-models.sh ]; then bash scripts/fetch-models.sh; fi
 echo "== clang-format (make format rewrites what this lists)" >&2
 find src tests tools -name '*.[ch]' -print0 | xargs -0 clang-format --dry-run --Werror
 
+echo "== every script and tool the docs name for a figure exists" >&2
+for f in $(grep -ohE '(scripts|tools)/[A-Za-z0-9_./-]+\.(sh|c|py)' README.md docs/*.md | sort -u); do
+  [ -e "$f" ] || { echo "check: README/docs name $f, which does not exist" >&2; exit 1; }
+done
+
 echo "== build (-Werror) and test" >&2
 configure build
 run_ctest build --output-on-failure -j2 --timeout 300
