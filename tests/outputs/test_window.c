@@ -609,6 +609,30 @@ static void count_inferred(const char *path, double t, unsigned long long by[2],
   fclose(fp);
 }
 
+/* Both sources were inferred throughout: the summary's counts (in out),
+ * each the number of records with a result in jsonl, and source 1's go on
+ * after t_tab. */
+static void check_both_inferred(const char *out, const char *jsonl,
+                                double t_tab) {
+  unsigned long long total = 0, by[2] = {0, 0};
+  const char *sum = strstr(out, " inferences (");
+  while (sum && sum > out && sum[-1] != ' ')
+    sum--;
+  if (!sum || sscanf(sum, "%llu inferences (%llu + %llu by source)", &total,
+                     &by[0], &by[1]) != 3)
+    fail_msg("no per-source inference counts in the summary: %s", out);
+  print_message("inferences %llu (%llu + %llu by source)\n", total, by[0],
+                by[1]);
+  if (!(by[0] > 0 && by[1] > 0 && total == by[0] + by[1]))
+    fail_msg("inferences %llu (%llu + %llu by source)", total, by[0], by[1]);
+  unsigned long long recs[2] = {0, 0}, after_tab = 0;
+  count_inferred(jsonl, t_tab, recs, &after_tab);
+  if (recs[0] != by[0] || recs[1] != by[1] || after_tab == 0)
+    fail_msg("records with a result: %llu + %llu (%llu of source 1 after "
+             "Tab), summary %llu + %llu",
+             recs[0], recs[1], after_tab, by[0], by[1]);
+}
+
 /* The program with two sources: the window shows the first (320x240,
  * filling it); Tab switches it to the second (160x240, so letterboxed
  * with black bars 80 pixels wide), and the run goes on for both. */
@@ -692,26 +716,7 @@ static void test_program_tab_switches_source(void **state) {
     fail_msg("left of the window: %.1f before Tab, %.1f after (log: %s)", left0,
              left1, out);
   assert_non_null(strstr(out, "window: source 1, test:160x240@15"));
-  /* Both sources were inferred throughout: the summary's counts, each
-   * the number of records with a result, and source 1's go on after
-   * Tab. */
-  unsigned long long total = 0, by[2] = {0, 0};
-  const char *sum = strstr(out, " inferences (");
-  while (sum && sum > out && sum[-1] != ' ')
-    sum--;
-  if (!sum || sscanf(sum, "%llu inferences (%llu + %llu by source)", &total,
-                     &by[0], &by[1]) != 3)
-    fail_msg("no per-source inference counts in the summary: %s", out);
-  print_message("inferences %llu (%llu + %llu by source)\n", total, by[0],
-                by[1]);
-  if (!(by[0] > 0 && by[1] > 0 && total == by[0] + by[1]))
-    fail_msg("inferences %llu (%llu + %llu by source)", total, by[0], by[1]);
-  unsigned long long recs[2] = {0, 0}, after_tab = 0;
-  count_inferred(jsonl, t_tab, recs, &after_tab);
-  if (recs[0] != by[0] || recs[1] != by[1] || after_tab == 0)
-    fail_msg("records with a result: %llu + %llu (%llu of source 1 after "
-             "Tab), summary %llu + %llu",
-             recs[0], recs[1], after_tab, by[0], by[1]);
+  check_both_inferred(out, jsonl, t_tab);
 }
 
 int main(void) {
