@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* program_invocation_short_name */
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -171,4 +172,38 @@ bool cn_test_wait_port(int port, int timeout_ms) {
 
 bool cn_test_have(const char *prog) {
   return cn_test_sh(NULL, 0, "command -v '%s' >/dev/null", prog) == 0;
+}
+
+static int skips;
+
+void cn_test_note_skip(const char *func, const char *missing, const char *fmt,
+                       ...) {
+  char why[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  char line[1400];
+  if (missing)
+    snprintf(line, sizeof line, "SKIP: missing %s: %s (%s)", missing, why,
+             func);
+  else
+    snprintf(line, sizeof line, "SKIP: %s (%s)", why, func);
+  fprintf(stderr, "%s\n", line);
+  skips++;
+  const char *log = getenv("CN_TEST_SKIP_LOG");
+  FILE *f = log && *log ? fopen(log, "a") : NULL;
+  if (f) {
+    fprintf(f, "%s: %s\n", program_invocation_short_name, line);
+    fclose(f);
+  }
+}
+
+int cn_test_run_group(const char *name, const struct CMUnitTest *tests,
+                      size_t n, CMFixtureFunction setup,
+                      CMFixtureFunction teardown) {
+  int failed = _cmocka_run_group_tests(name, tests, n, setup, teardown);
+  if (failed)
+    return failed == CN_TEST_SKIP_CODE ? failed + 1 : failed;
+  return skips ? CN_TEST_SKIP_CODE : 0;
 }

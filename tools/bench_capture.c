@@ -1,10 +1,13 @@
 /* bench_capture: what a camnet network source costs, against a plain
  * libavformat/libavcodec read-and-decode loop measured in the same run.
  *
- *   bench_capture [--seconds S] [--size WxH]
+ *   bench_capture [--seconds S] [--size WxH] [--fps F]
  *                 [--streams h264,mjpeg,h264gst,rtpjpeg]
+ *                 [--mjpeg-threads N]
  *
- * Streams (loopback, 1280x720 unless --size, at 30 fps, frames painted
+ * Streams (loopback, 1280x720 unless --size, at 30 fps unless --fps;
+ * the MJPEG server's encoder uses one thread unless --mjpeg-threads, 0
+ * for ffmpeg's default frame threads; frames painted
  * with their number by the servers next to this program):
  *   h264     rtsp://  cn_rtsp_server --codec h264 (x264 zerolatency), TCP
  *   mjpeg    http://  cn_pattern_feed | ffmpeg -f mpjpeg -listen 1
@@ -54,7 +57,9 @@
 #include "core/pattern.h"
 #include "camnet/source.h"
 
-#define FPS 30
+static int g_fps = 30;
+static char *g_mjpeg_threads = "1";
+#define FPS g_fps
 #define WARMUP_NS CN_NS_PER_S
 
 typedef enum kind {
@@ -190,7 +195,7 @@ static int server_start(server_t *s, kind_t kind, const char *tag) {
         "-loglevel", "error",  "-f",      "rawvideo", "-pix_fmt",
         "bgr24",     "-s",     size,      "-r",       fps,
         "-i",        "-",      "-c:v",    "mjpeg",    "-pix_fmt",
-        "yuvj420p",  "-q:v",   "4",       "-threads", "1",
+        "yuvj420p",  "-q:v",   "4",       "-threads", g_mjpeg_threads,
         "-f",        "mpjpeg", "-listen", "1",        s->url,
         NULL};
     s->pid = spawn(argv, out);
@@ -573,12 +578,19 @@ int main(int argc, char **argv) {
       seconds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--streams") && i + 1 < argc)
       streams = argv[++i];
+    else if (!strcmp(argv[i], "--fps") && i + 1 < argc &&
+             atoi(argv[i + 1]) >= 1 && atoi(argv[i + 1]) <= 240)
+      g_fps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--mjpeg-threads") && i + 1 < argc &&
+             atoi(argv[i + 1]) >= 0)
+      g_mjpeg_threads = argv[++i];
     else if (!strcmp(argv[i], "--size") && i + 1 < argc &&
              sscanf(argv[i + 1], "%dx%d", &g_width, &g_height) == 2)
       i++;
     else {
       fprintf(stderr, "usage: bench_capture [--seconds S] [--size WxH] "
-                      "[--streams h264,mjpeg,h264gst,rtpjpeg]\n");
+                      "[--fps F] [--streams h264,mjpeg,h264gst,rtpjpeg] "
+                      "[--mjpeg-threads N]\n");
       return 2;
     }
   }

@@ -1,9 +1,11 @@
 /* cn_pattern_feed: paced raw BGR24 pattern frames for an encoder's stdin.
  *
  *   cn_pattern_feed --size WxH --fps F [--log FILE] [--count N]
- *                   [-- COMMAND ARGS...]
+ *                   [--first N] [-- COMMAND ARGS...]
  *
- * Writes frames numbered 1, 2, 3... (cn_pattern_paint_bgr) at F frames a
+ * Writes frames numbered 1, 2, 3... (from --first N if given, so that a
+ * test tells a restarted server's frames from the old one's;
+ * cn_pattern_paint_bgr) at F frames a
  * second to stdout, or to the stdin of COMMAND, which it starts, e.g.
  *   cn_pattern_feed --size 640x480 --fps 15 -- ffmpeg -f rawvideo
  *     -pix_fmt bgr24 -s 640x480 -r 15 -i - -c:v mjpeg -f mpjpeg
@@ -41,7 +43,7 @@ static void on_signal(int sig) {
 static int usage(const char *why) {
   fprintf(stderr, "cn_pattern_feed: %s\n", why);
   fprintf(stderr, "usage: cn_pattern_feed --size WxH --fps F [--log FILE] "
-                  "[--count N] [-- COMMAND ARGS...]\n");
+                  "[--count N] [--first N] [-- COMMAND ARGS...]\n");
   return 2;
 }
 
@@ -87,7 +89,7 @@ static pid_t spawn_reader(char **argv, int *fd) {
 int main(int argc, char **argv) {
   int width = 0, height = 0;
   double fps = 0;
-  long count = -1;
+  long count = -1, first = 1;
   const char *log_path = NULL;
   char **cmd = NULL;
   for (int i = 1; i < argc; i++) {
@@ -107,6 +109,8 @@ int main(int argc, char **argv) {
       log_path = v;
     else if (!strcmp(a, "--count"))
       count = atol(v);
+    else if (!strcmp(a, "--first"))
+      first = atol(v);
     else
       return usage("unknown option");
   }
@@ -114,6 +118,8 @@ int main(int argc, char **argv) {
     return usage("--size must be 68x16 to 8192x8192");
   if (!(fps >= 0.1 && fps <= 1000))
     return usage("--fps must be 0.1..1000");
+  if (first < 1 || first > 1000000000L)
+    return usage("--first must be 1..1000000000");
 
   struct sigaction sa = {0};
   sa.sa_handler = on_signal; /* no SA_RESTART: a blocked write returns */
@@ -141,7 +147,8 @@ int main(int argc, char **argv) {
 
   const int64_t period = (int64_t)(1e9 / fps);
   int64_t deadline = cn_clock_now();
-  for (uint32_t n = 1; !g_stop && (count < 0 || (long)n <= count); n++) {
+  for (uint32_t n = (uint32_t)first;
+       !g_stop && (count < 0 || (long)n - first < count); n++) {
     cn_pattern_paint_bgr(img, width * 3, width, height, n);
     if (write_all(fd, img, size))
       break;

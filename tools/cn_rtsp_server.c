@@ -1,14 +1,15 @@
 /* cn_rtsp_server: a loopback RTSP server whose frames carry their number.
  *
  *   cn_rtsp_server --port N [--path /cam] [--size WxH] [--fps F]
- *                  [--codec h264|mjpeg] [--slices N] [--log FILE]
+ *                  [--codec h264|mjpeg] [--slices N] [--log FILE] [--first N]
  *
  * Frames are painted with cn_pattern_paint_bgr (number 1, 2, 3... for the
- * life of the process) and pushed into an appsrc at the paced rate, then
- * encoded (x264enc zerolatency, or jpegenc for RTP JPEG). H.264 frames are
- * one slice, unless --slices asks for more (as cameras with sliced encoders
- * send: each slice is its own NAL unit and RTP packets). With --log, one
- * line "N t_push_ns" per pushed frame records when frame N went live
+ * life of the process, or from --first N, so that a test tells a restarted
+ * server's frames from the old one's) and pushed into an appsrc at the paced
+ * rate, then encoded (x264enc zerolatency, or jpegenc for RTP JPEG). H.264
+ * frames are one slice, unless --slices asks for more (as cameras with sliced
+ * encoders send: each slice is its own NAL unit and RTP packets). With --log,
+ * one line "N t_push_ns" per pushed frame records when frame N went live
  * (CLOCK_MONOTONIC), so a client can measure its own delay per frame.
  *
  * One pipeline is shared by all clients; frames are painted only while a
@@ -38,6 +39,7 @@ typedef struct server_opts {
   const char *codec;
   const char *log_path;
   int slices;
+  long first; /* the first frame's number (a restarted server's differ) */
 } server_opts_t;
 
 /* State shared by the GLib main loop (media callbacks) and the pusher
@@ -60,7 +62,7 @@ static int usage(const char *why) {
     fprintf(stderr, "cn_rtsp_server: %s\n", why);
   fprintf(stderr, "usage: cn_rtsp_server --port N [--path /cam] [--size WxH] "
                   "[--fps F] [--codec h264|mjpeg] [--slices N] "
-                  "[--log FILE]\n");
+                  "[--log FILE] [--first N]\n");
   return 2;
 }
 
@@ -70,7 +72,8 @@ static int parse_args(int argc, char **argv, server_opts_t *o) {
                        .height = 480,
                        .fps = 30.0,
                        .codec = "h264",
-                       .slices = 1};
+                       .slices = 1,
+                       .first = 1};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -92,6 +95,8 @@ static int parse_args(int argc, char **argv, server_opts_t *o) {
       o->log_path = v;
     else if (!strcmp(a, "--slices"))
       o->slices = atoi(v);
+    else if (!strcmp(a, "--first"))
+      o->first = atol(v);
     else
       return usage("unknown option");
   }
@@ -109,6 +114,8 @@ static int parse_args(int argc, char **argv, server_opts_t *o) {
     return usage("--codec must be h264 or mjpeg");
   if (o->slices < 1 || o->slices > 16)
     return usage("--slices must be 1..16");
+  if (o->first < 1 || o->first > 1000000000L)
+    return usage("--first must be 1..1000000000");
   return 0;
 }
 
@@ -176,7 +183,7 @@ static void on_media_configure(GstRTSPMediaFactory *factory,
 static gpointer pusher_main(gpointer data) {
   server_t *s = data;
   const gint64 period_us = (gint64)(1e6 / s->opts.fps);
-  uint32_t number = 0;
+  uint32_t number = (uint32_t)(s->opts.first - 1);
   gint64 deadline = 0;
   GstFlowReturn last = GST_FLOW_CUSTOM_SUCCESS; /* none yet */
   g_mutex_lock(&s->lock);
@@ -205,12 +212,15 @@ static gpointer pusher_main(gpointer data) {
         gst_buffer_unmap(buf, &map);
       }
       GST_BUFFER_DURATION(buf) = (GstClockTime)period_us * GST_USECOND;
+      /* Logged before the push: once pushed, a client may decode the frame
+       * and read the log before this thread runs again (seen on a loaded
+       * machine), and "never beyond the last pushed" must hold then. */
       int64_t t_push = cn_clock_now();
-      GstFlowReturn ret = gst_app_src_push_buffer(src, buf);
-      if (ret == GST_FLOW_OK && s->log) {
+      if (s->log) {
         fprintf(s->log, "%u %lld\n", (unsigned)number, (long long)t_push);
         fflush(s->log);
       }
+      GstFlowReturn ret = gst_app_src_push_buffer(src, buf);
       if (ret != last)
         fprintf(stderr, "cn_rtsp_server: frame %u: push %s\n", (unsigned)number,
                 gst_flow_get_name(ret));

@@ -138,10 +138,60 @@ static void test_sigterm_stops_cleanly_and_flushes(void **state) {
   free(dir);
 }
 
+/* The first and last t_capture (s) of a JSON Lines file; the count. */
+static int capture_span(const char *path, double *first, double *last) {
+  FILE *fp = fopen(path, "r");
+  assert_non_null(fp);
+  char line[1024];
+  int n = 0;
+  while (fgets(line, sizeof line, fp)) {
+    json_t *rec = json_loads(line, 0, NULL);
+    assert_non_null(rec);
+    double t = json_number_value(json_object_get(rec, "t_capture"));
+    if (!n++)
+      *first = t;
+    *last = t;
+    json_decref(rec);
+  }
+  fclose(fp);
+  return n;
+}
+
+/* --duration 1 on a 20 fps camera: the frames delivered were captured
+ * over about one second (not the wall time of the run, which start-up
+ * and a loaded machine stretch), and their count is what was delivered.
+ * The span is at least half the duration (a run ended at once, or by the
+ * frame count, fails) and at most 1.5 s (a duration read in other units,
+ * or not at all, fails; `timeout` ends a run that never stops). */
 static void test_duration(void **state) {
   (void)state;
-  assert_int_equal(camnet("--duration 0.5 test:160x120@20"), 0);
-  assert_non_null(strstr(out, "delivered"));
+  char *dir = cn_test_mkdtemp();
+  char path[600];
+  snprintf(path, sizeof path, "%s/d.jsonl", dir);
+  assert_int_equal(cn_test_sh(out, sizeof out,
+                              "timeout 20 %s/camnet --duration 1 --json %s "
+                              "test:160x120@20",
+                              cn_test_build_dir(), path),
+                   0);
+  double first = 0, last = 0;
+  int n = capture_span(path, &first, &last);
+  unsigned long long captured = 0, delivered = 0;
+  const char *s = strstr(out, " captured, ");
+  while (s && s > out && s[-1] != ' ')
+    s--;
+  if (!s ||
+      sscanf(s, "%llu captured, %llu delivered", &captured, &delivered) != 2)
+    fail_msg("no counts in the summary: %s", out);
+  print_message("%d records over %.3f s; %llu captured, %llu delivered\n", n,
+                last - first, captured, delivered);
+  if (!(last - first >= 0.5 && last - first <= 1.5))
+    fail_msg("records span %.3f s of capture for --duration 1", last - first);
+  assert_int_equal((unsigned long long)n, delivered);
+  /* 20 fps for the span, give or take a frame: no more were captured. */
+  assert_true(captured >= (unsigned long long)n &&
+              captured <= (unsigned long long)((last - first) * 20 + 0.5) + 2);
+  cn_test_rmtree(dir);
+  free(dir);
 }
 
 static void test_errors_are_one_clear_line(void **state) {

@@ -381,7 +381,7 @@ static const cmp_t caffenet_cmps[] = {
 static void test_caffenet_matches_opencv(void **state) {
   (void)state;
   if (!have_opencv())
-    CN_TEST_SKIP("no /usr/bin/python3 with cv2 (python3-opencv)");
+    CN_TEST_SKIP_MISSING("python3-opencv", "no /usr/bin/python3 with cv2");
   int64_t in[4] = {1, 3, 35, 35};
   for (int v1 = 0; v1 < 2; v1++) {
     char *dir = cn_test_mkdtemp(), p[512];
@@ -491,7 +491,7 @@ static void mixed_weights(mb_t *m) {
 static void test_mixed_layers_match_opencv(void **state) {
   (void)state;
   if (!have_opencv())
-    CN_TEST_SKIP("no /usr/bin/python3 with cv2 (python3-opencv)");
+    CN_TEST_SKIP_MISSING("python3-opencv", "no /usr/bin/python3 with cv2");
   static const cmp_t cmps[] = {
       {"conv0", "conv0"}, {"bn0", "conv0"},   {"sc0", "conv0"},
       {"relu0", "conv0"}, {"b3", "b3"},       {"b4", "b4"},
@@ -673,7 +673,7 @@ static int cmp_rows(const void *a, const void *b) {
 static void test_ssd_matches_opencv(void **state) {
   (void)state;
   if (!have_opencv())
-    CN_TEST_SKIP("no /usr/bin/python3 with cv2 (python3-opencv)");
+    CN_TEST_SKIP_MISSING("python3-opencv", "no /usr/bin/python3 with cv2");
   char *dir = cn_test_mkdtemp(), p[512];
   mb_t m;
   ssd_weights(&m);

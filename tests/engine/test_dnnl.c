@@ -1055,7 +1055,8 @@ static void test_real_models(void **state) {
     ran++;
   }
   if (!ran)
-    CN_TEST_SKIP("no models in %s/models (make models)", cn_test_source_dir());
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "no models in %s/models",
+                         cn_test_source_dir());
 }
 
 /* Through the public API: cn_model_run allocates nothing once loaded. */
@@ -1065,7 +1066,7 @@ static void test_model_run_no_allocation(void **state) {
   snprintf(path, sizeof(path), "%s/models/onnx-squeezenet/model.onnx",
            cn_test_source_dir());
   if (access(path, R_OK))
-    CN_TEST_SKIP("%s is missing (make models)", path);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", path);
   cn_model_opts_t o;
   cn_model_opts_default(&o);
   o.backend = "dnnl";

@@ -555,8 +555,8 @@ static void test_models_optimized_vs_not(void **state) {
     ran++;
   }
   if (!ran)
-    CN_TEST_SKIP("no models under %s/models (scripts/models, fetch)",
-                 cn_test_source_dir());
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "no models under %s/models",
+                         cn_test_source_dir());
 }
 
 int main(void) {

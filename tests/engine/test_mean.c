@@ -27,7 +27,7 @@ static void write_bytes(const char *path, const void *b, size_t n) {
 static void test_npy_from_numpy(void **state) {
   (void)state;
   if (!have_numpy())
-    CN_TEST_SKIP("no /usr/bin/python3 with numpy");
+    CN_TEST_SKIP_MISSING("python3-numpy", "no /usr/bin/python3 with numpy");
   char *dir = cn_test_mkdtemp(), out[1024];
   int rc = cn_test_sh(
       out, sizeof out,

@@ -375,12 +375,11 @@ static void run_case(const model_case_t *mc) {
              mc->weights);
   if (!file_exists(path) || !file_exists(input) ||
       (mc->weights && !file_exists(weights)))
-    CN_TEST_SKIP("%s: models/%s is missing (scripts/fetch-models.sh makes it)",
-                 mc->dir, mc->dir);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "models/%s", mc->dir);
   if (!have_opencv())
-    CN_TEST_SKIP("%s: /usr/bin/python3 has no cv2 (python3-opencv) for the "
-                 "reference",
-                 mc->dir);
+    CN_TEST_SKIP_MISSING("python3-opencv",
+                         "%s: /usr/bin/python3 has no cv2 for the reference",
+                         mc->dir);
 
   char *tmp = cn_test_mkdtemp();
   assert_non_null(tmp);

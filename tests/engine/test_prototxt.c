@@ -245,11 +245,11 @@ static unsigned char *read_all(const char *path, size_t *n) {
 static void test_matches_google_text_format(void **state) {
   (void)state;
   if (!cn_test_have("/usr/bin/python3"))
-    CN_TEST_SKIP("no /usr/bin/python3");
+    CN_TEST_SKIP_MISSING("python3", "no /usr/bin/python3");
   char out[512];
   if (cn_test_sh(out, sizeof out,
                  "/usr/bin/python3 -c 'import google.protobuf.text_format'"))
-    CN_TEST_SKIP("python3-protobuf missing: %s", out);
+    CN_TEST_SKIP_MISSING("python3-protobuf", "%s", out);
   static const char *texts[] = {
       "name: \"GoogLeNet-ish\"\n"
       "input: \"data\"\n"

@@ -1,8 +1,11 @@
 /* Fuzz target: bytes as a .caffemodel for a fixed deploy prototxt that uses
  * every layer with weights, and the same bytes as a .binaryproto and an
- * .npy mean. Any input must end in success or a one-line error. */
+ * .npy mean. Any input must end in success or a one-line error.
+ * cn_fuzz_outcome says what each reader made of it (replay.c checks it
+ * for the named seeds). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,19 +28,32 @@ static const char net[] =
     "layer { name: \"f\" type: \"InnerProduct\" bottom: \"d\" top: \"f\"\n"
     "  inner_product_param { num_output: 3 } }\n";
 
-static void check(const cn_err_t *err) {
+char cn_fuzz_outcome[1024];
+static size_t used;
+
+/* Checks the error is one line, and adds "what: ok|message" to the
+ * outcome. */
+static void check(const char *what, const cn_err_t *err) {
   if (err->code &&
       (strlen(err->msg) >= CN_ERR_MSG_MAX || strchr(err->msg, '\n')))
     abort();
+  if (used < sizeof cn_fuzz_outcome) {
+    int w = snprintf(cn_fuzz_outcome + used, sizeof cn_fuzz_outcome - used,
+                     "%s%s: %s", used ? "; " : "", what,
+                     err->code ? err->msg : "ok");
+    used += w > 0 ? (size_t)w : 0;
+  }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cn_err_t err = {0};
   cn_graph_t *g = NULL;
+  used = 0;
+  cn_fuzz_outcome[0] = 0;
   if (cn_caffe_load_mem(net, sizeof net - 1, data, size, "fuzz.prototxt",
                         "fuzz.caffemodel", &g, &err) == 0)
     cn_graph_destroy(g);
-  check(&err);
+  check("caffemodel", &err);
 
   cn_npy_t a;
   cn_mean_t m;
@@ -47,13 +63,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       cn_mean_free(&m);
     cn_npy_free(&a);
   }
-  check(&err);
+  check("binaryproto", &err);
   memset(&err, 0, sizeof err);
   if (cn_npy_read_mem(data, size, "fuzz.npy", &a, &err) == 0) {
     if (cn_mean_fit(&a, "fuzz.npy", 3, 5, 7, &m, &err) == 0)
       cn_mean_free(&m);
     cn_npy_free(&a);
   }
-  check(&err);
+  check("npy", &err);
   return 0;
 }

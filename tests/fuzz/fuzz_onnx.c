@@ -1,8 +1,11 @@
 /* Fuzz target: bytes as an .onnx model. Any input must end in a graph or a
  * one-line error; a graph that loads is optimized and, when small, run
- * through the reference backend on zeros (kernels meet odd shapes too). */
+ * through the reference backend on zeros (kernels meet odd shapes too).
+ * cn_fuzz_outcome says whether it loaded and optimized, or the error
+ * (replay.c checks it for the named seeds). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,14 +48,21 @@ static void run(const cn_graph_t *g) {
     free(outs[i]);
 }
 
+char cn_fuzz_outcome[1024];
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cn_err_t err = {0};
   cn_graph_t *g = NULL;
   if (cn_onnx_load_mem(data, size, "fuzz.onnx", &g, &err) == 0) {
     run(g);
-    if (cn_graph_optimize(g, CN_OPT_ALL, &err) == 0)
+    int rc = cn_graph_optimize(g, CN_OPT_ALL, &err);
+    snprintf(cn_fuzz_outcome, sizeof cn_fuzz_outcome, "load: ok; optimize: %s",
+             rc ? err.msg : "ok");
+    if (rc == 0)
       run(g);
     cn_graph_destroy(g);
+  } else {
+    snprintf(cn_fuzz_outcome, sizeof cn_fuzz_outcome, "load: %s", err.msg);
   }
   check(&err);
   return 0;

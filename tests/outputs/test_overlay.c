@@ -527,7 +527,7 @@ static uint8_t *read_all(const char *path, size_t *n) {
 static void test_png(void **state) {
   (void)state;
   if (!cn_test_have("ffmpeg"))
-    CN_TEST_SKIP("ffmpeg not on PATH");
+    CN_TEST_SKIP_MISSING("ffmpeg", "ffmpeg not on PATH");
   cn_overlay_t *ov = NULL;
   assert_int_equal(cn_overlay_create(NULL, &ov, NULL), 0);
   cn_frame_t *src = grey_frame(321, 200, 0);

@@ -209,7 +209,7 @@ static void check_box(const uint8_t *img, const cn_frame_t *canvas, int k) {
 static void test_sixty_frames(void **state) {
   (void)state;
   if (!cn_test_have("ffprobe") || !cn_test_have("ffmpeg"))
-    CN_TEST_SKIP("ffmpeg/ffprobe not on PATH");
+    CN_TEST_SKIP_MISSING("ffmpeg", "ffmpeg/ffprobe not on PATH");
   char path[1024];
   snprintf(path, sizeof path, "%s/sixty.mp4", dir);
   cn_recorder_t *rec = NULL;
@@ -258,7 +258,7 @@ static void test_sixty_frames(void **state) {
 static void test_source_timing(void **state) {
   (void)state;
   if (!cn_test_have("ffprobe"))
-    CN_TEST_SKIP("ffprobe not on PATH");
+    CN_TEST_SKIP_MISSING("ffmpeg", "ffprobe not on PATH");
   char path[1024], stream[512];
   double dur = 0;
   cn_err_t err = {0};
@@ -302,7 +302,7 @@ static void test_source_timing(void **state) {
 static void test_sizes(void **state) {
   (void)state;
   if (!cn_test_have("ffmpeg"))
-    CN_TEST_SKIP("ffmpeg not on PATH");
+    CN_TEST_SKIP_MISSING("ffmpeg", "ffmpeg not on PATH");
   char path[1024], stream[512];
   double dur;
   snprintf(path, sizeof path, "%s/sizes.mkv", dir);
@@ -376,7 +376,7 @@ static void test_never_blocks(void **state) {
 static void test_stuck_writer(void **state) {
   (void)state;
   if (!cn_test_have("ffprobe"))
-    CN_TEST_SKIP("ffprobe not on PATH");
+    CN_TEST_SKIP_MISSING("ffmpeg", "ffprobe not on PATH");
   char fifo[1024], copy[1024], cmd[3000];
   snprintf(fifo, sizeof fifo, "%s/pipe.ts", dir);
   snprintf(copy, sizeof copy, "%s/copy.ts", dir);

@@ -12,6 +12,7 @@
 #include <cairo.h>
 #include <dlfcn.h>
 #include <fontconfig/fontconfig.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -130,12 +131,14 @@ static int teardown(void **state) {
 }
 
 static void need_x(void) {
+  if (no_x[0] && !cn_test_have("Xvfb"))
+    CN_TEST_SKIP_MISSING("xvfb", "%s", no_x);
   if (no_x[0])
     CN_TEST_SKIP("%s", no_x);
   if (!cn_test_have("xwininfo") || !cn_test_have("xdotool") ||
       !cn_test_have("xwd") || !cn_test_have("ffmpeg"))
-    CN_TEST_SKIP("needs xwininfo (x11-utils), xdotool, xwd (x11-apps) and "
-                 "ffmpeg");
+    CN_TEST_SKIP_MISSING("x11-utils, xdotool, x11-apps or ffmpeg",
+                         "needs xwininfo, xdotool, xwd and ffmpeg");
 }
 
 /* A w x h canvas: grey, a class-0 box at (100, 80, 200, 150) in source
@@ -584,6 +587,52 @@ static double mean_luma(const uint8_t *shot, int x0, int y0, int w, int h) {
   return sum / ((double)w * h);
 }
 
+/* Counts the JSON records with an inference result, by source, and
+ * those of source 1 output after t (seconds, CLOCK_MONOTONIC). */
+static void count_inferred(const char *path, double t, unsigned long long by[2],
+                           unsigned long long *after) {
+  FILE *fp = fopen(path, "r");
+  assert_non_null(fp);
+  char line[1 << 14];
+  while (fgets(line, sizeof line, fp)) {
+    json_t *rec = json_loads(line, 0, NULL);
+    assert_non_null(rec);
+    json_int_t src = json_integer_value(json_object_get(rec, "source"));
+    assert_true(src == 0 || src == 1);
+    if (json_object_get(rec, "infer_ms")) {
+      by[src]++;
+      if (src == 1 && json_number_value(json_object_get(rec, "t_out")) > t)
+        (*after)++;
+    }
+    json_decref(rec);
+  }
+  fclose(fp);
+}
+
+/* Both sources were inferred throughout: the summary's counts (in out),
+ * each the number of records with a result in jsonl, and source 1's go on
+ * after t_tab. */
+static void check_both_inferred(const char *out, const char *jsonl,
+                                double t_tab) {
+  unsigned long long total = 0, by[2] = {0, 0};
+  const char *sum = strstr(out, " inferences (");
+  while (sum && sum > out && sum[-1] != ' ')
+    sum--;
+  if (!sum || sscanf(sum, "%llu inferences (%llu + %llu by source)", &total,
+                     &by[0], &by[1]) != 3)
+    fail_msg("no per-source inference counts in the summary: %s", out);
+  print_message("inferences %llu (%llu + %llu by source)\n", total, by[0],
+                by[1]);
+  if (!(by[0] > 0 && by[1] > 0 && total == by[0] + by[1]))
+    fail_msg("inferences %llu (%llu + %llu by source)", total, by[0], by[1]);
+  unsigned long long recs[2] = {0, 0}, after_tab = 0;
+  count_inferred(jsonl, t_tab, recs, &after_tab);
+  if (recs[0] != by[0] || recs[1] != by[1] || after_tab == 0)
+    fail_msg("records with a result: %llu + %llu (%llu of source 1 after "
+             "Tab), summary %llu + %llu",
+             recs[0], recs[1], after_tab, by[0], by[1]);
+}
+
 /* The program with two sources: the window shows the first (320x240,
  * filling it); Tab switches it to the second (160x240, so letterboxed
  * with black bars 80 pixels wide), and the run goes on for both. */
@@ -595,15 +644,19 @@ static void test_program_tab_switches_source(void **state) {
            "%s/models/blazeface/face_detection_front_128x128_barracuda.onnx",
            cn_test_source_dir());
   if (access(model, R_OK))
-    CN_TEST_SKIP("%s missing (run scripts/fetch-models.sh)", model);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", model);
   char bin[1024], log[1024];
   snprintf(bin, sizeof bin, "%s/camnet", cn_test_build_dir());
   snprintf(log, sizeof log, "%s/camnet.log", dir);
+  char jsonl[1024];
+  snprintf(jsonl, sizeof jsonl, "%s/tab.jsonl", dir);
   char *argv[] = {bin,
                   "--model",
                   model,
                   "--duration",
                   "30",
+                  "--json",
+                  jsonl,
                   "test:320x240@15",
                   "test:160x240@15",
                   NULL};
@@ -642,6 +695,7 @@ static void test_program_tab_switches_source(void **state) {
     left0 = mean_luma(before, x + 10, y + 40, 60, 150);
     free(before);
   }
+  double t_tab = cn_ns_to_s(cn_clock_now()); /* the JSON's clock */
   press("camnet", "Tab");
   double left1 = 0;
   for (int i = 0; i < 100; i++) { /* the next picture of source 1 */
@@ -662,8 +716,7 @@ static void test_program_tab_switches_source(void **state) {
     fail_msg("left of the window: %.1f before Tab, %.1f after (log: %s)", left0,
              left1, out);
   assert_non_null(strstr(out, "window: source 1, test:160x240@15"));
-  /* Both sources were inferred throughout. */
-  assert_non_null(strstr(out, "by source)"));
+  check_both_inferred(out, jsonl, t_tab);
 }
 
 int main(void) {

@@ -339,7 +339,7 @@ static void test_conversion_and_scaling(void **state) {
 static void test_decodebin_file(void **state) {
   (void)state;
   if (!cn_test_have("ffmpeg"))
-    CN_TEST_SKIP("ffmpeg not installed");
+    CN_TEST_SKIP_MISSING("ffmpeg", "ffmpeg not on PATH");
   char *dir = cn_test_mkdtemp();
   assert_non_null(dir);
   char out[512];

@@ -28,6 +28,7 @@
 typedef struct server {
   pid_t pid;
   int port;
+  long first;    /* its first frame's number (0: 1) */
   char log[600]; /* "N t_push_ns" lines */
   char out[600]; /* the server's stdout and stderr */
 } server_t;
@@ -66,7 +67,7 @@ static int test_teardown(void **state) {
 static fixture_t *fixture(void **state) {
   fixture_t *fx = *state;
   if (access(fx->bin, X_OK))
-    CN_TEST_SKIP("%s not built (needs gstreamer-rtsp-server-1.0)", fx->bin);
+    CN_TEST_SKIP_MISSING("libgstrtspserver-1.0-dev", "%s not built", fx->bin);
   return fx;
 }
 
@@ -82,11 +83,13 @@ static void server_start_slices(fixture_t *fx, server_t *s, const char *codec,
   snprintf(port, sizeof port, "%d", s->port);
   snprintf(s->log, sizeof s->log, "%s/server-%d.log", fx->dir, s->port);
   snprintf(s->out, sizeof s->out, "%s/server-%d.out", fx->dir, s->port);
-  char nslices[16];
+  char nslices[16], first[24];
   snprintf(nslices, sizeof nslices, "%d", slices);
-  char *argv[] = {fx->bin, "--port", port,      "--size",      "320x240",
-                  "--fps", "30",     "--codec", (char *)codec, "--slices",
-                  nslices, "--log",  s->log,    NULL};
+  snprintf(first, sizeof first, "%ld", s->first > 0 ? s->first : 1);
+  char *argv[] = {fx->bin,       "--port",   port,    "--size",
+                  "320x240",     "--fps",    "30",    "--codec",
+                  (char *)codec, "--slices", nslices, "--log",
+                  s->log,        "--first",  first,   NULL};
   s->pid = cn_test_spawn(argv, s->out);
   fx->running = s->pid;
   assert_true(s->pid > 0);
@@ -270,8 +273,45 @@ static void test_slow_consumer_drops(void **state) {
   server_stop(&s, SIGTERM);
 }
 
+/* Every frame captured is delivered, dropped or pending: none is lost or
+ * counted twice, whatever the source went through. */
+static void check_counters(cn_source_t *src, const char *when) {
+  cn_source_stats_t st;
+  cn_source_get_stats(src, &st);
+  if (st.captured != st.delivered + st.dropped + st.pending)
+    fail_msg("%s: %llu captured, %llu delivered + %llu dropped + %llu "
+             "pending",
+             when, (unsigned long long)st.captured,
+             (unsigned long long)st.delivered, (unsigned long long)st.dropped,
+             (unsigned long long)st.pending);
+}
+
+/* Takes count frames that must come from server s: their numbers in
+ * [s->first, what s says it pushed] and increasing. The server logs a
+ * frame just after pushing it, so its log is given a moment to catch up
+ * with a frame already received. */
+static void take_from(cn_source_t *src, uint64_t *seq, const server_t *s,
+                      int count) {
+  int64_t last = 0;
+  for (int i = 0; i < count; i++) {
+    int64_t n = take_number(src, seq, NULL);
+    long pushed = server_last_pushed(s);
+    for (int k = 0; k < 100 && pushed < n; k++) {
+      cn_test_sleep_ms(20);
+      pushed = server_last_pushed(s);
+    }
+    if (n < s->first || n > pushed || n <= last)
+      fail_msg("frame %d after the reconnect: number %lld, after %lld; the "
+               "new server painted %ld..%ld",
+               i, (long long)n, (long long)last, s->first, pushed);
+    last = n;
+  }
+}
+
 /* Server gone: offline with the error recorded; server back on the same
- * port: online again, reconnects counted, frames flow with new numbers. */
+ * port: online again, reconnects counted, and every frame after that is
+ * one the new server painted (its numbers start at 1000001: a frame kept
+ * from the old server shows). The counters add up throughout. */
 static void check_reconnect(void **state, const char *transport, int sig) {
   fixture_t *fx = fixture(state);
   server_t s = {0};
@@ -279,25 +319,32 @@ static void check_reconnect(void **state, const char *transport, int sig) {
   cn_source_t *src = source_open(&s, transport, 2000, -1);
   uint64_t seq = 0;
   take_increasing(src, &seq, 10);
+  check_counters(src, "before the outage");
   server_stop(&s, sig);
   cn_source_stats_t st;
   assert_true(wait_online(src, false, 5000, &st));
   assert_int_not_equal(st.last_error, 0);
   assert_false(st.finished);
-  /* Offline is silence, not the end of the stream. */
+  /* A frame from before the outage is not handed out after it (it goes
+   * as the source goes offline), and offline is silence, not the end of
+   * the stream. */
+  for (int i = 0; i < 50 && st.pending; i++) {
+    cn_test_sleep_ms(20);
+    cn_source_get_stats(src, &st);
+  }
+  if (st.pending)
+    fail_msg("offline, and a frame from before the outage is still pending");
   cn_frame_t *f = NULL;
-  cn_source_get_stats(src, &st);
-  seq = st.captured; /* seq numbers count the frames put */
   assert_int_equal(cn_source_take(src, seq, 300 * CN_NS_PER_MS, &f, NULL, NULL),
                    CN_ETIMEDOUT);
+  check_counters(src, "offline");
 
+  s.first = 1000001;
   server_start(fx, &s, "h264");
   assert_true(wait_online(src, true, 15000, &st));
   assert_true(st.reconnects >= 1);
-  /* The new server counts from 1 again; seq keeps growing. */
-  uint64_t seq_before = seq;
-  take_increasing(src, &seq, 10);
-  assert_true(seq > seq_before);
+  take_from(src, &seq, &s, 10);
+  check_counters(src, "after the reconnect");
   cn_source_destroy(src);
   server_stop(&s, SIGTERM);
 }
@@ -390,6 +437,91 @@ static void test_no_reconnect_ends_stream(void **state) {
   cn_source_destroy(src);
 }
 
+/* reconnect = 3: the server gone for good, the source reopens three
+ * times with a doubling backoff (250, 500, 1000 ms: at least 1.75 s in
+ * all, which a loaded machine can only lengthen), then ends, saying so. */
+static void test_reconnect_n_gives_up_with_backoff(void **state) {
+  fixture_t *fx = fixture(state);
+  server_t s = {0};
+  server_start(fx, &s, "h264");
+  cn_source_t *src = source_open(&s, "tcp", 8000, 3);
+  uint64_t seq = 0;
+  take_increasing(src, &seq, 5);
+  server_stop(&s, SIGKILL);
+  cn_source_stats_t st;
+  assert_true(wait_online(src, false, 5000, &st));
+  int64_t t_offline = st.t_state; /* when it went offline */
+  cn_frame_t *f = NULL;
+  cn_err_t err = {0};
+  int rc = 0;
+  for (int i = 0; i < 150; i++) { /* 30 s at most */
+    rc = cn_source_take(src, seq, 200 * CN_NS_PER_MS, &f, &seq, &err);
+    if (rc == 0)
+      cn_frame_unref(&f);
+    else if (rc != CN_ETIMEDOUT)
+      break;
+  }
+  /* From the source's own stamp of going offline to the end as seen
+   * here: a late look only adds to it. */
+  double gave_up_ms = cn_ns_to_ms(cn_clock_now() - t_offline);
+  cn_source_get_stats(src, &st);
+  fprintf(stderr, "gave up %.0f ms after going offline: %s\n", gave_up_ms,
+          err.msg);
+  assert_int_equal(rc, CN_EOF);
+  assert_true(st.finished);
+  assert_int_equal(st.reconnects, 0);
+  if (!strstr(err.msg, "gave up after 3 reconnect attempts"))
+    fail_msg("the end is not explained: \"%s\"", err.msg);
+  if (gave_up_ms < 1750)
+    fail_msg("three reopens in %.0f ms: no doubling backoff (250 + 500 + "
+             "1000 ms)",
+             gave_up_ms);
+  cn_source_destroy(src);
+}
+
+/* The program's --reconnect 2: the server gone, camnet ends with status 1
+ * and says why, instead of retrying forever. */
+static void test_program_reconnect_n(void **state) {
+  fixture_t *fx = fixture(state);
+  server_t s = {0};
+  server_start(fx, &s, "h264");
+  char bin[600], uri[128], json[700], log[700];
+  snprintf(bin, sizeof bin, "%s/camnet", cn_test_build_dir());
+  snprintf(uri, sizeof uri, "rtsp://127.0.0.1:%d/cam", s.port);
+  snprintf(json, sizeof json, "%s/reconnect.jsonl", fx->dir);
+  snprintf(log, sizeof log, "%s/reconnect.log", fx->dir);
+  char *argv[] = {bin, "--reconnect", "2", "--json", json, uri, NULL};
+  pid_t pid = cn_test_spawn(argv, log);
+  assert_true(pid > 0);
+  char out[4096];
+  for (int i = 0; i < 300; i++) { /* some frames first (30 s at most) */
+    if (cn_test_sh(out, sizeof out, "test $(wc -l < %s) -ge 5", json) == 0)
+      break;
+    cn_test_sleep_ms(100);
+  }
+  server_stop(&s, SIGKILL);
+  int st = 0;
+  pid_t r = 0;
+  for (int i = 0; i < 300 && r != pid; i++) { /* 30 s at most */
+    r = waitpid(pid, &st, WNOHANG);
+    if (r != pid)
+      cn_test_sleep_ms(100);
+  }
+  if (r != pid)
+    cn_test_stop(pid, SIGKILL);
+  cn_test_sh(out, sizeof out, "cat '%s'; wc -l < '%s'", log, json);
+  if (r != pid)
+    fail_msg("camnet --reconnect 2 still ran 30 s after its server died: %s",
+             out);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 1)
+    fail_msg("camnet ended with status 0x%x: %s", st, out);
+  char expect[200];
+  snprintf(expect, sizeof expect, "%s: gave up after 2 reconnect attempts",
+           uri);
+  if (!strstr(out, expect))
+    fail_msg("no \"%s\" in: %s", expect, out);
+}
+
 /* Bad addresses fail at open with a message naming the URI. */
 static void test_open_errors(void **state) {
   fixture_t *fx = fixture(state);
@@ -437,6 +569,9 @@ int main(void) {
       cmocka_unit_test_teardown(test_reconnect_udp, test_teardown),
       cmocka_unit_test_teardown(test_frozen_server_times_out, test_teardown),
       cmocka_unit_test_teardown(test_no_reconnect_ends_stream, test_teardown),
+      cmocka_unit_test_teardown(test_reconnect_n_gives_up_with_backoff,
+                                test_teardown),
+      cmocka_unit_test_teardown(test_program_reconnect_n, test_teardown),
       cmocka_unit_test_teardown(test_open_errors, test_teardown),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -26,9 +26,9 @@ static int file_exists(const char *p) {
 
 static void need(const char *model, const char *photo) {
   if (!file_exists(model))
-    CN_TEST_SKIP("%s is missing (scripts/fetch-models.sh fetches it)", model);
+    CN_TEST_SKIP_MISSING("scripts/fetch-models.sh", "%s", model);
   if (!file_exists(photo))
-    CN_TEST_SKIP("%s is missing (apt-get install python3-skimage)", photo);
+    CN_TEST_SKIP_MISSING("python3-skimage", "%s", photo);
 }
 
 /* The photo as a camnet frame, decoded by the ffmpeg source. */
@@ -57,8 +57,8 @@ static int reference(const char *model, const char *photo, face_t *faces,
                      int max) {
   char out[4096];
   if (cn_test_sh(out, sizeof out, "/usr/bin/python3 -c 'import cv2, numpy'"))
-    CN_TEST_SKIP("/usr/bin/python3 has no cv2 (python3-opencv) for the "
-                 "reference");
+    CN_TEST_SKIP_MISSING("python3-opencv",
+                         "/usr/bin/python3 has no cv2 for the reference");
   /* Lines that are not 17 numbers (libpng warnings) are skipped. */
   int rc = cn_test_sh(out, sizeof out,
                       "/usr/bin/python3 '%s/tests/vision/blazeface_ref.py' "
@@ -176,6 +176,8 @@ static void astronaut(const char *backend) {
                   (double)ref[i].w, (double)ref[i].h);
   assert_int_equal(strong, 1);
   assert_true(nref >= 1 && ref[0].score > 0.75f);
+  /* The same faces as the reference, above the same threshold. */
+  assert_int_equal(res.nboxes, nref);
   const cn_box_t *b = &res.boxes[0];
   /* The face in astronaut.png spans about x 180..275, y 80..178. */
   float cx = b->x + b->w / 2, cy = b->y + b->h / 2;
@@ -184,19 +186,30 @@ static void astronaut(const char *backend) {
   float v = iou(b->x, b->y, b->w, b->h, ref[0].x, ref[0].y, ref[0].w, ref[0].h);
   print_message("IoU with the reference: %.4f, score %.4f vs %.4f\n", (double)v,
                 (double)b->score, (double)ref[0].score);
-  assert_true(v >= 0.9f);
-  assert_true(fabsf(b->score - ref[0].score) < 0.05f);
-  /* The six keypoints (eyes, nose, mouth, ears) within 4 px of the
+  /* Tolerances from what is achieved on this photo (IoU 0.998, score
+   * 0.0006 apart, keypoints within 0.1 px), with room for float
+   * rounding between backends and nothing more: on this 94-pixel box a
+   * 1-pixel shift already costs IoU 0.02. */
+  if (v < 0.99f)
+    fail_msg("IoU %.4f < 0.99", (double)v);
+  if (fabsf(b->score - ref[0].score) > 0.002f)
+    fail_msg("score %.4f, reference %.4f", (double)b->score,
+             (double)ref[0].score);
+  /* The six keypoints (eyes, nose, mouth, ears) within 2 px of the
    * reference's, and the right eye (of the person) left of the left eye. */
   assert_int_equal(b->nkp, 6);
+  float worst = 0;
   for (int k = 0; k < 6; k++) {
     float dx = b->kp[k][0] - ref[0].kp[k][0],
           dy = b->kp[k][1] - ref[0].kp[k][1];
-    if (sqrtf(dx * dx + dy * dy) > 4.0f)
+    worst = fmaxf(worst, sqrtf(dx * dx + dy * dy));
+    if (sqrtf(dx * dx + dy * dy) > 2.0f)
       fail_msg("keypoint %d: (%.1f, %.1f), reference (%.1f, %.1f)", k,
                (double)b->kp[k][0], (double)b->kp[k][1],
                (double)ref[0].kp[k][0], (double)ref[0].kp[k][1]);
   }
+  print_message("keypoints at most %.2f px from the reference's\n",
+                (double)worst);
   assert_true(b->kp[0][0] < b->kp[1][0]);
 }
 

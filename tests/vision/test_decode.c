@@ -110,8 +110,8 @@ static int teardown(void **state) {
 
 static cn_model_t *model(const char *file) {
   if (!have_onnx)
-    CN_TEST_SKIP("/usr/bin/python3 could not make the models (it needs "
-                 "python3-onnx)");
+    CN_TEST_SKIP_MISSING("python3-onnx",
+                         "/usr/bin/python3 could not make the models");
   char path[1024];
   snprintf(path, sizeof path, "%s/%s", dir, file);
   cn_model_opts_t o;
