@@ -46,6 +46,9 @@ for f in $(grep -ohE '(scripts|tools)/[A-Za-z0-9_./-]+\.(sh|c|py)' README.md doc
   [ -e "$f" ] || { echo "check: README/docs name $f, which does not exist" >&2; exit 1; }
 done
 
+echo "== house rules: function and header lengths" >&2
+bash scripts/check-house.sh
+
 echo "== build (-Werror) and test" >&2
 configure build
 run_ctest build --output-on-failure -j2 --timeout 300
