@@ -10,6 +10,8 @@
  */
 #include "harness.h"
 
+#include "alloc_count.h"
+
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,38 +29,6 @@
 
 #define TOL 1e-4
 #define MAX_OUT 24
-
-/* ---- allocation counter (linked with -Wl,--wrap=malloc,...) ------------ */
-
-/* Counts allocations made by camnet's own code (the static library and
- * this file) while `armed`; oneDNN's and libc's internal ones are not
- * wrapped. */
-static int armed;
-static long nalloc;
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t a, size_t b);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_aligned_alloc(size_t a, size_t n);
-void *__wrap_malloc(size_t n) {
-  nalloc += armed;
-  return __real_malloc(n);
-}
-void *__wrap_calloc(size_t a, size_t b) {
-  nalloc += armed;
-  return __real_calloc(a, b);
-}
-void *__wrap_realloc(void *p, size_t n) {
-  nalloc += armed;
-  return __real_realloc(p, n);
-}
-void *__wrap_aligned_alloc(size_t a, size_t n) {
-  nalloc += armed;
-  return __real_aligned_alloc(a, n);
-}
 
 /* ---- graph building ---------------------------------------------------- */
 
@@ -982,15 +952,14 @@ static void test_steady_state_no_allocation(void **state) {
         cn_engine_dnnl.run(r2.ds, (const float *const *)r1.in, r2.dnn, &err),
         0);
   struct mallinfo2 m0 = mallinfo2();
-  armed = 1;
-  nalloc = 0;
+  cn_test_alloc_start();
   for (int i = 0; i < 20; i++)
     assert_int_equal(
         cn_engine_dnnl.run(r2.ds, (const float *const *)r1.in, r2.dnn, &err),
         0);
-  armed = 0;
+  long allocs = cn_test_alloc_stop();
   struct mallinfo2 m1 = mallinfo2();
-  assert_int_equal(nalloc, 0);
+  assert_int_equal(allocs, 0);
   assert_true(m1.uordblks <= m0.uordblks);
   assert_true(rel_err(r2.dnn[0], r1.dnn[0], r1.nout[0]) <= TOL);
   run_free(&r1);
@@ -1087,12 +1056,10 @@ static void test_model_run_no_allocation(void **state) {
   float *outs[1] = {y};
   for (int i = 0; i < 3; i++)
     assert_int_equal(cn_model_run(m, ins, outs, &err), 0);
-  armed = 1;
-  nalloc = 0;
+  cn_test_alloc_start();
   for (int i = 0; i < 10; i++)
     assert_int_equal(cn_model_run(m, ins, outs, &err), 0);
-  armed = 0;
-  assert_int_equal(nalloc, 0);
+  assert_int_equal(cn_test_alloc_stop(), 0);
   free(x);
   free(y);
   cn_model_free(m);

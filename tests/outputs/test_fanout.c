@@ -5,6 +5,8 @@
  * on top of it: one serialization, the same bytes in every sink. */
 #include "harness.h"
 
+#include "alloc_count.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdatomic.h>
@@ -15,27 +17,6 @@
 #include "camnet/clock.h"
 #include "outputs/fanout.h"
 #include "outputs/jsonl_internal.h"
-
-static atomic_long nalloc;
-static atomic_bool armed;
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t a, size_t b);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n) {
-  nalloc += atomic_load(&armed);
-  return __real_malloc(n);
-}
-void *__wrap_calloc(size_t a, size_t b) {
-  nalloc += atomic_load(&armed);
-  return __real_calloc(a, b);
-}
-void *__wrap_realloc(void *p, size_t n) {
-  nalloc += atomic_load(&armed);
-  return __real_realloc(p, n);
-}
 
 #define N 2000
 #define LINE 64
@@ -94,10 +75,9 @@ static void test_every_sink_gets_every_record_in_order(void **state) {
   assert_int_equal(cn_fanout_sinks(fo), 3);
   /* Warm up: every buffer gets its first allocation. */
   publish_n(fo, 0, 100);
-  atomic_store(&armed, true);
+  cn_test_alloc_start();
   publish_n(fo, 100, 200);
-  atomic_store(&armed, false);
-  assert_int_equal(atomic_load(&nalloc), 0);
+  assert_int_equal(cn_test_alloc_stop(), 0);
   uint64_t dropped = cn_fanout_dropped(fo, 2);
   assert_int_equal(cn_fanout_close(fo, &err), 0);
   assert_true(fast.closed && slow.closed && lossy.closed);
@@ -166,11 +146,10 @@ static void test_jsonl_steady_state_allocates_nothing(void **state) {
     f.source = i % 2;
     f.seq = (uint64_t)i + 1;
     if (i == 200)
-      atomic_store(&armed, true);
+      cn_test_alloc_start();
     assert_int_equal(cn_jsonl_write(w, &f, NULL, &err), 0);
   }
-  atomic_store(&armed, false);
-  assert_int_equal(atomic_load(&nalloc), 0);
+  assert_int_equal(cn_test_alloc_stop(), 0);
   assert_int_equal(cn_fanout_close(fo, &err), 0);
   cn_jsonl_destroy(w);
 }

@@ -5,6 +5,8 @@
  * Relu -> output) written by /usr/bin/python3 with Debian's python3-onnx. */
 #include "harness.h"
 
+#include "alloc_count.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,29 +14,6 @@
 
 #include "vision/decode.h"
 #include "vision/nms.h"
-
-/* ---- allocation counter (linked with -Wl,--wrap=malloc,...) ------------ */
-
-static int armed;
-static long nalloc;
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t a, size_t b);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n) {
-  nalloc += armed;
-  return __real_malloc(n);
-}
-void *__wrap_calloc(size_t a, size_t b) {
-  nalloc += armed;
-  return __real_calloc(a, b);
-}
-void *__wrap_realloc(void *p, size_t n) {
-  nalloc += armed;
-  return __real_realloc(p, n);
-}
 
 /* ---- models with given output shapes ------------------------------------ */
 
@@ -544,12 +523,10 @@ static void test_blazeface_split_outputs(void **state) {
   expect_blazeface_from(0);
 
   /* No allocation per frame. */
-  nalloc = 0;
-  armed = 1;
+  cn_test_alloc_start();
   for (int i = 0; i < 5; i++)
     assert_int_equal(cn_decoder_run(d, outs, &xf, &res, &err), 0);
-  armed = 0;
-  assert_int_equal(nalloc, 0);
+  assert_int_equal(cn_test_alloc_stop(), 0);
 
   /* Letterboxed 512x256 frame: input 4 px per pixel, 32 padding rows on
    * top: the 8x8-grid box's y 32 -> 0, the other (y 14) is clipped. */

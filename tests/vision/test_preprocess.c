@@ -5,36 +5,13 @@
  * transform against the same geometry; no allocation per frame. */
 #include "harness.h"
 
+#include "alloc_count.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vision/preprocess.h"
-
-/* ---- allocation counter (linked with -Wl,--wrap=malloc,...) ------------ */
-
-/* Counts allocations by camnet's own code while armed; libswscale's are
- * its own business and are not wrapped. */
-static int armed;
-static long nalloc;
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t a, size_t b);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n) {
-  nalloc += armed;
-  return __real_malloc(n);
-}
-void *__wrap_calloc(size_t a, size_t b) {
-  nalloc += armed;
-  return __real_calloc(a, b);
-}
-void *__wrap_realloc(void *p, size_t n) {
-  nalloc += armed;
-  return __real_realloc(p, n);
-}
 
 /* ---- frames ------------------------------------------------------------- */
 
@@ -473,12 +450,10 @@ static void test_no_allocation_per_frame(void **state) {
     assert_non_null(v);
     cn_xform_t xf;
     assert_int_equal(cn_preproc_run(p, &big.f, v, &xf, NULL), 0);
-    nalloc = 0;
-    armed = 1;
+    cn_test_alloc_start();
     for (int i = 0; i < 10; i++)
       assert_int_equal(cn_preproc_run(p, &big.f, v, &xf, NULL), 0);
-    armed = 0;
-    assert_int_equal(nalloc, 0);
+    assert_int_equal(cn_test_alloc_stop(), 0);
     free(v);
     cn_preproc_destroy(p);
   }

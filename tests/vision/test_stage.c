@@ -7,6 +7,8 @@
  * independent reference is test_blazeface's and test_program's. */
 #include "harness.h"
 
+#include "alloc_count.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,29 +18,6 @@
 #include "camnet/source.h"
 #include "vision/decode.h"
 #include "vision/stage_internal.h"
-
-/* ---- allocation counter (linked with -Wl,--wrap=malloc,...) ------------ */
-
-static int armed;
-static long nalloc;
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t a, size_t b);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t a, size_t b);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n) {
-  nalloc += armed;
-  return __real_malloc(n);
-}
-void *__wrap_calloc(size_t a, size_t b) {
-  nalloc += armed;
-  return __real_calloc(a, b);
-}
-void *__wrap_realloc(void *p, size_t n) {
-  nalloc += armed;
-  return __real_realloc(p, n);
-}
 
 #define MODEL "models/blazeface/face_detection_front_128x128_barracuda.onnx"
 #define PHOTO "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
@@ -173,12 +152,10 @@ static void test_blazeface_stage(void **state) {
   expect_same(res, &want);
 
   /* No allocation per frame. */
-  nalloc = 0;
-  armed = 1;
+  cn_test_alloc_start();
   for (int i = 0; i < 4; i++)
     assert_int_equal(cn_stage_run(s[i & 1], photo, &res, &err), 0);
-  armed = 0;
-  assert_int_equal(nalloc, 0);
+  assert_int_equal(cn_test_alloc_stop(), 0);
   expect_same(res, &want);
   cn_stage_destroy(s[0]);
   cn_stage_destroy(s[1]);
