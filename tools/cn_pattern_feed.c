@@ -86,69 +86,57 @@ static pid_t spawn_reader(char **argv, int *fd) {
   return pid;
 }
 
-int main(int argc, char **argv) {
-  int width = 0, height = 0;
-  double fps = 0;
-  long count = -1, first = 1;
-  const char *log_path = NULL;
-  char **cmd = NULL;
+typedef struct feed_opts {
+  int width, height;
+  double fps;
+  long count, first;
+  const char *log_path;
+  char **cmd; /* the reader to start, or NULL for stdout */
+} feed_opts_t;
+
+/* Returns 0, or usage()'s status. */
+static int parse_args(int argc, char **argv, feed_opts_t *o) {
+  *o = (feed_opts_t){.count = -1, .first = 1};
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--")) {
-      cmd = i + 1 < argc ? argv + i + 1 : NULL;
+      o->cmd = i + 1 < argc ? argv + i + 1 : NULL;
       break;
     }
     if (i + 1 >= argc)
       return usage("option needs a value");
     const char *a = argv[i], *v = argv[++i];
     if (!strcmp(a, "--size")) {
-      if (sscanf(v, "%dx%d", &width, &height) != 2)
+      if (sscanf(v, "%dx%d", &o->width, &o->height) != 2)
         return usage("--size wants WxH");
     } else if (!strcmp(a, "--fps"))
-      fps = atof(v);
+      o->fps = atof(v);
     else if (!strcmp(a, "--log"))
-      log_path = v;
+      o->log_path = v;
     else if (!strcmp(a, "--count"))
-      count = atol(v);
+      o->count = atol(v);
     else if (!strcmp(a, "--first"))
-      first = atol(v);
+      o->first = atol(v);
     else
       return usage("unknown option");
   }
-  if (width < 68 || height < 16 || width > 8192 || height > 8192)
+  if (o->width < 68 || o->height < 16 || o->width > 8192 || o->height > 8192)
     return usage("--size must be 68x16 to 8192x8192");
-  if (!(fps >= 0.1 && fps <= 1000))
+  if (!(o->fps >= 0.1 && o->fps <= 1000))
     return usage("--fps must be 0.1..1000");
-  if (first < 1 || first > 1000000000L)
+  if (o->first < 1 || o->first > 1000000000L)
     return usage("--first must be 1..1000000000");
+  return 0;
+}
 
-  struct sigaction sa = {0};
-  sa.sa_handler = on_signal; /* no SA_RESTART: a blocked write returns */
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
-
-  FILE *log = NULL;
-  if (log_path && !(log = fopen(log_path, "w"))) {
-    fprintf(stderr, "cn_pattern_feed: %s: cannot write\n", log_path);
-    return 1;
-  }
-  int fd = 1;
-  pid_t child = 0;
-  if (cmd && (child = spawn_reader(cmd, &fd)) < 0) {
-    fprintf(stderr, "cn_pattern_feed: cannot start %s\n", cmd[0]);
-    return 1;
-  }
+/* Paints, writes and paces frames until stopped, the reader goes away or
+ * --count frames were written. */
+static void feed(const feed_opts_t *o, int fd, FILE *log, uint8_t *img) {
+  int width = o->width, height = o->height;
   size_t size = (size_t)width * (size_t)height * 3;
-  uint8_t *img = malloc(size);
-  if (!img) {
-    fprintf(stderr, "cn_pattern_feed: out of memory\n");
-    return 1;
-  }
-
-  const int64_t period = (int64_t)(1e9 / fps);
+  const int64_t period = (int64_t)(1e9 / o->fps);
   int64_t deadline = cn_clock_now();
-  for (uint32_t n = (uint32_t)first;
-       !g_stop && (count < 0 || (long)n - first < count); n++) {
+  for (uint32_t n = (uint32_t)o->first;
+       !g_stop && (o->count < 0 || (long)n - o->first < o->count); n++) {
     cn_pattern_paint_bgr(img, width * 3, width, height, n);
     if (write_all(fd, img, size))
       break;
@@ -164,20 +152,54 @@ int main(int argc, char **argv) {
            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
       ;
   }
+}
+
+static void reap_reader(pid_t child, int fd) {
+  close(fd);
+  if (g_stop)
+    kill(child, SIGTERM);
+  /* A reader stuck waiting for its client never sees the closed pipe. */
+  for (int i = 0; waitpid(child, NULL, WNOHANG) == 0; i++) {
+    if (i == 300)
+      kill(child, SIGKILL);
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+}
+
+int main(int argc, char **argv) {
+  feed_opts_t o;
+  int rc = parse_args(argc, argv, &o);
+  if (rc)
+    return rc;
+
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal; /* no SA_RESTART: a blocked write returns */
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  FILE *log = NULL;
+  if (o.log_path && !(log = fopen(o.log_path, "w"))) {
+    fprintf(stderr, "cn_pattern_feed: %s: cannot write\n", o.log_path);
+    return 1;
+  }
+  int fd = 1;
+  pid_t child = 0;
+  if (o.cmd && (child = spawn_reader(o.cmd, &fd)) < 0) {
+    fprintf(stderr, "cn_pattern_feed: cannot start %s\n", o.cmd[0]);
+    return 1;
+  }
+  uint8_t *img = malloc((size_t)o.width * (size_t)o.height * 3);
+  if (!img) {
+    fprintf(stderr, "cn_pattern_feed: out of memory\n");
+    return 1;
+  }
+  feed(&o, fd, log, img);
   free(img);
   if (log)
     fclose(log);
-  if (child > 0) {
-    close(fd);
-    if (g_stop)
-      kill(child, SIGTERM);
-    /* A reader stuck waiting for its client never sees the closed pipe. */
-    for (int i = 0; waitpid(child, NULL, WNOHANG) == 0; i++) {
-      if (i == 300)
-        kill(child, SIGKILL);
-      struct timespec ts = {0, 10 * 1000 * 1000};
-      nanosleep(&ts, NULL);
-    }
-  }
+  if (child > 0)
+    reap_reader(child, fd);
   return 0;
 }

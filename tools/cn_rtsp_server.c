@@ -250,6 +250,102 @@ static GstBufferPool *make_pool(GstCaps *caps, guint size) {
   return pool;
 }
 
+/* Returns 0, or 1 with the message printed. */
+static int open_buffers(server_t *s) {
+  if (s->opts.log_path && !(s->log = fopen(s->opts.log_path, "w"))) {
+    fprintf(stderr, "cn_rtsp_server: %s: cannot write\n", s->opts.log_path);
+    return 1;
+  }
+  int fps_n, fps_d;
+  gst_util_double_to_fraction(s->opts.fps, &fps_n, &fps_d);
+  s->caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGR",
+                                "width", G_TYPE_INT, s->opts.width, "height",
+                                G_TYPE_INT, s->opts.height, "framerate",
+                                GST_TYPE_FRACTION, fps_n, fps_d, NULL);
+  s->pool = make_pool(s->caps, (guint)(s->opts.width * s->opts.height * 3));
+  if (!s->pool) {
+    fprintf(stderr, "cn_rtsp_server: cannot make a buffer pool\n");
+    return 1;
+  }
+  return 0;
+}
+
+static void media_launch(const server_opts_t *o, char *launch, size_t size) {
+  int key = (int)(o->fps + 0.5);
+  /* One encoder thread: zerolatency's sliced threads would otherwise
+   * decide the slice count (one per thread); --slices sets it instead. */
+  if (!strcmp(o->codec, "h264"))
+    snprintf(launch, size,
+             "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
+             "x264enc tune=zerolatency speed-preset=ultrafast threads=1 "
+             "key-int-max=%d option-string=slices=%d ! "
+             "rtph264pay name=pay0 pt=96 config-interval=-1 )",
+             key, o->slices);
+  else
+    snprintf(launch, size,
+             "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
+             "jpegenc quality=85 ! rtpjpegpay name=pay0 pt=26 )");
+}
+
+/* Mounts the shared media and attaches the listening socket to the default
+ * main context. Returns the server, or NULL with the message printed. */
+static GstRTSPServer *start_server(server_t *s, GSource **listen) {
+  char launch[512];
+  media_launch(&s->opts, launch, sizeof launch);
+  GstRTSPServer *server = gst_rtsp_server_new();
+  char service[16];
+  snprintf(service, sizeof service, "%d", s->opts.port);
+  gst_rtsp_server_set_address(server, "127.0.0.1");
+  gst_rtsp_server_set_service(server, service);
+  GstRTSPMediaFactory *factory = gst_rtsp_media_factory_new();
+  gst_rtsp_media_factory_set_launch(factory, launch);
+  gst_rtsp_media_factory_set_shared(factory, TRUE);
+  g_signal_connect(factory, "media-configure", G_CALLBACK(on_media_configure),
+                   s);
+  GstRTSPMountPoints *mounts = gst_rtsp_server_get_mount_points(server);
+  gst_rtsp_mount_points_add_factory(mounts, s->opts.path, factory);
+  g_object_unref(mounts);
+
+  GError *gerr = NULL;
+  *listen = gst_rtsp_server_create_source(server, NULL, &gerr);
+  if (!*listen) {
+    fprintf(stderr, "cn_rtsp_server: 127.0.0.1:%d: %s\n", s->opts.port,
+            gerr ? gerr->message : "cannot listen");
+    g_clear_error(&gerr);
+    g_object_unref(server);
+    return NULL;
+  }
+  g_source_attach(*listen, NULL);
+  return server;
+}
+
+static void stop_pusher(server_t *s, GThread *pusher) {
+  g_mutex_lock(&s->lock);
+  s->stop = true;
+  g_cond_broadcast(&s->cond);
+  g_mutex_unlock(&s->lock);
+  g_thread_join(pusher);
+}
+
+static void release(server_t *s) {
+  /* Media teardown runs on GStreamer's threads: a late "unprepared" must
+   * find nothing left to drop, or it unrefs the appsrc a second time. */
+  g_mutex_lock(&s->lock);
+  GstAppSrc *appsrc = s->appsrc;
+  s->appsrc = NULL;
+  s->media = NULL;
+  g_mutex_unlock(&s->lock);
+  if (appsrc)
+    gst_object_unref(appsrc);
+  gst_buffer_pool_set_active(s->pool, FALSE);
+  gst_object_unref(s->pool);
+  gst_caps_unref(s->caps);
+  g_main_loop_unref(s->loop);
+  /* The lock and condition stay initialised for that late callback. */
+  if (s->log)
+    fclose(s->log);
+}
+
 int main(int argc, char **argv) {
   /* Static: GStreamer's threads may still call on_media_unprepared while
    * the process exits (a client that left just before SIGTERM). */
@@ -259,63 +355,12 @@ int main(int argc, char **argv) {
     return rc;
   signal(SIGPIPE, SIG_IGN);
   gst_init(NULL, NULL);
-
-  if (s.opts.log_path && !(s.log = fopen(s.opts.log_path, "w"))) {
-    fprintf(stderr, "cn_rtsp_server: %s: cannot write\n", s.opts.log_path);
+  if (open_buffers(&s))
     return 1;
-  }
-  int fps_n, fps_d;
-  gst_util_double_to_fraction(s.opts.fps, &fps_n, &fps_d);
-  s.caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGR",
-                               "width", G_TYPE_INT, s.opts.width, "height",
-                               G_TYPE_INT, s.opts.height, "framerate",
-                               GST_TYPE_FRACTION, fps_n, fps_d, NULL);
-  s.pool = make_pool(s.caps, (guint)(s.opts.width * s.opts.height * 3));
-  if (!s.pool) {
-    fprintf(stderr, "cn_rtsp_server: cannot make a buffer pool\n");
+  GSource *listen = NULL;
+  GstRTSPServer *server = start_server(&s, &listen);
+  if (!server)
     return 1;
-  }
-
-  char launch[512];
-  int key = (int)(s.opts.fps + 0.5);
-  /* One encoder thread: zerolatency's sliced threads would otherwise
-   * decide the slice count (one per thread); --slices sets it instead. */
-  if (!strcmp(s.opts.codec, "h264"))
-    snprintf(launch, sizeof launch,
-             "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
-             "x264enc tune=zerolatency speed-preset=ultrafast threads=1 "
-             "key-int-max=%d option-string=slices=%d ! "
-             "rtph264pay name=pay0 pt=96 config-interval=-1 )",
-             key, s.opts.slices);
-  else
-    snprintf(launch, sizeof launch,
-             "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
-             "jpegenc quality=85 ! rtpjpegpay name=pay0 pt=26 )");
-
-  GstRTSPServer *server = gst_rtsp_server_new();
-  char service[16];
-  snprintf(service, sizeof service, "%d", s.opts.port);
-  gst_rtsp_server_set_address(server, "127.0.0.1");
-  gst_rtsp_server_set_service(server, service);
-  GstRTSPMediaFactory *factory = gst_rtsp_media_factory_new();
-  gst_rtsp_media_factory_set_launch(factory, launch);
-  gst_rtsp_media_factory_set_shared(factory, TRUE);
-  g_signal_connect(factory, "media-configure", G_CALLBACK(on_media_configure),
-                   &s);
-  GstRTSPMountPoints *mounts = gst_rtsp_server_get_mount_points(server);
-  gst_rtsp_mount_points_add_factory(mounts, s.opts.path, factory);
-  g_object_unref(mounts);
-
-  GError *gerr = NULL;
-  GSource *listen = gst_rtsp_server_create_source(server, NULL, &gerr);
-  if (!listen) {
-    fprintf(stderr, "cn_rtsp_server: 127.0.0.1:%d: %s\n", s.opts.port,
-            gerr ? gerr->message : "cannot listen");
-    g_clear_error(&gerr);
-    g_object_unref(server);
-    return 1;
-  }
-  g_source_attach(listen, NULL);
 
   g_mutex_init(&s.lock);
   g_cond_init(&s.cond);
@@ -328,30 +373,10 @@ int main(int argc, char **argv) {
   fflush(stdout);
   g_main_loop_run(s.loop);
 
-  g_mutex_lock(&s.lock);
-  s.stop = true;
-  g_cond_broadcast(&s.cond);
-  g_mutex_unlock(&s.lock);
-  g_thread_join(pusher);
-
+  stop_pusher(&s, pusher);
   g_source_destroy(listen);
   g_source_unref(listen);
   g_object_unref(server);
-  /* Media teardown runs on GStreamer's threads: a late "unprepared" must
-   * find nothing left to drop, or it unrefs the appsrc a second time. */
-  g_mutex_lock(&s.lock);
-  GstAppSrc *appsrc = s.appsrc;
-  s.appsrc = NULL;
-  s.media = NULL;
-  g_mutex_unlock(&s.lock);
-  if (appsrc)
-    gst_object_unref(appsrc);
-  gst_buffer_pool_set_active(s.pool, FALSE);
-  gst_object_unref(s.pool);
-  gst_caps_unref(s.caps);
-  g_main_loop_unref(s.loop);
-  /* The lock and condition stay initialised for that late callback. */
-  if (s.log)
-    fclose(s.log);
+  release(&s);
   return 0;
 }

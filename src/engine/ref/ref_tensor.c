@@ -177,17 +177,16 @@ static void cubic_coeffs(float r, float A, float *c) {
   c[3] = ((A * d - 5 * A) * d + 8 * A) * d - 4 * A;
 }
 
-/* For one axis and one output coordinate: up to 4 (index, weight) pairs.
- * Returns the count, or -1 when the point lies outside the crop box
- * (tf_crop_and_resize extrapolation). */
-static int axis_taps(const cn_resize_params_t *p, int ax, int nd, int64_t x,
-                     int64_t in_len, int64_t out_len, int64_t *ti, float *tw) {
+/* The output coordinate x mapped onto the input axis, per
+ * coordinate_transformation_mode. Returns -1 when the point lies outside the
+ * crop box (tf_crop_and_resize extrapolation), else 0. */
+static int source_coord(const cn_resize_params_t *p, int ax, int nd, int64_t x,
+                        int64_t in_len, double *xo_out) {
   float scale = p->scales[ax];
   /* The spec's "length_resized" is scale*in as a real number; with sizes
    * given the importer stores scale = out/in, which makes it out_len. */
   double out_w = (double)scale * (double)in_len;
   double xo;
-  (void)out_len;
   switch (p->coord) {
   case CN_COORD_ALIGN_CORNERS:
     xo = out_w == 1 ? 0.0 : (double)x * (double)(in_len - 1) / (out_w - 1);
@@ -216,57 +215,88 @@ static int axis_taps(const cn_resize_params_t *p, int ax, int nd, int64_t x,
     xo = ((double)x + 0.5) / scale - 0.5;
     break;
   }
+  *xo_out = xo;
+  return 0;
+}
+
+/* Nearest is linear's two taps with all the weight on one of them. */
+static void nearest_coeffs(const cn_resize_params_t *p, int integral,
+                           double ratio, float *c) {
+  if (integral) {
+    c[0] = 0;
+    c[1] = 1;
+    return;
+  }
+  int up;
+  switch (p->nearest) {
+  case CN_NEAREST_ROUND_PREFER_CEIL:
+    up = ratio >= 0.5;
+    break;
+  case CN_NEAREST_FLOOR:
+    up = 0;
+    break;
+  case CN_NEAREST_CEIL:
+    up = 1;
+    break;
+  default:
+    up = ratio > 0.5;
+    break;
+  }
+  c[0] = (float)!up;
+  c[1] = (float)up;
+}
+
+/* The interpolation weights around xo, before edge handling: returns the
+ * count and sets *first to the input index of c[0]. */
+static int interp_coeffs(const cn_resize_params_t *p, double xo, float *c,
+                         int64_t *first) {
   double fl = floor(xo);
   int integral = xo == fl;
   double ratio = integral ? 1.0 : xo - fl;
   int64_t base = (int64_t)fl - (integral ? 1 : 0); /* the "left" neighbour */
-  float c[4];
-  int cnt;
-  int64_t first;
   if (p->mode == CN_RESIZE_CUBIC) {
     cubic_coeffs((float)ratio, p->cubic_a, c);
-    cnt = 4;
-    first = base - 1;
+    *first = base - 1;
+    return 4;
+  }
+  *first = base;
+  if (p->mode == CN_RESIZE_LINEAR) {
+    c[0] = (float)(1 - ratio);
+    c[1] = (float)ratio;
   } else {
-    cnt = 2;
-    first = base;
-    if (p->mode == CN_RESIZE_LINEAR) {
-      c[0] = (float)(1 - ratio);
-      c[1] = (float)ratio;
-    } else if (integral) {
-      c[0] = 0;
-      c[1] = 1;
-    } else {
-      int up;
-      switch (p->nearest) {
-      case CN_NEAREST_ROUND_PREFER_CEIL:
-        up = ratio >= 0.5;
-        break;
-      case CN_NEAREST_FLOOR:
-        up = 0;
-        break;
-      case CN_NEAREST_CEIL:
-        up = 1;
-        break;
-      default:
-        up = ratio > 0.5;
-        break;
-      }
-      c[0] = (float)!up;
-      c[1] = (float)up;
-    }
+    nearest_coeffs(p, integral, ratio, c);
   }
-  if (p->exclude_outside) {
-    float sum = 0;
-    for (int k = 0; k < cnt; k++) {
-      int64_t j = first + k;
-      if (j < 0 || j >= in_len)
-        c[k] = 0;
-      sum += c[k];
-    }
-    for (int k = 0; k < cnt && sum != 0; k++)
-      c[k] /= sum;
+  return 2;
+}
+
+/* exclude_outside: taps beyond the axis get no weight and the rest are
+ * renormalised, instead of clamping onto the edge sample. */
+static void exclude_outside(float *c, int cnt, int64_t first, int64_t in_len) {
+  float sum = 0;
+  for (int k = 0; k < cnt; k++) {
+    int64_t j = first + k;
+    if (j < 0 || j >= in_len)
+      c[k] = 0;
+    sum += c[k];
   }
+  for (int k = 0; k < cnt && sum != 0; k++)
+    c[k] /= sum;
+}
+
+/* For one axis and one output coordinate: up to 4 (index, weight) pairs.
+ * Returns the count, or -1 when the point lies outside the crop box
+ * (tf_crop_and_resize extrapolation). */
+static int axis_taps(const cn_resize_params_t *p, int ax, int nd, int64_t x,
+                     int64_t in_len, int64_t out_len, int64_t *ti, float *tw) {
+  double xo;
+  (void)out_len;
+  if (source_coord(p, ax, nd, x, in_len, &xo))
+    return -1;
+  float c[4];
+  int64_t first;
+  int cnt = interp_coeffs(p, xo, c, &first);
+  if (p->exclude_outside)
+    exclude_outside(c, cnt, first, in_len);
   int m = 0;
   for (int k = 0; k < cnt; k++) {
     if (c[k] == 0)

@@ -255,6 +255,129 @@ static void decode(const cn_detection_output_params_t *p, const float *pr,
       o[k] = fminf(fmaxf(o[k], 0.0f), 1.0f);
 }
 
+/* The scratch regions, laid out as cn__ref_detection_output_scratch sized
+ * them. */
+typedef struct det_work {
+  float *dec;     /* decoded boxes, [prior][loc class][4] */
+  scored_t *cand; /* one class's candidates */
+  int *kept;      /* per class, its kept prior indices */
+  int *nkept;
+  pooled_t *pool;
+} det_work_t;
+
+static det_work_t det_work(void *scratch, const det_dims_t *d) {
+  size_t np = (size_t)d->np, nc = (size_t)d->ncls, nl = (size_t)d->nloc;
+  det_work_t w;
+  unsigned char *s = scratch;
+  w.dec = (float *)(void *)s;
+  s += ALIGN16(np * nl * 4 * sizeof(float));
+  w.cand = (scored_t *)(void *)s;
+  s += ALIGN16(np * sizeof(scored_t));
+  w.kept = (int *)(void *)s;
+  s += ALIGN16(nc * np * sizeof(int));
+  w.nkept = (int *)(void *)s;
+  s += ALIGN16(nc * sizeof(int));
+  w.pool = (pooled_t *)(void *)s;
+  return w;
+}
+
+static void decode_image(const cn_detection_output_params_t *p,
+                         const det_dims_t *d, const float *priors,
+                         const float *loc, float *dec) {
+  size_t np = (size_t)d->np, nl = (size_t)d->nloc;
+  const float *prior = priors, *pvar = priors + np * 4;
+  for (size_t i = 0; i < np; i++)
+    for (size_t c = 0; c < nl; c++)
+      decode(p, prior + i * 4, pvar + i * 4, loc + (i * nl + c) * 4,
+             dec + (i * nl + c) * 4);
+}
+
+/* One class of one image: the candidates above the confidence threshold,
+ * best top_k first, through greedy NMS. Returns how many were kept; their
+ * prior indices are in w->kept's row for class c. */
+static int nms_class(const cn_detection_output_params_t *p, const det_dims_t *d,
+                     const float *conf, size_t c, const det_work_t *w) {
+  size_t np = (size_t)d->np, nc = (size_t)d->ncls, nl = (size_t)d->nloc;
+  scored_t *cand = w->cand;
+  size_t nb = 0;
+  for (size_t i = 0; i < np; i++) {
+    float sc = conf[i * nc + c];
+    if (sc > p->confidence_threshold) {
+      cand[nb].score = sc;
+      cand[nb].idx = (int)i;
+      nb++;
+    }
+  }
+  qsort(cand, nb, sizeof *cand, cmp_scored);
+  if (p->top_k > -1 && (size_t)p->top_k < nb)
+    nb = (size_t)p->top_k;
+  const float *boxes = w->dec + (p->share_location ? 0 : c * 4);
+  size_t stride = nl * 4;
+  float thr = p->nms_threshold;
+  int *kc = w->kept + c * np;
+  int nkept = 0;
+  for (size_t j = 0; j < nb; j++) {
+    const float *bj = boxes + (size_t)cand[j].idx * stride;
+    int keep = 1;
+    for (int k = 0; k < nkept && keep; k++)
+      keep = jaccard(bj, boxes + (size_t)kc[k] * stride) <= thr;
+    if (keep) {
+      kc[nkept++] = cand[j].idx;
+      if (p->eta < 1 && thr > 0.5f)
+        thr *= p->eta;
+    }
+  }
+  return nkept;
+}
+
+/* Pools every kept box as (score, label, index) in label order, cut to the
+ * best keep_top_k overall; returns the pooled count. */
+static size_t pool_kept(const cn_detection_output_params_t *p,
+                        const det_dims_t *d, const float *conf, int64_t ndet,
+                        const det_work_t *w) {
+  size_t np = (size_t)d->np, nc = (size_t)d->ncls;
+  const int *kept = w->kept, *nkept = w->nkept;
+  pooled_t *pool = w->pool;
+  size_t npool = 0;
+  for (size_t c = 0; c < nc; c++)
+    for (int k = 0; k < nkept[c]; k++) {
+      pool[npool].score = conf[(size_t)kept[c * np + (size_t)k] * nc + c];
+      pool[npool].label = (int)c;
+      pool[npool].idx = kept[c * np + (size_t)k];
+      pool[npool].order = (int)npool;
+      npool++;
+    }
+  if (p->keep_top_k > -1 && ndet > p->keep_top_k) {
+    /* The best keep_top_k overall, then back to label order. */
+    qsort(pool, npool, sizeof *pool, cmp_pooled);
+    npool = (size_t)p->keep_top_k;
+    qsort(pool, npool, sizeof *pool, cmp_label_order);
+  }
+  return npool;
+}
+
+/* Writes image im's pooled detections from row on; returns the next row. */
+static int64_t write_rows(const cn_detection_output_params_t *p,
+                          const det_dims_t *d, int64_t im, const det_work_t *w,
+                          size_t npool, float *y, int64_t row) {
+  size_t nl = (size_t)d->nloc;
+  for (size_t k = 0; k < npool; k++, row++) {
+    const pooled_t *q = &w->pool[k];
+    const float *b =
+        w->dec +
+        ((size_t)q->idx * nl + (p->share_location ? 0 : (size_t)q->label)) * 4;
+    float *o = y + row * 7;
+    o[0] = (float)im;
+    o[1] = (float)q->label;
+    o[2] = q->score;
+    o[3] = b[0];
+    o[4] = b[1];
+    o[5] = b[2];
+    o[6] = b[3];
+  }
+  return row;
+}
+
 int cn__ref_detection_output(const cn_graph_t *g, const cn_node_t *n,
                              const float *const *in, float *const *out,
                              void *scratch, cn_err_t *err) {
@@ -265,18 +388,7 @@ int cn__ref_detection_output(const cn_graph_t *g, const cn_node_t *n,
   if (p->code_type < CN_BOX_CORNER || p->code_type > CN_BOX_CORNER_SIZE)
     return ssd_err(g, n, err, "unknown box code type");
   size_t np = (size_t)d.np, nc = (size_t)d.ncls, nl = (size_t)d.nloc;
-  unsigned char *s = scratch;
-  float *dec = (float *)(void *)s;
-  s += ALIGN16(np * nl * 4 * sizeof(float));
-  scored_t *cand = (scored_t *)(void *)s;
-  s += ALIGN16(np * sizeof(scored_t));
-  int *kept = (int *)(void *)s;
-  s += ALIGN16(nc * np * sizeof(int));
-  int *nkept = (int *)(void *)s;
-  s += ALIGN16(nc * sizeof(int));
-  pooled_t *pool = (pooled_t *)(void *)s;
-
-  const float *prior = in[2], *pvar = in[2] + np * 4;
+  det_work_t w = det_work(scratch, &d);
   float *y = out[0];
   int64_t total_rows = d.rows, per_img = d.rows / d.nimg, row = 0;
   for (int64_t i = 0; i < total_rows * 7; i++)
@@ -284,76 +396,17 @@ int cn__ref_detection_output(const cn_graph_t *g, const cn_node_t *n,
   for (int64_t im = 0; im < d.nimg; im++) {
     const float *loc = in[0] + (size_t)im * np * nl * 4;
     const float *conf = in[1] + (size_t)im * np * nc;
-    for (size_t i = 0; i < np; i++)
-      for (size_t c = 0; c < nl; c++)
-        decode(p, prior + i * 4, pvar + i * 4, loc + (i * nl + c) * 4,
-               dec + (i * nl + c) * 4);
+    decode_image(p, &d, in[2], loc, w.dec);
     int64_t ndet = 0;
     for (size_t c = 0; c < nc; c++) {
-      nkept[c] = 0;
-      if ((int)c == p->background_label_id)
-        continue;
-      size_t nb = 0;
-      for (size_t i = 0; i < np; i++) {
-        float sc = conf[i * nc + c];
-        if (sc > p->confidence_threshold) {
-          cand[nb].score = sc;
-          cand[nb].idx = (int)i;
-          nb++;
-        }
-      }
-      qsort(cand, nb, sizeof *cand, cmp_scored);
-      if (p->top_k > -1 && (size_t)p->top_k < nb)
-        nb = (size_t)p->top_k;
-      const float *boxes = dec + (p->share_location ? 0 : c * 4);
-      size_t stride = nl * 4;
-      float thr = p->nms_threshold;
-      int *kc = kept + c * np;
-      for (size_t j = 0; j < nb; j++) {
-        const float *bj = boxes + (size_t)cand[j].idx * stride;
-        int keep = 1;
-        for (int k = 0; k < nkept[c] && keep; k++)
-          keep = jaccard(bj, boxes + (size_t)kc[k] * stride) <= thr;
-        if (keep) {
-          kc[nkept[c]++] = cand[j].idx;
-          if (p->eta < 1 && thr > 0.5f)
-            thr *= p->eta;
-        }
-      }
-      ndet += nkept[c];
+      w.nkept[c] =
+          (int)c == p->background_label_id ? 0 : nms_class(p, &d, conf, c, &w);
+      ndet += w.nkept[c];
     }
-    /* Pool every kept box as (score, label, index) in label order. */
-    size_t npool = 0;
-    for (size_t c = 0; c < nc; c++)
-      for (int k = 0; k < nkept[c]; k++) {
-        pool[npool].score = conf[(size_t)kept[c * np + (size_t)k] * nc + c];
-        pool[npool].label = (int)c;
-        pool[npool].idx = kept[c * np + (size_t)k];
-        pool[npool].order = (int)npool;
-        npool++;
-      }
-    if (p->keep_top_k > -1 && ndet > p->keep_top_k) {
-      /* The best keep_top_k overall, then back to label order. */
-      qsort(pool, npool, sizeof *pool, cmp_pooled);
-      npool = (size_t)p->keep_top_k;
-      qsort(pool, npool, sizeof *pool, cmp_label_order);
-    }
+    size_t npool = pool_kept(p, &d, conf, ndet, &w);
     if ((int64_t)npool > per_img)
       return ssd_err(g, n, err, "more detections than output rows");
-    for (size_t k = 0; k < npool; k++, row++) {
-      const pooled_t *q = &pool[k];
-      const float *b = dec + ((size_t)q->idx * nl +
-                              (p->share_location ? 0 : (size_t)q->label)) *
-                                 4;
-      float *o = y + row * 7;
-      o[0] = (float)im;
-      o[1] = (float)q->label;
-      o[2] = q->score;
-      o[3] = b[0];
-      o[4] = b[1];
-      o[5] = b[2];
-      o[6] = b[3];
-    }
+    row = write_rows(p, &d, im, &w, npool, y, row);
   }
   return 0;
 }
