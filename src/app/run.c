@@ -694,6 +694,128 @@ static bool wait_main(run_t *r, const sigset_t *sigs, int64_t wait_ns) {
   }
 }
 
+/* Record sinks: one line each. */
+static int open_records(run_t *r) {
+  const cn_app_config_t *cfg = r->cfg;
+  cn_err_t err = {0};
+  const char *names[CN_APP_MAX_SOURCES];
+  for (int i = 0; i < r->n; i++)
+    names[i] = r->consumers[i].name;
+  if (cn_fanout_create(&r->records, &err) ||
+      (cfg->json && cn_sink_file_add(r->records, cfg->json, &err))) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
+  }
+  if (cn_fanout_sinks(r->records) &&
+      (cn_jsonl_create(r->records, &r->json, &err) ||
+       cn_jsonl_set_names(r->json, names, r->n, &err))) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
+  }
+  return 0;
+}
+
+/* The clock starts once everything is open, just before the threads: the
+ * summary's rates are of the run, not of opening the model or window. */
+static int open_run(run_t *r) {
+  int status = open_all(r);
+  if (!status)
+    status = open_records(r);
+  if (!status)
+    status = open_outputs(r);
+  r->t_start = cn_clock_now();
+  if (!status)
+    status = start_all(r);
+  return status;
+}
+
+/* Ends on a stop signal, the window closing, every consumer done or
+ * --duration over. No wait is longer than a second, so the status line
+ * stays current without a thread of its own. */
+static void wait_run(run_t *r, const sigset_t *sigs) {
+  const cn_app_config_t *cfg = r->cfg;
+  bool status_line = !cfg->quiet && isatty(STDERR_FILENO);
+  int64_t t_status = cn_clock_now();
+  bool printed = false;
+  while (!atomic_load(&r->stop)) {
+    if (all_done(r))
+      break;
+    int64_t now = cn_clock_now();
+    int64_t wait_ns = CN_NS_PER_S;
+    if (cfg->duration > 0) {
+      int64_t left = r->t_start + (int64_t)(cfg->duration * 1e9) - now;
+      if (left <= 0)
+        break;
+      if (left < wait_ns)
+        wait_ns = left;
+    }
+    if (!wait_main(r, sigs, wait_ns))
+      break;
+    now = cn_clock_now();
+    if (status_line && now - t_status >= CN_NS_PER_S) {
+      print_status(r, cn_ns_to_s(now - t_status));
+      t_status = now;
+      printed = true;
+    }
+  }
+  if (printed)
+    fputc('\n', stderr);
+}
+
+/* After the threads are joined. A run that failed to open has told its
+ * one error already; otherwise the first consumer's error explains the
+ * exit status and the others would only repeat it. */
+static int report_errors(run_t *r, int status) {
+  for (int i = 0; i < r->n && !status; i++)
+    if (r->consumers[i].err.code) {
+      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", r->consumers[i].err.msg);
+      status = 1;
+    }
+  cn_err_t err = {0};
+  if (cn_fanout_close(r->records, &err)) {
+    /* The write error that ended a consumer is the same line: once. */
+    bool told = false;
+    for (int i = 0; i < r->n; i++)
+      told |= !strcmp(r->consumers[i].err.msg, err.msg);
+    if (!told)
+      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    status = 1;
+  }
+  return status;
+}
+
+/* Closing flushes the recording, so only then are its counts final; the
+ * frames the presenter skipped for a slow disk are dropped ones too. */
+static int close_recorder(run_t *r) {
+  if (!r->rec)
+    return 0;
+  uint64_t rec_written = 0, rec_dropped = 0;
+  cn_err_t err = {0};
+  if (cn_recorder_close(r->rec, &rec_written, &rec_dropped, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
+  }
+  cn_log(&r->log, CN_LOG_INFO, NULL,
+         "recorded %llu frames to %s (%llu "
+         "dropped by a slow disk)",
+         (unsigned long long)rec_written, r->cfg->record,
+         (unsigned long long)(rec_dropped + cn_present_rec_skipped(r->pres)));
+  return 0;
+}
+
+static void free_run(run_t *r) {
+  cn_window_close(r->window);
+  cn_present_destroy(r->pres);
+  for (int i = 0; i < r->n; i++) {
+    cn_source_destroy(r->consumers[i].src);
+    free(r->consumers[i].ages);
+  }
+  cn_jsonl_destroy(r->json);
+  cn_stage_model_close(r->model);
+  pthread_mutex_destroy(&r->latest.lock);
+  free(r);
+}
+
 int cn_app_run(cn_app_config_t *cfg) {
   run_t *r = calloc(1, sizeof *r);
   if (!r) {
@@ -717,98 +839,17 @@ int cn_app_run(cn_app_config_t *cfg) {
   sigaddset(&sigs, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
-  int status = open_all(r);
-  cn_err_t err = {0};
-  const char *names[CN_APP_MAX_SOURCES];
-  for (int i = 0; i < r->n; i++)
-    names[i] = r->consumers[i].name;
-  /* Record sinks: one line each. */
-  if (!status &&
-      (cn_fanout_create(&r->records, &err) ||
-       (cfg->json && cn_sink_file_add(r->records, cfg->json, &err)))) {
-    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
-    status = 1;
-  }
-  if (!status && cn_fanout_sinks(r->records) &&
-      (cn_jsonl_create(r->records, &r->json, &err) ||
-       cn_jsonl_set_names(r->json, names, r->n, &err))) {
-    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
-    status = 1;
-  }
+  int status = open_run(r);
   if (!status)
-    status = open_outputs(r);
-  r->t_start = cn_clock_now();
-  if (!status)
-    status = start_all(r);
-
-  bool status_line = !cfg->quiet && isatty(STDERR_FILENO);
-  int64_t t_status = cn_clock_now();
-  bool printed = false;
-  while (!status && !atomic_load(&r->stop)) {
-    if (all_done(r))
-      break;
-    int64_t now = cn_clock_now();
-    int64_t wait_ns = CN_NS_PER_S;
-    if (cfg->duration > 0) {
-      int64_t left = r->t_start + (int64_t)(cfg->duration * 1e9) - now;
-      if (left <= 0)
-        break;
-      if (left < wait_ns)
-        wait_ns = left;
-    }
-    if (!wait_main(r, &sigs, wait_ns))
-      break;
-    now = cn_clock_now();
-    if (status_line && now - t_status >= CN_NS_PER_S) {
-      print_status(r, cn_ns_to_s(now - t_status));
-      t_status = now;
-      printed = true;
-    }
-  }
-  if (printed)
-    fputc('\n', stderr);
+    wait_run(r, &sigs);
   atomic_store(&r->stop, true);
   close_all(r);
-  for (int i = 0; i < r->n && !status; i++)
-    if (r->consumers[i].err.code) {
-      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", r->consumers[i].err.msg);
-      status = 1;
-    }
-  if (cn_fanout_close(r->records, &err)) {
-    /* The write error that ended a consumer is the same line: once. */
-    bool told = false;
-    for (int i = 0; i < r->n; i++)
-      told |= !strcmp(r->consumers[i].err.msg, err.msg);
-    if (!told)
-      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+  status = report_errors(r, status);
+  if (close_recorder(r))
     status = 1;
-  }
-  uint64_t rec_written = 0, rec_dropped = 0;
-  if (r->rec) {
-    if (cn_recorder_close(r->rec, &rec_written, &rec_dropped, &err)) {
-      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
-      status = 1;
-    } else {
-      cn_log(
-          &r->log, CN_LOG_INFO, NULL,
-          "recorded %llu frames to %s (%llu "
-          "dropped by a slow disk)",
-          (unsigned long long)rec_written, cfg->record,
-          (unsigned long long)(rec_dropped + cn_present_rec_skipped(r->pres)));
-    }
-  }
   /* A run that never started has its one error line and nothing else. */
   if (r->n && r->consumers[r->n - 1].started)
     print_summary(r);
-  cn_window_close(r->window);
-  cn_present_destroy(r->pres);
-  for (int i = 0; i < r->n; i++) {
-    cn_source_destroy(r->consumers[i].src);
-    free(r->consumers[i].ages);
-  }
-  cn_jsonl_destroy(r->json);
-  cn_stage_model_close(r->model);
-  pthread_mutex_destroy(&r->latest.lock);
-  free(r);
+  free_run(r);
   return status;
 }

@@ -250,9 +250,10 @@ static void draw_result(cn_overlay_t *ov, cairo_t *cr, const cn_result_t *res,
   }
 }
 
-int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
-                      cn_frame_t *canvas, const cn_result_t *res,
-                      const cn_overlay_info_t *info, cn_err_t *err) {
+/* cairo draws on 32-bit pixels only: the canvas gets src's picture as
+ * BGRX, and src's stamps so that sinks can time it. */
+static int canvas_from(const cn_frame_t *src, cn_frame_t *canvas,
+                       cn_err_t *err) {
   if (src->format != CN_PIX_BGR24)
     return cn_err_set(err, CN_EINVAL, "overlay: frame %llu is not BGR24",
                       (unsigned long long)src->seq);
@@ -278,50 +279,48 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
    * while the display thread draws the same frame. */
   canvas->t_infer_begin = canvas->t_infer_end = canvas->t_out = 0;
   copy_bgr_to_bgra(src, canvas);
+  return 0;
+}
 
-  cairo_t *cr = target_for(ov, canvas);
-  bool cached = cairo_status(cr) == CAIRO_STATUS_SUCCESS;
-  /* copy_bgr_to_bgra wrote behind cairo's back. */
-  cairo_surface_mark_dirty(cairo_get_target(cr));
-  cairo_save(cr);
-  cairo_new_path(cr); /* save/restore keep the last frame's current point */
-  /* Text scales with the picture: 1/30 of its height, at least 12 px. */
-  double size = fmax(12.0, canvas->height / 30.0);
-  if (res)
-    draw_result(ov, cr, res, size);
-  if (info) {
-    char line[256], which[32] = "";
-    if (info->nsources > 1)
-      snprintf(which, sizeof which, "[source %d]  ", info->source);
-    int n =
-        snprintf(line, sizeof line,
-                 "%snet %.1f fps  cam %.1f fps  age %.0f ms  drops %llu", which,
-                 info->net_fps, info->cam_fps, info->age_ms, info->drops);
-    if (info->result_lag >= 0 && n > 0 && n < (int)sizeof line)
-      snprintf(line + n, sizeof line - (size_t)n, "  result %ld frame%s old",
-               info->result_lag, info->result_lag == 1 ? "" : "s");
-    /* Bottom left, shrunk to fit narrow pictures; the help sits on the
-     * line above, clear of the top-k list and of the status line. */
-    double avail = canvas->width - size * 1.6;
-    double ys = canvas->height - size * 0.6;
-    text_line(cr, size * 0.6, ys, fit_size(cr, line, size * 0.75, avail), line);
-    if (info->offline) {
-      const char *off = "NO SIGNAL";
-      double fs = fit_size(cr, off, size * 1.5, avail);
-      cairo_text_extents_t te;
-      cairo_set_font_size(cr, fs);
-      cairo_text_extents(cr, off, &te);
-      text_line(cr, (canvas->width - te.x_advance) / 2.0,
-                (canvas->height + fs * 0.7) / 2.0, fs, off);
-    }
-    if (info->help) {
-      const char *help =
-          "\"Esc\" to Quit, \"H\" for Help, \"F\" to Toggle Fullscreen";
-      text_line(cr, size * 0.6, ys - size * 1.4,
-                fit_size(cr, help, size * 0.8, avail), help);
-    }
+static void draw_info(cairo_t *cr, const cn_frame_t *canvas,
+                      const cn_overlay_info_t *info, double size) {
+  char line[256], which[32] = "";
+  if (info->nsources > 1)
+    snprintf(which, sizeof which, "[source %d]  ", info->source);
+  int n =
+      snprintf(line, sizeof line,
+               "%snet %.1f fps  cam %.1f fps  age %.0f ms  drops %llu", which,
+               info->net_fps, info->cam_fps, info->age_ms, info->drops);
+  if (info->result_lag >= 0 && n > 0 && n < (int)sizeof line)
+    snprintf(line + n, sizeof line - (size_t)n, "  result %ld frame%s old",
+             info->result_lag, info->result_lag == 1 ? "" : "s");
+  /* Bottom left, shrunk to fit narrow pictures; the help sits on the
+   * line above, clear of the top-k list and of the status line. */
+  double avail = canvas->width - size * 1.6;
+  double ys = canvas->height - size * 0.6;
+  text_line(cr, size * 0.6, ys, fit_size(cr, line, size * 0.75, avail), line);
+  if (info->offline) {
+    const char *off = "NO SIGNAL";
+    double fs = fit_size(cr, off, size * 1.5, avail);
+    cairo_text_extents_t te;
+    cairo_set_font_size(cr, fs);
+    cairo_text_extents(cr, off, &te);
+    text_line(cr, (canvas->width - te.x_advance) / 2.0,
+              (canvas->height + fs * 0.7) / 2.0, fs, off);
   }
-  cairo_restore(cr);
+  if (info->help) {
+    const char *help =
+        "\"Esc\" to Quit, \"H\" for Help, \"F\" to Toggle Fullscreen";
+    text_line(cr, size * 0.6, ys - size * 1.4,
+              fit_size(cr, help, size * 0.8, avail), help);
+  }
+}
+
+/* Hands back cr (from target_for; cached: the overlay keeps it). cairo
+ * keeps the first error on the context rather than returning it from each
+ * call, so this one check covers the whole drawing. */
+static int target_done(cn_overlay_t *ov, cairo_t *cr, bool cached,
+                       cn_err_t *err) {
   cairo_status_t st = cairo_status(cr);
   cairo_surface_flush(cairo_get_target(cr));
   if (!cached)
@@ -332,6 +331,28 @@ int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
     return cn_err_set(err, CN_EINTERNAL, "overlay: cairo: %s",
                       cairo_status_to_string(st));
   return 0;
+}
+
+int cn_overlay_render(cn_overlay_t *ov, const cn_frame_t *src,
+                      cn_frame_t *canvas, const cn_result_t *res,
+                      const cn_overlay_info_t *info, cn_err_t *err) {
+  int rc = canvas_from(src, canvas, err);
+  if (rc)
+    return rc;
+  cairo_t *cr = target_for(ov, canvas);
+  bool cached = cairo_status(cr) == CAIRO_STATUS_SUCCESS;
+  /* copy_bgr_to_bgra wrote behind cairo's back. */
+  cairo_surface_mark_dirty(cairo_get_target(cr));
+  cairo_save(cr);
+  cairo_new_path(cr); /* save/restore keep the last frame's current point */
+  /* Text scales with the picture: 1/30 of its height, at least 12 px. */
+  double size = fmax(12.0, canvas->height / 30.0);
+  if (res)
+    draw_result(ov, cr, res, size);
+  if (info)
+    draw_info(cr, canvas, info, size);
+  cairo_restore(cr);
+  return target_done(ov, cr, cached, err);
 }
 
 /* Centred text on a band, shrunk to fit; returns the size used. */
@@ -371,16 +392,7 @@ int cn_overlay_nosignal(cn_overlay_t *ov, cn_frame_t *canvas,
   snprintf(line, sizeof line, "offline for %.0f s", floor(ns->offline_s));
   centred(cr, canvas, y + size * 3.0, size * 0.8, line);
   cairo_restore(cr);
-  cairo_status_t st = cairo_status(cr);
-  cairo_surface_flush(cairo_get_target(cr));
-  if (!cached)
-    cairo_destroy(cr);
-  else if (st != CAIRO_STATUS_SUCCESS)
-    target_clear(target_slot(ov, cr));
-  if (st != CAIRO_STATUS_SUCCESS)
-    return cn_err_set(err, CN_EINTERNAL, "overlay: cairo: %s",
-                      cairo_status_to_string(st));
-  return 0;
+  return target_done(ov, cr, cached, err);
 }
 
 int cn_overlay_write_png(const cn_frame_t *canvas, const char *path,
