@@ -1,6 +1,7 @@
 /* camnet: the command-line program. */
 #include <glib.h>
 #include <libavutil/log.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,10 @@ static void glib_log(const gchar *domain, GLogLevelFlags level,
 }
 
 int main(int argc, char **argv) {
+  /* A reader that goes away (`camnet --json - | head`) is a write error
+   * like any other: the run ends with one line, the summary and a closed
+   * recording, instead of dying by SIGPIPE. */
+  signal(SIGPIPE, SIG_IGN);
   if (argc > 1 && (!strcmp(argv[1], "info") || !strcmp(argv[1], "infer") ||
                    !strcmp(argv[1], "bench")))
     return cn_app_model_tool(argc, argv);

@@ -97,7 +97,18 @@ static int start_file(cn_recorder_t *r, int w, int h) {
   if (!(r->fmt->oformat->flags & AVFMT_NOFILE) &&
       (rc = avio_open(&r->fmt->pb, r->path, AVIO_FLAG_WRITE)) < 0)
     return av_fail(r, rc, "cannot create file");
-  if ((rc = avformat_write_header(r->fmt, NULL)) < 0)
+  /* MP4 and MOV as fragments, each key frame starting one: a recording cut
+   * short (kill -9, power loss, a full disk) keeps every fragment written
+   * before, where a plain MP4 needs the index written at close. */
+  AVDictionary *mo = NULL;
+  av_dict_set(&mo, "flush_packets", "1", 0); /* on disk, not in a buffer */
+  if (!strcmp(r->fmt->oformat->name, "mp4") ||
+      !strcmp(r->fmt->oformat->name, "mov"))
+    av_dict_set(&mo, "movflags", "+frag_keyframe+empty_moov+default_base_moof",
+                0);
+  rc = avformat_write_header(r->fmt, &mo);
+  av_dict_free(&mo);
+  if (rc < 0)
     return av_fail(r, rc, "cannot write header");
   r->header = true;
   r->yuv->format = r->enc->pix_fmt;
@@ -263,6 +274,10 @@ int cn_recorder_open(const char *path, double fps, cn_recorder_t **out,
 
 /* Under the lock: queue canvas, or say why not. */
 static int push_locked(cn_recorder_t *r, cn_frame_t *canvas, cn_err_t *err) {
+  if (canvas->format != CN_PIX_BGRA)
+    return cn_err_set(err, CN_EINVAL,
+                      "%s: recorder takes BGRA canvases (cn_overlay_render)",
+                      r->path);
   int rc = 0;
   if (r->err.code) {
     rc = r->err.code;

@@ -138,6 +138,71 @@ static void test_sigterm_stops_cleanly_and_flushes(void **state) {
   free(dir);
 }
 
+/* H.264 frames ffprobe decodes from path (-1: unreadable). */
+static long decodable_frames(const char *path) {
+  if (cn_test_sh(out, sizeof out,
+                 "ffprobe -v error -count_frames -select_streams v:0 "
+                 "-show_entries stream=nb_read_frames -of csv=p=0 %s",
+                 path))
+    return -1;
+  return atol(out);
+}
+
+/* A reader that goes away: one error line, the summary, exit 1, and the
+ * recording closed and playable (camnet died by SIGPIPE, unplayable file). */
+static void test_closed_pipe_keeps_the_recording(void **state) {
+  (void)state;
+  if (!cn_test_have("ffprobe"))
+    CN_TEST_SKIP_MISSING("ffmpeg", "ffprobe not on PATH");
+  char *dir = cn_test_mkdtemp();
+  char rec[600];
+  snprintf(rec, sizeof rec, "%s/p.mp4", dir);
+  /* camnet's stdout is the pipe; its stderr and exit status go to files. */
+  assert_int_equal(cn_test_sh(out, sizeof out,
+                              "(%s/camnet --headless --json - -o %s "
+                              "test:320x240@30 --duration 20 2>%s/err; "
+                              "echo \"status $?\" >>%s/err) | head -c 200 "
+                              ">/dev/null; cat %s/err",
+                              cn_test_build_dir(), rec, dir, dir, dir),
+                   0);
+  print_message("%s", out);
+  assert_non_null(strstr(out, "camnet: error: -: write failed: Broken pipe"));
+  assert_non_null(strstr(out, " delivered")); /* the summary */
+  assert_non_null(strstr(out, "status 1"));   /* not 141 (SIGPIPE) */
+  assert_true(decodable_frames(rec) > 0);
+  cn_test_rmtree(dir);
+  free(dir);
+}
+
+/* kill -9 while recording: the fragments written so far play (the last
+ * key-frame interval, 2 s, may be lost; a plain MP4 loses everything). */
+static void test_killed_recording_plays(void **state) {
+  (void)state;
+  if (!cn_test_have("ffprobe"))
+    CN_TEST_SKIP_MISSING("ffmpeg", "ffprobe not on PATH");
+  char *dir = cn_test_mkdtemp();
+  char rec[600], bin[600];
+  snprintf(rec, sizeof rec, "%s/k.mp4", dir);
+  snprintf(bin, sizeof bin, "%s/camnet", cn_test_build_dir());
+  char *argv[] = {bin, "--headless", "-o", rec, "test:320x240@30", NULL};
+  pid_t pid = cn_test_spawn(argv, NULL);
+  /* Two key-frame intervals (60 frames each) must be on disk before the
+   * kill, however loaded the machine is. */
+  long frames = -1;
+  for (int i = 0; i < 600 && frames < 120; i++) {
+    usleep(100 * 1000);
+    frames = decodable_frames(rec);
+  }
+  int st = cn_test_stop(pid, SIGKILL);
+  assert_true(WIFSIGNALED(st));
+  frames = decodable_frames(rec);
+  print_message("after kill -9: %ld frames decodable\n", frames);
+  assert_true(frames >= 120);
+  assert_int_equal(frames % 60, 0); /* whole fragments, one per key frame */
+  cn_test_rmtree(dir);
+  free(dir);
+}
+
 /* The first and last t_capture (s) of a JSON Lines file; the count. */
 static int capture_span(const char *path, double *first, double *last) {
   FILE *fp = fopen(path, "r");
@@ -233,6 +298,8 @@ int main(void) {
       cmocka_unit_test(test_frames_limit_and_json_schema),
       cmocka_unit_test(test_json_to_stdout_and_every_frame_file),
       cmocka_unit_test(test_sigterm_stops_cleanly_and_flushes),
+      cmocka_unit_test(test_closed_pipe_keeps_the_recording),
+      cmocka_unit_test(test_killed_recording_plays),
       cmocka_unit_test(test_duration),
       cmocka_unit_test(test_errors_are_one_clear_line),
       cmocka_unit_test(test_seed_aliases),
