@@ -42,16 +42,21 @@ int main(int argc, char **argv) {
     cn_frame_t *f = NULL;
     const cn_result_t *res = NULL;
     int got = cn_source_take(src, last, -1, &f, &last, &err); /* newest */
-    if (got == CN_EOF)
+    if (got == CN_EOF) {
+      if (err.code && err.code != CN_EOF) /* ended by a failure */
+        rc = err.code;
       break;
-    if (got) /* a frame that did not decode: skipped, counted */
+    }
+    if (got) { /* a frame that did not decode: skipped, counted */
+      err = (cn_err_t){0};
       continue;
+    }
     rc = cn_stage_run(stage, f, &res, &err);
     if (!rc && !(rc = cn_jsonl_write(out, f, res, &err)))
       n++;
     cn_frame_unref(&f);
   }
-  if (rc || (err.code && err.code != CN_EOF))
+  if (rc)
     fprintf(stderr, "camera: %s\n", err.msg);
   cn_source_destroy(src);
   int wrc = cn_jsonl_close(out, NULL);

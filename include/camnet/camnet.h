@@ -8,12 +8,13 @@
  *   cn_source_create(&so, &src, &err);  cn_source_start(src, &err);
  *   cn_stage_opts_t mo;   cn_stage_opts_default(&mo);   mo.model = "x.onnx";
  *   cn_stage_model_open(&mo, &model, &err);  cn_stage_create(model, &st, &err);
- *   for (uint64_t last = 0;; last = f->seq) {
- *     cn_source_take(src, last, -1, &f, NULL, &err);     // newest frame
- *     cn_stage_run(st, f, &res, &err);                   // preprocess, run,
- * decode
- *     ...                                                // res->top /
- * res->boxes cn_frame_unref(&f);
+ *   for (uint64_t last = 0;;) {
+ *     int rc = cn_source_take(src, last, -1, &f, &last, &err); (newest)
+ *     if (rc == CN_EOF) break;
+ *     if (rc) continue;                          (a frame that did not decode)
+ *     if (cn_stage_run(st, f, &res, &err) == 0)  (preprocess, run, decode)
+ *       use(res);                                (res->top or res->boxes)
+ *     cn_frame_unref(&f);
  *   }
  *
  * Pixels from elsewhere (a camera SDK, an appsink) go in through

@@ -88,29 +88,33 @@ CN_API void cn_frame_unref(cn_frame_t **pf);
 /* True when the caller holds the only reference. */
 CN_API bool cn_frame_is_writable(const cn_frame_t *f);
 
-/* Makes the pixel fields valid (format CN_PIX_BGR24). Idempotent; a frame
- * that failed to develop keeps failing with the same code. */
+/* Makes the pixel fields valid (format CN_PIX_BGR24; a wrapped frame keeps
+ * the caller's format). Idempotent; a frame that failed to develop keeps
+ * failing with the same code. The stage reads every format; the overlay
+ * wants BGR24; the window and the recorder take BGRA canvases. */
 CN_API int cn_frame_develop(cn_frame_t *f, cn_err_t *err);
 
 /* Pixels in: a new frame (one reference, not from any pool) that points
- * at the caller's pixels without copying them; the stamps are zero, seq
- * 1 (each rewrap adds one), source -1. The caller keeps the pixels valid and
- * unchanged until the last reference is dropped; camnet never writes to them,
- * and such a frame is never writable. Every format above is accepted except
- * CN_PIX_NONE. Errors: CN_EINVAL naming what is wrong with img, CN_ENOMEM. */
+ * at the caller's pixels without copying them; t_capture, t_decode,
+ * t_develop and t_wall are the moment of the call, the stage stamps zero,
+ * seq 1 (each rewrap adds one), source -1. The caller keeps the pixels valid
+ * and unchanged until the last reference is dropped; camnet never writes to
+ * them, and such a frame is never writable. Every format above is accepted
+ * except CN_PIX_NONE. Errors: CN_EINVAL naming what is wrong with img,
+ * CN_ENOMEM. */
 CN_API int cn_frame_wrap(const cn_image_t *img, cn_frame_t **out,
                          cn_err_t *err);
 
 /* Points a frame made by cn_frame_wrap(), held by one reference only, at
- * new pixels (same rules as wrap) and clears its stamps: a camera loop
+ * new pixels (same rules as wrap) and stamps it anew: a camera loop
  * wraps once and rewraps each picture, allocating nothing per frame.
  * CN_EINVAL for any other frame or a bad img; the frame is then unchanged. */
 CN_API int cn_frame_rewrap(cn_frame_t *f, const cn_image_t *img, cn_err_t *err);
 
 /* Sizes the frame's own pixel buffer (grown only when a larger size first
  * appears) and sets width/height/format/data/stride. Rows are 32-byte
- * aligned. For develop callbacks, and for stages that fill frames of
- * their own (the overlay's canvases). */
+ * aligned. CN_EINVAL for a wrapped frame. For develop callbacks, and for stages
+ * that fill frames of their own (the overlay's canvases). */
 CN_API int cn_frame_alloc_pixels(cn_frame_t *f, int width, int height,
                                  cn_pixfmt_t format, cn_err_t *err);
 

@@ -154,7 +154,7 @@ static int resolve_out(cn_app_config_t *cfg, const char *path, cn_err_t *err) {
   if (!slot)
     return cn_err_set(err, CN_EINVAL,
                       "option --out: '%s' is neither JSON Lines (.jsonl, "
-                      ".json, -) nor a video (.mp4, .mkv, .mov)",
+                      ".json, .ndjson, -) nor a video (.mp4, .mkv, .mov)",
                       path);
   if (*slot)
     return cn_err_set(err, CN_EINVAL,

@@ -197,6 +197,9 @@ int cn_frame_develop(cn_frame_t *f, cn_err_t *err) {
 int cn_frame_alloc_pixels(cn_frame_t *f, int width, int height,
                           cn_pixfmt_t format, cn_err_t *err) {
   pool_item_t *it = item_of(f);
+  if (it->wrapped)
+    return cn_err_set(err, CN_EINVAL,
+                      "frame: a wrapped frame's pixels are the caller's");
   if (width <= 0 || height <= 0 || width > 16384 || height > 16384 ||
       (format != CN_PIX_BGR24 && format != CN_PIX_BGRA))
     return cn_err_set(err, CN_EINVAL, "frame: bad pixel size %dx%d", width,
@@ -290,6 +293,10 @@ static void point_at(cn_frame_t *f, const cn_image_t *img) {
     f->chroma_stride[i] = img->stride[i + 1];
   }
   f->pts = img->pts;
+  /* Handed in now: the moment the caller's picture arrived, as far as
+   * camnet can know (records' ages and t_wall count from it). */
+  f->t_capture = f->t_decode = f->t_develop = cn_clock_now();
+  f->t_wall = cn_clock_wall();
 }
 
 int cn_frame_wrap(const cn_image_t *img, cn_frame_t **out, cn_err_t *err) {

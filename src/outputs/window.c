@@ -88,6 +88,8 @@ static void push(Uint32 type) {
 }
 
 void cn_window_post(cn_window_t *w, cn_frame_t *canvas) {
+  if (canvas->format != CN_PIX_BGRA)
+    return; /* not a canvas: nothing the window could show */
   cn_frame_t *ref = cn_frame_ref(canvas);
   pthread_mutex_lock(&w->lock);
   cn_frame_t *old = w->pending;

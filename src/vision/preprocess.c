@@ -25,6 +25,9 @@ struct cn_preproc {
   /* The resized region as planes G, B, R of at most W x H each. */
   uint8_t *buf;
   struct SwsContext *sws;
+  /* The region's last rows, copied with room after them (see scale()). */
+  uint8_t *tail;
+  size_t tail_cap;
 };
 
 static int align_up(int n, int a) { return (n + a - 1) / a * a; }
@@ -148,6 +151,7 @@ void cn_preproc_destroy(cn_preproc_t *p) {
   if (!p)
     return;
   sws_freeContext(p->sws);
+  free(p->tail);
   free(p->buf);
   free(p->mean);
   free(p->mean_pad);
@@ -329,6 +333,64 @@ static int check_frame(const cn_frame_t *f, fmt_info_t *fi, cn_err_t *err) {
   return 0;
 }
 
+/* Bytes in one row of plane i of a w-pixel-wide region. */
+static int plane_row_bytes(const cn_frame_t *f, const fmt_info_t *fi, int i,
+                           int w) {
+  if (i == 0)
+    return w * fi->bpp;
+  return f->format == CN_PIX_NV12 ? (w + 1) / 2 * 2 : (w + 1) / 2;
+}
+
+/* libswscale's SIMD readers may read past the last pixel of a row (by up
+ * to 64 bytes). Inside a frame that is the next row; after the region's
+ * last rows it may be past the end of memory camnet does not own (a
+ * caller's wrapped pixels, a mapped GStreamer buffer) and fault at a page
+ * boundary. So the region is scaled in two slices: all but its last rows
+ * in place, the last rows from a copy with room after each. The copy is
+ * sized once per size (no allocation per frame). */
+static int scale(cn_preproc_t *p, const cn_frame_t *f, const fmt_info_t *fi,
+                 const geom_t *g, const uint8_t *const src[4],
+                 const int src_strides[4], uint8_t *const planes[4],
+                 const int strides[4], cn_err_t *err) {
+  int nplanes = !fi->subsampled ? 1 : f->format == CN_PIX_NV12 ? 2 : 3;
+  /* For 4:2:0 the split is on an even row: a chroma row covers two. */
+  int head = g->rh > 2 ? g->rh - 2 : 0;
+  if (fi->subsampled)
+    head &= ~1;
+  int tail_rows = g->rh - head, ts[4] = {0, 0, 0, 0};
+  size_t need = 0, off[3];
+  for (int i = 0; i < nplanes; i++) {
+    ts[i] = (plane_row_bytes(f, fi, i, g->rw) + 64 + 63) & ~63;
+    off[i] = need;
+    need += (size_t)ts[i] * (size_t)tail_rows;
+  }
+  if (need > p->tail_cap) {
+    uint8_t *t = realloc(p->tail, need);
+    if (!t)
+      return cn_err_set(err, CN_ENOMEM, "preprocess: out of memory");
+    p->tail = t;
+    p->tail_cap = need;
+  }
+  const uint8_t *tail_src[4] = {NULL, NULL, NULL, NULL};
+  for (int i = 0; i < nplanes; i++) {
+    int sub = i > 0, rows = sub ? (tail_rows + 1) / 2 : tail_rows;
+    const uint8_t *from =
+        src[i] + (size_t)(sub ? head / 2 : head) * (size_t)src_strides[i];
+    for (int y = 0; y < rows; y++)
+      memcpy(p->tail + off[i] + (size_t)y * (size_t)ts[i],
+             from + (size_t)y * (size_t)src_strides[i],
+             (size_t)plane_row_bytes(f, fi, i, g->rw));
+    tail_src[i] = p->tail + off[i];
+  }
+  int got =
+      head ? sws_scale(p->sws, src, src_strides, 0, head, planes, strides) : 0;
+  got += sws_scale(p->sws, tail_src, ts, head, tail_rows, planes, strides);
+  if (got != g->ih)
+    return cn_err_set(err, CN_EINTERNAL,
+                      "preprocess: libswscale wrote %d of %d rows", got, g->ih);
+  return 0;
+}
+
 int cn_preproc_run(cn_preproc_t *p, const cn_frame_t *f, float *dst,
                    cn_xform_t *xf, cn_err_t *err) {
   fmt_info_t fi = {AV_PIX_FMT_NONE, 0, false};
@@ -374,10 +436,8 @@ int cn_preproc_run(cn_preproc_t *p, const cn_frame_t *f, float *dst,
   size_t psz = (size_t)ps * (size_t)g.ih;
   uint8_t *const planes[4] = {p->buf, p->buf + psz, p->buf + 2 * psz, NULL};
   const int strides[4] = {ps, ps, ps, 0};
-  int got = sws_scale(p->sws, src, src_strides, 0, g.rh, planes, strides);
-  if (got != g.ih)
-    return cn_err_set(err, CN_EINTERNAL,
-                      "preprocess: libswscale wrote %d of %d rows", got, g.ih);
+  if ((rc = scale(p, f, &fi, &g, src, src_strides, planes, strides, err)))
+    return rc;
   /* B, G, R byte index -> GBRP plane. */
   static const int plane_of[3] = {1, 0, 2};
   for (int y = 0; y < p->o.height; y++) {

@@ -19,8 +19,9 @@
  * pixels map back to the frame's pixels.
  *
  * Memory: every buffer is sized at create; run() allocates nothing except
- * that libswscale's context is rebuilt when the frame size changes (a
- * reconnect to a different resolution).
+ * when the frame size changes (a reconnect to a different resolution):
+ * libswscale's context is rebuilt and the copy of the region's last rows
+ * (which libswscale may read past) grows.
  *
  * Threads: one preproc belongs to one thread at a time. Errors: CN_EINVAL
  * with a one-line message (bad options, a frame without pixels),

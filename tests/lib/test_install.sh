@@ -16,8 +16,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 DESTDIR=$tmp/root cmake --install "$build" --prefix /opt/camnet >/dev/null
 prefix=$tmp/root/opt/camnet
-lib=$(dirname "$(find "$prefix" -name libcamnet.so -print -quit)")
-[ -n "$lib" ] || fail "no libcamnet.so installed"
+so=$(find "$prefix" -name libcamnet.so -print -quit)
+[ -n "$so" ] || fail "no libcamnet.so installed"
+lib=$(dirname "$so")
 [ -f "$prefix/share/man/man1/camnet.1" ] || fail "no camnet(1) installed"
 grep -q '^\.SH OPTIONS' "$prefix/share/man/man1/camnet.1" ||
   fail "camnet.1 has no OPTIONS section"
@@ -96,5 +97,10 @@ awk -v s="$score" -v x="$x" -v y="$y" -v w="$w" -v h="$h" 'BEGIN {
 # 4. A model-only program does not drag in the window or the overlay.
 if ldd "$tmp/examples/model_only" | grep -Ei 'libSDL2|libcairo'; then
   fail "model_only links SDL2 or cairo"
+fi
+# A headless program on the core library never loads SDL2 (libavdevice,
+# which brings it, is opened only for V4L2 devices).
+if ldd "$tmp/examples/camera" | grep -i 'libSDL2'; then
+  fail "camera links SDL2"
 fi
 echo "test_install: passed"

@@ -8,9 +8,12 @@
 #include "harness.h"
 
 #include <math.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "camnet/clock.h"
 #include "camnet/frame.h"
 #include "vision/preprocess.h"
 
@@ -151,7 +154,11 @@ static void test_wrap_contract(void **state) {
   assert_int_equal(f->seq, 1);
   assert_int_equal(f->source, -1);
   assert_float_equal(f->pts, 1.5, 0);
+  assert_true(f->t_capture > 0 && f->t_capture <= cn_clock_now());
+  assert_true(f->t_wall > 0);
   assert_false(cn_frame_is_writable(f));
+  assert_int_equal(cn_frame_alloc_pixels(f, 8, 8, CN_PIX_BGR24, &err),
+                   CN_EINVAL);
   f->t_infer_begin = 42;
   img.data[0] = &p.bgr[1][0];
   assert_int_equal(cn_frame_rewrap(f, &img, &err), 0);
@@ -183,10 +190,69 @@ static void test_wrap_contract(void **state) {
   assert_null(f);
 }
 
+/* Caller memory that ends exactly at an unreadable page, as a mapped
+ * camera buffer may: resizing must not read a byte past the last pixel
+ * of any plane (libswscale's SIMD readers would, unpadded). */
+static uint8_t *guarded(size_t n, void **map, size_t *maplen) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t body = (n + page - 1) / page * page;
+  *maplen = body + page;
+  uint8_t *m = mmap(NULL, *maplen, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_true(m != MAP_FAILED);
+  assert_int_equal(mprotect(m + body, page, PROT_NONE), 0);
+  *map = m;
+  return m + body - n;
+}
+
+static void test_no_read_past_the_pixels(void **state) {
+  (void)state;
+  enum { GW = 640, GH = 480 };
+  static const cn_pixfmt_t fmts[] = {CN_PIX_BGR24, CN_PIX_RGB24,
+                                     CN_PIX_BGRA,  CN_PIX_GRAY8,
+                                     CN_PIX_NV12,  CN_PIX_YUV420P};
+  static const int bpp[] = {3, 3, 4, 1, 1, 1};
+  cn_preproc_opts_t o;
+  cn_preproc_opts_default(&o);
+  o.width = 224;
+  o.height = 224;
+  cn_preproc_t *p = NULL;
+  cn_err_t err = {0};
+  assert_int_equal(cn_preproc_create(&o, &p, &err), 0);
+  static float in[3 * 224 * 224];
+  for (size_t k = 0; k < sizeof fmts / sizeof *fmts; k++) {
+    /* Every plane in its own mapping, each ending at a guard page. */
+    int rows[3] = {GH, GH / 2, GH / 2}, widths[3] = {GW * bpp[k], GW, GW / 2};
+    if (fmts[k] == CN_PIX_YUV420P)
+      widths[1] = GW / 2;
+    int nplanes = fmts[k] == CN_PIX_NV12      ? 2
+                  : fmts[k] == CN_PIX_YUV420P ? 3
+                                              : 1;
+    cn_image_t img = {.format = fmts[k], .width = GW, .height = GH, .pts = 0};
+    void *maps[3];
+    size_t lens[3];
+    for (int i = 0; i < nplanes; i++) {
+      size_t n = (size_t)widths[i] * (size_t)rows[i];
+      uint8_t *d = guarded(n, &maps[i], &lens[i]);
+      memset(d, 0x80, n);
+      img.data[i] = d;
+      img.stride[i] = widths[i];
+    }
+    cn_frame_t *f = NULL;
+    assert_int_equal(cn_frame_wrap(&img, &f, &err), 0);
+    assert_int_equal(cn_preproc_run(p, f, in, NULL, &err), 0);
+    cn_frame_unref(&f);
+    for (int i = 0; i < nplanes; i++)
+      munmap(maps[i], lens[i]);
+  }
+  cn_preproc_destroy(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_formats),
       cmocka_unit_test(test_wrap_contract),
+      cmocka_unit_test(test_no_read_past_the_pixels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
