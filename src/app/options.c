@@ -165,10 +165,44 @@ static int resolve_out(cn_app_config_t *cfg, const char *path, cn_err_t *err) {
   return 0;
 }
 
+/* --size WxH, each 1..16384. */
+static int check_size(const char *size, cn_err_t *err) {
+  int w = 0, h = 0;
+  char tail;
+  if (sscanf(size, "%dx%d%c", &w, &h, &tail) != 2 || w < 1 || h < 1 ||
+      w > 16384 || h > 16384)
+    return cn_err_set(err, CN_EINVAL,
+                      "option --size: '%s' is not WxH (each 1 to 16384)", size);
+  return 0;
+}
+
+/* --mean: a file (.npy, .binaryproto, or any name not starting like a
+ * number), else one value or B,G,R, all finite. */
+static int check_mean(const char *mean, cn_err_t *err) {
+  if (ends_with(mean, ".npy") || ends_with(mean, ".binaryproto") ||
+      !strchr("0123456789+-.", mean[0]))
+    return 0;
+  float v[3];
+  char tail;
+  int n = sscanf(mean, "%f,%f,%f%c", &v[0], &v[1], &v[2], &tail);
+  if (n != 3 && sscanf(mean, "%f%c", &v[0], &tail) == 1)
+    v[1] = v[2] = v[0], n = 3;
+  if (n != 3 || !isfinite(v[0]) || !isfinite(v[1]) || !isfinite(v[2]))
+    return cn_err_set(err, CN_EINVAL,
+                      "option --mean: '%s' is not B,G,R, one value, or a "
+                      ".npy or .binaryproto file",
+                      mean);
+  return 0;
+}
+
 int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err) {
   int rc = cn_opt_parse(&option_set, cfg, argc, argv, 1, err);
   for (int i = 0; !rc && i < cfg->n_outs; i++)
     rc = resolve_out(cfg, cfg->outs[i], err);
+  if (!rc && cfg->size)
+    rc = check_size(cfg->size, err);
+  if (!rc && cfg->mean)
+    rc = check_mean(cfg->mean, err);
   for (int i = 0; !rc && i < cfg->n_names; i++)
     if (!cfg->names[i][0])
       rc = cn_err_set(err, CN_EINVAL, "option --name: empty name");

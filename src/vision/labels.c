@@ -1,6 +1,7 @@
 #include "camnet/labels.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,15 @@ int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err) {
                       "label file",
                       path);
   }
+  /* Labels become JSON strings and text on the video: they must be UTF-8
+   * (jansson's check; a Latin-1 file gave every label as null). */
+  json_t *valid = json_stringn(text, len);
+  if (!valid) {
+    free(text);
+    return cn_err_set(err, CN_EFORMAT,
+                      "%s: not UTF-8 text (save the labels as UTF-8)", path);
+  }
+  json_decref(valid);
   char *start = text;
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
     start += 3;

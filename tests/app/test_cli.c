@@ -275,6 +275,17 @@ static void test_errors_are_one_clear_line(void **state) {
   assert_int_equal(camnet("--transport sctp test:"), 2);
   assert_int_equal(camnet("test:1x1"), 1);
   assert_non_null(strstr(out, "test:1x1: expected test:WIDTHxHEIGHT"));
+  /* Usage errors are 2 and name the option. */
+  assert_int_equal(camnet("--size 0x0 test:"), 2);
+  assert_string_equal(
+      out, "camnet: option --size: '0x0' is not WxH (each 1 to 16384)\n");
+  assert_int_equal(camnet("--size axb test:"), 2);
+  assert_non_null(strstr(out, "option --size: 'axb' is not WxH"));
+  assert_int_equal(camnet("--mean 1,2 test:"), 2);
+  assert_string_equal(out, "camnet: option --mean: '1,2' is not B,G,R, one "
+                           "value, or a .npy or .binaryproto file\n");
+  assert_int_equal(camnet("--mean 1,nan,3 test:"), 2);
+  assert_non_null(strstr(out, "option --mean: '1,nan,3'"));
   assert_int_equal(camnet("--json /nonexistent/dir/x.jsonl test:"), 1);
   assert_non_null(strstr(out, "/nonexistent/dir/x.jsonl: cannot write"));
 }

@@ -282,6 +282,19 @@ static void test_mean_load_both_formats(void **state) {
   assert_float_equal(m.data[4], 6, 0);
   cn_mean_free(&m);
 
+  /* A mean of NaN gave every frame the same answer: refused, named. */
+  float bad[3] = {104, NAN, 123};
+  d = 3;
+  snprintf(p, sizeof p, "%s/nan.npy", dir);
+  assert_int_equal(cn_npy_write(p, bad, 1, &d, &err), 0);
+  assert_int_equal(cn_mean_load(p, 3, 2, 2, &m, &err), CN_EFORMAT);
+  assert_null(m.data);
+  assert_non_null(strstr(err.msg, "nan.npy: value 1 is NaN"));
+  bad[1] = INFINITY;
+  assert_int_equal(cn_npy_write(p, bad, 1, &d, &err), 0);
+  assert_int_equal(cn_mean_load(p, 3, 2, 2, &m, &err), CN_EFORMAT);
+  assert_non_null(strstr(err.msg, "value 1 is infinite"));
+
   snprintf(p, sizeof p, "%s/junk.binaryproto", dir);
   write_bytes(p, "\xff\xff\xff", 3);
   assert_int_equal(cn_mean_load(p, 3, 2, 2, &m, &err), CN_EFORMAT);

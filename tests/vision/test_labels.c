@@ -119,6 +119,10 @@ static void test_errors(void **state) {
   expect_error(path, CN_EFORMAT, "no labels");
   snprintf(path, sizeof path, "%s", write_file("bin.dat", "ab\0cd\n", 6));
   expect_error(path, CN_EFORMAT, "NUL");
+  /* Latin-1 "café": 0xE9 alone is not UTF-8 (JSON would carry null). */
+  snprintf(path, sizeof path, "%s",
+           write_file("latin1.txt", "cat\ncaf\xe9\n", 9));
+  expect_error(path, CN_EFORMAT, "not UTF-8 text");
   cn_labels_t *l = (cn_labels_t *)1;
   cn_err_t err = {0};
   assert_true(cn_labels_load(dir, &l, &err) < 0); /* a directory */

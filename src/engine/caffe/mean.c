@@ -475,6 +475,11 @@ int cn_mean_fit(const cn_npy_t *a, const char *name, int c, int h, int w,
                 cn_mean_t *out, cn_err_t *err) {
   memset(out, 0, sizeof *out);
   name = name ? name : "mean";
+  for (int64_t i = 0; i < a->numel; i++)
+    if (!isfinite(a->data[i]))
+      return cn_err_set(err, CN_EFORMAT,
+                        "%s: value %lld is %s (a mean must be finite)", name,
+                        (long long)i, isnan(a->data[i]) ? "NaN" : "infinite");
   int64_t sc, sh, sw;
   if (a->ndim == 1 || a->ndim == 0) {
     if (a->numel != 1 && a->numel != c)
