@@ -1,9 +1,12 @@
 #include "outputs/present.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "camnet/pool.h"
 #include "camnet/overlay.h"
@@ -21,9 +24,32 @@ struct cn_present {
   atomic_uint_fast64_t nosignal; /* NO SIGNAL snapshots written */
 };
 
+/* Snapshots are written while the run goes: a directory that cannot take
+ * them is reported at start, once, not as a warning per picture. */
+static int check_snapshot_dir(const char *dir, cn_err_t *err) {
+  struct stat st;
+  if (stat(dir, &st) != 0)
+    return cn_err_set(err, cn_err_from_errno(errno),
+                      "option --snapshot-dir: %s: %s", dir, strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return cn_err_set(err, CN_EINVAL,
+                      "option --snapshot-dir: %s: not a directory", dir);
+  if (access(dir, W_OK | X_OK) != 0)
+    return cn_err_set(err, cn_err_from_errno(errno),
+                      "option --snapshot-dir: %s: cannot write there: %s", dir,
+                      strerror(errno));
+  return 0;
+}
+
 int cn_present_create(const cn_present_opts_t *opts, cn_present_t **out,
                       cn_err_t *err) {
   *out = NULL;
+  if (opts->snapshot_every > 0) {
+    int rc =
+        check_snapshot_dir(opts->snapshot_dir ? opts->snapshot_dir : ".", err);
+    if (rc)
+      return rc;
+  }
   cn_present_t *p = calloc(1, sizeof *p);
   if (!p)
     return cn_err_set(err, CN_ENOMEM, "presenter: out of memory");

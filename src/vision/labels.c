@@ -75,6 +75,22 @@ static int synset_line(const char *s) {
   return s[9] == ' ' || s[9] == '\t';
 }
 
+/* A label file is text: no NUL bytes, and UTF-8, since labels become JSON
+ * strings and text on the video (jansson's check; a Latin-1 file gave
+ * every label as null). */
+static int check_text(const char *path, const char *text, size_t len,
+                      cn_err_t *err) {
+  if (memchr(text, '\0', len))
+    return cn_err_set(err, CN_EFORMAT,
+                      "%s: binary data (NUL byte): not a label file", path);
+  json_t *valid = json_stringn(text, len);
+  if (!valid)
+    return cn_err_set(err, CN_EFORMAT,
+                      "%s: not UTF-8 text (save the labels as UTF-8)", path);
+  json_decref(valid);
+  return 0;
+}
+
 int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err) {
   *out = NULL;
   char *text = NULL;
@@ -82,22 +98,10 @@ int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err) {
   int rc = read_file(path, &text, &len, err);
   if (rc)
     return rc;
-  if (memchr(text, '\0', len)) {
+  if ((rc = check_text(path, text, len, err))) {
     free(text);
-    return cn_err_set(err, CN_EFORMAT,
-                      "%s: binary data (NUL byte): not a "
-                      "label file",
-                      path);
+    return rc;
   }
-  /* Labels become JSON strings and text on the video: they must be UTF-8
-   * (jansson's check; a Latin-1 file gave every label as null). */
-  json_t *valid = json_stringn(text, len);
-  if (!valid) {
-    free(text);
-    return cn_err_set(err, CN_EFORMAT,
-                      "%s: not UTF-8 text (save the labels as UTF-8)", path);
-  }
-  json_decref(valid);
   char *start = text;
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
     start += 3;

@@ -288,6 +288,16 @@ static void test_errors_are_one_clear_line(void **state) {
   assert_non_null(strstr(out, "option --mean: '1,nan,3'"));
   assert_int_equal(camnet("--json /nonexistent/dir/x.jsonl test:"), 1);
   assert_non_null(strstr(out, "/nonexistent/dir/x.jsonl: cannot write"));
+  /* Snapshots into a place that cannot take them: said at start, once. */
+  assert_int_equal(camnet("--snapshot-every 1 --snapshot-dir /nonexistent "
+                          "--headless --frames 5 test:"),
+                   1);
+  assert_string_equal(out, "camnet: error: option --snapshot-dir: "
+                           "/nonexistent: No such file or directory\n");
+  assert_int_equal(camnet("--snapshot-every 1 --snapshot-dir /etc/hostname "
+                          "--headless --frames 5 test:"),
+                   1);
+  assert_non_null(strstr(out, "/etc/hostname: not a directory"));
 }
 
 static void test_seed_aliases(void **state) {

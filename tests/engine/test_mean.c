@@ -295,6 +295,12 @@ static void test_mean_load_both_formats(void **state) {
   assert_int_equal(cn_mean_load(p, 3, 2, 2, &m, &err), CN_EFORMAT);
   assert_non_null(strstr(err.msg, "value 1 is infinite"));
 
+  /* Random bytes named .npy are a bad .npy, not a bad BlobProto. */
+  snprintf(p, sizeof p, "%s/random.npy", dir);
+  write_bytes(p, "\x12\x34\x56\x78\x9a\xbc\xde\xf0", 8);
+  assert_int_equal(cn_mean_load(p, 3, 2, 2, &m, &err), CN_EFORMAT);
+  assert_non_null(strstr(err.msg, "random.npy: not a .npy file"));
+
   snprintf(p, sizeof p, "%s/junk.binaryproto", dir);
   write_bytes(p, "\xff\xff\xff", 3);
   assert_int_equal(cn_mean_load(p, 3, 2, 2, &m, &err), CN_EFORMAT);

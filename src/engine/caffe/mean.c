@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -534,8 +535,10 @@ int cn_mean_load(const char *path, int c, int h, int w, cn_mean_t *out,
   if (r)
     return r;
   cn_npy_t a;
-  if (len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0)
-    r = cn_npy_read_mem(buf, len, path, &a, err);
+  size_t plen = strlen(path);
+  bool named_npy = plen >= 4 && !strcmp(path + plen - 4, ".npy");
+  if ((len >= 6 && memcmp(buf, "\x93NUMPY", 6) == 0) || named_npy)
+    r = cn_npy_read_mem(buf, len, path, &a, err); /* names a bad magic */
   else
     r = cn_blobproto_read_mem(buf, len, path, &a, err);
   free(buf);
