@@ -1,6 +1,8 @@
 #define _GNU_SOURCE /* program_invocation_short_name */
 #include "harness.h"
 
+#include "camnet/source.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -206,4 +208,15 @@ int cn_test_run_group(const char *name, const struct CMUnitTest *tests,
   if (failed)
     return failed == CN_TEST_SKIP_CODE ? failed + 1 : failed;
   return skips ? CN_TEST_SKIP_CODE : 0;
+}
+
+void cn_test_check_counters(cn_source_t *src, const char *when) {
+  cn_source_stats_t st;
+  cn_source_get_stats(src, &st);
+  if (st.captured != st.delivered + st.dropped + st.pending)
+    fail_msg("%s: %llu captured, %llu delivered + %llu dropped + %llu "
+             "pending",
+             when, (unsigned long long)st.captured,
+             (unsigned long long)st.delivered, (unsigned long long)st.dropped,
+             (unsigned long long)st.pending);
 }

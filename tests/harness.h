@@ -90,4 +90,9 @@ int cn_test_run_group(const char *name, const struct CMUnitTest *tests,
 #define cmocka_run_group_tests(t, setup, teardown)                             \
   cn_test_run_group(#t, t, sizeof(t) / sizeof((t)[0]), setup, teardown)
 
+/* Fails the test unless every frame src captured is delivered, dropped
+ * or pending (none lost or counted twice); when names the moment. */
+struct cn_source;
+void cn_test_check_counters(struct cn_source *src, const char *when);
+
 #endif

@@ -174,18 +174,6 @@ static int64_t take_increasing(cn_source_t *src, uint64_t *seq, int count) {
   return last;
 }
 
-/* Every frame captured is delivered, dropped or pending. */
-static void check_counters(cn_source_t *src, const char *when) {
-  cn_source_stats_t st;
-  cn_source_get_stats(src, &st);
-  if (st.captured != st.delivered + st.dropped + st.pending)
-    fail_msg("%s: %llu captured, %llu delivered + %llu dropped + %llu "
-             "pending",
-             when, (unsigned long long)st.captured,
-             (unsigned long long)st.delivered, (unsigned long long)st.dropped,
-             (unsigned long long)st.pending);
-}
-
 /* Takes count frames that must come from server s: numbers in
  * [s->first, what it logged as read] and increasing (the log line
  * follows the write, so it is given a moment to catch up). */
@@ -256,7 +244,7 @@ static void test_stream_end_and_reconnect(void **state) {
   cn_source_t *src = source_open(&s, -1);
   uint64_t seq = 0;
   take_increasing(src, &seq, 5);
-  check_counters(src, "before the end");
+  cn_test_check_counters(src, "before the end");
   cn_source_stats_t st;
   assert_true(wait_online(src, false, 10000, &st));
   /* The server went away: the stream ended, it is not broken data. */
@@ -268,7 +256,7 @@ static void test_stream_end_and_reconnect(void **state) {
   }
   if (st.pending)
     fail_msg("offline, and a frame of the ended stream is still pending");
-  check_counters(src, "offline");
+  cn_test_check_counters(src, "offline");
   server_stop(&s); /* reaps it; it has exited by itself */
 
   s.first = 1000001;
@@ -276,7 +264,7 @@ static void test_stream_end_and_reconnect(void **state) {
   assert_true(wait_online(src, true, 15000, &st));
   assert_true(st.reconnects >= 1);
   take_from(src, &seq, &s, 10);
-  check_counters(src, "after the reconnect");
+  cn_test_check_counters(src, "after the reconnect");
   cn_source_destroy(src);
   server_stop(&s);
 }
