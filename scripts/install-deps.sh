@@ -13,14 +13,18 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-tools
-  # outputs
-  libjansson-dev libsdl2-dev libcairo2-dev
+  # outputs (HTTP live view: libmicrohttpd, JPEG: libturbojpeg)
+  libjansson-dev libsdl2-dev libcairo2-dev libmicrohttpd-dev libturbojpeg0-dev
   # engine
   libdnnl-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev
   # tests: cmocka, test servers and media, references
   libcmocka-dev libgstrtspserver-1.0-dev ffmpeg libonnx-testdata
   libopencv-dev python3-opencv python3-onnx python3-numpy python3-protobuf
   python3-skimage xvfb
+  # the model zoo is exported with a real exporter (random weights, no download)
+  python3-torch python3-torchvision
+  # HTTP tests: a real browser and Prometheus' own parser
+  chromium python3-prometheus-client
   # window test: X key events, screenshots, a small EWMH window manager
   # (fullscreen is the window manager's job on X11)
   xdotool x11-apps x11-utils evilwm
