@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 /* A label file is small text; anything bigger is not one. */
 #define LABELS_MAX_BYTES (64L << 20)
 
@@ -15,55 +16,6 @@ struct cn_labels {
   int n;
   int synset;
 };
-
-static int read_file(const char *path, char **out, size_t *len, cn_err_t *err) {
-  errno = 0;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    int e = errno;
-    return cn_err_set(err, cn_err_from_errno(e), "%s: %s", path, strerror(e));
-  }
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap + 1);
-  int rc = 0;
-  while (buf) {
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (n < cap) {
-      if (ferror(f)) {
-        int e = errno;
-        rc = cn_err_set(err, e ? cn_err_from_errno(e) : CN_EIO, "%s: %s", path,
-                        e ? strerror(e) : "read error");
-      }
-      break;
-    }
-    if ((long)cap >= LABELS_MAX_BYTES) {
-      rc = cn_err_set(err, CN_EFORMAT,
-                      "%s: larger than %ld MB: not a label file", path,
-                      LABELS_MAX_BYTES >> 20);
-      break;
-    }
-    cap *= 2;
-    char *nb = realloc(buf, cap + 1);
-    if (!nb) {
-      free(buf);
-      buf = NULL;
-    } else {
-      buf = nb;
-    }
-  }
-  fclose(f);
-  if (!buf)
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
-  if (rc) {
-    free(buf);
-    return rc;
-  }
-  buf[n] = '\0';
-  *out = buf;
-  *len = n;
-  return 0;
-}
 
 /* "n" + 8 digits + space or tab. */
 static int synset_line(const char *s) {
@@ -95,7 +47,7 @@ int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err) {
   *out = NULL;
   char *text = NULL;
   size_t len = 0;
-  int rc = read_file(path, &text, &len, err);
+  int rc = cn_file_read(path, "labels", LABELS_MAX_BYTES, &text, &len, err);
   if (rc)
     return rc;
   if ((rc = check_text(path, text, len, err))) {

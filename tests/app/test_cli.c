@@ -300,6 +300,34 @@ static void test_errors_are_one_clear_line(void **state) {
   assert_non_null(strstr(out, "/etc/hostname: not a directory"));
 }
 
+/* A directory or a device where a file is expected is named as such, for
+ * every kind of file the program reads (one reader, core/file.c). */
+static void test_files_that_are_not_files(void **state) {
+  (void)state;
+  char *dir = cn_test_mkdtemp();
+  char args[600];
+  snprintf(args, sizeof args, "--prototxt %s --model x.caffemodel test:", dir);
+  assert_int_equal(camnet(args), 1);
+  char want[700];
+  snprintf(want, sizeof want,
+           "camnet: error: %s: is a directory; the prototxt must be a file\n",
+           dir);
+  assert_string_equal(out, want);
+  snprintf(args, sizeof args, "info %s", dir);
+  assert_int_equal(camnet(args), 1);
+  assert_non_null(strstr(out, "is a directory; the ONNX model must be a file"));
+  assert_int_equal(camnet("info /dev/null"), 1);
+  assert_non_null(strstr(out, "/dev/null: not a regular file (a device)"));
+  snprintf(args, sizeof args,
+           "--model %s/models/onnx-squeezenet/model.onnx --labels %s "
+           "--headless --frames 1 test:",
+           cn_test_source_dir(), dir);
+  assert_int_equal(camnet(args), 1);
+  assert_non_null(strstr(out, "is a directory; the labels must be a file"));
+  cn_test_rmtree(dir);
+  free(dir);
+}
+
 static void test_seed_aliases(void **state) {
   (void)state;
   int port = cn_test_free_port();
@@ -323,6 +351,7 @@ int main(void) {
       cmocka_unit_test(test_killed_recording_plays),
       cmocka_unit_test(test_duration),
       cmocka_unit_test(test_errors_are_one_clear_line),
+      cmocka_unit_test(test_files_that_are_not_files),
       cmocka_unit_test(test_seed_aliases),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

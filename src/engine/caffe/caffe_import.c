@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "engine/caffe.pb-c.h"
 #include "engine/pb_wire.h"
 #include "engine/caffe/prototxt.h"
@@ -1912,57 +1913,6 @@ int cn_caffe_load_mem(const char *text, size_t tlen, const void *model,
   return load_net(nm, model, mlen, pname, mname, out, err);
 }
 
-/* Maps the file read-only (read into memory where mapping fails). */
-static int map_file(const char *path, const void **buf, size_t *len,
-                    int *mapped, cn_err_t *err) {
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) {
-    int e = errno;
-    return cn_err_set(err, cn_err_from_errno(e), "%s: %s", path, strerror(e));
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return cn_err_set(err, CN_EIO, "%s: not a regular file", path);
-  }
-  if ((uint64_t)st.st_size >= MAX_MODEL_BYTES) {
-    close(fd);
-    return cn_err_set(err, CN_EFORMAT, "%s: larger than 2 GiB", path);
-  }
-  size_t n = (size_t)st.st_size;
-  *len = n;
-  *mapped = 0;
-  if (n == 0) {
-    close(fd);
-    *buf = "";
-    return 0;
-  }
-  void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
-  if (m != MAP_FAILED) {
-    close(fd);
-    *buf = m;
-    *mapped = 1;
-    return 0;
-  }
-  unsigned char *b = malloc(n);
-  size_t got = 0;
-  while (b && got < n) {
-    ssize_t k = read(fd, b + got, n - got);
-    if (k <= 0)
-      break;
-    got += (size_t)k;
-  }
-  close(fd);
-  if (!b)
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
-  if (got != n) {
-    free(b);
-    return cn_err_set(err, CN_EIO, "%s: read error", path);
-  }
-  *buf = b;
-  return 0;
-}
-
 int cn_caffe_load(const char *prototxt, const char *caffemodel,
                   cn_graph_t **out, cn_err_t *err) {
   *out = NULL;
@@ -1973,17 +1923,12 @@ int cn_caffe_load(const char *prototxt, const char *caffemodel,
     return r;
   if (!caffemodel)
     return load_net(nm, NULL, 0, prototxt, NULL, out, err);
-  const void *buf = NULL;
-  size_t len = 0;
-  int mapped = 0;
-  if ((r = map_file(caffemodel, &buf, &len, &mapped, err))) {
+  cn_file_map_t m;
+  if ((r = cn_file_map(caffemodel, "Caffe model", MAX_MODEL_BYTES, &m, err))) {
     protobuf_c_message_free_unpacked(nm, NULL);
     return r;
   }
-  r = load_net(nm, buf, len, prototxt, caffemodel, out, err);
-  if (mapped)
-    munmap((void *)(uintptr_t)buf, len);
-  else if (len)
-    free((void *)(uintptr_t)buf);
+  r = load_net(nm, m.data, m.len, prototxt, caffemodel, out, err);
+  cn_file_unmap(&m);
   return r;
 }

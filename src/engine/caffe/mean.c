@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/file.h"
 #include "engine/caffe.pb-c.h"
 
 #define MAX_NUMEL ((int64_t)1 << 31)
@@ -16,35 +17,7 @@
 
 static int read_file(const char *path, unsigned char **buf, size_t *len,
                      cn_err_t *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    int e = errno;
-    return cn_err_set(err, cn_err_from_errno(e), "%s: %s", path, strerror(e));
-  }
-  struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    fclose(f);
-    return cn_err_set(err, CN_EIO, "%s: not a regular file", path);
-  }
-  size_t n = (size_t)st.st_size;
-  if ((uint64_t)st.st_size > MAX_FILE) {
-    fclose(f);
-    return cn_err_set(err, CN_EFORMAT, "%s: file too large", path);
-  }
-  *buf = malloc(n ? n : 1);
-  if (!*buf) {
-    fclose(f);
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
-  }
-  *len = fread(*buf, 1, n, f);
-  int bad = ferror(f) || *len != n;
-  fclose(f);
-  if (bad) {
-    free(*buf);
-    *buf = NULL;
-    return cn_err_set(err, CN_EIO, "%s: read error", path);
-  }
-  return 0;
+  return cn_file_read(path, "mean", MAX_FILE, (char **)buf, len, err);
 }
 
 /* Headers may hold any bytes: keep the message on one line. */

@@ -8,6 +8,8 @@
  */
 #include "engine/caffe/prototxt.h"
 
+#include "core/file.h"
+
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -924,43 +926,12 @@ int cn_prototxt_parse(const char *text, size_t len, const char *name,
 int cn_prototxt_load(const char *path, const ProtobufCMessageDescriptor *desc,
                      ProtobufCMessage **out, cn_err_t *err) {
   *out = NULL;
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    int e = errno;
-    return cn_err_set(err, cn_err_from_errno(e), "%s: %s", path, strerror(e));
-  }
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  int rc = 0;
-  while (buf) {
-    if (n == cap) {
-      if (cap >= MAX_FILE) {
-        rc = cn_err_set(err, CN_EFORMAT, "%s: larger than %u MiB", path,
-                        MAX_FILE >> 20);
-        break;
-      }
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) {
-      if (ferror(f))
-        rc = cn_err_set(err, CN_EIO, "%s: read error", path);
-      break;
-    }
-  }
-  fclose(f);
-  if (!buf)
-    return rc ? rc : cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
-  if (!rc)
-    rc = cn_prototxt_parse(buf, n, path, desc, out, err);
+  char *buf;
+  size_t n;
+  int rc = cn_file_read(path, "prototxt", MAX_FILE, &buf, &n, err);
+  if (rc)
+    return rc;
+  rc = cn_prototxt_parse(buf, n, path, desc, out, err);
   free(buf);
   return rc;
 }

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "engine/ir/graph.h"
 #include "engine/ir/graph_internal.h"
 #include "engine/ir/optimize.h"
@@ -2872,44 +2873,22 @@ int cn_onnx_load_mem(const void *buf, size_t len, const char *name,
 
 int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err) {
   *out = NULL;
-  int fd = open(path, O_RDONLY);
-  if (fd < 0)
-    return cn_err_set(err, cn_err_from_errno(errno), "%s: %s", path,
-                      strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) < 0) {
-    int e = errno;
-    close(fd);
-    return cn_err_set(err, cn_err_from_errno(e), "%s: %s", path, strerror(e));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return cn_err_set(err, CN_EINVAL, "%s: not a regular file", path);
-  }
+  int fd = -1;
+  size_t len = 0;
+  int r = cn_file_open(path, "ONNX model", CN_ONNX_MAX_FILE, &fd, &len, err);
+  if (r)
+    return r;
   cn_graph_t *g;
   uint8_t *image;
-  int r = new_image(path, (uint64_t)st.st_size, &g, &image, err);
-  if (r < 0) {
+  if ((r = new_image(path, len, &g, &image, err)) < 0) {
     close(fd);
     return r;
   }
-  size_t len = (size_t)st.st_size;
-  size_t got = 0;
-  while (got < len) {
-    ssize_t k = pread(fd, image + got, len - got, (off_t)got);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k <= 0) {
-      int e = k < 0 ? errno : 0;
-      close(fd);
-      cn_graph_destroy(g);
-      return e ? cn_err_set(err, CN_EIO, "%s: read failed: %s", path,
-                            strerror(e))
-               : cn_err_set(err, CN_EIO, "%s: the file shrank while being read",
-                            path);
-    }
-    got += (size_t)k;
-  }
+  r = cn_file_read_fd(fd, path, image, len, err);
   close(fd);
+  if (r) {
+    cn_graph_destroy(g);
+    return r;
+  }
   return load_image(g, image, len, out, err);
 }
