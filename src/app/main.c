@@ -46,6 +46,8 @@ int main(int argc, char **argv) {
    * like any other: the run ends with one line, the summary and a closed
    * recording, instead of dying by SIGPIPE. */
   signal(SIGPIPE, SIG_IGN);
+  /* Likewise a file size limit (ulimit -f): EFBIG, not a kill. */
+  signal(SIGXFSZ, SIG_IGN);
   if (argc > 1 && (!strcmp(argv[1], "info") || !strcmp(argv[1], "infer") ||
                    !strcmp(argv[1], "bench")))
     return cn_app_model_tool(argc, argv);

@@ -300,6 +300,39 @@ static void test_errors_are_one_clear_line(void **state) {
   assert_non_null(strstr(out, "/etc/hostname: not a directory"));
 }
 
+/* A file that cannot grow (here a file size limit; a full disk behaves the
+ * same): one error line, exit 1, and the file ends on a whole record. */
+static void test_full_file_keeps_whole_records(void **state) {
+  (void)state;
+  char *dir = cn_test_mkdtemp();
+  int rc = cn_test_sh(out, sizeof out,
+                      "ulimit -f 20 && %s/camnet --json %s/j.jsonl "
+                      "--every-frame --frames 3000 test:160x120@1000",
+                      cn_test_build_dir(), dir);
+  assert_int_equal(rc, 1);
+  assert_non_null(strstr(out, "j.jsonl: write failed: File too large"));
+  char path[600];
+  snprintf(path, sizeof path, "%s/j.jsonl", dir);
+  FILE *fp = fopen(path, "r");
+  assert_non_null(fp);
+  char line[1024];
+  int n = 0;
+  while (fgets(line, sizeof line, fp)) {
+    assert_int_equal(line[strlen(line) - 1], '\n');
+    json_error_t e;
+    json_t *rec = json_loads(line, 0, &e);
+    if (!rec)
+      fail_msg("%s: line %d: %s", path, n + 1, e.text);
+    json_decref(rec);
+    n++;
+  }
+  fclose(fp);
+  /* 20 KiB holds about a hundred records; all of them are whole. */
+  assert_true(n > 50);
+  cn_test_rmtree(dir);
+  free(dir);
+}
+
 /* A directory or a device where a file is expected is named as such, for
  * every kind of file the program reads (one reader, core/file.c). */
 static void test_files_that_are_not_files(void **state) {
@@ -352,6 +385,7 @@ int main(void) {
       cmocka_unit_test(test_duration),
       cmocka_unit_test(test_errors_are_one_clear_line),
       cmocka_unit_test(test_files_that_are_not_files),
+      cmocka_unit_test(test_full_file_keeps_whole_records),
       cmocka_unit_test(test_seed_aliases),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
