@@ -49,6 +49,9 @@ void cn_test_release_dir(const char *dir);
 
 void cn_test_sleep_ms(int ms);
 
+/* Monotonic seconds, for behavioural bounds (never for speed). */
+double cn_test_now(void);
+
 /* Waits until something accepts TCP connections on 127.0.0.1:port. Each
  * try is a real connection: not for servers that serve only one client. */
 bool cn_test_wait_port(int port, int timeout_ms);

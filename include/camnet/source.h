@@ -83,6 +83,9 @@ typedef struct cn_source_stats {
   double fps;             /* nominal rate of the stream (0 if unknown) */
   char codec[32];         /* decoder name, "" if none */
   int last_error;         /* code of the last failure, 0 if none */
+  int64_t online_ns;      /* time spent online so far (rates while live) */
+  double last_pts;        /* pts of the newest frame captured, NAN if none */
+  double end_pts;         /* files: where the container says they end, 0 */
 } cn_source_stats_t;
 
 /* Checks the options and picks the backend. Does not touch the device. */
@@ -100,6 +103,12 @@ CN_API int cn_source_start(cn_source_t *src, cn_err_t *err);
 /* Stops the thread (interrupting a blocking read) and closes the slot.
  * Safe to call more than once, and without start. */
 CN_API void cn_source_stop(cn_source_t *src);
+
+/* Asks the source to stop, from any thread, without waiting: a
+ * cn_source_open() in progress on another thread (a connect that hangs)
+ * returns CN_ECLOSED within about 100 ms, and the capture thread ends.
+ * Call cn_source_stop() afterwards from the owning thread. */
+CN_API void cn_source_interrupt(cn_source_t *src);
 
 /* Stops, closes and frees. NULL is a no-op. */
 CN_API void cn_source_destroy(cn_source_t *src);

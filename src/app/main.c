@@ -51,6 +51,17 @@ int main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "info") || !strcmp(argv[1], "infer") ||
                    !strcmp(argv[1], "bench")))
     return cn_app_model_tool(argc, argv);
+  /* The run takes SIGINT/SIGTERM on a thread of its own (run.c). Block
+   * them now, before anything else and before the re-exec below (a mask
+   * survives exec), so one that comes early stays pending for that thread
+   * instead of killing the process without its summary. */
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGUSR1);
+  sigaddset(&stop, SIGUSR2);
+  sigprocmask(SIG_BLOCK, &stop, NULL);
   /* oneDNN runs on OpenMP, whose idle workers spin by default. In the
    * program they would spin against our own capture, develop, overlay
    * and encoder threads on a 2-core machine (GoogLeNet measured 20x

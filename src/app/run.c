@@ -11,11 +11,12 @@
  *   result on it, with its age in frames;
  * - while a live source is offline, its renderers draw NO SIGNAL about
  *   once a second instead;
- * - with a window, a signal thread turns SIGINT/SIGTERM/SIGUSR1 into
- *   window wake-ups, since the main thread then waits in SDL;
- * - the main thread waits: in sigtimedwait (headless) or in the window's
- *   event loop. SIGINT/SIGTERM stop the run, SIGUSR1 is a consumer saying
- *   "look at the stop conditions", the one-second timeout drives the
+ * - a signal thread, from the first moment of the run: SIGINT/SIGTERM
+ *   stop it, and also interrupt a source that is still connecting (a
+ *   connect that hangs ends within ~100 ms, not at --timeout);
+ * - the main thread waits: on a condition variable (headless) or in the
+ *   window's event loop. Consumers and the signal thread wake it to
+ *   "look at the stop conditions"; the one-second timeout drives the
  *   status line. No thread polls.
  */
 #include "app/run.h"
@@ -85,7 +86,6 @@ struct run {
   int n;
   atomic_bool stop;
   atomic_int_fast64_t written;
-  pthread_t main_thread;
   int64_t t_start;
 
   bool have_model;
@@ -100,16 +100,23 @@ struct run {
   latest_t latest;
   pthread_t display_thread, signal_thread;
   bool display_started, signal_started;
+
+  /* Waking the main thread; also guards window and the consumers' src
+   * pointers against the signal thread while the run opens. */
+  pthread_mutex_t wake_lock;
+  pthread_cond_t wake_cond; /* CLOCK_MONOTONIC */
+  bool woken;
+  atomic_int stop_sig; /* the signal that stopped the run, or 0 */
 };
 
-/* With a window the main thread waits in SDL, and a signal sent to that
- * thread stays pending there: the signal thread's sigwait only takes
- * signals sent to the process or to itself. So wake the window. */
+/* With a window the main thread waits in SDL: wake the window. */
 static void wake_main(run_t *r) {
+  pthread_mutex_lock(&r->wake_lock);
+  r->woken = true;
+  pthread_cond_signal(&r->wake_cond);
   if (r->window)
     cn_window_wake(r->window);
-  else
-    pthread_kill(r->main_thread, SIGUSR1);
+  pthread_mutex_unlock(&r->wake_lock);
 }
 
 static void update_rates(run_t *r, rates_t *rt, int k) {
@@ -382,8 +389,9 @@ static void *display(void *arg) {
   return NULL;
 }
 
-/* With a window the main thread waits in SDL, so signals are taken here
- * and turned into wake-ups. */
+/* Signals are taken here for the whole run, opening included: a stop
+ * interrupts sources that are still connecting, then wakes the main
+ * thread. SIGUSR1 only wakes it. */
 static void *signals(void *arg) {
   run_t *r = arg;
   sigset_t sigs;
@@ -398,9 +406,16 @@ static void *signals(void *arg) {
       continue;
     if (sig == SIGUSR2) /* from cn_app_run: the run is over */
       return NULL;
-    if (sig != SIGUSR1)
+    if (sig == SIGINT || sig == SIGTERM) {
+      int none = 0;
+      atomic_compare_exchange_strong(&r->stop_sig, &none, sig);
       atomic_store(&r->stop, true);
-    cn_window_wake(r->window);
+      pthread_mutex_lock(&r->wake_lock);
+      for (int i = 0; i < r->n; i++)
+        cn_source_interrupt(r->consumers[i].src);
+      pthread_mutex_unlock(&r->wake_lock);
+    }
+    wake_main(r);
   }
 }
 
@@ -431,6 +446,29 @@ static void print_status(run_t *r, double dt) {
   fprintf(stderr, "\r%s\033[K", line);
 }
 
+/* A source that ended before the run did, or a file that ended before
+ * its container says it should (cut, damaged): one warning line. */
+static void warn_ending(run_t *r, const char *prefix, const char *uri,
+                        const cn_source_stats_t *s, double run_secs) {
+  if (!s->finished || atomic_load(&r->stop_sig))
+    return;
+  double live_secs = cn_ns_to_s(s->online_ns);
+  if (!s->live && s->end_pts > 0 && !isnan(s->last_pts) &&
+      s->last_pts + 1.0 / (s->fps > 0 ? s->fps : 25) * 2 < s->end_pts * 0.98)
+    cn_log(&r->log, CN_LOG_WARN, prefix,
+           "%s: ended at %.2f s of the %.2f s its container states: the file "
+           "is cut or damaged (%llu decode errors)",
+           uri, s->last_pts, s->end_pts, (unsigned long long)s->decode_errors);
+  else if (!s->live && s->decode_errors)
+    cn_log(&r->log, CN_LOG_WARN, prefix,
+           "%s: %llu decode errors: the file is damaged", uri,
+           (unsigned long long)s->decode_errors);
+  else if (r->n > 1 && live_secs < run_secs - 1)
+    cn_log(&r->log, CN_LOG_WARN, prefix,
+           "%s: ended after %.1f s; the run went on for %.1f s", uri, live_secs,
+           run_secs);
+}
+
 static void print_summary(run_t *r) {
   double secs = cn_ns_to_s(cn_clock_now() - r->t_start);
   for (int i = 0; i < r->n; i++) {
@@ -439,16 +477,26 @@ static void print_summary(run_t *r) {
     cn_source_get_stats(c->src, &s);
     char prefix[32];
     snprintf(prefix, sizeof prefix, "source %d", i);
+    if (!s.captured && !s.width && !s.online_ns) {
+      cn_log(&r->log, CN_LOG_INFO, prefix, "%s: stopped before it opened",
+             cn_source_uri(c->src));
+      continue;
+    }
+    warn_ending(r, prefix, cn_source_uri(c->src), &s, secs);
+    /* Rates over the time the source was live: a file that ended early or
+     * a camera offline for a while is not averaged over the whole run. */
+    double live = s.online_ns > 0 ? cn_ns_to_s(s.online_ns) : secs;
     cn_log(&r->log, CN_LOG_INFO, prefix,
            "%s: %dx%d %s, %.1f s: %llu captured, %llu delivered, %llu "
            "dropped, %llu decode errors, %llu reconnects; %.1f fps in, "
-           "%.1f fps out; age p50 %.2f ms, p99 %.2f ms; capture CPU %.2f "
-           "ms/frame",
+           "%.1f fps out (over %.1f s live); age p50 %.2f ms, p99 %.2f ms; "
+           "capture CPU %.2f ms/frame",
            cn_source_uri(c->src), s.width, s.height, s.codec, secs,
            (unsigned long long)s.captured, (unsigned long long)s.delivered,
            (unsigned long long)s.dropped, (unsigned long long)s.decode_errors,
-           (unsigned long long)s.reconnects, (double)s.captured / secs,
-           (double)s.delivered / secs, cn_latency_quantile_ms(c->ages, 0.5),
+           (unsigned long long)s.reconnects, (double)s.captured / live,
+           (double)s.delivered / live, live,
+           cn_latency_quantile_ms(c->ages, 0.5),
            cn_latency_quantile_ms(c->ages, 0.99),
            s.captured ? cn_ns_to_ms(s.cpu_ns) / (double)s.captured : 0.0);
   }
@@ -542,11 +590,19 @@ static int open_all(run_t *r) {
     init_source_opts(r, i, &o);
     c->run = r;
     c->ages = calloc(1, sizeof *c->ages);
+    cn_source_t *src = NULL;
+    int rc = c->ages ? cn_source_create(&o, &src, &err) : CN_ENOMEM;
+    pthread_mutex_lock(&r->wake_lock);
+    c->src = src;
     r->n = i + 1;
-    if (!c->ages || cn_source_create(&o, &c->src, &err) ||
-        cn_source_open(c->src, &err)) {
-      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s",
-             c->ages ? err.msg : "out of memory");
+    pthread_mutex_unlock(&r->wake_lock);
+    /* A stop that came before the source existed interrupts it here. */
+    if (!rc && atomic_load(&r->stop))
+      return 1;
+    if (rc || cn_source_open(c->src, &err)) {
+      if (!atomic_load(&r->stop))
+        cn_log(&r->log, CN_LOG_ERROR, NULL, "%s",
+               c->ages ? err.msg : "out of memory");
       return 1;
     }
     cn_redact_text(i < r->cfg->n_names ? r->cfg->names[i]
@@ -582,10 +638,16 @@ static int open_outputs(run_t *r) {
   }
   cn_source_stats_t s;
   cn_source_get_stats(r->consumers[0].src, &s);
+  if (atomic_load(&r->stop)) /* the model took a while: stop here */
+    return 1;
   if (r->have_model && !cfg->headless) {
     int w = s.width > 0 ? s.width : 1280, h = s.height > 0 ? s.height : 720;
-    if (cn_window_open("camnet", w, h, &r->window, &err))
+    cn_window_t *win = NULL;
+    if (cn_window_open("camnet", w, h, &win, &err))
       cn_log(&r->log, CN_LOG_INFO, NULL, "%s: running headless", err.msg);
+    pthread_mutex_lock(&r->wake_lock);
+    r->window = win;
+    pthread_mutex_unlock(&r->wake_lock);
   }
   if (cfg->record && cn_recorder_open(cfg->record, s.fps, &r->rec, &err)) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
@@ -633,11 +695,6 @@ static int start_all(run_t *r) {
       return 1;
     r->display_started = true;
   }
-  if (r->window) {
-    if (pthread_create(&r->signal_thread, NULL, signals, r))
-      return 1;
-    r->signal_started = true;
-  }
   return 0;
 }
 
@@ -659,12 +716,19 @@ static void close_all(run_t *r) {
 
 /* Waits for up to wait_ns for something to happen. Returns false when the
  * run should end (signal, window closed). */
-static bool wait_main(run_t *r, const sigset_t *sigs, int64_t wait_ns) {
+static bool wait_main(run_t *r, int64_t wait_ns) {
   if (!r->window) {
-    struct timespec ts = {(time_t)(wait_ns / CN_NS_PER_S),
-                          (long)(wait_ns % CN_NS_PER_S)};
-    int sig = sigtimedwait(sigs, NULL, &ts);
-    return sig != SIGINT && sig != SIGTERM;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t t = (int64_t)ts.tv_sec * CN_NS_PER_S + ts.tv_nsec + wait_ns;
+    ts = (struct timespec){(time_t)(t / CN_NS_PER_S), (long)(t % CN_NS_PER_S)};
+    pthread_mutex_lock(&r->wake_lock);
+    while (!r->woken &&
+           pthread_cond_timedwait(&r->wake_cond, &r->wake_lock, &ts) == 0)
+      ;
+    r->woken = false;
+    pthread_mutex_unlock(&r->wake_lock);
+    return !atomic_load(&r->stop);
   }
   switch (cn_window_wait(r->window, (int)(wait_ns / CN_NS_PER_MS))) {
   case CN_WIN_QUIT:
@@ -732,7 +796,7 @@ static int open_run(run_t *r) {
 /* Ends on a stop signal, the window closing, every consumer done or
  * --duration over. No wait is longer than a second, so the status line
  * stays current without a thread of its own. */
-static void wait_run(run_t *r, const sigset_t *sigs) {
+static void wait_run(run_t *r) {
   const cn_app_config_t *cfg = r->cfg;
   bool status_line = !cfg->quiet && isatty(STDERR_FILENO);
   int64_t t_status = cn_clock_now();
@@ -749,7 +813,7 @@ static void wait_run(run_t *r, const sigset_t *sigs) {
       if (left < wait_ns)
         wait_ns = left;
     }
-    if (!wait_main(r, sigs, wait_ns))
+    if (!wait_main(r, wait_ns))
       break;
     now = cn_clock_now();
     if (status_line && now - t_status >= CN_NS_PER_S) {
@@ -813,6 +877,8 @@ static void free_run(run_t *r) {
   cn_jsonl_destroy(r->json);
   cn_stage_model_close(r->model);
   pthread_mutex_destroy(&r->latest.lock);
+  pthread_cond_destroy(&r->wake_cond);
+  pthread_mutex_destroy(&r->wake_lock);
   free(r);
 }
 
@@ -826,11 +892,17 @@ int cn_app_run(cn_app_config_t *cfg) {
   r->log.level = cfg->quiet     ? CN_LOG_ERROR
                  : cfg->verbose ? CN_LOG_DEBUG
                                 : CN_LOG_INFO;
-  r->main_thread = pthread_self();
+  r->t_start = cn_clock_now(); /* again once everything is open */
   pthread_mutex_init(&r->latest.lock, NULL);
+  pthread_mutex_init(&r->wake_lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&r->wake_cond, &ca);
+  pthread_condattr_destroy(&ca);
 
-  /* Every thread inherits this mask; only sigtimedwait (or the signal
-   * thread) sees them. */
+  /* main() blocked these before anything else (and across its re-exec),
+   * so a signal that came early is pending: the signal thread takes it. */
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
@@ -838,17 +910,27 @@ int cn_app_run(cn_app_config_t *cfg) {
   sigaddset(&sigs, SIGUSR1);
   sigaddset(&sigs, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-
-  int status = open_run(r);
+  int status = 1;
+  if (!pthread_create(&r->signal_thread, NULL, signals, r)) {
+    r->signal_started = true;
+    status = open_run(r);
+  }
   if (!status)
-    wait_run(r, &sigs);
+    wait_run(r);
   atomic_store(&r->stop, true);
   close_all(r);
+  int sig = atomic_load(&r->stop_sig);
+  if (sig) /* what the signal interrupted is not a failure */
+    status = 0;
   status = report_errors(r, status);
   if (close_recorder(r))
     status = 1;
-  /* A run that never started has its one error line and nothing else. */
-  if (r->n && r->consumers[r->n - 1].started)
+  if (sig)
+    cn_log(&r->log, CN_LOG_INFO, NULL, "stopped by %s",
+           sig == SIGINT ? "SIGINT" : "SIGTERM");
+  /* A run that failed to start has its one error line and nothing else;
+   * one stopped by a signal while opening says where each source was. */
+  if (r->n && (r->consumers[r->n - 1].started || sig))
     print_summary(r);
   free_run(r);
   return status;

@@ -44,6 +44,8 @@ struct cn_source {
   char reason[CN_ERR_MSG_MAX]; /* message of the last failure */
   cn_err_t finish_err;         /* why the thread ended, if by failure */
   int64_t cpu_ns;
+  int64_t online_ns; /* online time before t_state */
+  double last_pts;
 };
 
 void cn_source_opts_default(cn_source_opts_t *o) {
@@ -75,6 +77,7 @@ int cn_source_create(const cn_source_opts_t *opts, cn_source_t **out,
   if (!src)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", opts->uri);
   src->opts = *opts;
+  src->last_pts = NAN;
   src->uri_buf = strdup(opts->uri);
   src->opts.uri = src->uri_buf;
   cn_redact_uri(opts->uri, src->shown, sizeof src->shown);
@@ -127,8 +130,12 @@ int cn_source_create(const cn_source_opts_t *opts, cn_source_t **out,
 static void set_state(cn_source_t *src, bool online, const cn_err_t *why) {
   pthread_mutex_lock(&src->lock);
   bool changed = src->online != online;
-  if (changed)
-    src->t_state = cn_clock_now();
+  if (changed) {
+    int64_t now = cn_clock_now();
+    if (src->online)
+      src->online_ns += now - src->t_state;
+    src->t_state = now;
+  }
   src->online = online;
   if (why && why->code) {
     src->last_error = why->code;
@@ -222,10 +229,13 @@ static void finish(cn_source_t *src, const cn_err_t *why) {
   cn_slot_close(src->slot);
 }
 
-static void account_cpu(cn_source_t *src) {
+/* Once per frame (f: the frame just captured, or NULL). */
+static void account(cn_source_t *src, const cn_frame_t *f) {
   int64_t cpu = cn_clock_thread_cpu();
   pthread_mutex_lock(&src->lock);
   src->cpu_ns = cpu;
+  if (f)
+    src->last_pts = f->pts;
   pthread_mutex_unlock(&src->lock);
 }
 
@@ -282,13 +292,13 @@ static int capture(cn_source_t *src, uint64_t *seq, cn_err_t *err) {
      * driver's or the network's stamp, taken earlier). */
     int64_t now = cn_clock_now();
     f->t_wall = cn_clock_wall() - (now > f->t_capture ? now - f->t_capture : 0);
+    account(src, f);
     if (src->opts.every_frame && !live) {
       if (cn_slot_put_wait(src->slot, f))
         break;
     } else {
       cn_slot_put(src->slot, f);
     }
-    account_cpu(src);
   }
   return 0;
 }
@@ -302,7 +312,7 @@ static void *capture_thread(void *arg) {
   for (;;) {
     err.code = 0;
     int rc = capture(src, &seq, &err);
-    account_cpu(src);
+    account(src, NULL);
     if (atomic_load(&src->stop) || rc == 0 || !src->info.live) {
       finish(src, rc ? &err : NULL);
       if (rc && !atomic_load(&src->stop))
@@ -371,6 +381,15 @@ int cn_source_start(cn_source_t *src, cn_err_t *err) {
                       src->opts.uri);
   src->started = true;
   return 0;
+}
+
+void cn_source_interrupt(cn_source_t *src) {
+  if (!src)
+    return;
+  pthread_mutex_lock(&src->lock);
+  atomic_store(&src->stop, true);
+  pthread_cond_broadcast(&src->wake);
+  pthread_mutex_unlock(&src->lock);
 }
 
 void cn_source_stop(cn_source_t *src) {
@@ -459,6 +478,10 @@ void cn_source_get_stats(cn_source_t *src, cn_source_stats_t *out) {
   out->finished = src->finished;
   out->t_state = src->t_state;
   out->cpu_ns = src->cpu_ns;
+  out->online_ns =
+      src->online_ns + (src->online ? cn_clock_now() - src->t_state : 0);
+  out->last_pts = src->last_pts;
+  out->end_pts = src->info.end_pts;
   out->width = src->info.width;
   out->height = src->info.height;
   out->fps = src->info.fps;

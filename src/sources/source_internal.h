@@ -38,6 +38,7 @@ typedef struct cn_source_info {
   int width, height;
   double fps; /* nominal, 0 if unknown */
   char codec[32];
+  double end_pts; /* files: pts (s) where the container says they end, or 0 */
 } cn_source_info_t;
 
 typedef struct cn_source_backend {

@@ -643,6 +643,14 @@ static int ff_open(void *ctx, cn_source_info_t *info, cn_err_t *err) {
   const AVCodec *codec = avcodec_find_decoder(s->codecpar->codec_id);
   snprintf(info->codec, sizeof info->codec, "%s",
            codec ? codec->name : avcodec_get_name(s->codecpar->codec_id));
+  /* Where the container says the file ends, so a file cut short (the
+   * index of a faststart MP4 outlives the data) is told, not silent. */
+  if (c->kind == FF_FILE && !c->live && s->duration != AV_NOPTS_VALUE &&
+      s->duration > 0)
+    info->end_pts =
+        (double)((s->start_time != AV_NOPTS_VALUE ? s->start_time : 0) +
+                 s->duration) *
+        av_q2d(s->time_base);
   return 0;
 }
 

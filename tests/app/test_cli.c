@@ -2,7 +2,10 @@
  * Lines with jansson, and checks its one-line errors and exit codes. */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,6 +137,42 @@ static void test_sigterm_stops_cleanly_and_flushes(void **state) {
   snprintf(expect, sizeof expect, "%d delivered", n);
   assert_int_equal(cn_test_sh(out, sizeof out, "cat %s", log), 0);
   assert_non_null(strstr(out, expect));
+  cn_test_rmtree(dir);
+  free(dir);
+}
+
+/* A server that accepts the connection and never answers: SIGTERM ends the
+ * connect at once, not when --timeout (30 s here) runs out; the exit says
+ * which signal, and the summary says where the source was. The 2 s bound is
+ * a margin that waiting for the timeout cannot meet. */
+static void test_sigterm_during_a_hanging_connect(void **state) {
+  (void)state;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET,
+                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof a;
+  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(fd, 8), 0); /* the kernel accepts; nobody reads */
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+  char *dir = cn_test_mkdtemp();
+  char log[600], bin[600], uri[64];
+  snprintf(log, sizeof log, "%s/log", dir);
+  snprintf(bin, sizeof bin, "%s/camnet", cn_test_build_dir());
+  snprintf(uri, sizeof uri, "rtsp://127.0.0.1:%d/cam", ntohs(a.sin_port));
+  char *argv[] = {bin, "--timeout", "30000", "--headless", uri, NULL};
+  pid_t pid = cn_test_spawn(argv, log);
+  cn_test_sleep_ms(1500); /* well into the connect */
+  double t0 = cn_test_now();
+  int st = cn_test_stop(pid, SIGTERM);
+  double took = cn_test_now() - t0;
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+  assert_true(took < 2.0);
+  assert_int_equal(cn_test_sh(out, sizeof out, "cat %s", log), 0);
+  assert_non_null(strstr(out, "camnet: stopped by SIGTERM\n"));
+  assert_non_null(strstr(out, "/cam: stopped before it opened"));
+  assert_null(strstr(out, "timed out"));
+  close(fd);
   cn_test_rmtree(dir);
   free(dir);
 }
@@ -333,6 +372,33 @@ static void test_full_file_keeps_whole_records(void **state) {
   free(dir);
 }
 
+/* A file cut short (a faststart MP4 whose index outlives its data) ends
+ * with a warning naming where it ended; the whole file ends without one. */
+static void test_cut_file_is_said(void **state) {
+  (void)state;
+  char *dir = cn_test_mkdtemp();
+  assert_int_equal(cn_test_sh(out, sizeof out,
+                              "cd %s && ffmpeg -nostdin -loglevel error -f "
+                              "lavfi -i testsrc=size=160x120:rate=25 "
+                              "-frames:v 100 -c:v libx264 -movflags +faststart "
+                              "full.mp4 && head -c $(($(stat -c %%s full.mp4) "
+                              "/ 2)) full.mp4 > cut.mp4",
+                              dir),
+                   0);
+  char args[700];
+  snprintf(args, sizeof args, "--every-frame --headless %s/cut.mp4", dir);
+  assert_int_equal(camnet(args), 0);
+  assert_non_null(strstr(out, "cut.mp4: ended at "));
+  assert_non_null(strstr(out, "of the 4.00 s its container states: the file "
+                              "is cut or damaged"));
+  snprintf(args, sizeof args, "--every-frame --headless %s/full.mp4", dir);
+  assert_int_equal(camnet(args), 0);
+  assert_null(strstr(out, "warning"));
+  assert_non_null(strstr(out, "100 captured"));
+  cn_test_rmtree(dir);
+  free(dir);
+}
+
 /* A directory or a device where a file is expected is named as such, for
  * every kind of file the program reads (one reader, core/file.c). */
 static void test_files_that_are_not_files(void **state) {
@@ -380,11 +446,13 @@ int main(void) {
       cmocka_unit_test(test_frames_limit_and_json_schema),
       cmocka_unit_test(test_json_to_stdout_and_every_frame_file),
       cmocka_unit_test(test_sigterm_stops_cleanly_and_flushes),
+      cmocka_unit_test(test_sigterm_during_a_hanging_connect),
       cmocka_unit_test(test_closed_pipe_keeps_the_recording),
       cmocka_unit_test(test_killed_recording_plays),
       cmocka_unit_test(test_duration),
       cmocka_unit_test(test_errors_are_one_clear_line),
       cmocka_unit_test(test_files_that_are_not_files),
+      cmocka_unit_test(test_cut_file_is_said),
       cmocka_unit_test(test_full_file_keeps_whole_records),
       cmocka_unit_test(test_seed_aliases),
   };
