@@ -401,6 +401,12 @@ static int act_seq(cn_act_t k, float alpha, float beta, elt_seq_t *q) {
     q->a[0] = alpha;
     q->b[0] = beta;
     break;
+  case CN_ACT_MISH:
+    q->alg[0] = dnnl_eltwise_mish;
+    break;
+  case CN_ACT_GELU:
+    q->alg[0] = dnnl_eltwise_gelu_erf;
+    break;
   default:
     return FALLBACK;
   }
@@ -1342,8 +1348,8 @@ static int lower_binary(cn__dnnl_t *s, int i, cn_err_t *err) {
   const cn_tensor_t *y = tens(s, n->outputs[0]);
   dnnl_alg_kind_t alg;
   int commutes;
-  if (binary_alg(n->p.binary, &alg, &commutes) != 0)
-    return FALLBACK;
+  if (binary_alg(n->p.binary, &alg, &commutes) != 0 || y->ndim == 0)
+    return FALLBACK; /* 0-D: oneDNN memory descriptors have >= 1 dims */
   int a = n->inputs[0], b = n->inputs[1];
   /* src0 must have the output's shape; swap when only b has it */
   int a_full =
