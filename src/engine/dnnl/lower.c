@@ -328,84 +328,70 @@ typedef struct {
   float a[2], b[2];
 } elt_seq_t;
 
+/* Activations that are one oneDNN algorithm without parameters; 0 for the
+ * others. */
+static dnnl_alg_kind_t act_plain_alg(cn_act_t k) {
+  static const struct {
+    cn_act_t act;
+    dnnl_alg_kind_t alg;
+  } tab[] = {
+      {CN_ACT_SIGMOID, dnnl_eltwise_logistic},
+      {CN_ACT_TANH, dnnl_eltwise_tanh},
+      {CN_ACT_HARDSWISH, dnnl_eltwise_hardswish},
+      {CN_ACT_SOFTPLUS, dnnl_eltwise_soft_relu},
+      {CN_ACT_ABS, dnnl_eltwise_abs},
+      {CN_ACT_EXP, dnnl_eltwise_exp},
+      {CN_ACT_LOG, dnnl_eltwise_log},
+      {CN_ACT_SQRT, dnnl_eltwise_sqrt},
+      {CN_ACT_MISH, dnnl_eltwise_mish},
+      {CN_ACT_GELU, dnnl_eltwise_gelu_erf},
+  };
+  for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+    if (tab[i].act == k)
+      return tab[i].alg;
+  return (dnnl_alg_kind_t)0;
+}
+
+static void elt_set(elt_seq_t *q, int i, dnnl_alg_kind_t alg, float a,
+                    float b) {
+  q->alg[i] = alg;
+  q->a[i] = a;
+  q->b[i] = b;
+}
+
 static int act_seq(cn_act_t k, float alpha, float beta, elt_seq_t *q) {
   q->n = 1;
   q->a[0] = q->b[0] = 0.f;
+  if ((q->alg[0] = act_plain_alg(k)) != 0)
+    return 0;
   switch (k) {
   case CN_ACT_RELU:
-    q->alg[0] = dnnl_eltwise_relu;
-    q->a[0] = alpha;
+    elt_set(q, 0, dnnl_eltwise_relu, alpha, 0.f);
     break;
   case CN_ACT_CLIP:
-    q->alg[0] = dnnl_eltwise_clip;
-    q->a[0] = alpha;
-    q->b[0] = beta;
+    elt_set(q, 0, dnnl_eltwise_clip, alpha, beta);
     break;
-  case CN_ACT_SIGMOID:
-    q->alg[0] = dnnl_eltwise_logistic;
-    break;
-  case CN_ACT_TANH:
-    q->alg[0] = dnnl_eltwise_tanh;
-    break;
-  case CN_ACT_HARDSIGMOID: /* 2.6 has no hardsigmoid: clip(alpha*x+beta, 0, 1)
-                            */
+  case CN_ACT_HARDSIGMOID: /* 2.6 has none: clip(alpha*x+beta, 0, 1) */
     q->n = 2;
-    q->alg[0] = dnnl_eltwise_linear;
-    q->a[0] = alpha;
-    q->b[0] = beta;
-    q->alg[1] = dnnl_eltwise_clip;
-    q->a[1] = 0.f;
-    q->b[1] = 1.f;
-    break;
-  case CN_ACT_HARDSWISH:
-    q->alg[0] = dnnl_eltwise_hardswish;
+    elt_set(q, 0, dnnl_eltwise_linear, alpha, beta);
+    elt_set(q, 1, dnnl_eltwise_clip, 0.f, 1.f);
     break;
   case CN_ACT_ELU:
-    q->alg[0] = dnnl_eltwise_elu;
-    q->a[0] = alpha;
+    elt_set(q, 0, dnnl_eltwise_elu, alpha, 0.f);
     break;
   case CN_ACT_SELU: /* gamma * elu(alpha) */
     q->n = 2;
-    q->alg[0] = dnnl_eltwise_elu;
-    q->a[0] = alpha;
-    q->alg[1] = dnnl_eltwise_linear;
-    q->a[1] = beta;
-    q->b[1] = 0.f;
-    break;
-  case CN_ACT_SOFTPLUS:
-    q->alg[0] = dnnl_eltwise_soft_relu;
-    break;
-  case CN_ACT_ABS:
-    q->alg[0] = dnnl_eltwise_abs;
+    elt_set(q, 0, dnnl_eltwise_elu, alpha, 0.f);
+    elt_set(q, 1, dnnl_eltwise_linear, beta, 0.f);
     break;
   case CN_ACT_NEG:
-    q->alg[0] = dnnl_eltwise_linear;
-    q->a[0] = -1.f;
-    break;
-  case CN_ACT_EXP:
-    q->alg[0] = dnnl_eltwise_exp;
-    break;
-  case CN_ACT_LOG:
-    q->alg[0] = dnnl_eltwise_log;
-    break;
-  case CN_ACT_SQRT:
-    q->alg[0] = dnnl_eltwise_sqrt;
+    elt_set(q, 0, dnnl_eltwise_linear, -1.f, 0.f);
     break;
   case CN_ACT_RECIPROCAL: /* pow: alpha * x^beta */
-    q->alg[0] = dnnl_eltwise_pow;
-    q->a[0] = 1.f;
-    q->b[0] = -1.f;
+    elt_set(q, 0, dnnl_eltwise_pow, 1.f, -1.f);
     break;
   case CN_ACT_LINEAR:
-    q->alg[0] = dnnl_eltwise_linear;
-    q->a[0] = alpha;
-    q->b[0] = beta;
-    break;
-  case CN_ACT_MISH:
-    q->alg[0] = dnnl_eltwise_mish;
-    break;
-  case CN_ACT_GELU:
-    q->alg[0] = dnnl_eltwise_gelu_erf;
+    elt_set(q, 0, dnnl_eltwise_linear, alpha, beta);
     break;
   default:
     return FALLBACK;
