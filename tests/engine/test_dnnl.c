@@ -816,6 +816,87 @@ static void test_deconv(void **state) {
 
 /* An op oneDNN lacks (Pad, edge mode) between two convolutions: plain
  * buffers and reorders around it, only there. */
+/* An output tensor with preset dims (ops whose shape the importer sets). */
+static int preset(gb_t *b, cn_op_t op, int nin, const int *in, int ndim,
+                  const int64_t *dims, const cn_op_params_t *p) {
+  int out = cn_graph_add_temp(b->g, cn_op_name(op));
+  assert_true(out >= 0);
+  b->g->tensors[out].ndim = ndim;
+  memcpy(b->g->tensors[out].dims, dims, sizeof(int64_t) * (size_t)ndim);
+  int k = cn_graph_add_node(b->g, op, NULL, nin, in, 1, &out);
+  assert_true(k >= 0);
+  b->g->nodes[k].p = *p;
+  cn_err_t err = {0};
+  if (cn_graph_infer_node(b->g, k, &err) < 0)
+    fail_msg("infer %s: %s", cn_op_name(op), err.msg);
+  return out;
+}
+
+static int resize2(gb_t *b, int x, cn_resize_mode_t mode,
+                   cn_resize_coord_t coord, cn_resize_nearest_t nm) {
+  cn_op_params_t p;
+  memset(&p, 0, sizeof(p));
+  p.resize.mode = mode;
+  p.resize.coord = coord;
+  p.resize.nearest = nm;
+  p.resize.cubic_a = -0.75f;
+  const cn_tensor_t *t = T(b, x);
+  int64_t d[4] = {t->dims[0], t->dims[1], 2 * t->dims[2], 2 * t->dims[3]};
+  float sc[4] = {1, 1, 2, 2};
+  memcpy(p.resize.scales, sc, sizeof(sc));
+  return preset(b, CN_OP_RESIZE, 1, &x, 4, d, &p);
+}
+
+/* Resize (nearest and linear as exporters write them), batched MatMul with
+ * broadcast, layer normalization, Mish and GELU run on oneDNN primitives;
+ * cubic and align_corners Resize stay on the reference kernel. */
+static void test_exporter_ops(void **state) {
+  (void)state;
+  gb_t b;
+  gb_init(&b, 21);
+  int x = input4(&b, 1, 8, 6, 6);
+  conv_spec_t c = {.oc = 8, .kh = 1, .kw = 1, .bias = 1};
+  int y = conv(&b, x, &c), outs[16], n = 0;
+  outs[n++] =
+      resize2(&b, y, CN_RESIZE_NEAREST, CN_COORD_ASYMMETRIC, CN_NEAREST_FLOOR);
+  outs[n++] = resize2(&b, y, CN_RESIZE_NEAREST, CN_COORD_HALF_PIXEL,
+                      CN_NEAREST_ROUND_PREFER_CEIL);
+  outs[n++] = resize2(&b, y, CN_RESIZE_LINEAR, CN_COORD_PYTORCH_HALF_PIXEL, 0);
+  outs[n++] = resize2(&b, y, CN_RESIZE_LINEAR, CN_COORD_ALIGN_CORNERS, 0);
+  outs[n++] = resize2(&b, y, CN_RESIZE_CUBIC, CN_COORD_HALF_PIXEL, 0);
+  int64_t d3[3] = {8, 6, 6}, wd[3] = {1, 6, 5};
+  int a3 = reshape(&b, y, 3, d3), mm[2] = {a3, cst(&b, 3, wd, 0.5f)};
+  int o;
+  outs[n++] = node(&b, CN_OP_MATMUL, 2, mm, 1, &o, NULL);
+  int qk[2] = {a3, a3};
+  outs[n++] = node(&b, CN_OP_MATMUL, 2, qk, 1, &o, NULL);
+  cn_op_params_t p;
+  memset(&p, 0, sizeof(p));
+  p.reduce.kind = CN_REDUCE_MEAN;
+  p.reduce.axes = 2u; /* channels, keepdims 0 */
+  outs[n++] = node(&b, CN_OP_REDUCE, 1, &y, 1, &o, &p);
+  p.reduce.kind = CN_REDUCE_L2;
+  p.reduce.axes = 12u;
+  p.reduce.keepdims = 1;
+  outs[n++] = node(&b, CN_OP_REDUCE, 1, &y, 1, &o, &p);
+  memset(&p, 0, sizeof(p));
+  p.norm.axis = 2;
+  p.norm.eps = 1e-5f;
+  int64_t nd[1] = {36};
+  int ln[3] = {y, cst(&b, 1, nd, 1.0f), cst(&b, 1, nd, 0.5f)};
+  outs[n++] = node(&b, CN_OP_LAYERNORM, 3, ln, 1, &o, &p);
+  outs[n++] = act(&b, y, CN_ACT_MISH, 0, 0);
+  outs[n++] = act(&b, y, CN_ACT_GELU, 0, 0);
+  finish(&b, n, outs);
+  run_t r;
+  run_both(&b, &r, 0);
+  /* align_corners and cubic Resize; the two reductions, for which oneDNN
+   * 2.6 has only ref:any, run on the engine's vectorized kernel */
+  assert_int_equal(st(&r)->n_ref_nodes, 4);
+  run_free(&r);
+  cn_graph_destroy(b.g);
+}
+
 static void test_reference_fallback_in_the_middle(void **state) {
   (void)state;
   gb_t b;
@@ -1083,6 +1164,7 @@ int main(void) {
       cmocka_unit_test(test_batchnorm_scale_prelu),
       cmocka_unit_test(test_views_transpose_slice_split),
       cmocka_unit_test(test_deconv),
+      cmocka_unit_test(test_exporter_ops),
       cmocka_unit_test(test_reference_fallback_in_the_middle),
       cmocka_unit_test(test_boundary_cases),
       cmocka_unit_test(test_small_network),

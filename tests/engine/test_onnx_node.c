@@ -3,21 +3,19 @@
  *
  * A test is in scope when every op in its model is one the importer claims
  * (cn_onnx_op_supported). Each in-scope test is imported, run unoptimized and
- * optimized, and compared with its expected outputs (|a-b| <= 1e-5 +
- * 1e-3*|b|, ONNX's backend-test rtol). Outcomes:
- *   runs     both runs match, and the graph computes its outputs at run
- *            time;
- *   folded   both runs match, but at load every output folded to a
- *            constant or an output is empty: the backend computed
- *            nothing, so these are not counted as running;
- *   refused  the importer said CN_EUNSUPPORTED (a variant we refuse with a
- *            clear error: integer tensors, training outputs, 3-D ops...);
- *   fail     anything else: a load error on a valid model, wrong shape or
- *            wrong numbers.
- * Every folded and refused test is named below with its exact reason, and
- * the counts are pinned (NODE_*): a test that changes category, a new
- * message, or a test that leaves the scope fails the test. An importer
- * change that moves a test updates the tables and the counts together.
+ * optimized on the reference backend, then optimized on the oneDNN executor
+ * (its lowerings and fallbacks), and compared with its expected outputs (|a-b|
+ * <= 1e-5 + 1e-3*|b|, ONNX's backend-test rtol). Outcomes: runs     every run
+ * matches, and the graph computes its outputs at run time; folded   both runs
+ * match, but at load every output folded to a constant or an output is empty:
+ * the backend computed nothing, so these are not counted as running; refused
+ * the importer said CN_EUNSUPPORTED (a variant we refuse with a clear error:
+ * integer tensors, training outputs, 3-D ops...); fail     anything else: a
+ * load error on a valid model, wrong shape or wrong numbers. Every folded and
+ * refused test is named below with its exact reason, and the counts are pinned
+ * (NODE_*): a test that changes category, a new message, or a test that leaves
+ * the scope fails the test. An importer change that moves a test updates the
+ * tables and the counts together.
  *
  * Model inputs that the importer needs as constants (shape, axes, scales,
  * pads...) are graph inputs in these tests; the harness binds them as
@@ -57,8 +55,8 @@ typedef struct outcome {
 /* The pinned outcome on Debian 12's libonnx-testdata (ONNX 1.12): tests
  * in scope, and those that run (folded and refused are the tables'
  * lengths). */
-#define NODE_IN_SCOPE 460
-#define NODE_RUNS 352
+#define NODE_IN_SCOPE 530
+#define NODE_RUNS 407
 
 typedef struct expected {
   const char *name;
@@ -177,6 +175,36 @@ static const expected_t expected_refusals[] = {
     {"test_min_uint8",
      "output result has element type 2, only float is supported"},
     {"test_mul_uint8", "output z has element type 2, only float is supported"},
+    {"test_nllloss_NCd1_ii_expanded",
+     "node 8 (Where): integer tensor "
+     "NegativeLogLikelihoodLoss_test_nllloss_NCd1_ii_expanded_function_const_"
+     "zero_targ used as data (only float32 is)"},
+    {"test_nllloss_NCd1_mean_weight_negative_ii_expanded",
+     "node 8 (Where): integer tensor "
+     "NegativeLogLikelihoodLoss_test_nllloss_NCd1_mean_weight_negative_ii_"
+     "expanded_fun used as data (only float32 is)"},
+    {"test_nllloss_NCd1_weight_ii_expanded",
+     "node 8 (Where): integer tensor "
+     "NegativeLogLikelihoodLoss_test_nllloss_NCd1_weight_ii_expanded_function_"
+     "const_ze used as data (only float32 is)"},
+    {"test_nllloss_NCd1d2_no_weight_reduction_mean_ii_expanded",
+     "node 8 (Where): integer tensor "
+     "NegativeLogLikelihoodLoss_test_nllloss_NCd1d2_no_weight_reduction_mean_"
+     "ii_expand used as data (only float32 is)"},
+    {"test_nllloss_NCd1d2_with_weight_reduction_sum_ii_expanded",
+     "node 8 (Where): integer tensor "
+     "NegativeLogLikelihoodLoss_test_nllloss_NCd1d2_with_weight_reduction_sum_"
+     "ii_expan used as data (only float32 is)"},
+    {"test_nllloss_NCd1d2d3_none_no_weight_negative_ii_expanded",
+     "node 8 (Where): integer tensor "
+     "NegativeLogLikelihoodLoss_test_nllloss_NCd1d2d3_none_no_weight_negative_"
+     "ii_expan used as data (only float32 is)"},
+    {"test_nllloss_NCd1d2d3_sum_weight_high_ii_expanded",
+     "node 8 (Where): integer tensor "
+     "NegativeLogLikelihoodLoss_test_nllloss_NCd1d2d3_sum_weight_high_ii_"
+     "expanded_func used as data (only float32 is)"},
+    {"test_nllloss_NCd1d2d3d4d5_mean_weight_expanded",
+     "node 7 (Gather): gather of 6480 indices"},
     {"test_pow_types_float", "node 0 (Pow): Pow on integer constants"},
     {"test_pow_types_float32_int32", "node 0 (Pow): Pow on integer constants"},
     {"test_pow_types_float32_int64", "node 0 (Pow): Pow on integer constants"},
@@ -242,17 +270,25 @@ static const expected_t expected_refusals[] = {
      "node 0 (Dropout): training_mode=1 is not supported"},
     {"test_training_dropout_zero_ratio_mask",
      "node 0 (Dropout): the mask output of Dropout is not supported"},
+    {"test_where_long_example",
+     "node 0 (Where): integer tensor x used as data (only float32 is)"},
 };
 
 /* Loaded and matched, but computed at load (their inputs are bound as
  * constants by this harness, or the op has no data input) or empty. */
 static const expected_t expected_folded[] = {
+    {"test_blackmanwindow_expanded", "folded to constants at load"},
+    {"test_blackmanwindow_symmetric_expanded", "folded to constants at load"},
     {"test_cast_DOUBLE_to_FLOAT", "folded to constants at load"},
     {"test_cast_FLOAT16_to_FLOAT", "folded to constants at load"},
     {"test_castlike_DOUBLE_to_FLOAT_expanded", "folded to constants at load"},
     {"test_castlike_FLOAT16_to_FLOAT_expanded", "folded to constants at load"},
     {"test_constant", "folded to constants at load"},
     {"test_constantofshape_float_ones", "folded to constants at load"},
+    {"test_hammingwindow_expanded", "folded to constants at load"},
+    {"test_hammingwindow_symmetric_expanded", "folded to constants at load"},
+    {"test_hannwindow_expanded", "folded to constants at load"},
+    {"test_hannwindow_symmetric_expanded", "folded to constants at load"},
     {"test_range_float_type_positive_delta", "folded to constants at load"},
     {"test_reshape_allowzero_reordered", "output 0 is empty"},
     {"test_slice_start_out_of_bounds", "output 0 is empty"},
@@ -399,24 +435,25 @@ static int compare(const cn_graph_t *g, float *const *outs,
   return 0;
 }
 
-static int run_graph(const cn_graph_t *g, float **ins, Onnx__TensorProto **exp,
-                     int nexp, char *why, size_t wn) {
+static int run_graph(const cn_engine_ops_t *be, const cn_graph_t *g,
+                     float **ins, Onnx__TensorProto **exp, int nexp, char *why,
+                     size_t wn) {
   void *st;
   cn_err_t err = {0};
   cn_engine_opts_t eo = {0};
-  if (cn_engine_ref.prepare(g, &eo, &st, &err) < 0)
+  if (be->prepare(g, &eo, &st, &err) < 0)
     return snprintf(why, wn, "prepare: %s", err.msg), -1;
   float *outs[MAX_IO] = {0};
   int r = 0;
   if (g->noutputs > MAX_IO) {
-    cn_engine_ref.destroy(st);
+    be->destroy(st);
     return snprintf(why, wn, "too many outputs"), -1;
   }
   for (int i = 0; i < g->noutputs; i++) {
     int64_t n = cn_tensor_numel(&g->tensors[g->outputs[i]]);
     outs[i] = calloc((size_t)(n ? n : 1), sizeof(float));
   }
-  if (cn_engine_ref.run(st, (const float *const *)ins, outs, &err) < 0) {
+  if (be->run(st, (const float *const *)ins, outs, &err) < 0) {
     snprintf(why, wn, "run: %s", err.msg);
     r = -1;
   } else {
@@ -424,8 +461,24 @@ static int run_graph(const cn_graph_t *g, float **ins, Onnx__TensorProto **exp,
   }
   for (int i = 0; i < g->noutputs; i++)
     free(outs[i]);
-  cn_engine_ref.destroy(st);
+  be->destroy(st);
   return r;
+}
+
+/* The optimized graph on the oneDNN executor too (its lowerings and its
+ * fallback to the reference kernels): a mismatch is a failure. */
+static void run_dnnl(const cn_graph_t *g, float **ins, Onnx__TensorProto **exp,
+                     int nexp, outcome_t *o) {
+#ifdef CN_HAVE_DNNL
+  char why[300];
+  if (o->r == R_RUNS &&
+      run_graph(&cn_engine_dnnl, g, ins, exp, nexp, why, sizeof why) != 0) {
+    o->r = R_FAIL;
+    snprintf(o->why, sizeof o->why, "dnnl: %.290s", why);
+  }
+#else
+  (void)g, (void)ins, (void)exp, (void)nexp, (void)o;
+#endif
 }
 
 /* Why a loaded graph computes nothing at run time, or "" when it does:
@@ -538,12 +591,15 @@ static void run_one(const char *dir, const char *name, outcome_t *o) {
     }
     char folded[200] = "";
     fold_reason(g, folded, sizeof folded);
-    if (ok && run_graph(g, ins, exp, nexp, o->why, sizeof o->why) == 0) {
+    if (ok && run_graph(&cn_engine_ref, g, ins, exp, nexp, o->why,
+                        sizeof o->why) == 0) {
       if (cn_graph_optimize(g, CN_OPT_ALL, &err) < 0) {
         snprintf(o->why, sizeof o->why, "optimize: %s", err.msg);
-      } else if (run_graph(g, ins, exp, nexp, o->why, sizeof o->why) == 0) {
+      } else if (run_graph(&cn_engine_ref, g, ins, exp, nexp, o->why,
+                           sizeof o->why) == 0) {
         o->r = folded[0] ? R_FOLDED : R_RUNS;
         snprintf(o->why, sizeof o->why, "%s", folded);
+        run_dnnl(g, ins, exp, nexp, o);
       } else {
         char tmp[300];
         snprintf(tmp, sizeof tmp, "optimized: %.280s", o->why);
@@ -627,8 +683,10 @@ static void write_doc(const char *path, outcome_t *o, int n) {
              "whose ops are all "
              "claimed by the importer, run through the reference backend "
              "unoptimized and "
-             "optimized (tolerance 1e-5 + 1e-3·|expected|). *runs*: the "
-             "outputs are computed at run time and match; *folded*: they "
+             "optimized, then optimized on the oneDNN executor (tolerance "
+             "1e-5 + 1e-3·|expected|). *runs*: the "
+             "outputs are computed at run time and match on all three; "
+             "*folded*: they "
              "match, but the graph folded to constants at load (the harness "
              "binds the inputs the importer needs as constants) or an output "
              "is empty, so nothing ran; *refused*: a clear error. The test "

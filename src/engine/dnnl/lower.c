@@ -328,78 +328,70 @@ typedef struct {
   float a[2], b[2];
 } elt_seq_t;
 
+/* Activations that are one oneDNN algorithm without parameters; 0 for the
+ * others. */
+static dnnl_alg_kind_t act_plain_alg(cn_act_t k) {
+  static const struct {
+    cn_act_t act;
+    dnnl_alg_kind_t alg;
+  } tab[] = {
+      {CN_ACT_SIGMOID, dnnl_eltwise_logistic},
+      {CN_ACT_TANH, dnnl_eltwise_tanh},
+      {CN_ACT_HARDSWISH, dnnl_eltwise_hardswish},
+      {CN_ACT_SOFTPLUS, dnnl_eltwise_soft_relu},
+      {CN_ACT_ABS, dnnl_eltwise_abs},
+      {CN_ACT_EXP, dnnl_eltwise_exp},
+      {CN_ACT_LOG, dnnl_eltwise_log},
+      {CN_ACT_SQRT, dnnl_eltwise_sqrt},
+      {CN_ACT_MISH, dnnl_eltwise_mish},
+      {CN_ACT_GELU, dnnl_eltwise_gelu_erf},
+  };
+  for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+    if (tab[i].act == k)
+      return tab[i].alg;
+  return (dnnl_alg_kind_t)0;
+}
+
+static void elt_set(elt_seq_t *q, int i, dnnl_alg_kind_t alg, float a,
+                    float b) {
+  q->alg[i] = alg;
+  q->a[i] = a;
+  q->b[i] = b;
+}
+
 static int act_seq(cn_act_t k, float alpha, float beta, elt_seq_t *q) {
   q->n = 1;
   q->a[0] = q->b[0] = 0.f;
+  if ((q->alg[0] = act_plain_alg(k)) != 0)
+    return 0;
   switch (k) {
   case CN_ACT_RELU:
-    q->alg[0] = dnnl_eltwise_relu;
-    q->a[0] = alpha;
+    elt_set(q, 0, dnnl_eltwise_relu, alpha, 0.f);
     break;
   case CN_ACT_CLIP:
-    q->alg[0] = dnnl_eltwise_clip;
-    q->a[0] = alpha;
-    q->b[0] = beta;
+    elt_set(q, 0, dnnl_eltwise_clip, alpha, beta);
     break;
-  case CN_ACT_SIGMOID:
-    q->alg[0] = dnnl_eltwise_logistic;
-    break;
-  case CN_ACT_TANH:
-    q->alg[0] = dnnl_eltwise_tanh;
-    break;
-  case CN_ACT_HARDSIGMOID: /* 2.6 has no hardsigmoid: clip(alpha*x+beta, 0, 1)
-                            */
+  case CN_ACT_HARDSIGMOID: /* 2.6 has none: clip(alpha*x+beta, 0, 1) */
     q->n = 2;
-    q->alg[0] = dnnl_eltwise_linear;
-    q->a[0] = alpha;
-    q->b[0] = beta;
-    q->alg[1] = dnnl_eltwise_clip;
-    q->a[1] = 0.f;
-    q->b[1] = 1.f;
-    break;
-  case CN_ACT_HARDSWISH:
-    q->alg[0] = dnnl_eltwise_hardswish;
+    elt_set(q, 0, dnnl_eltwise_linear, alpha, beta);
+    elt_set(q, 1, dnnl_eltwise_clip, 0.f, 1.f);
     break;
   case CN_ACT_ELU:
-    q->alg[0] = dnnl_eltwise_elu;
-    q->a[0] = alpha;
+    elt_set(q, 0, dnnl_eltwise_elu, alpha, 0.f);
     break;
   case CN_ACT_SELU: /* gamma * elu(alpha) */
     q->n = 2;
-    q->alg[0] = dnnl_eltwise_elu;
-    q->a[0] = alpha;
-    q->alg[1] = dnnl_eltwise_linear;
-    q->a[1] = beta;
-    q->b[1] = 0.f;
-    break;
-  case CN_ACT_SOFTPLUS:
-    q->alg[0] = dnnl_eltwise_soft_relu;
-    break;
-  case CN_ACT_ABS:
-    q->alg[0] = dnnl_eltwise_abs;
+    elt_set(q, 0, dnnl_eltwise_elu, alpha, 0.f);
+    elt_set(q, 1, dnnl_eltwise_linear, beta, 0.f);
     break;
   case CN_ACT_NEG:
-    q->alg[0] = dnnl_eltwise_linear;
-    q->a[0] = -1.f;
-    break;
-  case CN_ACT_EXP:
-    q->alg[0] = dnnl_eltwise_exp;
-    break;
-  case CN_ACT_LOG:
-    q->alg[0] = dnnl_eltwise_log;
-    break;
-  case CN_ACT_SQRT:
-    q->alg[0] = dnnl_eltwise_sqrt;
+    elt_set(q, 0, dnnl_eltwise_linear, -1.f, 0.f);
     break;
   case CN_ACT_RECIPROCAL: /* pow: alpha * x^beta */
-    q->alg[0] = dnnl_eltwise_pow;
-    q->a[0] = 1.f;
-    q->b[0] = -1.f;
+    elt_set(q, 0, dnnl_eltwise_pow, 1.f, -1.f);
     break;
   case CN_ACT_LINEAR:
-    q->alg[0] = dnnl_eltwise_linear;
-    q->a[0] = alpha;
-    q->b[0] = beta;
+    elt_set(q, 0, dnnl_eltwise_linear, alpha, beta);
     break;
   default:
     return FALLBACK;
@@ -1342,8 +1334,8 @@ static int lower_binary(cn__dnnl_t *s, int i, cn_err_t *err) {
   const cn_tensor_t *y = tens(s, n->outputs[0]);
   dnnl_alg_kind_t alg;
   int commutes;
-  if (binary_alg(n->p.binary, &alg, &commutes) != 0)
-    return FALLBACK;
+  if (binary_alg(n->p.binary, &alg, &commutes) != 0 || y->ndim == 0)
+    return FALLBACK; /* 0-D: oneDNN memory descriptors have >= 1 dims */
   int a = n->inputs[0], b = n->inputs[1];
   /* src0 must have the output's shape; swap when only b has it */
   int a_full =
@@ -1673,6 +1665,283 @@ static int lower_split(cn__dnnl_t *s, int i, cn_err_t *err) {
   return 0;
 }
 
+/* ---- resize, matmul, reduction, layer normalization ------------------- */
+
+/* The output's plain value and a view of it with other dims (a
+ * primitive that sees the output as, e.g., 2-D or with kept axes). */
+static int out_view(cn__dnnl_t *s, int t, int ndim, const int64_t *dims,
+                    dnnl_memory_desc_t *vmd, cn_err_t *err) {
+  dnnl_memory_desc_t pm;
+  md_tensor_plain(s, t, &pm);
+  cn__dnnl_md_plain(vmd, ndim, dims);
+  int yv = fresh_val(s, t, &pm, err);
+  if (yv < 0)
+    return yv;
+  set_native(s, t, yv);
+  int v = cn__dnnl_new_val(s, -1, vmd, s->vals[yv].store, 0);
+  if (v < 0)
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  s->vals[v].dense = 1;
+  return v;
+}
+
+/* t's plain value seen with other dims (same element order): the
+ * layouts oneDNN's jit matmul and reduction kernels take. */
+static int plain_view(cn__dnnl_t *s, int node, int t, int ndim,
+                      const int64_t *dims, dnnl_memory_desc_t *md,
+                      cn_err_t *err) {
+  int v = val_plain(s, node, t, err);
+  if (v < 0)
+    return v;
+  dnnl_dims_t d;
+  for (int k = 0; k < ndim; k++)
+    d[k] = dims[k];
+  if (dnnl_memory_desc_reshape(md, &s->vals[v].md, ndim, d) != dnnl_success)
+    return nerr(s, node, err, CN_EINTERNAL, "reshape of a plain layout", 0);
+  return v;
+}
+
+/* Whether oneDNN's resampling computes this Resize: it maps output x to
+ * input (x + 0.5) * in/out - 0.5 (linear: clamped to the edges; nearest:
+ * rounded). That is ONNX's half_pixel (and pytorch_half_pixel for outputs
+ * longer than 1) when the scale is exactly out/in. For nearest with an
+ * integer upscaling factor F, output kF+r maps to k + (r+0.5)/F - 0.5,
+ * strictly within k +- 0.5: half_pixel with either rounding mode and
+ * asymmetric + floor (nn.Upsample) pick k, as oneDNN does. */
+static int resize_fits(const cn_tensor_t *x, const cn_tensor_t *y,
+                       const cn_resize_params_t *p) {
+  if (x->ndim < 3 || x->ndim > 5 || y->dims[0] != x->dims[0] ||
+      y->dims[1] != x->dims[1] || p->mode == CN_RESIZE_CUBIC)
+    return 0;
+  for (int d = 2; d < x->ndim; d++) {
+    double r = (double)y->dims[d] / (double)x->dims[d];
+    if (fabs(p->scales[d] - r) > 1e-6 * r || y->dims[d] < 2)
+      return 0;
+    int integer_up = y->dims[d] % x->dims[d] == 0;
+    int half = p->coord == CN_COORD_HALF_PIXEL ||
+               p->coord == CN_COORD_PYTORCH_HALF_PIXEL;
+    int rounds = p->nearest == CN_NEAREST_ROUND_PREFER_FLOOR ||
+                 p->nearest == CN_NEAREST_ROUND_PREFER_CEIL;
+    int floor_asym =
+        p->coord == CN_COORD_ASYMMETRIC && p->nearest == CN_NEAREST_FLOOR;
+    if (p->mode == CN_RESIZE_LINEAR && !half)
+      return 0;
+    if (p->mode == CN_RESIZE_NEAREST &&
+        !(integer_up && ((half && rounds) || floor_asym)))
+      return 0;
+  }
+  return 1;
+}
+
+static int lower_resize(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *x = tens(s, n->inputs[0]), *y = tens(s, n->outputs[0]);
+  if (!resize_fits(x, y, &n->p.resize))
+    return FALLBACK;
+  int xv = val_dense(s, i, n->inputs[0], err);
+  if (xv < 0)
+    return xv;
+  dnnl_memory_desc_t dst;
+  md_any(&dst, y->ndim, y->dims);
+  dnnl_resampling_desc_t od;
+  if (dnnl_resampling_forward_desc_init(
+          &od, dnnl_forward_inference,
+          n->p.resize.mode == CN_RESIZE_LINEAR ? dnnl_resampling_linear
+                                               : dnnl_resampling_nearest,
+          NULL, &s->vals[xv].md, &dst) != dnnl_success)
+    return FALLBACK;
+  dnnl_primitive_attr_t attr = plain_attr();
+  int rc = finish_unary(s, i, "resampling", &od, attr, xv, err);
+  dnnl_primitive_attr_destroy(attr);
+  return rc;
+}
+
+/* numpy matmul as oneDNN matmul: 1-D operands get their unit axis, batch
+ * axes are padded to one rank; oneDNN broadcasts size-1 batch axes. */
+static int lower_matmul(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *a = tens(s, n->inputs[0]), *b = tens(s, n->inputs[1]);
+  const cn_tensor_t *y = tens(s, n->outputs[0]);
+  int64_t ad[CN_MAX_DIMS], bd[CN_MAX_DIMS], yd[CN_MAX_DIMS];
+  int ra = a->ndim < 2 ? 2 : a->ndim, rb = b->ndim < 2 ? 2 : b->ndim;
+  int nd = ra > rb ? ra : rb;
+  if (nd > 6 || cn_tensor_numel(y) == 0 || a->ndim == 0 || b->ndim == 0)
+    return FALLBACK;
+  for (int k = 0; k < nd; k++)
+    ad[k] = bd[k] = 1;
+  if (a->ndim == 1)
+    ad[nd - 1] = a->dims[0];
+  for (int k = 0; a->ndim > 1 && k < a->ndim; k++)
+    ad[nd - a->ndim + k] = a->dims[k];
+  if (b->ndim == 1)
+    bd[nd - 2] = b->dims[0];
+  for (int k = 0; b->ndim > 1 && k < b->ndim; k++)
+    bd[nd - b->ndim + k] = b->dims[k];
+  for (int k = 0; k < nd - 2; k++)
+    yd[k] = ad[k] > bd[k] ? ad[k] : bd[k];
+  yd[nd - 2] = ad[nd - 2];
+  yd[nd - 1] = bd[nd - 1];
+  dnnl_memory_desc_t amd, bmd, ymd;
+  int av = plain_view(s, i, n->inputs[0], nd, ad, &amd, err);
+  int bv = av < 0 ? av : plain_view(s, i, n->inputs[1], nd, bd, &bmd, err);
+  if (bv < 0)
+    return bv;
+  dnnl_matmul_desc_t od;
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_attr_t attr = plain_attr();
+  cn__dnnl_md_plain(&ymd, nd, yd);
+  dnnl_status_t st = dnnl_matmul_desc_init(&od, &amd, &bmd, NULL, &ymd);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success)
+    return FALLBACK;
+  int yv = out_view(s, n->outputs[0], nd, yd, &ymd, err);
+  if (yv < 0) {
+    dnnl_primitive_desc_destroy(pd);
+    return yv;
+  }
+  int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
+  int vv[3] = {av, bv, yv};
+  return cn__dnnl_add_prim(s, i, "matmul", pd, 3, ids, vv, err);
+}
+
+/* oneDNN's reference implementations ("ref:any") are scalar loops. */
+static int is_ref_impl(const_dnnl_primitive_desc_t pd) {
+  const char *impl = NULL;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) !=
+          dnnl_success ||
+      !impl)
+    return 0;
+  return strncmp(impl, "ref", 3) == 0;
+}
+
+static int reduce_alg(cn_reduce_kind_t k, dnnl_alg_kind_t *alg, float *p) {
+  *p = 0.f;
+  switch (k) {
+  case CN_REDUCE_SUM:
+    *alg = dnnl_reduction_sum;
+    return 0;
+  case CN_REDUCE_MEAN:
+    *alg = dnnl_reduction_mean;
+    return 0;
+  case CN_REDUCE_MAX:
+    *alg = dnnl_reduction_max;
+    return 0;
+  case CN_REDUCE_MIN:
+    *alg = dnnl_reduction_min;
+    return 0;
+  case CN_REDUCE_PROD:
+    *alg = dnnl_reduction_mul;
+    return 0;
+  case CN_REDUCE_L1:
+  case CN_REDUCE_L2:
+    *alg = dnnl_reduction_norm_lp_sum;
+    *p = k == CN_REDUCE_L1 ? 1.f : 2.f;
+    return 0;
+  case CN_REDUCE_SUM_SQUARE:
+    *alg = dnnl_reduction_norm_lp_power_p_sum;
+    *p = 2.f;
+    return 0;
+  default:
+    return FALLBACK;
+  }
+}
+
+static int lower_reduce(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_reduce_params_t *p = &n->p.reduce;
+  const cn_tensor_t *x = tens(s, n->inputs[0]);
+  dnnl_alg_kind_t alg;
+  float pw;
+  if (reduce_alg(p->kind, &alg, &pw) != 0 || x->ndim < 1 || x->ndim > 6 ||
+      cn_tensor_numel(x) == 0)
+    return FALLBACK;
+  int64_t kd[CN_MAX_DIMS];
+  for (int d = 0; d < x->ndim; d++)
+    kd[d] = (p->axes & (1u << d)) ? 1 : x->dims[d];
+  int xv = val_plain(s, i, n->inputs[0], err);
+  if (xv < 0)
+    return xv;
+  dnnl_memory_desc_t ymd;
+  cn__dnnl_md_plain(&ymd, x->ndim, kd);
+  dnnl_reduction_desc_t od;
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_attr_t attr = plain_attr();
+  dnnl_status_t st =
+      dnnl_reduction_desc_init(&od, alg, &s->vals[xv].md, &ymd, pw, 0.f);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success)
+    return FALLBACK;
+  if (is_ref_impl(pd)) { /* the engine's kernel is faster than ref:any */
+    dnnl_primitive_desc_destroy(pd);
+    return FALLBACK;
+  }
+  int yv = out_view(s, n->outputs[0], x->ndim, kd, &ymd, err);
+  if (yv < 0) {
+    dnnl_primitive_desc_destroy(pd);
+    return yv;
+  }
+  int ids[2] = {DNNL_ARG_SRC, DNNL_ARG_DST}, vv[2] = {xv, yv};
+  return cn__dnnl_add_prim(s, i, "reduction", pd, 2, ids, vv, err);
+}
+
+/* Layer normalization over the trailing dims, seen as [outer, inner];
+ * constant scale and bias become oneDNN's scale and shift. */
+static int lower_layernorm(cn__dnnl_t *s, int i, cn_err_t *err) {
+  const cn_node_t *n = &s->g->nodes[i];
+  const cn_tensor_t *x = tens(s, n->inputs[0]);
+  int sc = n->ninputs > 1 ? n->inputs[1] : -1;
+  int bi = n->ninputs > 2 ? n->inputs[2] : -1;
+  if (n->noutputs != 1 || (sc >= 0 && !is_const(s, sc)) ||
+      (bi >= 0 && !is_const(s, bi)) || cn_tensor_numel(x) == 0)
+    return FALLBACK;
+  int64_t d2[2] = {1, 1};
+  for (int d = 0; d < x->ndim; d++)
+    d2[d >= n->p.norm.axis] *= x->dims[d];
+  dnnl_memory_desc_t xmd, ymd, cmd;
+  /* src and dst share one descriptor: both plain */
+  int xv = val_plain(s, i, n->inputs[0], err);
+  if (xv < 0)
+    return xv;
+  dnnl_dims_t dd = {d2[0], d2[1]};
+  if (dnnl_memory_desc_reshape(&xmd, &s->vals[xv].md, 2, dd) != dnnl_success)
+    return nerr(s, i, err, CN_EINTERNAL, "reshape of a plain layout", 0);
+  cn__dnnl_md_plain(&cmd, 1, &d2[1]);
+  int sv = sc >= 0 ? const_val(s, i, sc, &cmd, &cmd, err) : -1;
+  int bv = bi >= 0 && sv >= -1 ? const_val(s, i, bi, &cmd, &cmd, err) : -1;
+  if (sv < -1 || bv < -1)
+    return sv < -1 ? sv : bv;
+  unsigned flags =
+      (sv >= 0 ? dnnl_use_scale : 0u) | (bv >= 0 ? dnnl_use_shift : 0u);
+  dnnl_layer_normalization_desc_t od;
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_attr_t attr = plain_attr();
+  dnnl_status_t st = dnnl_layer_normalization_forward_desc_init(
+      &od, dnnl_forward_inference, &xmd, NULL, n->p.norm.eps, flags);
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  if (st != dnnl_success)
+    return FALLBACK;
+  int yv = out_view(s, n->outputs[0], 2, d2, &ymd, err);
+  if (yv < 0) {
+    dnnl_primitive_desc_destroy(pd);
+    return yv;
+  }
+  int ids[4] = {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_SCALE, DNNL_ARG_SHIFT};
+  int vv[4] = {xv, yv, sv, bv}, na = 2;
+  if (sv >= 0)
+    na++;
+  if (bv >= 0) {
+    ids[na] = DNNL_ARG_SHIFT;
+    vv[na++] = bv;
+  }
+  return cn__dnnl_add_prim(s, i, "layer_normalization", pd, na, ids, vv, err);
+}
+
 /* ---- reference fallback ---------------------------------------------- */
 
 static int lower_ref(cn__dnnl_t *s, int i, cn_err_t *err) {
@@ -1787,6 +2056,10 @@ static const lower_fn lower_of[CN_OP_COUNT_] = {
     [CN_OP_TRANSPOSE] = lower_transpose,
     [CN_OP_SLICE] = lower_slice,
     [CN_OP_SPLIT] = lower_split,
+    [CN_OP_RESIZE] = lower_resize,
+    [CN_OP_MATMUL] = lower_matmul,
+    [CN_OP_REDUCE] = lower_reduce,
+    [CN_OP_LAYERNORM] = lower_layernorm,
 };
 
 int cn__dnnl_lower_node(cn__dnnl_t *s, int i, cn_err_t *err) {

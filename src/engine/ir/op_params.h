@@ -47,6 +47,15 @@ typedef enum cn_op {
                         importer: [1,1,keep_top_k*N,7], unused rows have
                         image_id -1. */
   CN_OP_REDUCE,           /* x: reduction over p.reduce.axes */
+  CN_OP_LAYERNORM,        /* x, scale|-1, bias|-1 -> y [, mean, inv_std_dev]:
+                             over dims [axis, ndim); scale and bias hold
+                             prod(dims[axis..]) values */
+  CN_OP_INSTNORM,         /* x[N,C,...], scale[C], bias[C]: per (n, c) */
+  CN_OP_GATHER_ELEMENTS,  /* data, indices: indices are float holding
+                             integers in [0, dims[axis]) (the importer
+                             converts and checks them) */
+  CN_OP_WHERE,            /* cond (float, 0 = false), x, y: broadcast */
+  CN_OP_TILE,             /* x: repeated p.tile.repeats times per axis */
   CN_OP_COUNT_
 } cn_op_t;
 
@@ -69,8 +78,17 @@ typedef enum cn_act {
   CN_ACT_RECIPROCAL,
   CN_ACT_FLOOR,
   CN_ACT_CEIL,
-  CN_ACT_LINEAR, /* alpha*x + beta (Caffe Power with power 1) */
-  CN_ACT_ERF,    /* the error function (GELU as exported before opset 20) */
+  CN_ACT_LINEAR,   /* alpha*x + beta (Caffe Power with power 1) */
+  CN_ACT_ERF,      /* the error function (GELU as exported before opset 20) */
+  CN_ACT_MISH,     /* x * tanh(softplus(x)) */
+  CN_ACT_GELU,     /* x/2 * (1 + erf(x/sqrt(2))), the exact GELU */
+  CN_ACT_SOFTSIGN, /* x / (1 + |x|) */
+  CN_ACT_THRESHOLDED_RELU, /* x > alpha ? x : 0 */
+  CN_ACT_SIN,
+  CN_ACT_COS,
+  CN_ACT_SIGN,
+  CN_ACT_ROUND, /* half to even */
+  CN_ACT_CELU,  /* max(0,x) + min(0, alpha*(exp(x/alpha)-1)) */
   CN_ACT_COUNT_
 } cn_act_t;
 
@@ -274,6 +292,17 @@ typedef struct cn_reduce_params {
   int keepdims;
 } cn_reduce_params_t;
 
+/* LAYERNORM: axis in [0, ndim); INSTNORM: axis unused (1). */
+typedef struct cn_norm_params {
+  int axis;
+  float eps;
+} cn_norm_params_t;
+
+/* GATHER_ELEMENTS: axis in [0, ndim). */
+typedef struct cn_tile_params {
+  int64_t repeats[CN_MAX_DIMS];
+} cn_tile_params_t;
+
 typedef union cn_op_params {
   cn_conv_params_t conv; /* CONV, DECONV */
   cn_pool_params_t pool;
@@ -293,6 +322,9 @@ typedef union cn_op_params {
   cn_prior_box_params_t prior_box;
   cn_detection_output_params_t det;
   cn_reduce_params_t reduce;
+  cn_norm_params_t norm;   /* LAYERNORM, INSTNORM */
+  cn_axis_params_t gather; /* GATHER_ELEMENTS */
+  cn_tile_params_t tile;
 } cn_op_params_t;
 
 #endif

@@ -542,6 +542,103 @@ static int shape_resize(cn_graph_t *g, int ni, cn_err_t *err) {
   return 0;
 }
 
+/* ---- ops added for exporters' graphs (opset <= 17) ---------------------- */
+
+/* Product of x's dims [from, to). */
+static int64_t dims_prod(const cn_tensor_t *x, int from, int to) {
+  int64_t p = 1;
+  for (int k = from; k < to; k++)
+    p *= x->dims[k];
+  return p;
+}
+
+static int shape_layernorm(cn_graph_t *g, int ni, cn_err_t *err) {
+  const cn_node_t *n = &g->nodes[ni];
+  const cn_tensor_t *x = IN(0);
+  int ax = n->p.norm.axis;
+  if (ax < 0 || ax >= x->ndim)
+    return NODE_ERR(CN_EFORMAT, "axis %d for a %d-D input", ax, x->ndim);
+  int64_t inner = dims_prod(x, ax, x->ndim);
+  for (int i = 1; i < 3 && i < n->ninputs; i++)
+    if (n->inputs[i] >= 0 && cn_tensor_numel(IN(i)) != inner)
+      return NODE_ERR(CN_EFORMAT,
+                      "%s has %" PRId64 " values, expected %" PRId64,
+                      i == 1 ? "scale" : "bias", cn_tensor_numel(IN(i)), inner);
+  if (!(n->p.norm.eps >= 0))
+    return NODE_ERR(CN_EFORMAT, "epsilon %g", (double)n->p.norm.eps);
+  set_shape(OUT(0), x->ndim, x->dims);
+  for (int o = 1; o < n->noutputs; o++) { /* mean, inv_std_dev */
+    int64_t d[CN_MAX_DIMS];
+    for (int k = 0; k < x->ndim; k++)
+      d[k] = k < ax ? x->dims[k] : 1;
+    set_shape(OUT(o), x->ndim, d);
+  }
+  return 0;
+}
+
+static int shape_instnorm(cn_graph_t *g, int ni, cn_err_t *err) {
+  const cn_node_t *n = &g->nodes[ni];
+  const cn_tensor_t *x = IN(0);
+  if (x->ndim < 3)
+    return NODE_ERR(CN_EFORMAT, "input has %d dimensions, expected >= 3",
+                    x->ndim);
+  for (int i = 1; i < 3; i++)
+    if (cn_tensor_numel(IN(i)) != x->dims[1])
+      return NODE_ERR(CN_EFORMAT, "%s does not have %" PRId64 " values",
+                      i == 1 ? "scale" : "bias", x->dims[1]);
+  if (!(n->p.norm.eps >= 0))
+    return NODE_ERR(CN_EFORMAT, "epsilon %g", (double)n->p.norm.eps);
+  return shape_same(g, ni, err);
+}
+
+/* Indices are checked by the importer (a constant); the output has their
+ * shape. */
+static int shape_gather_elements(cn_graph_t *g, int ni, cn_err_t *err) {
+  const cn_tensor_t *x = IN(0), *ix = IN(1);
+  int ax = g->nodes[ni].p.gather.axis;
+  if (ax < 0 || ax >= x->ndim || ix->ndim != x->ndim)
+    return NODE_ERR(CN_EFORMAT, "axis %d, data rank %d, indices rank %d", ax,
+                    x->ndim, ix->ndim);
+  for (int k = 0; k < x->ndim; k++)
+    if (k != ax && ix->dims[k] > x->dims[k])
+      return NODE_ERR(CN_EFORMAT, "indices exceed the data on axis %d", k);
+  set_shape(OUT(0), ix->ndim, ix->dims);
+  return 0;
+}
+
+static int shape_where(cn_graph_t *g, int ni, cn_err_t *err) {
+  const cn_tensor_t *c = IN(0), *x = IN(1), *y = IN(2);
+  char s1[96], s2[96];
+  cn_tensor_t t;
+  memset(&t, 0, sizeof t);
+  if (broadcast_shape(x, y, &t.ndim, t.dims) < 0)
+    return NODE_ERR(CN_EFORMAT, "shapes %s and %s do not broadcast",
+                    SHAPE(x, s1), SHAPE(y, s2));
+  int64_t d[CN_MAX_DIMS];
+  int nd;
+  if (broadcast_shape(&t, c, &nd, d) < 0)
+    return NODE_ERR(CN_EFORMAT, "condition %s does not broadcast to %s",
+                    SHAPE(c, s1), SHAPE(&t, s2));
+  set_shape(OUT(0), nd, d);
+  return 0;
+}
+
+static int shape_tile(cn_graph_t *g, int ni, cn_err_t *err) {
+  const cn_tensor_t *x = IN(0);
+  cn_tensor_t *y = OUT(0);
+  const int64_t *r = g->nodes[ni].p.tile.repeats;
+  int64_t d[CN_MAX_DIMS];
+  for (int k = 0; k < x->ndim; k++) {
+    if (r[k] < 0 || r[k] > CN_MAX_NUMEL)
+      return NODE_ERR(CN_EFORMAT, "repeats[%d] = %" PRId64, k, r[k]);
+    d[k] = x->dims[k] * r[k];
+    if (d[k] > CN_MAX_NUMEL)
+      return NODE_ERR(CN_EFORMAT, "tiled axis %d is absurd", k);
+  }
+  set_shape(y, x->ndim, d);
+  return cn__check_dims(g, y->name, y->ndim, y->dims, err);
+}
+
 /* ---- Caffe SSD: shapes set by the importer ------------------------------ */
 
 static int shape_preset(cn_graph_t *g, int ni, cn_err_t *err) {
@@ -730,6 +827,41 @@ static const cn_op_info_t op_table[CN_OP_COUNT_] = {
                       .dtypes = F32,
                       .shape = shape_reduce,
                       .ref = cn__ref_reduce},
+    [CN_OP_LAYERNORM] = {.name = "LayerNorm",
+                         .min_in = 1,
+                         .max_in = 3,
+                         .max_out = 3,
+                         .dtypes = F32,
+                         .shape = shape_layernorm,
+                         .ref = cn__ref_layernorm},
+    [CN_OP_INSTNORM] = {.name = "InstanceNorm",
+                        .min_in = 3,
+                        .max_in = 3,
+                        .max_out = 1,
+                        .dtypes = F32,
+                        .shape = shape_instnorm,
+                        .ref = cn__ref_instnorm},
+    [CN_OP_GATHER_ELEMENTS] = {.name = "GatherElements",
+                               .min_in = 2,
+                               .max_in = 2,
+                               .max_out = 1,
+                               .dtypes = F32,
+                               .shape = shape_gather_elements,
+                               .ref = cn__ref_gather_elements},
+    [CN_OP_WHERE] = {.name = "Where",
+                     .min_in = 3,
+                     .max_in = 3,
+                     .max_out = 1,
+                     .dtypes = F32,
+                     .shape = shape_where,
+                     .ref = cn__ref_where},
+    [CN_OP_TILE] = {.name = "Tile",
+                    .min_in = 1,
+                    .max_in = 1,
+                    .max_out = 1,
+                    .dtypes = F32,
+                    .shape = shape_tile,
+                    .ref = cn__ref_tile},
 };
 
 const cn_op_info_t *cn_op_info(cn_op_t op) {
@@ -828,6 +960,42 @@ static float act_erf(float x, float a, float b) {
   (void)a, (void)b;
   return erff(x);
 }
+static float act_mish(float x, float a, float b) {
+  return x * tanhf(act_softplus(x, a, b));
+}
+static float act_gelu(float x, float a, float b) {
+  (void)a, (void)b;
+  return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+}
+static float act_softsign(float x, float a, float b) {
+  (void)a, (void)b;
+  return x / (1.0f + fabsf(x));
+}
+static float act_thresholded_relu(float x, float a, float b) {
+  (void)b;
+  return x > a ? x : 0.0f;
+}
+static float act_sin(float x, float a, float b) {
+  (void)a, (void)b;
+  return sinf(x);
+}
+static float act_cos(float x, float a, float b) {
+  (void)a, (void)b;
+  return cosf(x);
+}
+static float act_sign(float x, float a, float b) {
+  (void)a, (void)b;
+  return x > 0 ? 1.0f : x < 0 ? -1.0f : x;
+}
+static float act_round(float x, float a, float b) {
+  (void)a, (void)b;
+  return nearbyintf(x); /* the default rounding mode: half to even */
+}
+static float act_celu(float x, float a, float b) {
+  (void)b;
+  float n = a * expm1f(x / a);
+  return (x > 0 ? x : 0.0f) + (n < 0 ? n : 0.0f);
+}
 
 /* fusable: what oneDNN takes as a conv/inner-product post-op. */
 static const cn_act_info_t act_table[CN_ACT_COUNT_] = {
@@ -853,6 +1021,16 @@ static const cn_act_info_t act_table[CN_ACT_COUNT_] = {
     [CN_ACT_CEIL] = {.name = "ceil", .ref = act_ceil},
     [CN_ACT_LINEAR] = {.name = "linear", .ref = act_linear, .fusable = 1},
     [CN_ACT_ERF] = {.name = "erf", .ref = act_erf},
+    [CN_ACT_MISH] = {.name = "mish", .ref = act_mish, .fusable = 1},
+    [CN_ACT_GELU] = {.name = "gelu", .ref = act_gelu, .fusable = 1},
+    [CN_ACT_SOFTSIGN] = {.name = "softsign", .ref = act_softsign},
+    [CN_ACT_THRESHOLDED_RELU] = {.name = "thresholdedrelu",
+                                 .ref = act_thresholded_relu},
+    [CN_ACT_SIN] = {.name = "sin", .ref = act_sin},
+    [CN_ACT_COS] = {.name = "cos", .ref = act_cos},
+    [CN_ACT_SIGN] = {.name = "sign", .ref = act_sign},
+    [CN_ACT_ROUND] = {.name = "round", .ref = act_round},
+    [CN_ACT_CELU] = {.name = "celu", .ref = act_celu},
 };
 
 const cn_act_info_t *cn_act_info(cn_act_t act) {

@@ -2507,6 +2507,185 @@ static int import_equal(imp_t *m, int arg) {
   return i64_binary(m, m->node->op_type);
 }
 
+/* ---- normalization, indexing and layout ops of exporters' graphs ------- */
+
+/* LayerNormalization-17: Y and optionally Mean and InvStdDev. */
+static int op_layernorm(imp_t *m, int arg) {
+  (void)arg;
+  int ins[3] = {-1, -1, -1}, outs[3];
+  TRY(need_in(m, 0, &ins[0]));
+  ins[1] = in_id(m, 1);
+  ins[2] = in_id(m, 2);
+  int64_t a, stash;
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  TRY(attr_int(m, "axis", -1, &a));
+  TRY(attr_int(m, "stash_type", 1, &stash));
+  TRY(attr_float(m, "epsilon", 1e-5f, &p.norm.eps));
+  if (stash != 1)
+    return ierr(m, CN_EUNSUPPORTED, "stash_type %" PRId64, stash);
+  TRY(norm_axis(m, a, T(m, ins[0])->ndim, 0, &p.norm.axis));
+  int no = nout(m) > 3 ? 3 : nout(m);
+  for (int k = 0; k < no; k++) {
+    if (k > 0 && !m->node->output[k][0]) {
+      no = k;
+      break;
+    }
+    TRY(new_out(m, k, &outs[k]));
+  }
+  return emit(m, CN_OP_LAYERNORM, &p,
+              ins[2] >= 0   ? 3
+              : ins[1] >= 0 ? 2
+                            : 1,
+              ins, no, outs);
+}
+
+static int op_instnorm(imp_t *m, int arg) {
+  (void)arg;
+  int ins[3], y;
+  for (int i = 0; i < 3; i++)
+    TRY(need_in(m, i, &ins[i]));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  p.norm.axis = 1;
+  TRY(attr_float(m, "epsilon", 1e-5f, &p.norm.eps));
+  TRY(new_out(m, 0, &y));
+  return emit1(m, CN_OP_INSTNORM, &p, 3, ins, y);
+}
+
+/* Constant integer indices as a float constant, negative ones wrapped and
+ * every one checked against the axis length (the kernel trusts them). */
+static int float_indices(imp_t *m, int id, int64_t len, int *out) {
+  const cn_tensor_t *t = T(m, id);
+  if (len > ((int64_t)1 << 24))
+    return ierr(m, CN_EUNSUPPORTED, "indexed axis of %" PRId64, len);
+  TRY(new_const(m, CN_DT_F32, t->ndim, t->dims, NULL, out));
+  float *v = T(m, *out)->data;
+  for (int64_t i = 0; i < cn_tensor_numel(T(m, *out)); i++) {
+    int64_t k = i64_at(m, id, i);
+    if (k < -len || k >= len)
+      return ierr(m, CN_EFORMAT,
+                  "index %" PRId64 " out of range for an axis of %" PRId64, k,
+                  len);
+    v[i] = (float)(k < 0 ? k + len : k);
+  }
+  return 0;
+}
+
+static int op_gather_elements(imp_t *m, int arg) {
+  (void)arg;
+  int x, ix, y;
+  TRY(need_in(m, 0, &x));
+  TRY(need_const(m, 1, "indices", &ix));
+  int64_t a;
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  TRY(attr_int(m, "axis", 0, &a));
+  TRY(norm_axis(m, a, T(m, x)->ndim, 0, &p.gather.axis));
+  int fi;
+  TRY(float_indices(m, ix, T(m, x)->dims[p.gather.axis], &fi));
+  TRY(new_out(m, 0, &y));
+  int ins[2] = {x, fi};
+  return emit1(m, CN_OP_GATHER_ELEMENTS, &p, 2, ins, y);
+}
+
+/* Where on float data; the condition is a constant (bool) or a float
+ * tensor (0 = false). */
+static int op_where(imp_t *m, int arg) {
+  (void)arg;
+  int ins[3], y;
+  for (int i = 0; i < 3; i++)
+    TRY(need_in(m, i, &ins[i]));
+  if (T(m, ins[0])->dtype == CN_DT_I64) {
+    if (!is_const(m, ins[0]))
+      return ierr(m, CN_EUNSUPPORTED,
+                  "Where with a condition computed at run "
+                  "time");
+    const cn_tensor_t *c = T(m, ins[0]);
+    int fc;
+    TRY(new_const(m, CN_DT_F32, c->ndim, c->dims, NULL, &fc));
+    for (int64_t i = 0; i < cn_tensor_numel(T(m, fc)); i++)
+      ((float *)T(m, fc)->data)[i] = i64_at(m, ins[0], i) != 0;
+    ins[0] = fc;
+  }
+  TRY(new_out(m, 0, &y));
+  return emit1(m, CN_OP_WHERE, NULL, 3, ins, y);
+}
+
+static int op_tile(imp_t *m, int arg) {
+  (void)arg;
+  int x, r, y;
+  TRY(need_in(m, 0, &x));
+  TRY(need_const(m, 1, "repeats", &r));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  int n = const_ints(m, r, "repeats", p.tile.repeats, MAXD);
+  TRY(n);
+  if (n != T(m, x)->ndim)
+    return ierr(m, CN_EFORMAT, "repeats has %d values for rank %d", n,
+                T(m, x)->ndim);
+  TRY(new_out(m, 0, &y));
+  return emit1(m, CN_OP_TILE, &p, 1, &x, y);
+}
+
+/* DepthToSpace / SpaceToDepth as reshape, transpose, reshape: the
+ * transpose is a single reorder in oneDNN. */
+static int op_space_depth(imp_t *m, int to_depth) {
+  int x, y, x6, t6;
+  TRY(need_in(m, 0, &x));
+  const cn_tensor_t *t = T(m, x);
+  int64_t b;
+  TRY(attr_int(m, "blocksize", 0, &b));
+  char mode[8];
+  TRY(attr_str(m, "mode", "DCR", mode, sizeof mode));
+  int crd = !strcmp(mode, "CRD");
+  if (!crd && strcmp(mode, "DCR"))
+    return ierr(m, CN_EFORMAT, "mode '%s'", mode);
+  if (t->ndim != 4 || b < 1 || b > 4096)
+    return ierr(m, CN_EFORMAT, "blocksize %" PRId64 " on a %d-D input", b,
+                t->ndim);
+  int64_t N = t->dims[0], C = t->dims[1], H = t->dims[2], W = t->dims[3];
+  int64_t d6[6], od[4];
+  static const int dcr[6] = {0, 3, 4, 1, 5, 2}, crdp[6] = {0, 1, 4, 2, 5, 3},
+                   s2d[6] = {0, 3, 5, 1, 2, 4};
+  const int *perm = to_depth ? s2d : crd ? crdp : dcr;
+  if (to_depth) {
+    if (H % b || W % b)
+      return ierr(m, CN_EFORMAT,
+                  "%" PRId64 "x%" PRId64 " not a multiple of %" PRId64, H, W,
+                  b);
+    int64_t s[6] = {N, C, H / b, b, W / b, b},
+            o[4] = {N, C * b * b, H / b, W / b};
+    memcpy(d6, s, sizeof s);
+    memcpy(od, o, sizeof o);
+  } else {
+    if (C % (b * b))
+      return ierr(m, CN_EFORMAT, "%" PRId64 " channels for blocksize %" PRId64,
+                  C, b);
+    int64_t c = C / (b * b), o[4] = {N, c, H * b, W * b};
+    int64_t sd[6] = {N, b, b, c, H, W}, sc[6] = {N, c, b, b, H, W};
+    memcpy(d6, crd ? sc : sd, sizeof sd);
+    memcpy(od, o, sizeof o);
+  }
+  TRY(reshape_to(m, x, 6, d6, -1, &x6));
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  for (int i = 0; i < 6; i++)
+    p.transpose.perm[i] = perm[i];
+  TRY(new_tmp(m, &t6));
+  TRY(emit1(m, CN_OP_TRANSPOSE, &p, 1, &x6, t6));
+  TRY(new_out(m, 0, &y));
+  return reshape_to(m, t6, 4, od, y, &y);
+}
+
+static int import_alpha_act(imp_t *m, int kind) {
+  float a;
+  TRY(attr_float(m, "alpha", 1.0f, &a));
+  if (kind == CN_ACT_CELU && a == 0)
+    return ierr(m, CN_EFORMAT, "alpha 0");
+  return op_act(m, (cn_act_t)kind, a, 0);
+}
+
 typedef struct onnx_op {
   const char *name;
   int (*fn)(imp_t *m, int arg);
@@ -2523,12 +2702,15 @@ static const onnx_op_t onnx_ops[] = {
     {"BatchNormalization", op_batchnorm, 0},
     {"Cast", op_cast, 0},
     {"Ceil", import_act, CN_ACT_CEIL},
+    {"Celu", import_alpha_act, CN_ACT_CELU},
     {"Clip", op_clip, 0},
     {"Concat", op_concat, 0},
     {"Constant", op_constant, 0},
     {"ConstantOfShape", op_constant_of_shape, 0},
     {"Conv", op_conv, 0},
     {"ConvTranspose", op_conv, 1},
+    {"Cos", import_act, CN_ACT_COS},
+    {"DepthToSpace", op_space_depth, 0},
     {"Div", import_binary, CN_BIN_DIV},
     {"Dropout", op_identity, 0},
     {"Elu", import_elu, 0},
@@ -2539,13 +2721,16 @@ static const onnx_op_t onnx_ops[] = {
     {"Flatten", op_flatten, 0},
     {"Floor", import_act, CN_ACT_FLOOR},
     {"Gather", op_gather, 0},
+    {"GatherElements", op_gather_elements, 0},
     {"Gemm", op_gemm, 0},
     {"GlobalAveragePool", import_global_pool, CN_POOL_AVG},
     {"GlobalMaxPool", import_global_pool, CN_POOL_MAX},
     {"HardSigmoid", import_hardsigmoid, 0},
     {"HardSwish", import_act, CN_ACT_HARDSWISH},
     {"Identity", op_identity, 0},
+    {"InstanceNormalization", op_instnorm, 0},
     {"LRN", op_lrn, 0},
+    {"LayerNormalization", op_layernorm, 0},
     {"LeakyRelu", import_leaky_relu, 0},
     {"Log", import_act, CN_ACT_LOG},
     {"LogSoftmax", op_softmax, 1},
@@ -2554,6 +2739,7 @@ static const onnx_op_t onnx_ops[] = {
     {"MaxPool", import_pool, CN_POOL_MAX},
     {"Mean", op_mean, 0},
     {"Min", import_binary, CN_BIN_MIN},
+    {"Mish", import_act, CN_ACT_MISH},
     {"Mul", import_binary, CN_BIN_MUL},
     {"Neg", import_act, CN_ACT_NEG},
     {"PRelu", op_prelu, 0},
@@ -2574,22 +2760,30 @@ static const onnx_op_t onnx_ops[] = {
     {"Relu", import_act, CN_ACT_RELU},
     {"Reshape", op_reshape, 0},
     {"Resize", op_resize, 0},
+    {"Round", import_act, CN_ACT_ROUND},
     {"Selu", import_selu, 0},
     {"Shape", op_shape, 0},
     {"Sigmoid", import_act, CN_ACT_SIGMOID},
+    {"Sign", import_act, CN_ACT_SIGN},
+    {"Sin", import_act, CN_ACT_SIN},
     {"Size", op_size, 0},
     {"Slice", op_slice, 0},
     {"Softmax", op_softmax, 0},
     {"Softplus", import_act, CN_ACT_SOFTPLUS},
+    {"Softsign", import_act, CN_ACT_SOFTSIGN},
+    {"SpaceToDepth", op_space_depth, 1},
     {"Split", op_split, 0},
     {"Sqrt", import_act, CN_ACT_SQRT},
     {"Squeeze", op_squeeze, 0},
     {"Sub", import_binary, CN_BIN_SUB},
     {"Sum", import_binary, CN_BIN_ADD},
     {"Tanh", import_act, CN_ACT_TANH},
+    {"ThresholdedRelu", import_alpha_act, CN_ACT_THRESHOLDED_RELU},
+    {"Tile", op_tile, 0},
     {"Transpose", op_transpose, 0},
     {"Unsqueeze", op_squeeze, 1},
     {"Upsample", op_resize, 1},
+    {"Where", op_where, 0},
 };
 #define N_ONNX_OPS (sizeof onnx_ops / sizeof onnx_ops[0])
 

@@ -94,6 +94,29 @@ int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
                    const float *const *in, float *const *out, void *scratch,
                    cn_err_t *err);
 
+/* ref_norm.c, ref_index.c. GatherElements takes its indices as floats
+ * holding in-range integers (checked by the importer). */
+int cn__ref_layernorm(const cn_graph_t *g, const cn_node_t *n,
+                      const float *const *in, float *const *out, void *scratch,
+                      cn_err_t *err);
+int cn__ref_instnorm(const cn_graph_t *g, const cn_node_t *n,
+                     const float *const *in, float *const *out, void *scratch,
+                     cn_err_t *err);
+int cn__ref_gather_elements(const cn_graph_t *g, const cn_node_t *n,
+                            const float *const *in, float *const *out,
+                            void *scratch, cn_err_t *err);
+int cn__ref_where(const cn_graph_t *g, const cn_node_t *n,
+                  const float *const *in, float *const *out, void *scratch,
+                  cn_err_t *err);
+int cn__ref_tile(const cn_graph_t *g, const cn_node_t *n,
+                 const float *const *in, float *const *out, void *scratch,
+                 cn_err_t *err);
+
+/* ref_reduce.c: the reduction over adjacent axes (not Prod, LogSumExp);
+ * returns 1 when it computed y, 0 for the generic kernel. */
+int cn__ref_reduce_contig(const cn_graph_t *g, const cn_node_t *n,
+                          const float *x, float *y);
+
 /* Helpers shared between kernels (activations: cn_act_info()->ref). */
 /* Applies post-ops to y (numel elements) with the SUM operands in in[]. */
 void cn__ref_postops(const cn_postops_t *po, const float *const *in, float *y,

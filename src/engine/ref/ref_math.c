@@ -344,6 +344,8 @@ int cn__ref_reduce(const cn_graph_t *g, const cn_node_t *n,
                    cn_err_t *err) {
   (void)scratch;
   (void)err;
+  if (cn__ref_reduce_contig(g, n, in[0], out[0]))
+    return 0;
   const cn_tensor_t *xt = &g->tensors[n->inputs[0]];
   const cn_reduce_params_t *p = &n->p.reduce;
   int nd = xt->ndim, kept[CN_MAX_DIMS], red[CN_MAX_DIMS], nk = 0, nr = 0;
