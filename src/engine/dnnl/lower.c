@@ -1293,37 +1293,124 @@ static int bin_operand(cn__dnnl_t *s, int i, int t, int ndim,
   return reshaped(s, i, t, ndim, d, md, err);
 }
 
+static int is_ref_pd(const_dnnl_primitive_desc_t pd) {
+  const char *impl = NULL;
+  dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+  return impl && !strncmp(impl, "ref", 3);
+}
+
+static dnnl_status_t binary_pd(const cn__dnnl_t *s, dnnl_alg_kind_t alg,
+                               const dnnl_memory_desc_t *amd,
+                               const dnnl_memory_desc_t *bmd,
+                               const dnnl_memory_desc_t *ymd,
+                               dnnl_primitive_desc_t *pd) {
+  dnnl_binary_desc_t od;
+  dnnl_status_t st = dnnl_binary_desc_init(&od, alg, amd, bmd, ymd);
+  dnnl_primitive_attr_t attr = plain_attr();
+  if (st == dnnl_success)
+    st = dnnl_primitive_desc_create(pd, &od, attr, s->eng, NULL);
+  dnnl_primitive_attr_destroy(attr);
+  return st;
+}
+
+/* oneDNN 2.6 runs a broadcast src1 whose layout differs from a blocked
+ * src0 (a plain [1,C,1,1] beside aBcd16b) on ref:any, 100x slower than
+ * the jit kernel, and "any" for src1 does not follow src0. So src0's tag
+ * is found among those convolutions choose, src1 asked in it, and
+ * converted once (constants) or by a small reorder. */
+static void binary_pick(const cn__dnnl_t *s, dnnl_alg_kind_t alg,
+                        const dnnl_memory_desc_t *amd,
+                        const dnnl_memory_desc_t *ymd,
+                        dnnl_primitive_desc_t *pd, dnnl_memory_desc_t *bwant) {
+  static const dnnl_format_tag_t tags[] = {
+      dnnl_aBcd16b, dnnl_aBcd8b, dnnl_aBcd4b,   dnnl_acdb,    dnnl_aBc16b,
+      dnnl_aBc8b,   dnnl_acb,    dnnl_aBcde16b, dnnl_aBcde8b, dnnl_acdeb};
+  if (!is_ref_pd(*pd) || amd->format_kind != dnnl_blocked)
+    return;
+  for (size_t k = 0; k < sizeof tags / sizeof tags[0]; k++) {
+    dnnl_memory_desc_t like, b2;
+    if (dnnl_memory_desc_init_by_tag(&like, amd->ndims, amd->dims, dnnl_f32,
+                                     tags[k]) != dnnl_success ||
+        !dnnl_memory_desc_equal(&like, amd) ||
+        dnnl_memory_desc_init_by_tag(&b2, bwant->ndims, bwant->dims, dnnl_f32,
+                                     tags[k]) != dnnl_success)
+      continue;
+    dnnl_primitive_desc_t pd2;
+    if (binary_pd(s, alg, amd, &b2, ymd, &pd2) != dnnl_success)
+      return;
+    if (is_ref_pd(pd2)) {
+      dnnl_primitive_desc_destroy(pd2);
+      return;
+    }
+    dnnl_primitive_desc_destroy(*pd);
+    *pd = pd2;
+    *bwant = b2;
+    return;
+  }
+}
+
+/* Value v's bytes seen with descriptor md (same bytes, another shape). */
+static int view_as(cn__dnnl_t *s, int v, const dnnl_memory_desc_t *md,
+                   cn_err_t *err) {
+  int nv = cn__dnnl_new_val(s, -1, md, s->vals[v].store, s->vals[v].off);
+  if (nv < 0)
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  if (s->vals[v].store < 0) {
+    void *h = NULL;
+    dnnl_memory_get_data_handle(s->vals[v].mem, &h);
+    if (dnnl_memory_create(&s->vals[nv].mem, md, s->eng, h) != dnnl_success)
+      return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  }
+  s->vals[nv].dense = 1;
+  return nv;
+}
+
+/* Value v (layout of vals[v].md) converted to layout want: once now for a
+ * constant, else by a reorder step before the node's own. */
+static int converted(cn__dnnl_t *s, int i, int v,
+                     const dnnl_memory_desc_t *want, cn_err_t *err) {
+  if (s->vals[v].store >= 0) {
+    int nv = fresh_val(s, -1, want, err);
+    int rc = nv < 0 ? nv : add_reorder(s, i, v, nv, err);
+    return rc < 0 ? rc : nv;
+  }
+  dnnl_memory_t m;
+  dnnl_status_t st = dnnl_memory_create(&m, want, s->eng, DNNL_MEMORY_ALLOCATE);
+  if (st == dnnl_success &&
+      (st = reorder_now(s, s->vals[v].mem, m)) != dnnl_success)
+    dnnl_memory_destroy(m);
+  if (st != dnnl_success)
+    return nerr(s, i, err, CN_EINTERNAL, "reordering a constant", st);
+  int nv = cn__dnnl_new_val(s, -1, want, -1, 0);
+  if (nv < 0) {
+    dnnl_memory_destroy(m);
+    return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+  }
+  s->vals[nv].mem = m;
+  s->vals[nv].dense = 1;
+  return nv;
+}
+
 static int add_binary(cn__dnnl_t *s, int i, dnnl_alg_kind_t alg, int av,
                       const dnnl_memory_desc_t *amd, int bv,
                       const dnnl_memory_desc_t *bmd, int yv, cn_err_t *err) {
-  dnnl_binary_desc_t od;
   dnnl_primitive_desc_t pd;
-  dnnl_status_t st = dnnl_binary_desc_init(&od, alg, amd, bmd, &s->vals[yv].md);
-  dnnl_primitive_attr_t attr = plain_attr();
-  if (st == dnnl_success)
-    st = dnnl_primitive_desc_create(&pd, &od, attr, s->eng, NULL);
-  dnnl_primitive_attr_destroy(attr);
-  if (st != dnnl_success)
+  dnnl_memory_desc_t ymd = s->vals[yv].md, bwant = *bmd;
+  if (binary_pd(s, alg, amd, bmd, &ymd, &pd) != dnnl_success)
     return FALLBACK;
+  binary_pick(s, alg, amd, &ymd, &pd, &bwant);
   /* operands seen through a reshaped descriptor need their own value */
   int ids[3] = {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST},
       vv[3] = {av, bv, yv};
   for (int k = 0; k < 2; k++) {
     const dnnl_memory_desc_t *want = k == 0 ? amd : bmd;
-    int v = vv[k];
-    if (!dnnl_memory_desc_equal(&s->vals[v].md, want)) {
-      int nv = cn__dnnl_new_val(s, -1, want, s->vals[v].store, s->vals[v].off);
-      if (nv < 0) {
-        dnnl_primitive_desc_destroy(pd);
-        return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
-      }
-      if (s->vals[v].store < 0) {
-        void *h = NULL;
-        dnnl_memory_get_data_handle(s->vals[v].mem, &h);
-        dnnl_memory_create(&s->vals[nv].mem, want, s->eng, h);
-      }
-      s->vals[nv].dense = 1;
-      vv[k] = nv;
+    if (!dnnl_memory_desc_equal(&s->vals[vv[k]].md, want))
+      vv[k] = view_as(s, vv[k], want, err);
+    if (vv[k] >= 0 && k == 1 && !dnnl_memory_desc_equal(bmd, &bwant))
+      vv[k] = converted(s, i, vv[k], &bwant, err);
+    if (vv[k] < 0) {
+      dnnl_primitive_desc_destroy(pd);
+      return vv[k];
     }
   }
   return cn__dnnl_add_prim(s, i, "binary", pd, 3, ids, vv, err);
