@@ -15,6 +15,10 @@
 
 #define BACKOFF_MIN_NS (250 * CN_NS_PER_MS)
 #define BACKOFF_MAX_NS (5 * CN_NS_PER_S)
+/* A camera that restarts is usually back within seconds: retry at least
+ * once a second for this long after going offline, then back off. */
+#define BACKOFF_EAGER_NS (30 * CN_NS_PER_S)
+#define BACKOFF_EAGER_MAX_NS CN_NS_PER_S
 /* Paced files that fall this far behind their clock (a slow disk, a
  * stopped process) restart the clock instead of racing to catch up. */
 #define PACE_RESYNC_NS (500 * CN_NS_PER_MS)
@@ -322,6 +326,7 @@ static void *capture_thread(void *arg) {
     /* A live source failed: offline, then reopen with backoff. A frame
      * from before the outage is not handed out after it. */
     set_state(src, false, &err);
+    int64_t t_offline = cn_clock_now();
     cn_slot_drop_pending(src->slot);
     cn_log(src->opts.log, CN_LOG_WARN, src->prefix, "offline: %s", err.msg);
     cn_log_once_t still = {0};
@@ -342,7 +347,10 @@ static void *capture_thread(void *arg) {
         return NULL;
       }
       failures++;
-      backoff = backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff * 2;
+      int64_t cap = cn_clock_now() - t_offline < BACKOFF_EAGER_NS
+                        ? BACKOFF_EAGER_MAX_NS
+                        : BACKOFF_MAX_NS;
+      backoff = backoff * 2 > cap ? cap : backoff * 2;
       cn_source_info_t info = {0};
       cn_err_t open_err = {0};
       rc = src->backend->open(src->ctx, &info, &open_err);
