@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS := $(shell nproc)
 
-.PHONY: all deps build demo check test bench bench-engine bench-program format clean install abi-update
+.PHONY: all deps build demo check test bench bench-engine bench-program bench-latency format clean install abi-update fuzz soak zoo
 
 all: build
 
@@ -31,6 +31,11 @@ test: build
 bench: build
 	bash scripts/bench-capture.sh
 
+# Models, samples and the model zoo (models/zoo, scripts/make-zoo.py) with
+# ONNX Runtime's reference outputs; quick when already there.
+zoo:
+	bash scripts/fetch-models.sh
+
 bench-engine: build
 	bash scripts/fetch-models.sh
 	BUILD=$(BUILD) bash scripts/bench-engine.sh
@@ -39,6 +44,12 @@ bench-program: build
 	bash scripts/fetch-models.sh
 	bash scripts/make-sample.sh
 	BUILD=$(BUILD) bash scripts/bench-program.sh
+
+# Latency from outside: a paced RTSP server, camnet and the grabber-thread
+# peers, each line stamped on arrival (docs/benchmarks.md, "Latency").
+bench-latency: build
+	bash scripts/fetch-models.sh
+	BUILD=$(BUILD) bash scripts/bench-latency.sh
 
 # Installs into PREFIX (default /usr/local), under DESTDIR if set.
 PREFIX ?= /usr/local
@@ -49,8 +60,19 @@ install: build
 abi-update: build
 	bash scripts/abi.sh update $(BUILD)
 
+# The standing fuzz campaign: FUZZ_MINUTES (default 2) per target, under
+# ASan+UBSan; crashes become corpus entries (scripts/fuzz.sh).
+fuzz: deps
+	bash scripts/fuzz.sh
+
+# camnet for SOAK_MINUTES (default 10) with RSS, fds and threads sampled;
+# fails on growth after warm-up (scripts/soak.sh).
+soak: build
+	bash scripts/fetch-models.sh
+	bash scripts/soak.sh
+
 format:
 	find src tests tools examples include -name '*.[ch]' | xargs clang-format -i
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

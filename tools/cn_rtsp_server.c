@@ -1,7 +1,8 @@
 /* cn_rtsp_server: a loopback RTSP server whose frames carry their number.
  *
  *   cn_rtsp_server --port N [--path /cam] [--size WxH] [--fps F]
- *                  [--codec h264|mjpeg] [--slices N] [--log FILE] [--first N]
+ *                  [--codec h264|h265|mjpeg] [--slices N] [--log FILE] [--first
+ * N]
  *
  * Frames are painted with cn_pattern_paint_bgr (number 1, 2, 3... for the
  * life of the process, or from --first N, so that a test tells a restarted
@@ -61,7 +62,7 @@ static int usage(const char *why) {
   if (why)
     fprintf(stderr, "cn_rtsp_server: %s\n", why);
   fprintf(stderr, "usage: cn_rtsp_server --port N [--path /cam] [--size WxH] "
-                  "[--fps F] [--codec h264|mjpeg] [--slices N] "
+                  "[--fps F] [--codec h264|h265|mjpeg] [--slices N] "
                   "[--log FILE] [--first N]\n");
   return 2;
 }
@@ -110,8 +111,9 @@ static int parse_args(int argc, char **argv, server_opts_t *o) {
     return usage("--size must be multiples of 8, 72x16 to 4096x4096");
   if (!(o->fps >= 1.0 && o->fps <= 240.0))
     return usage("--fps must be 1..240");
-  if (strcmp(o->codec, "h264") && strcmp(o->codec, "mjpeg"))
-    return usage("--codec must be h264 or mjpeg");
+  if (strcmp(o->codec, "h264") && strcmp(o->codec, "h265") &&
+      strcmp(o->codec, "mjpeg"))
+    return usage("--codec must be h264, h265 or mjpeg");
   if (o->slices < 1 || o->slices > 16)
     return usage("--slices must be 1..16");
   if (o->first < 1 || o->first > 1000000000L)
@@ -281,6 +283,12 @@ static void media_launch(const server_opts_t *o, char *launch, size_t size) {
              "key-int-max=%d option-string=slices=%d ! "
              "rtph264pay name=pay0 pt=96 config-interval=-1 )",
              key, o->slices);
+  else if (!strcmp(o->codec, "h265"))
+    snprintf(launch, size,
+             "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
+             "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=%d "
+             "! rtph265pay name=pay0 pt=96 config-interval=-1 )",
+             key);
   else
     snprintf(launch, size,
              "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "

@@ -55,7 +55,9 @@ typedef struct cn_err {
 CN_API const char *cn_strerror(int code);
 
 /* Fills err (if not NULL) with code and a printf-style message and returns
- * code, so callers can write `return cn_err_set(err, CN_ENOENT, ...)`. */
+ * code, so callers can write `return cn_err_set(err, CN_ENOENT, ...)`.
+ * Credentials in URIs are masked and control characters become '?': the
+ * message is one line whatever it quotes. */
 CN_API int cn_err_set(cn_err_t *err, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -32,6 +32,12 @@ CN_API int cn_labels_load(const char *path, cn_labels_t **out, cn_err_t *err);
 CN_API int cn_labels_from_names(const char *const *names, int n,
                                 cn_labels_t **out, cn_err_t *err);
 
+/* Labels from a Python dict literal "{0: 'person', 1: 'bicycle'}" (how
+ * exporters store class names in model metadata); what names the text in
+ * messages. CN_EFORMAT when it is not such a dict with keys 0..n-1. */
+CN_API int cn_labels_from_dict(const char *text, const char *what,
+                               cn_labels_t **out, cn_err_t *err);
+
 /* Frees the labels. NULL is a no-op. */
 CN_API void cn_labels_destroy(cn_labels_t *l);
 

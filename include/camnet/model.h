@@ -43,6 +43,22 @@
 
 typedef struct cn_model cn_model_t;
 
+/* The size of one model input, for dimensions the file leaves open
+ * (symbolic: ONNX dim_param, e.g. "batch", "height"). Every dimension is
+ * given; those the file fixes must agree with it. */
+typedef struct cn_input_shape {
+  char name[128]; /* the input; "" (empty): the model's first input */
+  int ndim;
+  int64_t dims[CN_MODEL_MAX_DIMS]; /* each 1..CN_INPUT_MAX_DIM */
+  /* 1: only fills open dimensions (a data file's shape): ignored when its
+   * rank differs, fixed dimensions are not checked against it. */
+  int hint;
+} cn_input_shape_t;
+
+/* Bounds of a given input shape: one dimension, and the whole input. */
+#define CN_INPUT_MAX_DIM ((int64_t)1 << 20)
+#define CN_INPUT_MAX_NUMEL ((int64_t)1 << 28)
+
 typedef struct cn_model_opts {
   const char *format;   /* "onnx", "caffe" or NULL: from the extension */
   const char *prototxt; /* Caffe: network text when path is the weights */
@@ -54,7 +70,18 @@ typedef struct cn_model_opts {
    * intermediate tensor; kept alive by the optimizer). NULL: graph's. */
   const char *const *outputs;
   int noutputs;
-  const cn_logger_t *log; /* NULL: stderr at INFO */
+  const cn_logger_t *log; /* load warnings (slow kernels); NULL: silent */
+  /* Open input dimensions are resolved at load, in this order: the entry
+   * of input_shapes naming the input (the first such entry wins; "" names
+   * the first input), then width and height for the spatial dimensions of
+   * a 4-D input (NCHW, or NHWC when its last dimension is fixed), then
+   * the file's own default size (Ultralytics' "imgsz" metadata), and an
+   * open batch (dimension 0) is 1. A dimension still open, an entry that
+   * names no input or disagrees with the file's fixed dimensions or rank,
+   * is CN_EINVAL naming the input and the dimension's symbol. */
+  const cn_input_shape_t *input_shapes;
+  int ninput_shapes;
+  int width, height; /* 0: not given */
 } cn_model_opts_t;
 
 typedef struct cn_tensor_desc {
@@ -62,6 +89,9 @@ typedef struct cn_tensor_desc {
   int ndim;
   int64_t dims[CN_MODEL_MAX_DIMS];
   int64_t numel; /* product of dims */
+  /* Inputs: the file's symbol for each dimension it left open (resolved
+   * at load, see cn_model_opts_t), NULL for fixed ones. */
+  const char *symbols[CN_MODEL_MAX_DIMS];
 } cn_tensor_desc_t;
 
 /* Fills the defaults documented above (every field 0/NULL but optimize). */
@@ -87,6 +117,20 @@ CN_API int cn_model_find_output(const cn_model_t *m, const char *name);
  * negative CN_E*. */
 CN_API int cn_model_run(cn_model_t *m, const float *const *inputs,
                         float *const *outputs, cn_err_t *err);
+
+/* Parses "NAME:1x3x480x640" (or "1x3x480x640" for the first input) into
+ * *out. CN_EINVAL with a one-line message for a malformed text, a
+ * dimension of 0, negative or over CN_INPUT_MAX_DIM, more than
+ * CN_MODEL_MAX_DIMS dimensions or more than CN_INPUT_MAX_NUMEL values. */
+CN_API int cn_input_shape_parse(const char *text, cn_input_shape_t *out,
+                                cn_err_t *err);
+
+/* The file's metadata (ONNX metadata_props): the value of the i-th pair
+ * and its key in *key, NULL past the end. */
+CN_API const char *cn_model_metadata(const cn_model_t *m, int i,
+                                     const char **key);
+/* The value stored under key, or NULL. */
+CN_API const char *cn_model_find_metadata(const cn_model_t *m, const char *key);
 
 /* For `camnet info`: the backend's name, its FLOPs and parameter count. */
 CN_API const char *cn_model_backend(const cn_model_t *m);

@@ -4,7 +4,9 @@
  *   test:WxH@FPS            synthetic frames carrying their number (pattern.h)
  *   gst:PIPELINE            a GStreamer pipeline ending in an appsink
  *   /dev/videoN             a V4L2 device (libavdevice)
- *   rtsp://, http://, ...   network streams (libavformat)
+ *   rtsp://                 RTSP cameras (GStreamer's client or libavformat's,
+ *                           see rtsp_via; decoded by libavcodec either way)
+ *   http://, ...            network streams (libavformat)
  *   FILE, img_%04d.jpg, DIR video files, images, sequences, directories
  *
  * The capture thread reads, decodes what must be decoded (inter-coded
@@ -61,6 +63,11 @@ typedef struct cn_source_opts {
   void (*on_state)(void *opaque, int index, bool online, const char *reason,
                    int64_t t_state);
   void *opaque;
+  /* rtsp:// client: "gst" (GStreamer's RTSP client feeding camnet's
+   * decoder: each picture decoded as soon as its last packet is in; the
+   * default) or "ffmpeg" (libavformat's, which holds each H.264/H.265
+   * picture until the next one begins). NULL: the default. */
+  const char *rtsp_via;
 } cn_source_opts_t;
 
 /* Fills the defaults documented above. */

@@ -50,6 +50,12 @@ typedef struct cn_stage_opts {
   float nms;           /* <0: the decoder's */
   int threads;         /* engine threads; 0: its default */
   const char *backend; /* "ref", "dnnl"; NULL: the best available */
+  /* "NAME:1x3xHxW" texts for inputs the model leaves open (before size;
+   * camnet/model.h); NULL. Labels default to the file's "names" metadata
+   * and size to its "imgsz" (Ultralytics exports). */
+  const char *const *input_shapes;
+  int ninput_shapes;
+  const cn_logger_t *log; /* warnings while loading; NULL: silent */
 } cn_stage_opts_t;
 
 typedef struct cn_stage_model cn_stage_model_t;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "app/cmd_model.h"
+#include "app/cmd_timeline.h"
 #include "app/options.h"
 #include "app/run.h"
 #include "camnet/version.h"
@@ -51,6 +52,8 @@ int main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "info") || !strcmp(argv[1], "infer") ||
                    !strcmp(argv[1], "bench")))
     return cn_app_model_tool(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "timeline"))
+    return cn_app_timeline(argc, argv);
   /* The run takes SIGINT/SIGTERM on a thread of its own (run.c). Block
    * them now, before anything else and before the re-exec below (a mask
    * survives exec), so one that comes early stays pending for that thread

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "app/cmd_model.h"
+#include "app/cmd_timeline.h"
 #include "app/optparse.h"
 #include "app/options.h"
 #include "camnet/version.h"
@@ -14,7 +15,9 @@ void cn_app_print_man(FILE *f) {
           "video\n"
           ".SH SYNOPSIS\n.B camnet\n[\\fIoptions\\fR] \\fISOURCE\\fR...\n.br\n"
           ".B camnet info\\fR|\\fBinfer\\fR|\\fBbench\n\\fIMODEL\\fR "
-          "[\\fIoptions\\fR]\n"
+          "[\\fIoptions\\fR]\n.br\n"
+          ".B camnet timeline\n\\fITRACE\\fR \\fB--out\\fR "
+          "\\fIFILE\\fR\n"
           ".SH DESCRIPTION\nA capture thread per source keeps only the newest "
           "frame; an inference thread always takes the freshest one, so "
           "results never lag behind the camera. Stale frames are dropped and "
@@ -31,9 +34,19 @@ void cn_app_print_man(FILE *f) {
         "tensor; \\fBcamnet bench\\fR times it. Their options:\n",
         f);
   cn_app_model_tool_man(f);
-  fputs(".SH EXIT STATUS\n0 on success, 1 when the run failed, 2 for bad "
-        "usage. Errors are one line on standard error naming the file or URL "
-        "and what is wrong.\n"
+  fputs(".SH TIMELINE\n\fBcamnet timeline\fR \fITRACE\fR \fB--out\fR "
+        "\fIFILE\fR.svg|.png draws a trace written by \fB--trace\fR as a "
+        "time sequence: one lane per thread, spans as boxes labelled with "
+        "their frame, dropped frames marked, an arrow from each capture to "
+        "the result that used it. Its options:\n",
+        f);
+  cn_app_timeline_man(f);
+  fputs(".SH EXIT STATUS\n0 when the run is done: its sources ended, "
+        "\\-\\-frames or \\-\\-duration reached, the window closed, or "
+        "stopped by SIGINT or SIGTERM (at any moment, a connect or a model "
+        "load included; the last lines say which signal, and the summary); 1 "
+        "when the run failed; 2 for bad usage. Errors are one line on "
+        "standard error naming the file, URL or option and what is wrong.\n"
         ".SH ENVIRONMENT\n.TP\n.B OMP_WAIT_POLICY\ncamnet sets PASSIVE for "
         "itself unless it is set: oneDNN's spinning OpenMP workers would "
         "starve the capture threads.\n"

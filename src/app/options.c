@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camnet/model.h"
 #include "sources/gst_pipelines.h"
 
 #define F(field) offsetof(cn_app_config_t, field)
@@ -25,6 +26,9 @@ static const cn_opt_t options[] = {
      "stop after N delivered frames"},
     {"duration", 0, "S", CN_ARG_DOUBLE, F(duration), 0, 1e9, 0,
      "stop after S seconds"},
+    {"trace", 0, "FILE", CN_ARG_STRING, F(trace), 0, 0, 0,
+     "write per-frame spans of every thread to FILE as Chrome trace-event "
+     "JSON (Perfetto, chrome://tracing, camnet timeline)"},
     {"every-frame", 0, NULL, CN_ARG_FLAG, F(every_frame), 0, 0, 0,
      "files: process every frame, unpaced, no drops (offline work)"},
     {"loop", 0, NULL, CN_ARG_FLAG, F(loop), 0, 0, 0,
@@ -37,6 +41,10 @@ static const cn_opt_t options[] = {
      "RTSP jitter buffer (default 50)"},
     {"transport", 0, "tcp|udp", CN_ARG_STRING, F(transport), 0, 0, 0,
      "RTSP transport (default tcp)"},
+    {"rtsp-via", 0, "gst|ffmpeg", CN_ARG_STRING, F(rtsp_via), 0, 0, 0,
+     "RTSP client: ffmpeg (libavformat's; default) or gst (GStreamer's, "
+     "each picture decoded as soon as its last packet is in: a frame "
+     "sooner, not yet the default)"},
     {"width", 0, "W", CN_ARG_INT, F(width), 0, 16384, 0,
      "capture width (cameras) or output width"},
     {"height", 0, "H", CN_ARG_INT, F(height), 0, 16384, 0,
@@ -59,6 +67,10 @@ static const cn_opt_t options[] = {
      "take the centre square first"},
     {"size", 0, "WxH", CN_ARG_STRING, F(size), 0, 0, 0,
      "network input size when the model leaves it open"},
+    {"input-shape", 0, "NAME:1x3xHxW", CN_ARG_LIST, F(input_shapes), 0,
+     CN_APP_MAX_SHAPES, F(n_input_shapes),
+     "size of a network input the model leaves open (repeatable; no NAME: "
+     "the first input)"},
     {"scale", 0, "S", CN_ARG_DOUBLE, F(scale), 0, 1e6, 0,
      "multiply pixels by S after the mean (e.g. 0.0078125)"},
     {"std", 0, "B,G,R", CN_ARG_STRING, F(std), 0, 0, 0,
@@ -76,8 +88,10 @@ static const cn_opt_t options[] = {
      "detection score threshold (default: the decoder's)"},
     {"nms", 0, "IOU", CN_ARG_DOUBLE, F(nms), 0, 1, 0,
      "non-maximum suppression IoU (default: the decoder's)"},
-    {"threads", 0, "N", CN_ARG_INT, F(threads), 0, 256, 0,
-     "inference threads (default: all cores)"},
+    {"threads", 0, "auto|N", CN_ARG_STRING, F(threads_arg), 0, 0, 0,
+     "inference threads: auto (default) sizes the engine's team to the "
+     "cores the capture leaves and, when one engine cannot keep up, runs "
+     "two taking turns on the newest frames; N: one engine of N threads"},
     {"backend", 0, "dnnl|ref", CN_ARG_STRING, F(backend), 0, 0, 0,
      "inference backend (default dnnl)"},
     {"display", 0, "inferred|live", CN_ARG_STRING, F(display), 0, 0, 0,
@@ -89,6 +103,22 @@ static const cn_opt_t options[] = {
      "save every Nth shown picture as PNG"},
     {"snapshot-dir", 0, "DIR", CN_ARG_STRING, F(snapshot_dir), 0, 0, 0,
      "where snapshots go (default .)"},
+    {"http", 0, "[ADDR:]PORT", CN_ARG_STRING, F(http), 0, 0, 0,
+     "serve the live view, results, state and metrics over HTTP (ADDR "
+     "default 127.0.0.1; 0.0.0.0 for the LAN, with --http-token)"},
+    {"http-token", 0, "T", CN_ARG_STRING, F(http_token), 0, 0, 0,
+     "require 'Authorization: Bearer T' (browsers: open /?token=T once); "
+     "default $CAMNET_HTTP_TOKEN"},
+    {"http-cors", 0, "ORIGIN", CN_ARG_STRING, F(http_cors), 0, 0, 0,
+     "let pages from ORIGIN read the HTTP endpoints (CORS)"},
+    {"http-cert", 0, "FILE", CN_ARG_STRING, F(http_cert), 0, 0, 0,
+     "serve HTTPS with this PEM certificate (and --http-key)"},
+    {"http-key", 0, "FILE", CN_ARG_STRING, F(http_key), 0, 0, 0,
+     "the PEM private key for --http-cert"},
+    {"http-clients", 0, "N", CN_ARG_INT, F(http_clients), 1, 1000, 0,
+     "HTTP connections at once (default 32)"},
+    {"http-timeout", 0, "S", CN_ARG_INT, F(http_timeout), 1, 3600, 0,
+     "drop an HTTP client idle (or not reading) this long (default 10)"},
     {"usb", 0, NULL, CN_ARG_FLAG, F(usb), 0, 0, 0,
      "USB camera /dev/video<N>, N from --vid (the Jetson script's flag)"},
     {"vid", 0, "N", CN_ARG_INT, F(vid), 0, 255, 0,
@@ -117,11 +147,14 @@ void cn_app_config_default(cn_app_config_t *cfg) {
   cfg->timeout_ms = 5000;
   cfg->latency_ms = 50;
   cfg->transport = "tcp";
+  cfg->rtsp_via = "ffmpeg";
   cfg->top = 3;
   cfg->threshold = -1;
   cfg->nms = -1;
   cfg->display = "inferred";
   cfg->snapshot_dir = ".";
+  cfg->http_clients = 32;
+  cfg->http_timeout = 10;
 }
 
 static const cn_optset_t option_set;
@@ -195,6 +228,24 @@ static int check_mean(const char *mean, cn_err_t *err) {
   return 0;
 }
 
+/* --threads auto|N (1..256). */
+static int parse_threads(cn_app_config_t *cfg, cn_err_t *err) {
+  const char *s = cfg->threads_arg;
+  cfg->threads = 0;
+  if (!s || !strcmp(s, "auto"))
+    return 0;
+  char *end = NULL;
+  errno = 0;
+  long n = strtol(s, &end, 10);
+  if (errno || end == s || *end || n < 1 || n > 256)
+    return cn_err_set(err, CN_EINVAL,
+                      "option --threads: '%s' is not auto or a number from 1 "
+                      "to 256",
+                      s);
+  cfg->threads = n;
+  return 0;
+}
+
 int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err) {
   int rc = cn_opt_parse(&option_set, cfg, argc, argv, 1, err);
   for (int i = 0; !rc && i < cfg->n_outs; i++)
@@ -203,11 +254,25 @@ int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err) {
     rc = check_size(cfg->size, err);
   if (!rc && cfg->mean)
     rc = check_mean(cfg->mean, err);
+  for (int i = 0; !rc && i < cfg->n_input_shapes; i++) {
+    cn_input_shape_t s;
+    cn_err_t e = {0};
+    if (cn_input_shape_parse(cfg->input_shapes[i], &s, &e))
+      rc = cn_err_set(err, CN_EINVAL, "option --input-shape: %s", e.msg);
+  }
   for (int i = 0; !rc && i < cfg->n_names; i++)
     if (!cfg->names[i][0])
       rc = cn_err_set(err, CN_EINVAL, "option --name: empty name");
   if (rc)
     return rc;
+  if (!cfg->http &&
+      (cfg->http_token || cfg->http_cors || cfg->http_cert || cfg->http_key))
+    return cn_err_set(err, CN_EINVAL,
+                      "option --http-%s: needs --http [ADDR:]PORT",
+                      cfg->http_token  ? "token"
+                      : cfg->http_cors ? "cors"
+                      : cfg->http_cert ? "cert"
+                                       : "key");
   if (strcmp(cfg->display, "inferred") && strcmp(cfg->display, "live"))
     return cn_err_set(err, CN_EINVAL,
                       "option --display: '%s' is not inferred or live",
@@ -222,7 +287,11 @@ int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err) {
     return cn_err_set(err, CN_EINVAL,
                       "option --transport: '%s' is not tcp or udp",
                       cfg->transport);
-  return 0;
+  if (strcmp(cfg->rtsp_via, "gst") && strcmp(cfg->rtsp_via, "ffmpeg"))
+    return cn_err_set(err, CN_EINVAL,
+                      "option --rtsp-via: '%s' is not gst or ffmpeg",
+                      cfg->rtsp_via);
+  return parse_threads(cfg, err);
 }
 
 int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,

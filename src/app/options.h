@@ -11,6 +11,7 @@
 
 #define CN_APP_MAX_SOURCES 16
 #define CN_APP_MAX_OUTS 4
+#define CN_APP_MAX_SHAPES 8
 
 typedef struct cn_app_config {
   const char *sources[CN_APP_MAX_SOURCES];
@@ -24,31 +25,39 @@ typedef struct cn_app_config {
   int64_t frames;  /* stop after this many delivered frames; 0 none */
   double duration; /* stop after this many seconds; 0 none */
   bool quiet, verbose, help, version, man;
+  const char *trace; /* --trace FILE: Chrome trace-event JSON */
   /* capture */
   bool every_frame, loop;
   int64_t reconnect; /* <0 forever */
   int64_t timeout_ms, latency_ms;
   const char *transport;
+  const char *rtsp_via;
   int64_t width, height;
   double fps;
   const char *input_format;
   /* model (the Jetson script's flags first) */
   const char *model, *prototxt, *weights, *labels, *mean, *output;
   bool crop;
-  const char *size; /* WxH */
+  const char *size;                            /* WxH */
+  const char *input_shapes[CN_APP_MAX_SHAPES]; /* --input-shape */
+  int n_input_shapes;
   double scale;
   const char *std; /* B,G,R */
   bool rgb, bgr;
   int64_t top;
   const char *task, *decoder, *backend;
   double threshold, nms;
-  int64_t threads;
+  const char *threads_arg; /* --threads: "auto" or N */
+  int64_t threads;         /* from it: 0 auto, else N */
   /* presentation */
   const char *display; /* "inferred" or "live" */
   bool headless;
   const char *record;
   int64_t snapshot_every;
   const char *snapshot_dir;
+  /* the live view over HTTP */
+  const char *http, *http_token, *http_cors, *http_cert, *http_key;
+  int64_t http_clients, http_timeout;
   /* the Jetson script's source flags */
   bool usb, rtsp, onboard;
   int64_t vid;

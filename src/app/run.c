@@ -5,7 +5,9 @@
  * - one consumer thread per source: takes the newest frame, runs the
  *   network on it (with a model), writes its record (fanout.h: one thread
  *   per record sink) and draws the result on that same frame for the
- *   sinks the plan gives it (plan.h, present.h);
+ *   sinks the plan gives it (plan.h, present.h), among them the HTTP
+ *   live view (outputs/http.h: its server, encoder and client threads
+ *   are its own; the consumer only swaps a reference);
  * - a display thread for the first source, when the plan has one
  *   (--display live, --record): takes every frame and draws the newest
  *   result on it, with its age in frames;
@@ -33,8 +35,10 @@
 #include <unistd.h>
 
 #include "app/latency.h"
+#include "app/threads.h"
 #include "camnet/clock.h"
 #include "camnet/redact.h"
+#include "outputs/http.h"
 #include "outputs/jsonl_internal.h"
 #include "camnet/overlay.h"
 #include "outputs/plan.h"
@@ -43,22 +47,49 @@
 #include "camnet/window.h"
 #include "camnet/source.h"
 #include "camnet/stage.h"
+#include "core/trace.h"
+#include "sources/source_internal.h"
+#include "vision/stage_internal.h"
 
 typedef struct run run_t;
+typedef struct consumer consumer_t;
 
-typedef struct consumer {
+/* Engines per source at most (threads.h: the policy's answer). */
+#define MAX_ENGINES 4
+
+/* One inference thread of a source, with its own engine (worker e runs
+ * the run's models[e]). */
+typedef struct worker {
+  consumer_t *c;
+  int engine;
+  pthread_t thread;
+  bool started;
+  cn_trace_ring_t *trace; /* this thread's; NULL: not tracing */
+} worker_t;
+
+/* A source's consumers: one worker, or several taking turns on the
+ * newest frames (the thread policy's engines). */
+struct consumer {
   run_t *run;
   cn_source_t *src;
   char name[CN_ERR_MSG_MAX]; /* --name, else the URI; no credentials */
-  pthread_t thread;
-  bool started;
-  cn_latency_t *ages; /* capture -> output */
+  worker_t workers[MAX_ENGINES];
+  int nworkers;
+  atomic_int running;
+  /* The newest frame any worker took: each takes only newer ones, so no
+   * frame is inferred twice. With several workers one waits for the next
+   * frame at a time (take_lock), so a new frame wakes one of them and is
+   * developed once. */
+  atomic_uint_fast64_t last;
+  pthread_mutex_t take_lock;
+  cn_latency_t *ages;     /* capture -> output */
+  cn_latency_t *infer_ms; /* inference time */
   atomic_bool done;
   atomic_uint_fast64_t infers; /* frames of this source inferred */
   cn_err_t err; /* why it ended, if not by a clean end of stream */
   /* status line: previous counters */
   uint64_t prev_captured, prev_delivered;
-} consumer_t;
+};
 
 /* What the display thread needs of the inference thread's latest result. */
 typedef struct latest {
@@ -83,13 +114,17 @@ struct run {
   cn_fanout_t *records; /* record sinks (--json) */
   cn_jsonl_t *json;     /* NULL without a record sink */
   consumer_t consumers[CN_APP_MAX_SOURCES];
+  const char *names[CN_APP_MAX_SOURCES]; /* the consumers' names */
   int n;
   atomic_bool stop;
   atomic_int_fast64_t written;
   int64_t t_start;
 
   bool have_model;
-  cn_stage_model_t *model;
+  cn_stage_model_t *model;               /* = models[0] */
+  cn_stage_model_t *models[MAX_ENGINES]; /* one engine each */
+  cn_thread_policy_t policy;
+  cn_trace_t *trace; /* --trace; NULL: not tracing */
 
   /* Presentation: who renders for which sink is the plan's (plan.h);
    * the canvases and the picture fan-out are the presenter's. */
@@ -97,6 +132,7 @@ struct run {
   cn_present_t *pres;
   cn_window_t *window;
   cn_recorder_t *rec;
+  cn_http_t *http; /* --http */
   latest_t latest;
   pthread_t display_thread, signal_thread;
   bool display_started, signal_started;
@@ -146,8 +182,9 @@ typedef struct drawn {
 /* Draws d on a canvas copy of f for the sinks renderer who feeds now
  * (plan.h), and hands it to the presenter. */
 static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
-                    const drawn_t *d, cn_renderer_t who) {
+                    const drawn_t *d, cn_renderer_t who, cn_trace_ring_t *tr) {
   int k = f->source;
+  cn_present_raw(r->pres, who, f);
   unsigned sinks = cn_present_wants(r->pres, who, k);
   if (!sinks)
     return;
@@ -167,14 +204,22 @@ static void present(run_t *r, cn_overlay_t *ov, rates_t *rt, cn_frame_t *f,
                             .help = r->window && cn_window_help(r->window),
                             .offline = !s.online && !s.finished};
   cn_err_t err = {0};
+  int64_t t0 = cn_trace_on(tr) ? cn_clock_now() : 0;
   if (cn_overlay_render(ov, f, canvas, r->have_model ? d->res : NULL,
                         r->have_model ? &info : NULL, &err)) {
     cn_log(&r->log, CN_LOG_WARN, NULL, "%s", err.msg);
-  } else if (cn_present_deliver(r->pres, canvas, sinks, &err)) {
+    cn_frame_unref(&canvas);
+    return;
+  }
+  int64_t t1 = cn_trace_on(tr) ? cn_clock_now() : 0;
+  cn_trace_span(tr, CN_TR_DRAW, f->source, f->seq, t0, t1);
+  if (cn_present_deliver(r->pres, canvas, sinks, &err)) {
     /* Reported once, by cn_recorder_close. */
     atomic_store(&r->stop, true);
     wake_main(r);
   }
+  if (cn_trace_on(tr))
+    cn_trace_span(tr, CN_TR_OUT_PICTURE, f->source, f->seq, t1, cn_clock_now());
   cn_frame_unref(&canvas);
 }
 
@@ -196,7 +241,7 @@ static void present_nosignal(run_t *r, cn_overlay_t *ov, int k,
   cn_source_get_stats(c->src, &s);
   if (s.online || s.finished || !s.live)
     return;
-  unsigned sinks = cn_present_wants(r->pres, who, k);
+  unsigned sinks = cn_present_wants_nosignal(r->pres, who, k);
   cn_frame_t *canvas = sinks ? cn_present_canvas(r->pres, sinks) : NULL;
   if (!canvas)
     return;
@@ -239,12 +284,27 @@ static void publish_latest(run_t *r, const cn_frame_t *f,
  * timeout, NO SIGNAL drawn when offline; a frame that failed to develop,
  * counted by the source and logged once per distinct message); -1 when
  * the source ended (c->err: why, if it failed). */
-static int take_next(consumer_t *c, cn_overlay_t *ov, int k, int64_t timeout,
-                     uint64_t *last, cn_log_once_t *once, cn_frame_t **f) {
+/* Moves c->last up to seq; false when another worker is already there. */
+static bool claim(consumer_t *c, uint64_t seq) {
+  uint_fast64_t prev = atomic_load(&c->last);
+  while (seq > prev)
+    if (atomic_compare_exchange_weak(&c->last, &prev, seq))
+      return true;
+  return false;
+}
+
+static int take_next(worker_t *w, cn_overlay_t *ov, int k, int64_t timeout,
+                     cn_log_once_t *once, cn_frame_t **f) {
+  consumer_t *c = w->c;
   run_t *r = c->run;
   uint64_t seq = 0;
   cn_err_t err = {0};
-  int rc = cn_source_take(c->src, *last, timeout, f, &seq, &err);
+  if (c->nworkers > 1)
+    pthread_mutex_lock(&c->take_lock);
+  int rc = cn__source_take_traced(c->src, atomic_load(&c->last), timeout, f,
+                                  &seq, &err, w->trace);
+  if (c->nworkers > 1)
+    pthread_mutex_unlock(&c->take_lock);
   if (rc == CN_EOF) {
     if (err.code && err.code != CN_EOF)
       c->err = err;
@@ -257,37 +317,72 @@ static int take_next(consumer_t *c, cn_overlay_t *ov, int k, int64_t timeout,
   }
   if (rc) {
     cn_log_once(&r->log, once, CN_LOG_WARN, NULL, "%s", err.msg);
-    if (seq)
-      *last = seq;
+    claim(c, seq);
     return 0;
   }
-  *last = (*f)->seq;
+  /* Several workers wake for the same new frame: one keeps it. */
+  if (!claim(c, (*f)->seq)) {
+    cn_frame_unref(f);
+    return 0;
+  }
   return 1;
 }
 
+/* A frame is out: its age (and inference time) for the status line, the
+ * summary and the HTTP figures. */
+static void observe(consumer_t *c, cn_frame_t *f, bool inferred) {
+  if (!f->t_out)
+    f->t_out = cn_clock_now();
+  cn_latency_add(c->ages, f->t_out - f->t_capture);
+  int64_t infer_ns = inferred ? f->t_infer_end - f->t_infer_begin : 0;
+  if (inferred)
+    cn_latency_add(c->infer_ms, infer_ns);
+  cn_http_observe(c->run->http, f->source, f->seq, f->t_out - f->t_capture,
+                  infer_ns);
+}
+
+/* A worker's own stage (its engine), overlay and trace lane. A failure
+ * ends the run (c->err). */
+static void worker_open(worker_t *w, cn_stage_t **stage, cn_overlay_t **ov) {
+  consumer_t *c = w->c;
+  run_t *r = c->run;
+  bool first = c == &r->consumers[0];
+  cn_err_t err = {0};
+  if ((r->have_model && cn_stage_create(r->models[w->engine], stage, &err)) ||
+      (((first && r->plan.first_inferred) ||
+        (!first && r->plan.others_inferred)) &&
+       cn_overlay_create(cn_stage_model_labels(r->model), ov, &err))) {
+    c->err = err;
+    atomic_store(&r->stop, true);
+  }
+  int k = (int)(c - r->consumers);
+  char lane[32];
+  if (c->nworkers > 1)
+    snprintf(lane, sizeof lane, "infer %d.%d", k, w->engine);
+  else
+    snprintf(lane, sizeof lane, "infer %d", k);
+  w->trace = cn_trace_thread(r->trace, lane, k, false);
+  if (*stage)
+    cn__stage_set_trace(*stage, w->trace);
+}
+
 static void *consume(void *arg) {
-  consumer_t *c = arg;
+  worker_t *w = arg;
+  consumer_t *c = w->c;
   run_t *r = c->run;
   bool first = c == &r->consumers[0];
   cn_stage_t *stage = NULL;
   cn_overlay_t *ov = NULL;
   rates_t rates = {0};
   cn_err_t err = {0};
-  if ((r->have_model && cn_stage_create(r->model, &stage, &err)) ||
-      (((first && r->plan.first_inferred) ||
-        (!first && r->plan.others_inferred)) &&
-       cn_overlay_create(cn_stage_model_labels(r->model), &ov, &err))) {
-    c->err = err;
-    atomic_store(&r->stop, true);
-  }
-  uint64_t last = 0;
+  worker_open(w, &stage, &ov);
   bool ok_once = false;
   cn_log_once_t once = {0}; /* a corrupt stream warns once, not per frame */
   int k = (int)(c - r->consumers);
   int64_t timeout = take_timeout(r, k);
   while (!atomic_load(&r->stop)) {
     cn_frame_t *f = NULL;
-    int got = take_next(c, ov, k, timeout, &last, &once, &f);
+    int got = take_next(w, ov, k, timeout, &once, &f);
     if (got < 0)
       break;
     if (!got)
@@ -316,19 +411,21 @@ static void *consume(void *arg) {
       cn_frame_unref(&f);
       break;
     }
+    int64_t t_json = cn_trace_on(w->trace) ? cn_clock_now() : 0;
     if (r->json && cn_jsonl_write(r->json, f, res, &err)) {
       c->err = err; /* logged once, by cn_app_run */
       atomic_store(&r->stop, true);
       cn_frame_unref(&f);
       break;
     }
+    if (r->json && cn_trace_on(w->trace))
+      cn_trace_span(w->trace, CN_TR_OUT_JSON, k, f->seq, t_json,
+                    cn_clock_now());
     if (ov) {
       drawn_t d = {res, cn_ns_to_ms(f->t_infer_end - f->t_capture), -1};
-      present(r, ov, &rates, f, &d, CN_RENDER_INFERRED);
+      present(r, ov, &rates, f, &d, CN_RENDER_INFERRED, w->trace);
     }
-    if (!f->t_out)
-      f->t_out = cn_clock_now();
-    cn_latency_add(c->ages, f->t_out - f->t_capture);
+    observe(c, f, stage != NULL);
     cn_frame_unref(&f);
     if (r->cfg->frames && n + 1 >= r->cfg->frames) {
       /* The count is for the whole run: the other sources' consumers may
@@ -339,7 +436,8 @@ static void *consume(void *arg) {
   }
   cn_overlay_destroy(ov);
   cn_stage_destroy(stage);
-  atomic_store(&c->done, true);
+  if (atomic_fetch_sub(&c->running, 1) == 1)
+    atomic_store(&c->done, true);
   wake_main(r);
   return NULL;
 }
@@ -358,10 +456,12 @@ static void *display(void *arg) {
   rates_t rates = {0};
   uint64_t last = 0;
   int64_t timeout = take_timeout(r, 0);
+  cn_trace_ring_t *tr = cn_trace_thread(r->trace, "display", 0, false);
   while (res && !atomic_load(&r->stop)) {
     cn_frame_t *f = NULL;
     uint64_t seq = 0;
-    int rc = cn_source_take(r->consumers[0].src, last, timeout, &f, &seq, NULL);
+    int rc = cn__source_take_traced(r->consumers[0].src, last, timeout, &f,
+                                    &seq, NULL, tr);
     if (rc == CN_EOF)
       break;
     if (rc == CN_ETIMEDOUT) {
@@ -381,7 +481,7 @@ static void *display(void *arg) {
     double age = r->latest.age_ms;
     pthread_mutex_unlock(&r->latest.lock);
     drawn_t d = {valid ? res : NULL, age, lag < 0 ? 0 : lag};
-    present(r, ov, &rates, f, &d, CN_RENDER_LIVE);
+    present(r, ov, &rates, f, &d, CN_RENDER_LIVE, tr);
     cn_frame_unref(&f);
   }
   free(res);
@@ -486,6 +586,8 @@ static void print_summary(run_t *r) {
     /* Rates over the time the source was live: a file that ended early or
      * a camera offline for a while is not averaged over the whole run. */
     double live = s.online_ns > 0 ? cn_ns_to_s(s.online_ns) : secs;
+    if (live > secs) /* online from its open, before the run's clock */
+      live = secs;
     cn_log(&r->log, CN_LOG_INFO, prefix,
            "%s: %dx%d %s, %.1f s: %llu captured, %llu delivered, %llu "
            "dropped, %llu decode errors, %llu reconnects; %.1f fps in, "
@@ -547,6 +649,7 @@ static void init_source_opts(run_t *r, int i, cn_source_opts_t *o) {
   o->fps = cfg->fps;
   o->input_format = cfg->input_format;
   o->transport = cfg->transport;
+  o->rtsp_via = cfg->rtsp_via;
   o->latency_ms = (int)cfg->latency_ms;
   o->timeout_ms = (int)cfg->timeout_ms;
   o->reconnect = (int)cfg->reconnect;
@@ -559,15 +662,19 @@ static void init_source_opts(run_t *r, int i, cn_source_opts_t *o) {
 
 /* The Jetson script's Caffe form: --prototxt deploy.prototxt --model
  * x.caffemodel. */
-static void init_stage_opts(const cn_app_config_t *cfg, cn_stage_opts_t *o) {
+static void init_stage_opts(const cn_app_config_t *cfg, const cn_logger_t *log,
+                            cn_stage_opts_t *o) {
   cn_stage_opts_default(o);
   o->model = cfg->prototxt ? cfg->prototxt : cfg->model;
+  o->log = log;
   o->weights = cfg->prototxt ? cfg->model : NULL;
   o->labels = cfg->labels;
   o->mean = cfg->mean;
   o->output = cfg->output;
   o->crop = cfg->crop;
   o->size = cfg->size;
+  o->input_shapes = cfg->input_shapes;
+  o->ninput_shapes = cfg->n_input_shapes;
   o->scale = (float)cfg->scale;
   o->std = cfg->std;
   o->rgb = cfg->bgr ? 0 : cfg->rgb ? 1 : -1;
@@ -578,7 +685,6 @@ static void init_stage_opts(const cn_app_config_t *cfg, cn_stage_opts_t *o) {
   o->decoder = cfg->decoder;
   o->threshold = (float)cfg->threshold;
   o->nms = (float)cfg->nms;
-  o->threads = (int)cfg->threads;
   o->backend = cfg->backend;
 }
 
@@ -590,8 +696,11 @@ static int open_all(run_t *r) {
     init_source_opts(r, i, &o);
     c->run = r;
     c->ages = calloc(1, sizeof *c->ages);
+    pthread_mutex_init(&c->take_lock, NULL);
+    c->infer_ms = calloc(1, sizeof *c->infer_ms);
     cn_source_t *src = NULL;
-    int rc = c->ages ? cn_source_create(&o, &src, &err) : CN_ENOMEM;
+    int rc =
+        c->ages && c->infer_ms ? cn_source_create(&o, &src, &err) : CN_ENOMEM;
     pthread_mutex_lock(&r->wake_lock);
     c->src = src;
     r->n = i + 1;
@@ -602,7 +711,7 @@ static int open_all(run_t *r) {
     if (rc || cn_source_open(c->src, &err)) {
       if (!atomic_load(&r->stop))
         cn_log(&r->log, CN_LOG_ERROR, NULL, "%s",
-               c->ages ? err.msg : "out of memory");
+               c->ages && c->infer_ms ? err.msg : "out of memory");
       return 1;
     }
     cn_redact_text(i < r->cfg->n_names ? r->cfg->names[i]
@@ -612,18 +721,42 @@ static int open_all(run_t *r) {
   return 0;
 }
 
+/* The model, as many engines of it as the thread policy gives each
+ * source (threads.h; --threads N: one of N threads). Each engine is its
+ * own load: one model's runs are serialised. */
+static int open_models(run_t *r, cn_err_t *err) {
+  cn_stage_opts_t so;
+  init_stage_opts(r->cfg, &r->log, &so);
+  cn_source_t *srcs[CN_APP_MAX_SOURCES];
+  for (int i = 0; i < r->n; i++)
+    srcs[i] = r->consumers[i].src;
+  cn_thread_policy_in_t in;
+  cn_app_threads_in(srcs, r->n, r->cfg->every_frame, (int)r->cfg->threads, &in);
+  cn_thread_policy(&in, &r->policy);
+  so.threads = r->policy.threads;
+  int rc = cn_stage_model_open(&so, &r->models[0], err);
+  r->model = r->models[0];
+  r->have_model = rc == 0;
+  if (!rc)
+    rc = cn_app_threads_decide(r->model, &in, &r->policy, &r->log, err);
+  if (r->policy.engines > MAX_ENGINES)
+    r->policy.engines = MAX_ENGINES;
+  for (int e = 1; !rc && e < r->policy.engines; e++)
+    rc = cn_stage_model_open(&so, &r->models[e], err);
+  return rc;
+}
+
 /* Model, canvases, window and recorder, once the sources are open (their
  * size and rate are known). */
 static int open_outputs(run_t *r) {
   cn_app_config_t *cfg = r->cfg;
   cn_err_t err = {0};
-  cn_stage_opts_t so;
-  init_stage_opts(cfg, &so);
-  if (cfg->model && cn_stage_model_open(&so, &r->model, &err)) {
+  if (cfg->model && open_models(r, &err)) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
-  r->have_model = cfg->model != NULL;
+  for (int i = 0; i < r->n; i++)
+    r->consumers[i].nworkers = r->have_model ? r->policy.engines : 1;
   if (!cfg->model && (cfg->prototxt || cfg->labels || cfg->mean)) {
     cn_log(&r->log, CN_LOG_ERROR, NULL,
            "--prototxt, --labels and --mean "
@@ -661,12 +794,20 @@ static int open_outputs(run_t *r) {
     in.sinks |= CN_SINK_BIT(CN_SINK_WINDOW);
   if (r->rec)
     in.sinks |= CN_SINK_BIT(CN_SINK_RECORD);
+  if (r->http) {
+    in.sinks |= CN_SINK_BIT(CN_SINK_HTTP);
+    if (r->have_model)
+      cn_http_set_model(r->http, cn_stage_model_name(r->model),
+                        cn_stage_model_kind(r->model),
+                        cn_model_backend(cn_stage_model_handle(r->model)));
+  }
   if (cfg->snapshot_every)
     in.sinks |= CN_SINK_BIT(CN_SINK_SNAPSHOTS);
   cn_plan_make(&in, &r->plan);
   cn_present_opts_t po = {.plan = r->plan,
                           .window = r->window,
                           .rec = r->rec,
+                          .http = r->http,
                           .snapshot_every = cfg->snapshot_every,
                           .snapshot_dir = cfg->snapshot_dir,
                           .nsources = r->n,
@@ -680,15 +821,28 @@ static int open_outputs(run_t *r) {
 
 static int start_all(run_t *r) {
   cn_err_t err = {0};
+  if (r->cfg->trace && cn_trace_open(r->cfg->trace, &r->trace, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
+  }
   for (int i = 0; i < r->n; i++) {
     consumer_t *c = &r->consumers[i];
+    cn__source_set_trace(c->src, r->trace);
     if (cn_source_start(c->src, &err)) {
       cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
       return 1;
     }
-    if (pthread_create(&c->thread, NULL, consume, c))
-      return 1;
-    c->started = true;
+    /* Every worker counts as running before any can end. */
+    atomic_store(&c->running, c->nworkers);
+    for (int e = 0; e < c->nworkers; e++) {
+      worker_t *w = &c->workers[e];
+      *w = (worker_t){.c = c, .engine = e};
+      if (pthread_create(&w->thread, NULL, consume, w)) {
+        atomic_fetch_sub(&c->running, c->nworkers - e);
+        return 1;
+      }
+      w->started = true;
+    }
   }
   if (r->plan.live_thread) {
     if (pthread_create(&r->display_thread, NULL, display, r))
@@ -703,8 +857,9 @@ static void close_all(run_t *r) {
     cn_source_stop(r->consumers[i].src);
   for (int i = 0; i < r->n; i++) {
     consumer_t *c = &r->consumers[i];
-    if (c->started)
-      pthread_join(c->thread, NULL);
+    for (int e = 0; e < c->nworkers; e++)
+      if (c->workers[e].started)
+        pthread_join(c->workers[e].thread, NULL);
   }
   if (r->display_started)
     pthread_join(r->display_thread, NULL);
@@ -766,7 +921,8 @@ static int open_records(run_t *r) {
   for (int i = 0; i < r->n; i++)
     names[i] = r->consumers[i].name;
   if (cn_fanout_create(&r->records, &err) ||
-      (cfg->json && cn_sink_file_add(r->records, cfg->json, &err))) {
+      (cfg->json && cn_sink_file_add(r->records, cfg->json, &err)) ||
+      (r->http && cn_http_sink_add(r->http, r->records, &err))) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
@@ -779,10 +935,55 @@ static int open_records(run_t *r) {
   return 0;
 }
 
+static void http_quantiles(void *opaque, int k, cn_http_quantiles_t *q) {
+  consumer_t *c = &((run_t *)opaque)->consumers[k];
+  q->age_p50_ms = cn_latency_quantile_ms(c->ages, 0.5);
+  q->age_p99_ms = cn_latency_quantile_ms(c->ages, 0.99);
+  q->infer_p50_ms = cn_latency_quantile_ms(c->infer_ms, 0.5);
+  q->infer_p99_ms = cn_latency_quantile_ms(c->infer_ms, 0.99);
+}
+
+/* --http: the server listens before the sources start, so a port that
+ * is taken fails the run at once. */
+static int open_http(run_t *r) {
+  const cn_app_config_t *cfg = r->cfg;
+  if (!cfg->http)
+    return 0;
+  cn_source_t *srcs[CN_APP_MAX_SOURCES];
+  for (int i = 0; i < r->n; i++) {
+    srcs[i] = r->consumers[i].src;
+    r->names[i] = r->consumers[i].name;
+  }
+  const char *token = cfg->http_token;
+  if (!token)
+    token = getenv("CAMNET_HTTP_TOKEN");
+  cn_http_opts_t o = {.listen = cfg->http,
+                      .token = token && token[0] ? token : NULL,
+                      .cors = cfg->http_cors,
+                      .cert = cfg->http_cert,
+                      .key = cfg->http_key,
+                      .max_clients = (int)cfg->http_clients,
+                      .timeout_s = (int)cfg->http_timeout,
+                      .sources = srcs,
+                      .names = r->names,
+                      .nsources = r->n,
+                      .quantiles = http_quantiles,
+                      .opaque = r,
+                      .log = &r->log};
+  cn_err_t err = {0};
+  if (cn_http_open(&o, &r->http, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
+  }
+  return 0;
+}
+
 /* The clock starts once everything is open, just before the threads: the
  * summary's rates are of the run, not of opening the model or window. */
 static int open_run(run_t *r) {
   int status = open_all(r);
+  if (!status)
+    status = open_http(r);
   if (!status)
     status = open_records(r);
   if (!status)
@@ -867,15 +1068,35 @@ static int close_recorder(run_t *r) {
   return 0;
 }
 
+/* After every thread that records has stopped. */
+static int close_trace(run_t *r) {
+  uint64_t lost = 0;
+  cn_err_t err = {0};
+  int rc = cn_trace_close(r->trace, &lost, &err);
+  r->trace = NULL;
+  if (rc)
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+  else if (lost)
+    cn_log(&r->log, CN_LOG_WARN, NULL,
+           "--trace %s: %llu events lost (a ring was full)", r->cfg->trace,
+           (unsigned long long)lost);
+  return rc ? 1 : 0;
+}
+
 static void free_run(run_t *r) {
+  /* First: its clients read the sources' figures. */
+  cn_http_close(r->http);
   cn_window_close(r->window);
   cn_present_destroy(r->pres);
   for (int i = 0; i < r->n; i++) {
     cn_source_destroy(r->consumers[i].src);
     free(r->consumers[i].ages);
+    pthread_mutex_destroy(&r->consumers[i].take_lock);
+    free(r->consumers[i].infer_ms);
   }
   cn_jsonl_destroy(r->json);
-  cn_stage_model_close(r->model);
+  for (int e = 0; e < MAX_ENGINES; e++)
+    cn_stage_model_close(r->models[e]);
   pthread_mutex_destroy(&r->latest.lock);
   pthread_cond_destroy(&r->wake_cond);
   pthread_mutex_destroy(&r->wake_lock);
@@ -923,6 +1144,8 @@ int cn_app_run(cn_app_config_t *cfg) {
   if (sig) /* what the signal interrupted is not a failure */
     status = 0;
   status = report_errors(r, status);
+  if (close_trace(r))
+    status = 1;
   if (close_recorder(r))
     status = 1;
   if (sig)
@@ -930,7 +1153,7 @@ int cn_app_run(cn_app_config_t *cfg) {
            sig == SIGINT ? "SIGINT" : "SIGTERM");
   /* A run that failed to start has its one error line and nothing else;
    * one stopped by a signal while opening says where each source was. */
-  if (r->n && (r->consumers[r->n - 1].started || sig))
+  if (r->n && (r->consumers[r->n - 1].workers[0].started || sig))
     print_summary(r);
   free_run(r);
   return status;

@@ -31,6 +31,10 @@ int cn_err_set(cn_err_t *err, int code, const char *fmt, ...) {
     vsnprintf(full, sizeof full, fmt, ap);
     va_end(ap);
     cn_redact_text(full, err->msg, sizeof err->msg);
+    /* One line whatever a file, URI or argument quoted in it holds. */
+    for (char *c = err->msg; *c; c++)
+      if ((unsigned char)*c < 0x20 || *c == 0x7f)
+        *c = '?';
   }
   return code;
 }

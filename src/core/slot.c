@@ -57,18 +57,23 @@ static cn_frame_t *replace_locked(cn_slot_t *slot, cn_frame_t *f) {
   return old;
 }
 
-void cn_slot_put(cn_slot_t *slot, cn_frame_t *f) {
+uint64_t cn_slot_put(cn_slot_t *slot, cn_frame_t *f) {
   pthread_mutex_lock(&slot->lock);
   cn_frame_t *old;
+  uint64_t dropped = 0;
   if (slot->closed) {
     slot->counts.put++;
     slot->counts.dropped++;
     old = f;
+    dropped = f->seq;
   } else {
+    bool untaken = slot->cur && !slot->cur_taken;
     old = replace_locked(slot, f);
+    dropped = untaken ? old->seq : 0;
   }
   pthread_mutex_unlock(&slot->lock);
   cn_frame_unref(&old);
+  return dropped;
 }
 
 int cn_slot_put_wait(cn_slot_t *slot, cn_frame_t *f) {

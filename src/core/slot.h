@@ -41,8 +41,10 @@ cn_slot_t *cn_slot_create(void);
 /* Drops the frame still held. NULL is a no-op. Consumers must be gone. */
 void cn_slot_destroy(cn_slot_t *slot);
 
-/* Publishes f (takes the caller's reference), replacing any older frame. */
-void cn_slot_put(cn_slot_t *slot, cn_frame_t *f);
+/* Publishes f (takes the caller's reference), replacing any older frame.
+ * Returns the seq of the frame this put dropped (replaced untaken, or f
+ * itself on a closed slot), 0 when none was (for traces). */
+uint64_t cn_slot_put(cn_slot_t *slot, cn_frame_t *f);
 
 /* Like put, but first waits until the frame in the slot has been taken,
  * so no frame is dropped (offline processing). Returns 0, or CN_ECLOSED

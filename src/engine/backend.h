@@ -29,6 +29,17 @@ typedef struct cn_engine_opts {
   int threads; /* 0: backend default */
 } cn_engine_opts_t;
 
+/* One step of a prepared plan, in execution order (profiles, warnings). */
+typedef struct cn_engine_step {
+  int node;         /* graph node it belongs to; -1: output conversions */
+  const char *what; /* "conv", "binary", "reorder", "ref"... */
+  const char *impl; /* oneDNN's implementation (dnnl_query_impl_info_str),
+                       or "camnet:ref" for the engine's own plain loops */
+  int reference;    /* 1: a reference implementation: oneDNN "ref:...",
+                       or a conv/matmul on camnet's plain loops */
+  double est_s;     /* estimated seconds per run (dnnl/profile.c) */
+} cn_engine_step_t;
+
 typedef struct cn_engine_ops {
   const char *name; /* "ref", "dnnl" */
   int (*prepare)(const cn_graph_t *g, const cn_engine_opts_t *opts,
@@ -36,6 +47,12 @@ typedef struct cn_engine_ops {
   int (*run)(void *state, const float *const *inputs, float *const *outputs,
              cn_err_t *err);
   void (*destroy)(void *state); /* NULL is a no-op */
+  /* Optional (NULL when the backend has none): the plan's steps, owned
+   * by the state (returns their count); run() that also adds each step's
+   * wall time in ns to step_ns[k] (the caller zeroes it). */
+  int (*steps)(void *state, const cn_engine_step_t **steps);
+  int (*run_timed)(void *state, const float *const *inputs,
+                   float *const *outputs, int64_t *step_ns, cn_err_t *err);
 } cn_engine_ops_t;
 
 /* The plain-C reference backend (ref/), always present. */

@@ -1,7 +1,10 @@
 #include "camnet/model.h"
 #include "engine/model_internal.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +51,7 @@ static int import(const char *path, const cn_model_opts_t *o, cn_graph_t **g,
       fmt = "onnx";
   }
   if (!strcmp(fmt, "onnx"))
-    return cn_onnx_load(path, g, err);
+    return cn_onnx_load_opts(path, o, g, err);
   if (!strcmp(fmt, "caffe")) {
     const char *proto = path, *weights = o->weights;
     if (ends_with(path, ".caffemodel") || o->prototxt) {
@@ -92,8 +95,106 @@ static int describe(const cn_graph_t *g, const int *ids, int n,
     for (int k = 0; k < t->ndim; k++)
       d[i].dims[k] = t->dims[k];
     d[i].numel = cn_tensor_numel(t);
+    for (int k = 0; t->dim_syms && k < t->ndim; k++)
+      d[i].symbols[k] = t->dim_syms[k];
   }
   *out = d;
+  return 0;
+}
+
+/* Once per load: reference steps that may cost more than 2 % of a run,
+ * by the backend's estimate (a slow path hiding in a graph). */
+static void warn_reference(const cn_model_t *m, const char *path,
+                           const cn_logger_t *log) {
+  const cn_engine_step_t *st = NULL;
+  int n = m->ops->steps ? m->ops->steps(m->state, &st) : 0;
+  double total = 0;
+  for (int k = 0; k < n; k++)
+    total += st[k].est_s;
+  for (int k = 0, shown = 0; k < n && total > 0; k++) {
+    double share = st[k].est_s / total;
+    if (!st[k].reference || share <= CN_MODEL_REF_WARN_SHARE)
+      continue;
+    if (shown++ == 4) {
+      cn_log(log, CN_LOG_WARN, "model", "%s: more reference steps", path);
+      break;
+    }
+    const cn_node_t *nd = st[k].node >= 0 ? &m->g->nodes[st[k].node] : NULL;
+    cn_log(log, CN_LOG_WARN, "model",
+           "%s: node %d (%s, %s) runs on a reference implementation (%s), "
+           "an estimated %.0f %% of a run: camnet bench --profile measures it",
+           path, st[k].node, nd && nd->name ? nd->name : "output",
+           nd ? cn_op_name(nd->op) : st[k].what, st[k].impl, 100 * share);
+  }
+}
+
+int cn_input_shape_parse(const char *text, cn_input_shape_t *out,
+                         cn_err_t *err) {
+  memset(out, 0, sizeof *out);
+  const char *colon = strrchr(text, ':'), *p = colon ? colon + 1 : text;
+  if (colon) {
+    size_t n = (size_t)(colon - text);
+    if (n == 0 || n >= sizeof out->name)
+      return cn_err_set(err, CN_EINVAL,
+                        "input shape '%.80s': the name before ':' is %s", text,
+                        n ? "too long" : "empty");
+    memcpy(out->name, text, n);
+  }
+  int64_t numel = 1;
+  for (;;) {
+    char *end;
+    if (*p < '0' || *p > '9' || out->ndim == CN_MODEL_MAX_DIMS)
+      break;
+    errno = 0;
+    long long v = strtoll(p, &end, 10);
+    if (errno || v < 1 || v > CN_INPUT_MAX_DIM)
+      return cn_err_set(err, CN_EINVAL,
+                        "input shape '%.80s': dimension %d must be 1 to "
+                        "%" PRId64,
+                        text, out->ndim, (int64_t)CN_INPUT_MAX_DIM);
+    out->dims[out->ndim++] = v;
+    numel *= v;
+    if (numel > CN_INPUT_MAX_NUMEL)
+      return cn_err_set(err, CN_EINVAL,
+                        "input shape '%.80s' has more than %" PRId64 " values",
+                        text, (int64_t)CN_INPUT_MAX_NUMEL);
+    p = end;
+    if (*p == 0)
+      return 0;
+    if (*p++ != 'x')
+      break;
+  }
+  return cn_err_set(err, CN_EINVAL,
+                    "input shape '%.80s' is not [NAME:]D1xD2x... (1 to %d "
+                    "positive dimensions)",
+                    text, CN_MODEL_MAX_DIMS);
+}
+
+/* Importers without open dimensions (Caffe) still check the given input
+ * shapes: each must name an input and agree with it. */
+static int check_input_shapes(const cn_graph_t *g, const cn_model_opts_t *o,
+                              cn_err_t *err) {
+  for (int i = 0; i < o->ninput_shapes; i++) {
+    const cn_input_shape_t *e = &o->input_shapes[i];
+    if (e->hint)
+      continue;
+    int id = e->name[0] ? cn_graph_find(g, e->name)
+                        : (g->ninputs ? g->inputs[0] : -1);
+    const cn_tensor_t *t = id >= 0 ? &g->tensors[id] : NULL;
+    if (!t || !(t->flags & CN_TENSOR_INPUT))
+      return cn_err_set(err, CN_EINVAL, "%s: no input named '%s'", g->source,
+                        e->name);
+    int same = t->ndim == e->ndim;
+    for (int k = 0; same && k < t->ndim; k++)
+      same = t->dims[k] == e->dims[k];
+    if (!same) {
+      char s[96];
+      cn__graph_shape_str(t, s, sizeof s);
+      return cn_err_set(err, CN_EINVAL,
+                        "%s: input %s is %s, the given shape differs",
+                        g->source, t->name, s);
+    }
+  }
   return 0;
 }
 
@@ -113,11 +214,13 @@ int cn_model_load(cn_model_t **out, const char *path,
                       path, opts->backend);
   if (opts->noutputs < 0 || (opts->noutputs > 0 && !opts->outputs))
     return cn_err_set(err, CN_EINVAL, "%s: bad output list", path);
+  if (opts->ninput_shapes < 0 || (opts->ninput_shapes && !opts->input_shapes))
+    return cn_err_set(err, CN_EINVAL, "%s: bad input shape list", path);
   cn_model_t *m = calloc(1, sizeof *m);
   if (!m)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
   int r = import(path, opts, &m->g, err);
-  if (r < 0)
+  if (r < 0 || (r = check_input_shapes(m->g, opts, err)) < 0)
     goto fail;
   if (opts->noutputs > 0) {
     int *ids = malloc(sizeof(int) * (size_t)opts->noutputs);
@@ -163,6 +266,7 @@ int cn_model_load(cn_model_t **out, const char *path,
     r = cn_err_set(err, CN_ENOMEM, "%s: cannot create a lock", path);
     goto fail;
   }
+  warn_reference(m, path, opts->log);
   *out = m;
   return 0;
 fail:
@@ -223,7 +327,38 @@ int cn_model_run(cn_model_t *m, const float *const *inputs,
   return r;
 }
 
+const char *cn_model_metadata(const cn_model_t *m, int i, const char **key) {
+  if (i < 0 || i >= m->g->nmeta)
+    return NULL;
+  if (key)
+    *key = m->g->meta[2 * i];
+  return m->g->meta[2 * i + 1];
+}
+
+const char *cn_model_find_metadata(const cn_model_t *m, const char *key) {
+  for (int i = 0; key && i < m->g->nmeta; i++)
+    if (!strcmp(m->g->meta[2 * i], key))
+      return m->g->meta[2 * i + 1];
+  return NULL;
+}
+
 const char *cn_model_backend(const cn_model_t *m) { return m->ops->name; }
 const struct cn_graph *cn_model_graph(const cn_model_t *m) { return m->g; }
 double cn_model_flops(const cn_model_t *m) { return m->flops; }
 int64_t cn_model_params(const cn_model_t *m) { return m->params; }
+
+int cn_model_steps(const cn_model_t *m, const cn_engine_step_t **steps) {
+  *steps = NULL;
+  return m->ops->steps ? m->ops->steps(m->state, steps) : 0;
+}
+
+int cn_model_run_timed(cn_model_t *m, const float *const *inputs,
+                       float *const *outputs, int64_t *step_ns, cn_err_t *err) {
+  if (!m->ops->run_timed)
+    return cn_err_set(err, CN_EUNSUPPORTED,
+                      "model: backend %s has no per-step timing", m->ops->name);
+  pthread_mutex_lock(&m->lock);
+  int r = m->ops->run_timed(m->state, inputs, outputs, step_ns, err);
+  pthread_mutex_unlock(&m->lock);
+  return r;
+}

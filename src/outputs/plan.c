@@ -22,6 +22,7 @@ static const sink_rule_t rules[CN_SINK_COUNT] = {
     [CN_SINK_WINDOW] = {"window", FOLLOW_DISPLAY, false, false},
     [CN_SINK_RECORD] = {"record", EVERY_CAPTURED, true, false},
     [CN_SINK_SNAPSHOTS] = {"snapshots", FOLLOW_WINDOW, false, true},
+    [CN_SINK_HTTP] = {"http", FOLLOW_DISPLAY, false, false},
 };
 
 static cn_renderer_t first_renderer(const cn_plan_in_t *in, rule_t rule) {
@@ -49,7 +50,8 @@ void cn_plan_make(const cn_plan_in_t *in, cn_plan_t *out) {
     out->first[k] = first_renderer(in, rules[k].rule);
     if (!rules[k].first_only && (window || !rules[k].needs_window_for_others))
       out->others[k] = CN_RENDER_INFERRED;
-    out->wait[k] = in->every_frame;
+    /* A browser must never hold up the work. */
+    out->wait[k] = in->every_frame && k != CN_SINK_HTTP;
     out->live_thread |= out->first[k] == CN_RENDER_LIVE;
     out->first_inferred |= out->first[k] == CN_RENDER_INFERRED;
     out->others_inferred |= out->others[k] == CN_RENDER_INFERRED;

@@ -18,6 +18,8 @@
  *   - otherwise the window follows --display, the recording takes every
  *     captured frame (live), and snapshots follow the window (live when
  *     there is none);
+ *   - the HTTP live view follows --display like the window, for every
+ *     source (it shows them all), and never waits;
  *   - other sources than the first have no display thread: their
  *     consumers feed the window (while it shows them) and its snapshots;
  *     the recording is of the first source only.
@@ -34,6 +36,7 @@ typedef enum cn_sink_kind {
   CN_SINK_WINDOW,
   CN_SINK_RECORD,
   CN_SINK_SNAPSHOTS,
+  CN_SINK_HTTP,
   CN_SINK_COUNT
 } cn_sink_kind_t;
 

@@ -85,7 +85,23 @@ unsigned cn_present_wants(cn_present_t *p, cn_renderer_t r, int k) {
     m &= ~CN_SINK_BIT(CN_SINK_RECORD);
   if (!p->o.snapshot_every)
     m &= ~CN_SINK_BIT(CN_SINK_SNAPSHOTS);
+  if (!cn_http_wants(p->o.http, k, CN_HTTP_ANNOTATED))
+    m &= ~CN_SINK_BIT(CN_SINK_HTTP);
   return m;
+}
+
+unsigned cn_present_wants_nosignal(cn_present_t *p, cn_renderer_t r, int k) {
+  unsigned m = cn_present_wants(p, r, k);
+  if ((cn_plan_sinks(&p->o.plan, r, k) & CN_SINK_BIT(CN_SINK_HTTP)) &&
+      cn_http_wants(p->o.http, k, CN_HTTP_RAW))
+    m |= CN_SINK_BIT(CN_SINK_HTTP);
+  return m;
+}
+
+void cn_present_raw(cn_present_t *p, cn_renderer_t r, cn_frame_t *f) {
+  if ((cn_plan_sinks(&p->o.plan, r, f->source) & CN_SINK_BIT(CN_SINK_HTTP)) &&
+      cn_http_wants(p->o.http, f->source, CN_HTTP_RAW))
+    cn_http_post(p->o.http, f, CN_HTTP_RAW);
 }
 
 cn_frame_t *cn_present_canvas(cn_present_t *p, unsigned sinks) {
@@ -119,6 +135,8 @@ int cn_present_deliver(cn_present_t *p, cn_frame_t *canvas, unsigned sinks,
   if ((sinks & CN_SINK_BIT(CN_SINK_WINDOW)) &&
       canvas->source == atomic_load(&p->shown))
     cn_window_post(p->o.window, canvas);
+  if (sinks & CN_SINK_BIT(CN_SINK_HTTP))
+    cn_http_post(p->o.http, canvas, CN_HTTP_ANNOTATED);
   int rc = 0;
   if (sinks & CN_SINK_BIT(CN_SINK_RECORD)) {
     /* CN_EAGAIN (queue full, picture dropped and counted) is no error. */

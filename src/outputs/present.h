@@ -1,7 +1,7 @@
 /* cn_present: the picture fan-out. Annotated pictures (canvases) are
  * drawn by the renderers the plan names (plan.h) and handed here, once,
  * for every sink that renderer feeds: the window, the recording,
- * snapshots.
+ * snapshots, the HTTP live view (only while someone watches).
  *
  * A renderer asks cn_present_wants() which sinks want its picture of a
  * source now (the plan, narrowed by the source the window shows), takes
@@ -27,6 +27,7 @@
 #include "camnet/error.h"
 #include "camnet/frame.h"
 #include "camnet/log.h"
+#include "outputs/http.h"
 #include "outputs/plan.h"
 #include "camnet/record.h"
 #include "camnet/window.h"
@@ -37,6 +38,7 @@ typedef struct cn_present_opts {
   cn_plan_t plan;
   cn_window_t *window;      /* NULL: none */
   cn_recorder_t *rec;       /* NULL: none; pictures of the first source */
+  cn_http_t *http;          /* NULL: none; pictures of every source */
   int64_t snapshot_every;   /* every Nth picture snapshots feed; 0: none */
   const char *snapshot_dir; /* copied */
   int nsources;             /* > 1: snapshot names carry the source */
@@ -50,6 +52,13 @@ void cn_present_destroy(cn_present_t *p); /* NULL is a no-op */
 /* The sinks (CN_SINK_BIT mask) renderer r should draw source k's next
  * picture for; 0: none, skip the drawing. */
 unsigned cn_present_wants(cn_present_t *p, cn_renderer_t r, int k);
+
+/* The same for a NO SIGNAL picture, which raw HTTP viewers see too. */
+unsigned cn_present_wants_nosignal(cn_present_t *p, cn_renderer_t r, int k);
+
+/* Hands renderer r's frame f (developed, before drawing) to the HTTP
+ * viewers of the raw pictures of its source, if any. */
+void cn_present_raw(cn_present_t *p, cn_renderer_t r, cn_frame_t *f);
 
 /* A canvas for a picture going to sinks; NULL when every canvas is in
  * flight (the picture is skipped; counted when it was to be recorded). */

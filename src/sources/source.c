@@ -7,12 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "camnet/clock.h"
 #include "camnet/redact.h"
 #include "sources/source_internal.h"
 
+/* The RTSP client measured faster (docs/benchmarks.md). */
+/* FFmpeg stays the default until the GStreamer client opens reliably: in
+ * one CI run out of two it got no data for 8 s from a fresh server. */
+#define CN_SOURCE_RTSP_DEFAULT "ffmpeg"
 #define BACKOFF_MIN_NS (250 * CN_NS_PER_MS)
 #define BACKOFF_MAX_NS (5 * CN_NS_PER_S)
 /* A camera that restarts is usually back within seconds: retry at least
@@ -33,6 +38,7 @@ struct cn_source {
   cn_pool_t *pool;
   cn_slot_t *slot;
   cn_source_env_t env;
+  cn_trace_t *tracer; /* NULL: not tracing */
   atomic_bool stop;
   bool opened, started;
   pthread_t thread;
@@ -55,16 +61,23 @@ struct cn_source {
 void cn_source_opts_default(cn_source_opts_t *o) {
   memset(o, 0, sizeof *o);
   o->transport = "tcp";
+  o->rtsp_via = CN_SOURCE_RTSP_DEFAULT;
   o->latency_ms = 50;
   o->timeout_ms = 5000;
   o->reconnect = -1;
 }
 
-static const cn_source_backend_t *pick_backend(const char *uri) {
-  if (strncmp(uri, "test:", 5) == 0)
+static const cn_source_backend_t *pick_backend(const cn_source_opts_t *o) {
+  if (strncmp(o->uri, "test:", 5) == 0)
     return &cn__source_test;
-  if (strncmp(uri, "gst:", 4) == 0)
+  if (strncmp(o->uri, "gst:", 4) == 0)
     return &cn__source_gst;
+  /* rtsps:// and rtspt:// too: both clients take them. */
+  bool rtsp = strncasecmp(o->uri, "rtsp://", 7) == 0 ||
+              strncasecmp(o->uri, "rtsps://", 8) == 0 ||
+              strncasecmp(o->uri, "rtspt://", 8) == 0;
+  if (rtsp && strcmp(o->rtsp_via, "ffmpeg") != 0)
+    return &cn__source_rtsp_gst;
   return &cn__source_ffmpeg;
 }
 
@@ -77,6 +90,10 @@ int cn_source_create(const cn_source_opts_t *opts, cn_source_t **out,
       opts->timeout_ms < 0 || opts->latency_ms < 0)
     return cn_err_set(err, CN_EINVAL, "%s: negative size, rate or time",
                       opts->uri);
+  if (opts->rtsp_via && strcmp(opts->rtsp_via, "gst") &&
+      strcmp(opts->rtsp_via, "ffmpeg"))
+    return cn_err_set(err, CN_EINVAL, "rtsp_via: '%s' is not gst or ffmpeg",
+                      opts->rtsp_via);
   cn_source_t *src = calloc(1, sizeof *src);
   if (!src)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", opts->uri);
@@ -87,6 +104,8 @@ int cn_source_create(const cn_source_opts_t *opts, cn_source_t **out,
   cn_redact_uri(opts->uri, src->shown, sizeof src->shown);
   if (!src->opts.transport)
     src->opts.transport = "tcp";
+  if (!src->opts.rtsp_via)
+    src->opts.rtsp_via = CN_SOURCE_RTSP_DEFAULT;
   if (!src->opts.timeout_ms)
     src->opts.timeout_ms = 5000;
   snprintf(src->prefix, sizeof src->prefix, "source %d", opts->index);
@@ -100,7 +119,7 @@ int cn_source_create(const cn_source_opts_t *opts, cn_source_t **out,
   src->env.prefix = src->prefix;
   src->env.stop = &src->stop;
   src->env.src = src;
-  src->backend = pick_backend(src->opts.uri);
+  src->backend = pick_backend(&src->opts);
   src->slot = cn_slot_create();
   int rc = src->uri_buf && src->slot ? 0 : CN_ENOMEM;
   if (rc)
@@ -243,16 +262,32 @@ static void account(cn_source_t *src, const cn_frame_t *f) {
   pthread_mutex_unlock(&src->lock);
 }
 
+/* Trace: the frame a put dropped (replaced untaken): its wait in the
+ * slot, which began at the previous put (seq - 1), ends now. */
+static void trace_drop(cn_source_t *src, uint64_t dropped, uint64_t seq,
+                       int64_t t_prev_put) {
+  cn_trace_ring_t *r = src->env.trace;
+  int k = src->opts.index;
+  int64_t now = cn_clock_now();
+  cn_trace_instant(r, CN_TR_DROP, k, dropped, now);
+  cn_trace_span(r, CN_TR_SLOT, k, dropped,
+                dropped == seq - 1 ? t_prev_put : now, now);
+}
+
 /* Reads frames until the stream fails, ends or the source stops. Returns
  * 0 on stop or a clean end of file, else the failure (in err). */
+
 static int capture(cn_source_t *src, uint64_t *seq, cn_err_t *err) {
   pacer_t pacer = {0};
   bool live = src->info.live;
   bool paced = !live && !src->opts.every_frame;
+  int64_t t_prev_put = 0;
   while (!atomic_load(&src->stop)) {
     cn_frame_t *f = cn_pool_get(src->pool, err);
     if (!f)
       return err ? err->code : CN_EAGAIN;
+    int64_t t_read = cn_trace_on(src->env.trace) ? cn_clock_now() : 0;
+    src->env.next_seq = *seq + 1;
     int rc = src->backend->read(src->ctx, f, err);
     if (rc == CN_EAGAIN) {
       cn_frame_unref(&f);
@@ -296,19 +331,30 @@ static int capture(cn_source_t *src, uint64_t *seq, cn_err_t *err) {
      * driver's or the network's stamp, taken earlier). */
     int64_t now = cn_clock_now();
     f->t_wall = cn_clock_wall() - (now > f->t_capture ? now - f->t_capture : 0);
+    uint64_t dropped = 0;
+    /* A paced file frame's capture lasts until it goes live. */
+    cn_trace_span(src->env.trace, CN_TR_CAPTURE, src->opts.index, f->seq,
+                  t_read, f->t_decode);
+    int64_t t_put = f->t_decode;
     account(src, f);
     if (src->opts.every_frame && !live) {
       if (cn_slot_put_wait(src->slot, f))
         break;
     } else {
-      cn_slot_put(src->slot, f);
+      dropped = cn_slot_put(src->slot, f); /* f may be gone now */
     }
+    if (dropped && cn_trace_on(src->env.trace))
+      trace_drop(src, dropped, *seq, t_prev_put);
+    t_prev_put = t_put;
   }
   return 0;
 }
 
 static void *capture_thread(void *arg) {
   cn_source_t *src = arg;
+  char lane[32];
+  snprintf(lane, sizeof lane, "capture %d", src->opts.index);
+  src->env.trace = cn_trace_thread(src->tracer, lane, src->opts.index, true);
   uint64_t seq = 0;
   int failures = 0;
   int64_t backoff = BACKOFF_MIN_NS;
@@ -432,10 +478,21 @@ void cn_source_destroy(cn_source_t *src) {
   free(src);
 }
 
+void cn__source_set_trace(cn_source_t *src, cn_trace_t *t) { src->tracer = t; }
+
 int cn_source_take(cn_source_t *src, uint64_t after_seq, int64_t timeout_ns,
                    cn_frame_t **out, uint64_t *out_seq, cn_err_t *err) {
+  return cn__source_take_traced(src, after_seq, timeout_ns, out, out_seq, err,
+                                NULL);
+}
+
+int cn__source_take_traced(cn_source_t *src, uint64_t after_seq,
+                           int64_t timeout_ns, cn_frame_t **out,
+                           uint64_t *out_seq, cn_err_t *err,
+                           cn_trace_ring_t *ring) {
   *out = NULL;
   cn_frame_t *f = NULL;
+  int64_t t_enter = cn_trace_on(ring) ? cn_clock_now() : 0;
   int rc = cn_slot_take(src->slot, after_seq, timeout_ns, &f);
   if (rc == CN_ECLOSED) {
     pthread_mutex_lock(&src->lock);
@@ -451,7 +508,19 @@ int cn_source_take(cn_source_t *src, uint64_t after_seq, int64_t timeout_ns,
                       cn_ns_to_ms(timeout_ns));
   if (out_seq)
     *out_seq = f->seq;
+  int64_t t_dev = 0;
+  if (cn_trace_on(ring)) {
+    /* The wait ends at the first take: a second taker does not draw it
+     * again. */
+    t_dev = cn_clock_now();
+    if (f->t_take >= t_enter)
+      cn_trace_span(ring, CN_TR_SLOT, f->source, f->seq, f->t_decode,
+                    f->t_take);
+  }
   rc = cn_frame_develop(f, err);
+  if (cn_trace_on(ring))
+    cn_trace_span(ring, CN_TR_DEVELOP, f->source, f->seq, t_dev,
+                  cn_clock_now());
   if (rc) {
     atomic_fetch_add(&src->env.decode_errors, 1);
     cn_frame_unref(&f);

@@ -18,6 +18,7 @@
 #include "camnet/pool.h"
 #include "camnet/source.h"
 #include "core/slot.h"
+#include "core/trace.h"
 
 /* What the generic thread shares with the backend. Lives in cn_source. */
 typedef struct cn_source_env {
@@ -26,6 +27,10 @@ typedef struct cn_source_env {
   const atomic_bool *stop;      /* set when the source is stopping */
   atomic_uint_fast64_t decode_errors;
   struct cn_source *src; /* for cn__source_wait_until */
+  /* Capture thread only: its trace ring (NULL: not tracing) and the seq
+   * the frame being read will get, for backends' receive/decode spans. */
+  cn_trace_ring_t *trace;
+  uint64_t next_seq;
 } cn_source_env_t;
 
 /* For backends: sleeps until the monotonic time t (ns) without polling;
@@ -70,8 +75,20 @@ typedef struct cn_source_backend {
 extern const cn_source_backend_t cn__source_test;
 extern const cn_source_backend_t cn__source_ffmpeg;
 extern const cn_source_backend_t cn__source_gst;
+extern const cn_source_backend_t cn__source_rtsp_gst;
 
 /* The slot (for consumers that develop frames themselves). */
 cn_slot_t *cn_source_slot(cn_source_t *src);
+
+/* Traces the capture thread into t (core/trace.h): call before start;
+ * t must outlive the thread. NULL: no trace. */
+void cn__source_set_trace(cn_source_t *src, cn_trace_t *t);
+
+/* cn_source_take, recording the frame's wait in the slot and its develop
+ * on ring (the calling thread's; NULL: none). */
+int cn__source_take_traced(cn_source_t *src, uint64_t after_seq,
+                           int64_t timeout_ns, cn_frame_t **out,
+                           uint64_t *out_seq, cn_err_t *err,
+                           cn_trace_ring_t *ring);
 
 #endif

@@ -37,18 +37,11 @@
 #include <libavcodec/avcodec.h>
 #include <libavdevice/version.h>
 #include <libavformat/avformat.h>
-#include <libavutil/imgutils.h>
-#include <libavutil/pixdesc.h>
-#include <libswscale/swscale.h>
 
 #include "camnet/clock.h"
+#include "sources/av_frames.h"
 #include "sources/source_internal.h"
 
-/* Decoder messages (corrupt packets on a flaky network; mjpeg calls a
- * bad picture "fatal") move to debug level and below: camnet reports
- * them as counters and errors, and an application that wants FFmpeg's
- * detail can still raise av_log's level. */
-#define QUIET_CODEC_LOG (AV_LOG_DEBUG - AV_LOG_FATAL)
 /* Probing of live streams: enough for an SPS or a JPEG header, no more. */
 #define LIVE_PROBESIZE "500000"
 #define LIVE_ANALYZE_US "500000"
@@ -67,23 +60,9 @@ typedef enum ff_kind {
   FF_DIR,      /* a directory of images, in name order */
 } ff_kind_t;
 
-/* Codec parameters shared by the capture side and the frames it made. */
-typedef struct ff_params {
-  atomic_int refs;
-  AVCodecParameters *par;
-} ff_params_t;
-
-/* The payload of one pooled frame, allocated once by priv_init. */
-typedef struct ff_priv {
-  AVFrame *frame;      /* inter-coded: the decoded picture */
-  AVPacket *pkt;       /* intra-only: the compressed picture */
-  ff_params_t *params; /* intra-only: how to decode pkt */
-} ff_priv_t;
-
 typedef struct ff_src {
   cn_source_env_t *env; /* capture side only: may be gone during develop */
   char *uri;            /* own copy, for messages from either side */
-  int out_w, out_h;     /* requested output size, 0: native */
   double image_fps;     /* images, sequences, directories */
 
   /* Capture side. */
@@ -93,59 +72,26 @@ typedef struct ff_src {
   AVCodecContext *dec; /* inter-coded streams only */
   AVPacket *pkt;       /* scratch packet */
   AVFrame *scratch;    /* device drain: a newer decoded picture */
-  ff_params_t *params; /* intra-only: parameters of the open stream */
+  cn_avpar_t *params;  /* intra-only: parameters of the open stream */
   int stream;
   AVRational tb;
   bool draining;            /* decoder flushed at end of input */
   int64_t arrival;          /* ns: the last packet sent to the decoder */
+  int64_t pts0;             /* network: first picture's pts, per open */
   _Atomic int64_t deadline; /* ns, 0: none; read by the interrupt callback */
   /* The interrupt callback ended a call at the deadline. Sticky until the
    * next open: after an interrupted read, av_read_frame may still return
    * what its parser held back, and the stream must not look alive. */
   atomic_bool stalled;
-  int dev_fd;              /* device: the demuxer's fd to poll; -1 blocking */
-  AVBufferPool *copy_pool; /* device: packets copied out of driver memory */
-  size_t copy_size;
-  char **files; /* FF_DIR: image names, sorted */
+  int dev_fd;       /* device: the demuxer's fd to poll; -1 blocking */
+  cn_avcopy_t copy; /* device: packets copied out of driver memory */
+  char **files;     /* FF_DIR: image names, sorted */
   int nfiles, next_file, file_index;
   char path[4096];
 
   /* Develop side. */
-  AVCodecContext *dev_dec;
-  ff_params_t *dev_params; /* what dev_dec was opened with */
-  AVFrame *dev_frame;
-  struct SwsContext *sws;
-  int sws_key[5]; /* w, h, format, out w, out h of the current sws */
+  cn_avdev_t dev;
 } ff_src_t;
-
-static ff_params_t *params_ref(ff_params_t *p) {
-  if (p)
-    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
-  return p;
-}
-
-static void params_unref(ff_params_t **pp) {
-  ff_params_t *p = *pp;
-  *pp = NULL;
-  if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1) {
-    avcodec_parameters_free(&p->par);
-    free(p);
-  }
-}
-
-/* True when a decoder made for a would also decode b. */
-static bool params_same(const AVCodecParameters *a,
-                        const AVCodecParameters *b) {
-  if (a->codec_id != b->codec_id || a->codec_tag != b->codec_tag ||
-      a->extradata_size != b->extradata_size ||
-      (a->extradata_size &&
-       memcmp(a->extradata, b->extradata, (size_t)a->extradata_size)))
-    return false;
-  /* Raw video carries its layout only in the parameters. */
-  return a->codec_id != AV_CODEC_ID_RAWVIDEO ||
-         (a->format == b->format && a->width == b->width &&
-          a->height == b->height);
-}
 
 static bool has_suffix(const char *s, const char *const *exts) {
   const char *dot = strrchr(s, '.');
@@ -323,62 +269,24 @@ static const AVInputFormat *input_setup(ff_src_t *c, AVDictionary **o) {
   return NULL;
 }
 
-static int open_decoder(ff_src_t *c, const AVCodec *codec, cn_err_t *err) {
+static int open_decoder(ff_src_t *c, cn_err_t *err) {
   AVStream *st = c->fmt->streams[c->stream];
-  c->dec = avcodec_alloc_context3(codec);
-  if (!c->dec)
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", c->uri);
-  int ret = avcodec_parameters_to_context(c->dec, st->codecpar);
-  c->dec->pkt_timebase = st->time_base;
-  c->dec->log_level_offset = QUIET_CODEC_LOG;
-  c->dec->thread_count = 0;
-  /* Slice threads only. Frame threading holds thread_count pictures back
-   * (wrong for anything paced or live) and would pay only for offline
-   * runs, where inference, not decoding, is the bottleneck; its buffer
-   * hand-offs also use atomics that ThreadSanitizer cannot see. */
-  c->dec->thread_type = FF_THREAD_SLICE;
-  if (c->live)
-    c->dec->flags |= AV_CODEC_FLAG_LOW_DELAY;
-  /* Let H.264 finish a picture when its last macroblock is decoded, not
-   * at the end of each packet: some RTSP servers (GStreamer's payloader
-   * with sliced encoders) repeat SPS/PPS before every slice, so the
-   * parser hands over one slice per packet; without this each slice
-   * would be shown as a picture with the rest concealed. Whole pictures
-   * still come out as soon as their last slice is in. */
-  c->dec->flags2 |= AV_CODEC_FLAG2_CHUNKS;
-  /* RTSP hands over a sliced H.264 picture one slice per packet when its
-   * slices were fragmented (FU-A); without CHUNKS the decoder takes each
-   * packet for a whole picture and conceals the rest of it. */
-  if (c->live)
-    c->dec->flags2 |= AV_CODEC_FLAG2_CHUNKS;
-  if (ret >= 0)
-    ret = avcodec_open2(c->dec, codec, NULL);
-  if (ret < 0) {
-    avcodec_free_context(&c->dec);
-    return cn_err_set(err, CN_ECODEC, "%s: cannot open %s decoder", c->uri,
-                      codec->name);
-  }
+  int rc = cn_av_open_decoder(&c->dec, st->codecpar, st->time_base, c->live, 0,
+                              true, c->uri, err);
   c->draining = false;
-  return 0;
+  return rc;
 }
 
 /* Keeps the current parameters when they still fit (a directory of
  * same-type images), so the develop decoder is not rebuilt per image. */
 static int update_params(ff_src_t *c, const AVCodecParameters *par,
                          cn_err_t *err) {
-  if (c->params && params_same(c->params->par, par))
+  if (c->params && cn_avpar_same(c->params->par, par))
     return 0;
-  ff_params_t *p = calloc(1, sizeof *p);
-  if (p)
-    p->par = avcodec_parameters_alloc();
-  if (!p || !p->par || avcodec_parameters_copy(p->par, par) < 0) {
-    if (p)
-      avcodec_parameters_free(&p->par);
-    free(p);
+  cn_avpar_t *p = cn_avpar_new(par);
+  if (!p)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", c->uri);
-  }
-  atomic_init(&p->refs, 1);
-  params_unref(&c->params);
+  cn_avpar_unref(&c->params);
   c->params = p;
   return 0;
 }
@@ -408,7 +316,7 @@ static int find_stream_info(ff_src_t *c) {
   unsigned n = c->fmt->nb_streams;
   AVDictionary **o = n ? calloc(n, sizeof *o) : NULL;
   for (unsigned i = 0; o && i < n; i++) {
-    av_dict_set_int(&o[i], "log_level_offset", QUIET_CODEC_LOG, 0);
+    av_dict_set_int(&o[i], "log_level_offset", CN_AV_QUIET_LOG, 0);
     av_dict_set(&o[i], "flags2", "+chunks", 0);
   }
   arm_deadline(c);
@@ -498,8 +406,8 @@ static int open_input(ff_src_t *c, const char *url, bool probe, cn_err_t *err) {
       c->kind == FF_IMAGE || c->kind == FF_SEQUENCE || c->kind == FF_DIR;
   if (images || (desc && (desc->props & AV_CODEC_PROP_INTRA_ONLY)))
     return update_params(c, st->codecpar, err);
-  params_unref(&c->params);
-  return open_decoder(c, codec, err);
+  cn_avpar_unref(&c->params);
+  return open_decoder(c, err);
 }
 
 static int cmp_names(const void *a, const void *b) {
@@ -583,12 +491,11 @@ static void ff_close(void *ctx) {
   ff_src_t *c = ctx;
   avcodec_free_context(&c->dec);
   avformat_close_input(&c->fmt);
-  params_unref(&c->params);
-  /* Deferred by FFmpeg until frames still holding copies are back. */
-  av_buffer_pool_uninit(&c->copy_pool);
-  c->copy_size = 0;
+  cn_avpar_unref(&c->params);
+  cn_avcopy_fini(&c->copy);
   c->dev_fd = -1;
   c->draining = false;
+  c->pts0 = AV_NOPTS_VALUE;
   if (c->pkt)
     av_packet_unref(c->pkt);
   if (c->scratch)
@@ -778,7 +685,16 @@ static int64_t capture_stamp(ff_src_t *c, int64_t ts, int64_t arrival) {
 static double pts_seconds(ff_src_t *c, int64_t ts) {
   if (c->kind == FF_DIR)
     return c->file_index / c->image_fps;
-  return ts == AV_NOPTS_VALUE ? NAN : (double)ts * av_q2d(c->tb);
+  if (ts == AV_NOPTS_VALUE)
+    return NAN;
+  /* Network streams: from the first picture received, as the RTSP
+   * client of src_rtsp_gst.c counts (FFmpeg's origin is the RTP stream's
+   * start, which a client joining late never saw). */
+  if (c->kind == FF_NETWORK && c->pts0 == AV_NOPTS_VALUE)
+    c->pts0 = ts;
+  if (c->kind == FF_NETWORK)
+    ts -= c->pts0;
+  return (double)ts * av_q2d(c->tb);
 }
 
 /* Device packets point into the driver's mmap()ed buffers, which vanish
@@ -786,32 +702,21 @@ static double pts_seconds(ff_src_t *c, int64_t ts) {
  * into a buffer pool of our own (reused, so nothing is allocated per
  * frame) and give the driver its buffer back at once. */
 static int detach_packet(ff_src_t *c, AVPacket *pkt, cn_err_t *err) {
-  size_t need = (size_t)pkt->size + AV_INPUT_BUFFER_PADDING_SIZE;
-  if (need > c->copy_size) {
-    av_buffer_pool_uninit(&c->copy_pool);
-    c->copy_size = need + need / 4; /* MJPEG sizes vary frame to frame */
-    c->copy_pool = av_buffer_pool_init(c->copy_size, NULL);
-  }
-  AVBufferRef *b = c->copy_pool ? av_buffer_pool_get(c->copy_pool) : NULL;
-  if (!b) {
-    c->copy_size = 0;
+  if (cn_avcopy_packet(&c->copy, pkt, pkt->data, pkt->size))
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", c->uri);
-  }
-  memcpy(b->data, pkt->data, (size_t)pkt->size);
-  memset(b->data + pkt->size, 0, AV_INPUT_BUFFER_PADDING_SIZE);
-  av_buffer_unref(&pkt->buf);
-  pkt->buf = b;
-  pkt->data = b->data;
   return 0;
 }
 
 /* Intra-only: the frame keeps the newest packet, still compressed. */
-static int read_compressed(ff_src_t *c, cn_frame_t *f, ff_priv_t *p,
+static int read_compressed(ff_src_t *c, cn_frame_t *f, cn_avpriv_t *p,
                            cn_err_t *err) {
+  int64_t t_rx = cn_trace_on(c->env->trace) ? cn_clock_now() : 0;
   int rc = next_packet(c, p->pkt, true, err);
   if (rc)
     return rc;
   int64_t arrival = cn_clock_now();
+  cn_trace_span(c->env->trace, CN_TR_RECEIVE, c->env->opts->index,
+                c->env->next_seq, t_rx, arrival);
   /* The v4l2 demuxer queues up to 256 driver buffers: take them all and
    * keep the newest, so a slow consumer never sees old frames. */
   while (c->dev_fd >= 0 && next_packet(c, c->pkt, false, NULL) == 0) {
@@ -821,7 +726,7 @@ static int read_compressed(ff_src_t *c, cn_frame_t *f, ff_priv_t *p,
   }
   if (c->kind == FF_DEVICE && (rc = detach_packet(c, p->pkt, err)))
     return rc;
-  p->params = params_ref(c->params);
+  p->params = cn_avpar_ref(c->params);
   int64_t ts = p->pkt->pts != AV_NOPTS_VALUE ? p->pkt->pts : p->pkt->dts;
   f->pts = pts_seconds(c, ts);
   f->t_capture = capture_stamp(c, ts, arrival);
@@ -843,7 +748,11 @@ static int decode_next(ff_src_t *c, AVFrame *out, bool block, cn_err_t *err) {
       return cn_err_set(err, CN_EAGAIN, "%s: %s picture failed to decode",
                         c->uri, c->dec->codec->name);
     }
+    int64_t t_rx = cn_trace_on(c->env->trace) ? cn_clock_now() : 0;
     int rc = next_packet(c, c->pkt, block, err);
+    if (rc == 0)
+      cn_trace_span(c->env->trace, CN_TR_RECEIVE, c->env->opts->index,
+                    c->env->next_seq, t_rx, cn_clock_now());
     if (rc == CN_EOF && c->kind != FF_DEVICE) {
       /* Pictures still inside the decoder (B-frames, frame threads). */
       avcodec_send_packet(c->dec, NULL);
@@ -864,7 +773,7 @@ static int decode_next(ff_src_t *c, AVFrame *out, bool block, cn_err_t *err) {
 }
 
 /* Inter-coded: every packet is decoded; the frame gets the picture. */
-static int read_decoded(ff_src_t *c, cn_frame_t *f, ff_priv_t *p,
+static int read_decoded(ff_src_t *c, cn_frame_t *f, cn_avpriv_t *p,
                         cn_err_t *err) {
   int rc = decode_next(c, p->frame, true, err);
   if (rc)
@@ -878,6 +787,9 @@ static int read_decoded(ff_src_t *c, cn_frame_t *f, ff_priv_t *p,
   f->pts = pts_seconds(c, ts);
   f->t_capture = capture_stamp(c, ts, c->arrival);
   f->t_decode = cn_clock_now();
+  /* From the last packet in to the picture out. */
+  cn_trace_span(c->env->trace, CN_TR_DECODE, c->env->opts->index,
+                c->env->next_seq, c->arrival, f->t_decode);
   return 0;
 }
 
@@ -891,161 +803,26 @@ static int ff_read(void *ctx, cn_frame_t *f, cn_err_t *err) {
 
 /* ---- developing ------------------------------------------------------ */
 
-static int develop_decode(ff_src_t *c, ff_priv_t *p, cn_err_t *err) {
-  if (c->dev_params != p->params) {
-    /* Parameters of a new stream (or the first): a matching decoder.
-     * Holding dev_params keeps the pointer unique while compared. */
-    avcodec_free_context(&c->dev_dec);
-    params_unref(&c->dev_params);
-    const AVCodecParameters *par = p->params->par;
-    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
-    c->dev_dec = codec ? avcodec_alloc_context3(codec) : NULL;
-    int ret = c->dev_dec ? avcodec_parameters_to_context(c->dev_dec, par)
-                         : AVERROR(ENOMEM);
-    if (ret >= 0) {
-      c->dev_dec->log_level_offset = QUIET_CODEC_LOG;
-      c->dev_dec->thread_count = 1; /* one picture in, one out */
-      ret = avcodec_open2(c->dev_dec, codec, NULL);
-    }
-    if (ret < 0) {
-      avcodec_free_context(&c->dev_dec);
-      return cn_err_set(err, CN_ECODEC, "%s: cannot open %s decoder", c->uri,
-                        avcodec_get_name(par->codec_id));
-    }
-    c->dev_params = params_ref(p->params);
-  }
-  int ret = avcodec_send_packet(c->dev_dec, p->pkt);
-  if (ret >= 0)
-    ret = avcodec_receive_frame(c->dev_dec, c->dev_frame);
-  if (ret < 0) {
-    /* Nothing may linger to come out with the next picture. */
-    avcodec_flush_buffers(c->dev_dec);
-    char text[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(ret == AVERROR(EAGAIN) ? AVERROR_INVALIDDATA : ret, text,
-                sizeof text);
-    return cn_err_set(err, CN_EFORMAT, "%s: %s picture failed to decode: %s",
-                      c->uri, c->dev_dec->codec->name, text);
-  }
-  return 0;
-}
-
-/* JPEG-range formats are deprecated in swscale: use the plain format
- * and say the range instead. */
-static enum AVPixelFormat plain_format(enum AVPixelFormat fmt, bool *full) {
-  switch (fmt) {
-  case AV_PIX_FMT_YUVJ420P:
-    *full = true;
-    return AV_PIX_FMT_YUV420P;
-  case AV_PIX_FMT_YUVJ422P:
-    *full = true;
-    return AV_PIX_FMT_YUV422P;
-  case AV_PIX_FMT_YUVJ444P:
-    *full = true;
-    return AV_PIX_FMT_YUV444P;
-  case AV_PIX_FMT_YUVJ440P:
-    *full = true;
-    return AV_PIX_FMT_YUV440P;
-  case AV_PIX_FMT_YUVJ411P:
-    *full = true;
-    return AV_PIX_FMT_YUV411P;
-  default:
-    return fmt;
-  }
-}
-
-static int convert(ff_src_t *c, const AVFrame *pic, cn_frame_t *f,
-                   cn_err_t *err) {
-  int w = pic->width, h = pic->height;
-  int ow = c->out_w, oh = c->out_h;
-  if (w <= 0 || h <= 0 || !pic->data[0])
-    return cn_err_set(err, CN_EFORMAT, "%s: empty picture", c->uri);
-  if (ow <= 0 && oh <= 0) {
-    ow = w;
-    oh = h;
-  } else if (ow <= 0) {
-    ow = (int)((int64_t)w * oh / h);
-  } else if (oh <= 0) {
-    oh = (int)((int64_t)h * ow / w);
-  }
-  bool full = pic->color_range == AVCOL_RANGE_JPEG;
-  enum AVPixelFormat fmt = plain_format(pic->format, &full);
-  int key[5] = {w, h, fmt, ow, oh};
-  if (!c->sws || memcmp(key, c->sws_key, sizeof key)) {
-    sws_freeContext(c->sws);
-    c->sws = sws_getContext(w, h, fmt, ow, oh, AV_PIX_FMT_BGR24, SWS_BILINEAR,
-                            NULL, NULL, NULL);
-    if (!c->sws)
-      return cn_err_set(err, CN_EUNSUPPORTED,
-                        "%s: cannot convert %s %dx%d to BGR24 %dx%d", c->uri,
-                        av_get_pix_fmt_name(fmt), w, h, ow, oh);
-    memcpy(c->sws_key, key, sizeof key);
-    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
-    if (d && !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3) {
-      const int *coef = sws_getCoefficients(pic->colorspace);
-      sws_setColorspaceDetails(c->sws, coef, full, coef, 1, 0, 1 << 16,
-                               1 << 16);
-    }
-  }
-  int rc = cn_frame_alloc_pixels(f, ow, oh, CN_PIX_BGR24, err);
-  if (rc)
-    return rc;
-  uint8_t *dst[4] = {f->data, NULL, NULL, NULL};
-  int dst_stride[4] = {f->stride, 0, 0, 0};
-  sws_scale(c->sws, (const uint8_t *const *)pic->data, pic->linesize, 0, h, dst,
-            dst_stride);
-  return 0;
-}
-
 static int ff_develop(void *ctx, cn_frame_t *f, cn_err_t *err) {
   ff_src_t *c = ctx;
-  ff_priv_t *p = f->priv;
-  if (!p->params)
-    return convert(c, p->frame, f, err);
-  int rc = develop_decode(c, p, err);
-  if (rc == 0)
-    rc = convert(c, c->dev_frame, f, err);
-  av_frame_unref(c->dev_frame);
-  return rc;
+  return cn_avdev_develop(&c->dev, f, err);
 }
 
 /* ---- lifetime -------------------------------------------------------- */
 
 static int ff_priv_init(void *ctx, cn_frame_t *f, cn_err_t *err) {
   ff_src_t *c = ctx;
-  ff_priv_t *p = calloc(1, sizeof *p);
-  if (p) {
-    p->frame = av_frame_alloc();
-    p->pkt = av_packet_alloc();
-  }
-  if (!p || !p->frame || !p->pkt) {
-    if (p) {
-      av_frame_free(&p->frame);
-      av_packet_free(&p->pkt);
-    }
-    free(p);
-    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", c->uri);
-  }
-  f->priv = p;
-  return 0;
+  return cn_avpriv_init(c->uri, f, err);
 }
 
 static void ff_priv_reset(void *ctx, cn_frame_t *f) {
   (void)ctx;
-  ff_priv_t *p = f->priv;
-  av_frame_unref(p->frame);
-  av_packet_unref(p->pkt);
-  params_unref(&p->params);
+  cn_avpriv_reset(f);
 }
 
 static void ff_priv_free(void *ctx, cn_frame_t *f) {
-  ff_priv_t *p = f->priv;
-  if (!p)
-    return;
-  ff_priv_reset(ctx, f);
-  av_frame_free(&p->frame);
-  av_packet_free(&p->pkt);
-  free(p);
-  f->priv = NULL;
+  (void)ctx;
+  cn_avpriv_free(f);
 }
 
 static void ff_destroy(void *ctx) {
@@ -1055,10 +832,7 @@ static void ff_destroy(void *ctx) {
   ff_close(c);
   av_packet_free(&c->pkt);
   av_frame_free(&c->scratch);
-  avcodec_free_context(&c->dev_dec);
-  params_unref(&c->dev_params);
-  av_frame_free(&c->dev_frame);
-  sws_freeContext(c->sws);
+  cn_avdev_fini(&c->dev);
   free(c->uri);
   free(c);
 }
@@ -1100,14 +874,12 @@ static int ff_create(cn_source_env_t *env, void **ctx, cn_err_t *err) {
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", opts->uri);
   c->env = env;
   c->uri = strdup(opts->uri);
-  c->out_w = opts->width;
-  c->out_h = opts->height;
   c->image_fps = opts->fps > 0 ? opts->fps : 25.0;
   c->dev_fd = -1;
   c->pkt = av_packet_alloc();
   c->scratch = av_frame_alloc();
-  c->dev_frame = av_frame_alloc();
-  if (!c->uri || !c->pkt || !c->scratch || !c->dev_frame) {
+  if (!c->uri || !c->pkt || !c->scratch ||
+      cn_avdev_init(&c->dev, c->uri, opts->width, opts->height)) {
     ff_destroy(c);
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", opts->uri);
   }

@@ -31,6 +31,7 @@ struct cn_stage {
   float **outputs;
   int noutputs;
   cn_result_t result;
+  cn_trace_ring_t *trace;
 };
 
 static bool ends_with(const char *s, const char *tail) {
@@ -59,6 +60,10 @@ void cn_stage_opts_default(cn_stage_opts_t *o) {
   o->nms = -1.0f;
 }
 
+#define CN__STAGE_SHAPES 8
+
+/* Open input dimensions come from --input-shape, then --size (the
+ * spatial ones), then the file's own default (camnet/model.h). */
 static int load_model(const cn_stage_opts_t *o, cn_stage_model_t *m,
                       cn_err_t *err) {
   cn_model_opts_t mo;
@@ -66,7 +71,32 @@ static int load_model(const cn_stage_opts_t *o, cn_stage_model_t *m,
   mo.backend = o->backend;
   mo.threads = o->threads;
   mo.weights = o->weights;
+  mo.log = o->log;
+  cn_input_shape_t shapes[CN__STAGE_SHAPES];
+  if (o->ninput_shapes > CN__STAGE_SHAPES)
+    return cn_err_set(err, CN_EINVAL, "option --input-shape: at most %d",
+                      CN__STAGE_SHAPES);
+  for (int i = 0; i < o->ninput_shapes; i++) {
+    cn_err_t e = {0};
+    if (cn_input_shape_parse(o->input_shapes[i], &shapes[i], &e))
+      return cn_err_set(err, CN_EINVAL, "option --input-shape: %s", e.msg);
+  }
+  mo.input_shapes = shapes;
+  mo.ninput_shapes = o->ninput_shapes;
+  char tail;
+  if (o->size && sscanf(o->size, "%dx%d%c", &mo.width, &mo.height, &tail) != 2)
+    mo.width = mo.height = 0; /* refused with its message in setup_preproc */
   return cn_model_load(&m->model, o->model, &mo, err);
+}
+
+/* Labels from the file's "names" metadata when none were given. */
+static int meta_labels(cn_stage_model_t *m, cn_err_t *err) {
+  const char *names = cn_model_find_metadata(m->model, "names");
+  if (!names || m->labels)
+    return 0;
+  char what[300];
+  snprintf(what, sizeof what, "%.200s: metadata 'names'", m->name);
+  return cn_labels_from_dict(names, what, &m->labels, err);
 }
 
 /* Copies of the strings the decoder options keep. */
@@ -196,6 +226,8 @@ int cn_stage_model_open(const cn_stage_opts_t *o, cn_stage_model_t **out,
   if (!rc && o->labels)
     rc = cn_labels_load(o->labels, &m->labels, err);
   if (!rc)
+    rc = meta_labels(m, err);
+  if (!rc)
     rc = setup_decoder(o, m, err);
   if (!rc)
     rc = setup_preproc(o, m, err);
@@ -294,18 +326,37 @@ void cn_stage_destroy(cn_stage_t *s) {
   free(s);
 }
 
+void cn__stage_set_trace(cn_stage_t *s, cn_trace_ring_t *ring) {
+  s->trace = ring;
+}
+
+static void trace_run(cn_stage_t *s, const cn_frame_t *f, int64_t t_pre,
+                      int64_t t_net) {
+  cn_trace_ring_t *r = s->trace;
+  cn_trace_span(r, CN_TR_FLOW, f->source, f->seq, f->t_decode,
+                f->t_infer_begin);
+  cn_trace_span(r, CN_TR_PREPROCESS, f->source, f->seq, f->t_infer_begin,
+                t_pre);
+  cn_trace_span(r, CN_TR_INFERENCE, f->source, f->seq, t_pre, t_net);
+  cn_trace_span(r, CN_TR_OUTDECODE, f->source, f->seq, t_net, f->t_infer_end);
+}
+
 int cn_stage_run(cn_stage_t *s, cn_frame_t *f, const cn_result_t **res,
                  cn_err_t *err) {
   cn_xform_t xf;
   f->t_infer_begin = cn_clock_now();
   int rc = cn_preproc_run(s->pre, f, s->input, &xf, err);
+  int64_t t_pre = cn_trace_on(s->trace) ? cn_clock_now() : 0;
   const float *ins[1] = {s->input};
   if (!rc)
     rc = cn_model_run(s->m->model, ins, s->outputs, err);
+  int64_t t_net = cn_trace_on(s->trace) ? cn_clock_now() : 0;
   if (!rc)
     rc = cn_decoder_run(s->dec, (const float *const *)s->outputs, &xf,
                         &s->result, err);
   f->t_infer_end = cn_clock_now();
+  if (cn_trace_on(s->trace))
+    trace_run(s, f, t_pre, t_net);
   *res = rc ? NULL : &s->result;
   return rc;
 }

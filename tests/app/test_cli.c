@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
@@ -161,7 +162,11 @@ static void test_sigterm_during_a_hanging_connect(void **state) {
   snprintf(uri, sizeof uri, "rtsp://127.0.0.1:%d/cam", ntohs(a.sin_port));
   char *argv[] = {bin, "--timeout", "30000", "--headless", uri, NULL};
   pid_t pid = cn_test_spawn(argv, log);
-  cn_test_sleep_ms(1500); /* well into the connect */
+  /* Once its connection waits in the backlog camnet is in the connect,
+   * however long a loaded machine took to start it. */
+  struct pollfd pfd = {.fd = fd, .events = POLLIN};
+  assert_int_equal(poll(&pfd, 1, 60000), 1);
+  cn_test_sleep_ms(300);
   double t0 = cn_test_now();
   int st = cn_test_stop(pid, SIGTERM);
   double took = cn_test_now() - t0;

@@ -22,8 +22,9 @@ static void test_put_replaces_and_counts(void **state) {
   cn_slot_t *slot = cn_slot_create();
   cn_frame_t *got = NULL;
   assert_int_equal(cn_slot_take(slot, 0, 0, &got), CN_ETIMEDOUT);
+  /* Each put after the first drops the one before it, and says which. */
   for (uint64_t s = 1; s <= 5; s++)
-    cn_slot_put(slot, make(pool, s));
+    assert_int_equal(cn_slot_put(slot, make(pool, s)), s - 1);
   /* Only the newest is there; the four before it were dropped. */
   assert_int_equal(cn_pool_allocated(pool), 2);
   assert_int_equal(cn_slot_take(slot, 0, 0, &got), 0);

@@ -434,6 +434,7 @@ static void expect_open_error(const char *uri, int timeout_ms, int code,
   cn_source_opts_t o;
   cn_source_opts_default(&o);
   o.uri = uri;
+  o.rtsp_via = "ffmpeg"; /* this file tests the FFmpeg backend */
   if (timeout_ms)
     o.timeout_ms = timeout_ms;
   cn_source_t *src = NULL;

@@ -5,6 +5,7 @@
  * back without a hang, a crash or a leak. */
 #include "harness.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,8 +120,9 @@ static long server_last_pushed(const server_t *s) {
   return last;
 }
 
-static cn_source_t *source_open(const server_t *s, const char *transport,
-                                int timeout_ms, int reconnect) {
+static cn_source_t *source_open_via(const server_t *s, const char *transport,
+                                    int timeout_ms, int reconnect,
+                                    const char *via) {
   char uri[128];
   snprintf(uri, sizeof uri, "rtsp://127.0.0.1:%d/cam", s->port);
   cn_source_opts_t o;
@@ -129,6 +131,7 @@ static cn_source_t *source_open(const server_t *s, const char *transport,
   o.transport = transport;
   o.timeout_ms = timeout_ms ? timeout_ms : 3000;
   o.reconnect = reconnect;
+  o.rtsp_via = via;
   cn_source_t *src = NULL;
   cn_err_t err = {0};
   assert_int_equal(cn_source_create(&o, &src, &err), 0);
@@ -137,6 +140,12 @@ static cn_source_t *source_open(const server_t *s, const char *transport,
     fprintf(stderr, "start failed: %s\n", err.msg);
   assert_int_equal(rc, 0);
   return src;
+}
+
+/* The default RTSP client (rtsp_via NULL). */
+static cn_source_t *source_open(const server_t *s, const char *transport,
+                                int timeout_ms, int reconnect) {
+  return source_open_via(s, transport, timeout_ms, reconnect, NULL);
 }
 
 /* Takes the next frame and reads its pattern number; -1 if unreadable. */
@@ -187,13 +196,37 @@ static bool wait_online(cn_source_t *src, bool want, int timeout_ms,
   return false;
 }
 
-static void check_frames(void **state, const char *transport, const char *codec,
-                         int slices) {
+/* pts is the same on both clients: seconds of RTP time from the first
+ * picture received, so the first is near 0 and, for a 30 fps server, the
+ * n-th picture after it is about n/30 later (numbers tell n). The server
+ * stamps frames on push, so its RTP times carry the pusher's jitter
+ * (tens of ms on a loaded machine): the bound is generous, yet wrong
+ * units, arrival times or an unreset origin would break it. */
+static void check_pts(cn_source_t *src, uint64_t *seq) {
+  cn_frame_t *f = NULL;
+  int64_t n0 = take_number(src, seq, &f);
+  double pts0 = f->pts;
+  cn_frame_unref(&f);
+  if (!(pts0 >= 0 && pts0 < 1.0))
+    fail_msg("first picture's pts %.3f s, not near 0", pts0);
+  for (int i = 0; i < 10; i++) {
+    int64_t n = take_number(src, seq, &f);
+    double want = pts0 + (double)(n - n0) / FPS, pts = f->pts;
+    cn_frame_unref(&f);
+    if (!(fabs(pts - want) < 0.25))
+      fail_msg("picture %lld: pts %.4f s, expected %.4f (from picture %lld)",
+               (long long)n, pts, want, (long long)n0);
+  }
+}
+
+static void check_frames_via(void **state, const char *transport,
+                             const char *codec, int slices, const char *via) {
   fixture_t *fx = fixture(state);
   server_t s = {0};
   server_start_slices(fx, &s, codec, slices);
-  cn_source_t *src = source_open(&s, transport, 0, -1);
+  cn_source_t *src = source_open_via(&s, transport, 0, -1, via);
   uint64_t seq = 0;
+  check_pts(src, &seq);
   int64_t last = take_increasing(src, &seq, 30);
   /* The numbers are the server's: never beyond what it pushed. */
   assert_true(last <= server_last_pushed(&s));
@@ -203,7 +236,8 @@ static void check_frames(void **state, const char *transport, const char *codec,
   assert_int_equal(st.width, 320);
   assert_int_equal(st.height, 240);
   assert_true(strstr(st.codec, codec) != NULL ||
-              (strcmp(codec, "mjpeg") == 0 && strstr(st.codec, "jpeg")));
+              (strcmp(codec, "mjpeg") == 0 && strstr(st.codec, "jpeg")) ||
+              (strcmp(codec, "h265") == 0 && strstr(st.codec, "hevc")));
   assert_true(st.captured >= 30);
   assert_true(st.cpu_ns > 0);
   cn_source_destroy(src);
@@ -212,6 +246,22 @@ static void check_frames(void **state, const char *transport, const char *codec,
   int status = server_stop(&s, SIGTERM);
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void check_frames(void **state, const char *transport, const char *codec,
+                         int slices) {
+  check_frames_via(state, transport, codec, slices, NULL);
+}
+
+/* --rtsp-via ffmpeg: libavformat's client, kept selectable. */
+static void test_ffmpeg_client_frames_in_order(void **state) {
+  check_frames_via(state, "tcp", "h264", 1, "ffmpeg");
+}
+
+/* H.265 on the GStreamer client, which starts at a key frame (FFmpeg's,
+ * the default, hands out pictures decoded from before the first one). */
+static void test_h265_frames_in_order(void **state) {
+  check_frames_via(state, "tcp", "h265", 1, "gst");
 }
 
 static void test_tcp_frames_in_order(void **state) {
@@ -548,6 +598,9 @@ int main(void) {
       cmocka_unit_test_teardown(test_tcp_frames_in_order, test_teardown),
       cmocka_unit_test_teardown(test_udp_frames_in_order, test_teardown),
       cmocka_unit_test_teardown(test_rtp_jpeg_frames_in_order, test_teardown),
+      cmocka_unit_test_teardown(test_h265_frames_in_order, test_teardown),
+      cmocka_unit_test_teardown(test_ffmpeg_client_frames_in_order,
+                                test_teardown),
       cmocka_unit_test_teardown(test_multislice_h264_frames_whole,
                                 test_teardown),
       cmocka_unit_test_teardown(test_slow_consumer_drops, test_teardown),

@@ -108,6 +108,8 @@ typedef struct cn__dnnl {
   void *scratch; /* shared by every step: they run one at a time */
   size_t scratch_size;
 
+  cn_engine_step_t *info; /* per step, for profiles (profile.c) */
+
   /* counters for describe() and the tests */
   int n_ref_nodes, n_reorders_in_graph, n_inplace_sum, n_inplace_concat;
   int n_copy_concat;
@@ -133,6 +135,10 @@ void cn__dnnl_md_plain(dnnl_memory_desc_t *md, int ndim, const int64_t *dims);
 int cn__dnnl_load_weights(cn__dnnl_t *s, cn_err_t *err);
 int cn__dnnl_lower_node(cn__dnnl_t *s, int node, cn_err_t *err);
 int cn__dnnl_lower_outputs(cn__dnnl_t *s, cn_err_t *err);
+
+/* profile.c: fills s->info (names, reference flags, estimated cost) once
+ * the steps exist; returns 0 or CN_ENOMEM. */
+int cn__dnnl_profile_init(cn__dnnl_t *s, cn_err_t *err);
 
 /* exec.c: counters and the step list (tests, debugging). */
 void cn__dnnl_describe(const void *state, FILE *f);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "camnet/clock.h"
 #include "engine/dnnl/dnnl_internal.h"
 
 #define ARENA_ALIGN 64
@@ -47,6 +48,7 @@ static void dnnl_destroy(void *state) {
     if (s->vals[i].mem)
       dnnl_memory_destroy(s->vals[i].mem);
   free(s->steps);
+  free(s->info);
   free(s->vals);
   free(s->stores);
   free(s->tval);
@@ -290,6 +292,8 @@ static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts,
         cn__dnnl_load_weights(s, err); /* before bind: args take the memories */
   if (rc == 0)
     rc = bind(s, err);
+  if (rc == 0)
+    rc = cn__dnnl_profile_init(s, err);
 out:
   if (s->threads)
     omp_set_num_threads(saved_threads);
@@ -301,8 +305,37 @@ out:
   return 0;
 }
 
-static int dnnl_run(void *state, const float *const *inputs,
-                    float *const *outputs, cn_err_t *err) {
+/* One step; the caller has set the caller's buffer addresses. */
+static int run_step(cn__dnnl_t *s, int k, cn_err_t *err) {
+  cn__dstep_t *st = &s->steps[k];
+  if (st->kind == CN__STEP_PRIM) {
+    dnnl_status_t e = dnnl_primitive_execute(
+        st->prim, s->strm, st->nargs + (st->scratch_size ? 1 : 0), st->args);
+    if (e != dnnl_success)
+      return cn_err_set(err, CN_EINTERNAL,
+                        "dnnl: step %d (%s, node %d) failed (status %d)", k,
+                        st->what, st->node, e);
+    return 0;
+  }
+  dnnl_stream_wait(s->strm);
+  for (int a = 0; a < st->nin; a++) {
+    void *h = NULL;
+    if (st->in_vals[a] >= 0)
+      dnnl_memory_get_data_handle(s->vals[st->in_vals[a]].mem, &h);
+    st->inp[a] = h;
+  }
+  for (int a = 0; a < st->nout; a++) {
+    void *h = NULL;
+    dnnl_memory_get_data_handle(s->vals[st->out_vals[a]].mem, &h);
+    st->outp[a] = h;
+  }
+  return cn_ref_node_run(s->g, st->node, st->inp, st->outp, s->scratch, err);
+}
+
+/* step_ns: NULL, or per step ns added (the CPU stream runs each primitive
+ * to completion inside execute, so a clock around it times the step). */
+static int run_all(void *state, const float *const *inputs,
+                   float *const *outputs, int64_t *step_ns, cn_err_t *err) {
   cn__dnnl_t *s = state;
   int saved_threads = 0;
   if (s->threads) {
@@ -318,34 +351,28 @@ static int dnnl_run(void *state, const float *const *inputs,
   }
   int rc = 0;
   for (int k = 0; k < s->nsteps && rc == 0; k++) {
-    cn__dstep_t *st = &s->steps[k];
-    if (st->kind == CN__STEP_PRIM) {
-      dnnl_status_t e = dnnl_primitive_execute(
-          st->prim, s->strm, st->nargs + (st->scratch_size ? 1 : 0), st->args);
-      if (e != dnnl_success)
-        rc = cn_err_set(err, CN_EINTERNAL,
-                        "dnnl: step %d (%s, node %d) failed (status %d)", k,
-                        st->what, st->node, e);
-      continue;
+    int64_t t0 = step_ns ? cn_clock_now() : 0;
+    rc = run_step(s, k, err);
+    if (step_ns) {
+      dnnl_stream_wait(s->strm);
+      step_ns[k] += cn_clock_now() - t0;
     }
-    dnnl_stream_wait(s->strm);
-    for (int a = 0; a < st->nin; a++) {
-      void *h = NULL;
-      if (st->in_vals[a] >= 0)
-        dnnl_memory_get_data_handle(s->vals[st->in_vals[a]].mem, &h);
-      st->inp[a] = h;
-    }
-    for (int a = 0; a < st->nout; a++) {
-      void *h = NULL;
-      dnnl_memory_get_data_handle(s->vals[st->out_vals[a]].mem, &h);
-      st->outp[a] = h;
-    }
-    rc = cn_ref_node_run(s->g, st->node, st->inp, st->outp, s->scratch, err);
   }
   dnnl_stream_wait(s->strm);
   if (s->threads)
     omp_set_num_threads(saved_threads);
   return rc;
+}
+
+static int dnnl_run(void *state, const float *const *inputs,
+                    float *const *outputs, cn_err_t *err) {
+  return run_all(state, inputs, outputs, NULL, err);
+}
+
+static int dnnl_steps(void *state, const cn_engine_step_t **steps) {
+  cn__dnnl_t *s = state;
+  *steps = s->info;
+  return s->nsteps;
 }
 
 /* "acdb", "aBcd16b": the physical order of a blocked descriptor. */
@@ -415,4 +442,6 @@ const cn_engine_ops_t cn_engine_dnnl = {
     .prepare = dnnl_prepare,
     .run = dnnl_run,
     .destroy = dnnl_destroy,
+    .steps = dnnl_steps,
+    .run_timed = run_all,
 };

@@ -377,7 +377,9 @@ static int act_seq(cn_act_t k, float alpha, float beta, elt_seq_t *q) {
     elt_set(q, 1, dnnl_eltwise_clip, 0.f, 1.f);
     break;
   case CN_ACT_ELU:
-    elt_set(q, 0, dnnl_eltwise_elu, alpha, 0.f);
+  case CN_ACT_SWISH: /* x * sigmoid(alpha * x) */
+    elt_set(q, 0, k == CN_ACT_ELU ? dnnl_eltwise_elu : dnnl_eltwise_swish,
+            alpha, 0.f);
     break;
   case CN_ACT_SELU: /* gamma * elu(alpha) */
     q->n = 2;
@@ -1399,6 +1401,11 @@ static int add_binary(cn__dnnl_t *s, int i, dnnl_alg_kind_t alg, int av,
   if (binary_pd(s, alg, amd, bmd, &ymd, &pd) != dnnl_success)
     return FALLBACK;
   binary_pick(s, alg, amd, &ymd, &pd, &bwant);
+  if (is_ref_pd(pd)) { /* no jit layout ([1,C,H,1]): camnet's plain loop,
+                          row by row, is still 10x faster than ref:any */
+    dnnl_primitive_desc_destroy(pd);
+    return FALLBACK;
+  }
   /* operands seen through a reshaped descriptor need their own value */
   int ids[3] = {DNNL_ARG_SRC_0, DNNL_ARG_SRC_1, DNNL_ARG_DST},
       vv[3] = {av, bv, yv};

@@ -313,7 +313,7 @@ int cn_graph_add_const(cn_graph_t *g, const char *name, cn_dtype_t dt, int ndim,
   if (id < 0)
     return id;
   cn_tensor_t *t = &g->tensors[id];
-  size_t bytes = (size_t)cn_tensor_numel(t) * (dt == CN_DT_I64 ? 8 : 4);
+  size_t bytes = (size_t)cn_tensor_numel(t) * cn_dtype_size(dt);
   t->data = arena_alloc(g, bytes, data == NULL);
   if (!t->data)
     return CN_ENOMEM;

@@ -2,11 +2,10 @@
  * file format it came from and of the backend that runs it.
  *
  * Shape of the IR
- * - Tensors are numbered 0..ntensors-1 and named. Every shape is static and
- *   logical row-major (NCHW for images); batch is fixed at load. Activations
- *   are float32. Constants (weights, biases) carry their data; int64 tensors
- *   exist only as constants during import (shape chains are folded there)
- *   and never reach a backend as node inputs.
+ * - Tensors are numbered and named. Shapes are static (open input sizes
+ *   are resolved at load), logical row-major (NCHW). Activations are
+ *   float32; constants carry their data. Integer and bool tensors exist
+ *   only as constants during import (ir/dtype.h), never as node inputs.
  * - Nodes are kept in topological order: a backend walks g->nodes[0..n) and
  *   every input of node i is a graph input, a constant, or an output of a
  *   node before i. Each node has typed parameters in a union selected by op.
@@ -36,6 +35,8 @@
  * block "CHANGES" at the end of this comment and kept source-compatible.
  *
  * CHANGES
+ * - added CN_DT_BOOL and ir/dtype.h, cn_tensor_t.dim_syms (open input
+ *   dimensions) and cn_graph_t.meta (the file's metadata pairs).
  * - added cn_graph_infer_node() and cn_graph_fold_node() for importers that
  *   need shapes and constant values while they build.
  * - added CN_OP_REDUCE (cn_reduce_params_t) at the end of cn_op_t; backends
@@ -55,9 +56,8 @@
 
 #include "camnet/error.h"
 
+#include "engine/ir/dtype.h"
 #include "engine/ir/ops.h"
-
-typedef enum cn_dtype { CN_DT_F32 = 0, CN_DT_I64 = 1 } cn_dtype_t;
 
 enum {
   CN_TENSOR_INPUT = 1u,  /* a graph input */
@@ -70,7 +70,9 @@ typedef struct cn_tensor {
   cn_dtype_t dtype;
   int ndim;
   int64_t dims[CN_MAX_DIMS];
-  void *data;     /* constants only: row-major, arena-owned */
+  void *data; /* constants only: row-major, arena-owned */
+  /* Inputs: the file's symbol of each open dimension, else NULL. */
+  const char **dim_syms;
   unsigned flags; /* CN_TENSOR_* */
   int producer;   /* node index; -1 for inputs and constants (finalize) */
   int nuses;      /* how many node input slots read it (finalize) */
@@ -91,8 +93,10 @@ typedef struct cn_graph {
   int ntensors;
   cn_node_t *nodes; /* topological order */
   int nnodes;
-  int *inputs, ninputs;        /* tensor ids */
-  int *outputs, noutputs;      /* tensor ids */
+  int *inputs, ninputs;    /* tensor ids */
+  int *outputs, noutputs;  /* tensor ids */
+  const char *const *meta; /* the file's metadata: key, value pairs */
+  int nmeta;
   struct cn__graph_priv *priv; /* arena and capacities */
 } cn_graph_t;
 

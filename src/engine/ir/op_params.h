@@ -89,6 +89,7 @@ typedef enum cn_act {
   CN_ACT_SIGN,
   CN_ACT_ROUND, /* half to even */
   CN_ACT_CELU,  /* max(0,x) + min(0, alpha*(exp(x/alpha)-1)) */
+  CN_ACT_SWISH, /* x * sigmoid(alpha*x) (SiLU: alpha 1), from x*Sigmoid(x) */
   CN_ACT_COUNT_
 } cn_act_t;
 

@@ -956,6 +956,10 @@ static float act_ceil(float x, float a, float b) {
   return ceilf(x);
 }
 static float act_linear(float x, float a, float b) { return a * x + b; }
+static float act_swish(float x, float a, float b) {
+  (void)b;
+  return x / (1.0f + expf(-a * x));
+}
 static float act_erf(float x, float a, float b) {
   (void)a, (void)b;
   return erff(x);
@@ -1004,7 +1008,9 @@ static const cn_act_info_t act_table[CN_ACT_COUNT_] = {
     [CN_ACT_CLIP] = {.name = "clip", .ref = act_clip, .fusable = 1},
     [CN_ACT_SIGMOID] = {.name = "sigmoid", .ref = act_sigmoid, .fusable = 1},
     [CN_ACT_TANH] = {.name = "tanh", .ref = act_tanh, .fusable = 1},
-    [CN_ACT_HARDSIGMOID] = {.name = "hardsigmoid", .ref = act_hardsigmoid},
+    [CN_ACT_HARDSIGMOID] = {.name = "hardsigmoid",
+                            .ref = act_hardsigmoid,
+                            .fusable = 1},
     [CN_ACT_HARDSWISH] = {.name = "hardswish",
                           .ref = act_hardswish,
                           .fusable = 1},
@@ -1031,6 +1037,7 @@ static const cn_act_info_t act_table[CN_ACT_COUNT_] = {
     [CN_ACT_SIGN] = {.name = "sign", .ref = act_sign},
     [CN_ACT_ROUND] = {.name = "round", .ref = act_round},
     [CN_ACT_CELU] = {.name = "celu", .ref = act_celu},
+    [CN_ACT_SWISH] = {.name = "swish", .ref = act_swish, .fusable = 1},
 };
 
 const cn_act_info_t *cn_act_info(cn_act_t act) {

@@ -201,11 +201,20 @@ static int fold_into_producer(cn_graph_t *g, int i, int p, int64_t C,
       return CN_ENOMEM;
   }
   float *w2 = g->tensors[wid].data, *b2 = g->tensors[bid].data;
-  for (int64_t c = 0; c < C; c++) {
-    for (int64_t k = 0; k < per; k++)
-      w2[c * per + k] *= s[c];
-    b2[c] = b2[c] * s[c] + b[c];
+  if (pn->op == CN_OP_DECONV) { /* W[IC, OC/G, KH, KW] */
+    int64_t IC = wt->dims[0], OCg = wt->dims[1], K = wn / (IC * OCg);
+    int64_t G = C / OCg, ICg = IC / G;
+    for (int64_t ic = 0; ic < IC; ic++)
+      for (int64_t j = 0; j < OCg; j++)
+        for (int64_t k = 0; k < K; k++)
+          w2[(ic * OCg + j) * K + k] *= s[(ic / ICg) * OCg + j];
+  } else {
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t k = 0; k < per; k++)
+        w2[c * per + k] *= s[c];
   }
+  for (int64_t c = 0; c < C; c++)
+    b2[c] = b2[c] * s[c] + b[c];
   pn = &g->nodes[p];
   if (pn->ninputs < 3) {
     int *ins = cn_graph_alloc(g, sizeof(int) * 3);
@@ -217,7 +226,7 @@ static int fold_into_producer(cn_graph_t *g, int i, int p, int64_t C,
   }
   pn->inputs[1] = wid;
   pn->inputs[2] = bid;
-  if (pn->op == CN_OP_CONV)
+  if (pn->op == CN_OP_CONV || pn->op == CN_OP_DECONV)
     pn->p.conv.has_bias = 1;
   else
     pn->p.ip.has_bias = 1;
@@ -245,19 +254,30 @@ static int bn_to_scale(cn_graph_t *g, int i, int64_t C, const float *s,
   return 0;
 }
 
-/* The conv / inner product whose weights the per-channel affine node i
- * (over x) can fold into, or -1. */
-static int bn_target(const cn_graph_t *g, int x) {
+/* The conv, deconv or inner product producing x (for nothing else) whose
+ * constant weights a per-output-channel affine map can fold into, or -1. */
+static int fold_target(const cn_graph_t *g, int x) {
   int p = sole_producer(g, x);
   const cn_node_t *pn = p >= 0 ? &g->nodes[p] : NULL;
   int foldable =
-      pn && (pn->op == CN_OP_CONV || pn->op == CN_OP_INNER_PRODUCT) &&
-      (pn->op == CN_OP_CONV ? pn->p.conv.post.n : pn->p.ip.post.n) == 0 &&
+      pn &&
+      (pn->op == CN_OP_CONV || pn->op == CN_OP_DECONV ||
+       pn->op == CN_OP_INNER_PRODUCT) &&
+      (pn->op == CN_OP_INNER_PRODUCT ? pn->p.ip.post.n : pn->p.conv.post.n) ==
+          0 &&
       is_const_f32(g, pn->inputs[1]) &&
       (pn->ninputs < 3 || pn->inputs[2] < 0 || is_const_f32(g, pn->inputs[2]));
-  if (pn && pn->op == CN_OP_INNER_PRODUCT && g->tensors[x].ndim != 2)
-    foldable = 0;
   return foldable ? p : -1;
+}
+
+/* The same for a BatchNorm/Scale, whose channel is dim 1: an inner
+ * product's (last dim) only when its output is 2-D. */
+static int bn_target(const cn_graph_t *g, int x) {
+  int p = fold_target(g, x);
+  if (p >= 0 && g->nodes[p].op == CN_OP_INNER_PRODUCT &&
+      g->tensors[x].ndim != 2)
+    return -1;
+  return p;
 }
 
 static int fold_bn(cn_graph_t *g, cn_err_t *err) {
@@ -324,6 +344,239 @@ static int fuse_act(cn_graph_t *g) {
     pn->outputs[0] = n->outputs[0];
     n->op = CN_OP_COUNT_;
     changed = 1;
+  }
+  return changed;
+}
+
+/* ---- per-channel constant Mul/Add/Sub/Div next to a convolution ------- */
+
+/* The axis of node p's output that its weights index by output channel
+ * (conv, deconv: 1; inner product: its last), or -1. */
+static int out_channel_axis(const cn_graph_t *g, const cn_node_t *pn) {
+  if (pn->op == CN_OP_CONV || pn->op == CN_OP_DECONV)
+    return g->tensors[pn->outputs[0]].ndim == 4 ? 1 : -1;
+  if (pn->op == CN_OP_INNER_PRODUCT)
+    return pn->p.ip.axis;
+  return -1;
+}
+
+/* 1 when constant c broadcasts over a tensor of rank ndim along `axis`
+ * only (a scalar, [C], [1,C,1,1], [C,1,1]...), C values at most. */
+static int per_channel(const cn_graph_t *g, int c, int ndim, int axis,
+                       int64_t C) {
+  const cn_tensor_t *t = &g->tensors[c];
+  if (!is_const_f32(g, c) || t->ndim > ndim)
+    return 0;
+  for (int k = 0; k < t->ndim; k++) {
+    int d = ndim - t->ndim + k;
+    if (t->dims[k] != 1 && (d != axis || t->dims[k] != C))
+      return 0;
+  }
+  return 1;
+}
+
+/* Binary node n as y = x*s + b per channel, with x its runtime operand:
+ * fills s, b (C floats each, arena) and returns x's slot, NOT_AFFINE or
+ * CN_ENOMEM. */
+#define NOT_AFFINE 2
+static int binary_affine(cn_graph_t *g, const cn_node_t *n, int axis, int64_t C,
+                         float **s, float **b) {
+  if (n->op != CN_OP_BINARY)
+    return NOT_AFFINE;
+  int ndim = g->tensors[n->outputs[0]].ndim, xk = -1;
+  for (int k = 0; k < 2; k++)
+    if (!is_const_f32(g, n->inputs[k]) &&
+        per_channel(g, n->inputs[1 - k], ndim, axis, C) &&
+        g->tensors[n->inputs[k]].ndim == ndim &&
+        cn_tensor_numel(&g->tensors[n->inputs[k]]) ==
+            cn_tensor_numel(&g->tensors[n->outputs[0]]))
+      xk = k;
+  cn_binary_kind_t op = n->p.binary;
+  if (xk < 0 ||
+      (op != CN_BIN_MUL && op != CN_BIN_ADD && op != CN_BIN_SUB &&
+       op != CN_BIN_DIV) ||
+      (op == CN_BIN_DIV && xk != 0))
+    return NOT_AFFINE;
+  const cn_tensor_t *ct = &g->tensors[n->inputs[1 - xk]];
+  const float *cv = ct->data;
+  int64_t cn = cn_tensor_numel(ct);
+  *s = cn_graph_alloc(g, sizeof(float) * (size_t)C);
+  *b = cn_graph_alloc(g, sizeof(float) * (size_t)C);
+  if (!*s || !*b)
+    return CN_ENOMEM;
+  for (int64_t c = 0; c < C; c++) {
+    float v = cv[cn == 1 ? 0 : c];
+    if (op == CN_BIN_DIV && v == 0.0f)
+      return NOT_AFFINE; /* x/0 stays what IEEE makes of it */
+    (*s)[c] = op == CN_BIN_MUL              ? v
+              : op == CN_BIN_DIV            ? 1.0f / v
+              : op == CN_BIN_SUB && xk == 1 ? -1.0f
+                                            : 1.0f;
+    (*b)[c] = op == CN_BIN_ADD              ? v
+              : op == CN_BIN_SUB && xk == 0 ? -v
+              : op == CN_BIN_SUB            ? v
+                                            : 0.0f;
+  }
+  return xk;
+}
+
+/* Mul/Add/Sub/Div by a per-channel constant after a conv, deconv or inner
+ * product (its output's only reader) into its weights and bias. */
+static int fold_affine_after(cn_graph_t *g, cn_err_t *err) {
+  int changed = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    cn_node_t *n = &g->nodes[i];
+    if (n->op != CN_OP_BINARY)
+      continue;
+    for (int k = 0; k < 2; k++) {
+      int p = fold_target(g, n->inputs[k]);
+      if (p < 0)
+        continue;
+      int axis = out_channel_axis(g, &g->nodes[p]);
+      int64_t C = axis < 0 ? 0 : g->tensors[g->nodes[p].outputs[0]].dims[axis];
+      float *s, *b;
+      int xk = axis < 0 ? NOT_AFFINE : binary_affine(g, n, axis, C, &s, &b);
+      if (xk == CN_ENOMEM)
+        return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
+      if (xk != k) /* not affine, or x is the other operand */
+        continue;
+      if (fold_into_producer(g, i, p, C, s, b) < 0)
+        return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
+      changed = 1;
+      break;
+    }
+  }
+  return changed;
+}
+
+/* The convolution reading tensor t as its data input, when t has no other
+ * reader and the conv's weights are constants, or -1. */
+static int sole_conv_reader(const cn_graph_t *g, int t) {
+  if (g->tensors[t].nuses != 1 || is_out(g, t) || g->tensors[t].ndim != 4)
+    return -1;
+  for (int i = 0; i < g->nnodes; i++) {
+    const cn_node_t *n = &g->nodes[i];
+    if (n->op == CN_OP_CONV && n->inputs[0] == t &&
+        is_const_f32(g, n->inputs[1]) &&
+        (n->ninputs < 3 || n->inputs[2] < 0 || is_const_f32(g, n->inputs[2])))
+      return i;
+  }
+  return -1;
+}
+
+/* conv(x*s + b) for per-input-channel s, b: W[o,i,..] *= s[i], and when
+ * b != 0, B[o] += sum W[o,i,..]*b[i], which is exact only without padding
+ * (padded zeros are not shifted by b). Returns 0, 1 (done), or an error. */
+static int fold_into_consumer(cn_graph_t *g, int i, int q, const float *s,
+                              const float *b, int64_t C) {
+  cn_node_t *qn = &g->nodes[q];
+  const cn_conv_params_t *p = &qn->p.conv;
+  int has_shift = 0;
+  for (int64_t c = 0; c < C; c++)
+    has_shift |= b[c] != 0.0f;
+  if (has_shift && (p->pads[0] | p->pads[1] | p->pads[2] | p->pads[3]))
+    return 0;
+  const cn_tensor_t *wt = &g->tensors[qn->inputs[1]];
+  int64_t OC = wt->dims[0], ICg = wt->dims[1];
+  int64_t per = cn_tensor_numel(wt) / (OC * ICg), G = C / ICg;
+  if (G < 1 || C % ICg)
+    return 0;
+  int wid = new_const_like(g, "folded_w", wt->ndim, wt->dims, wt->data);
+  int64_t oc64 = OC;
+  int has_b = qn->ninputs > 2 && qn->inputs[2] >= 0;
+  int bid = new_const_like(g, "folded_b", 1, &oc64,
+                           has_b ? g->tensors[qn->inputs[2]].data : NULL);
+  if (wid < 0 || bid < 0)
+    return CN_ENOMEM;
+  float *w = g->tensors[wid].data, *bias = g->tensors[bid].data;
+  for (int64_t o = 0; o < OC; o++)
+    for (int64_t ic = 0; ic < ICg; ic++) {
+      int64_t c = (o / (OC / G)) * ICg + ic; /* the input channel */
+      for (int64_t k = 0; k < per; k++) {
+        float *wv = &w[(o * ICg + ic) * per + k];
+        bias[o] += *wv * b[c];
+        *wv *= s[c];
+      }
+    }
+  qn = &g->nodes[q];
+  if (qn->ninputs < 3) {
+    int *ins = cn_graph_alloc(g, sizeof(int) * 3);
+    if (!ins)
+      return CN_ENOMEM;
+    ins[0] = qn->inputs[0];
+    qn->inputs = ins;
+    qn->ninputs = 3;
+  }
+  qn->inputs[1] = wid;
+  qn->inputs[2] = bid;
+  qn->p.conv.has_bias = 1;
+  g->nodes[i].op = CN_OP_COUNT_;
+  return 1;
+}
+
+/* Mul (and Add/Sub/Div where exact) by a per-channel constant before a
+ * convolution, into the convolution's weights and bias. */
+static int fold_affine_before(cn_graph_t *g, cn_err_t *err) {
+  int changed = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    cn_node_t *n = &g->nodes[i];
+    if (n->op != CN_OP_BINARY)
+      continue;
+    int q = sole_conv_reader(g, n->outputs[0]);
+    if (q < 0)
+      continue;
+    int64_t C = g->tensors[n->outputs[0]].dims[1];
+    float *s, *b;
+    int xk = binary_affine(g, n, 1, C, &s, &b);
+    if (xk == CN_ENOMEM)
+      return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
+    if (xk == NOT_AFFINE)
+      continue;
+    int x = n->inputs[xk];
+    int r = fold_into_consumer(g, i, q, s, b, C);
+    if (r < 0)
+      return cn_err_set(err, CN_ENOMEM, "%s: out of memory", g->source);
+    if (r > 0)
+      g->nodes[q].inputs[0] = x;
+    changed |= r;
+  }
+  return changed;
+}
+
+/* ---- activation patterns ------------------------------------------------ */
+
+/* Mul(x, HardSigmoid(x)) with PyTorch's 1/6, 1/2 -> HardSwish(x);
+ * Mul(x, Sigmoid(x)) -> Swish(x) (SiLU). The gate must have no other
+ * reader. Fuse_act then moves them into the producing convolution. */
+static int fuse_gates(cn_graph_t *g) {
+  int changed = 0;
+  for (int i = 0; i < g->nnodes; i++) {
+    cn_node_t *n = &g->nodes[i];
+    if (n->op != CN_OP_BINARY || n->p.binary != CN_BIN_MUL)
+      continue;
+    for (int k = 0; k < 2; k++) {
+      int x = n->inputs[k], p = sole_producer(g, n->inputs[1 - k]);
+      if (p < 0 || g->nodes[p].op != CN_OP_ACT || g->nodes[p].inputs[0] != x)
+        continue;
+      const cn_act_params_t *a = &g->nodes[p].p.act;
+      cn_act_t to = CN_ACT_NONE;
+      if (a->kind == CN_ACT_SIGMOID)
+        to = CN_ACT_SWISH;
+      else if (a->kind == CN_ACT_HARDSIGMOID &&
+               fabsf(a->alpha - 1.0f / 6.0f) < 1e-7f && a->beta == 0.5f)
+        to = CN_ACT_HARDSWISH;
+      if (to == CN_ACT_NONE)
+        continue;
+      g->nodes[p].op = CN_OP_COUNT_;
+      n->op = CN_OP_ACT;
+      memset(&n->p, 0, sizeof n->p);
+      n->p.act.kind = to;
+      n->p.act.alpha = 1.0f;
+      n->inputs[0] = x;
+      n->ninputs = 1;
+      changed = 1;
+      break;
+    }
   }
   return changed;
 }
@@ -400,7 +653,7 @@ static int optimize_impl(cn_graph_t *g, unsigned passes, cn_err_t *err) {
     return r;
   for (int iter = 0; iter < 8; iter++) {
     int changed = 0;
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 8; k++) {
       switch (k) {
       case 0:
         r = (passes & CN_OPT_FOLD_CONST) ? fold_consts(g, err) : 0;
@@ -412,10 +665,19 @@ static int optimize_impl(cn_graph_t *g, unsigned passes, cn_err_t *err) {
         r = (passes & CN_OPT_FOLD_BN) ? fold_bn(g, err) : 0;
         break;
       case 3:
+        r = (passes & CN_OPT_FOLD_AFFINE) ? fold_affine_after(g, err) : 0;
+        break;
+      case 4:
+        r = (passes & CN_OPT_FOLD_AFFINE) ? fold_affine_before(g, err) : 0;
+        break;
+      case 5:
+        r = (passes & CN_OPT_FUSE_GATES) ? fuse_gates(g) : 0;
+        break;
+      case 6:
         r = (passes & CN_OPT_FUSE_SUM) ? fuse_sum(g, err) : 0;
         break;
       default:
-        r = (passes & CN_OPT_FUSE_ACT) ? fuse_act(g) : 0;
+        r = (passes & CN_OPT_FUSE_ACT) ? cn__opt_fuse_gelu(g) | fuse_act(g) : 0;
         break;
       }
       if (r < 0)

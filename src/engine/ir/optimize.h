@@ -19,9 +19,19 @@ enum {
                                 the rest become SCALE */
   CN_OPT_FUSE_ACT = 8u,      /* activation after conv/IP -> post-op */
   CN_OPT_FUSE_SUM = 16u,     /* conv + Add(residual) -> SUM post-op */
-  CN_OPT_ALL = 31u,
+  CN_OPT_FOLD_AFFINE = 32u,  /* Mul/Add/Sub/Div by a per-channel constant
+                                after conv/deconv/IP, or before a conv
+                                (Add only without padding) -> W,B */
+  CN_OPT_FUSE_GATES = 64u,   /* x*HardSigmoid(x) -> HardSwish,
+                                x*Sigmoid(x) -> Swish */
+  CN_OPT_ALL = 127u,
 };
 int cn_graph_optimize(cn_graph_t *g, unsigned passes, cn_err_t *err);
+
+/* Part of CN_OPT_FUSE_ACT (ir/opt_gelu.c): the erf form of GELU as one
+ * activation. Returns 1 when it rewrote (the graph then needs
+ * cn_graph_compact), else 0. */
+int cn__opt_fuse_gelu(cn_graph_t *g);
 
 /* Evaluates a node whose inputs are all float constants with the reference
  * kernels: its outputs become constants and the node is marked deleted

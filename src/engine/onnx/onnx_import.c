@@ -47,8 +47,10 @@ typedef struct imp {
   uint8_t *image;          /* zero-copy load: the file, in the arena */
   const cn__span_t *spans; /* its initializers' raw_data payloads */
   size_t nspans;
-  int sub;     /* IR nodes emitted for this ONNX node */
-  int counter; /* for generated names */
+  int sub;                  /* IR nodes emitted for this ONNX node */
+  int counter;              /* for generated names */
+  const cn_model_opts_t *o; /* open input dimensions; may be NULL */
+  int64_t imgsz[2];         /* the file's default input H, W; 0: none */
   cn_err_t *err;
 } imp_t;
 
@@ -59,7 +61,7 @@ static int ierr(imp_t *m, int code, const char *fmt, ...)
     ;
 
 static int ierr(imp_t *m, int code, const char *fmt, ...) {
-  char what[180];
+  char what[256];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
@@ -267,8 +269,10 @@ static int tp_dtype(int dt, cn_dtype_t *cdt, size_t *esz) {
     break;
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
   case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
-  case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
     *cdt = CN_DT_I64, *esz = 1;
+    break;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
+    *cdt = CN_DT_BOOL, *esz = 1;
     break;
   default:
     return -1;
@@ -482,13 +486,35 @@ static int need_in(imp_t *m, int i, int *id) {
   return 0;
 }
 
+/* Shapes, axes, indices and the like are evaluated at load: once the
+ * inputs' shapes are known, everything computed from shapes is constant.
+ * What is left depends on the data itself. */
 static int need_const(imp_t *m, int i, const char *what, int *id) {
   TRY(need_in(m, i, id));
   if (!is_const(m, *id))
-    return ierr(m, CN_EUNSUPPORTED, "%s (input %d) must be a constant", what,
-                i);
+    return ierr(m, CN_EUNSUPPORTED,
+                "%s (input %d, %.60s) needs runtime shapes: it depends on "
+                "the input data, not only on its shape",
+                what, i, T(m, *id)->name);
   return 0;
 }
+
+/* For ops evaluated only at load (integer and bool work). */
+static int need_runtime_free(imp_t *m) {
+  for (int i = 0; i < nin(m); i++) {
+    int id = in_id(m, i);
+    if (id >= 0 && !is_const(m, id))
+      return ierr(m, CN_EUNSUPPORTED,
+                  "%s needs runtime shapes: input %d (%.60s) depends on the "
+                  "input data, and camnet evaluates %s only at load",
+                  m->node->op_type, i, T(m, id)->name, m->node->op_type);
+  }
+  return 0;
+}
+
+/* A float copy of an integer constant, for float ops given one (Pow(x,
+ * int64 2)); other tensors are returned as they are. */
+static int as_float(imp_t *m, int id, int *out);
 
 /* Reads a constant of any type as int64 values (max n). */
 static int const_ints(imp_t *m, int id, const char *what, int64_t *v, int max) {
@@ -498,7 +524,7 @@ static int const_ints(imp_t *m, int id, const char *what, int64_t *v, int max) {
     return ierr(m, CN_EFORMAT, "%s has %" PRId64 " values (max %d)", what, n,
                 max);
   for (int64_t i = 0; i < n; i++) {
-    if (t->dtype == CN_DT_I64) {
+    if (cn_dtype_is_int(t->dtype)) {
       v[i] = ((const int64_t *)t->data)[i];
     } else {
       float f = ((const float *)t->data)[i];
@@ -517,8 +543,8 @@ static int const_floats(imp_t *m, int id, const char *what, float *v, int max) {
     return ierr(m, CN_EFORMAT, "%s has %" PRId64 " values (max %d)", what, n,
                 max);
   for (int64_t i = 0; i < n; i++)
-    v[i] = t->dtype == CN_DT_I64 ? (float)((const int64_t *)t->data)[i]
-                                 : ((const float *)t->data)[i];
+    v[i] = cn_dtype_is_int(t->dtype) ? (float)((const int64_t *)t->data)[i]
+                                     : ((const float *)t->data)[i];
   return (int)n;
 }
 
@@ -563,6 +589,16 @@ static int new_const(imp_t *m, cn_dtype_t dt, int nd, const int64_t *dims,
   if (r < 0)
     return ierr(m, r, "cannot add a constant");
   *id = r;
+  return 0;
+}
+
+static int as_float(imp_t *m, int id, int *out) {
+  *out = id;
+  if (!is_const(m, id) || !cn_dtype_is_int(T(m, id)->dtype))
+    return 0;
+  TRY(new_const(m, CN_DT_F32, T(m, id)->ndim, T(m, id)->dims, NULL, out));
+  for (int64_t i = 0; i < cn_tensor_numel(T(m, id)); i++)
+    ((float *)T(m, *out)->data)[i] = (float)((int64_t *)T(m, id)->data)[i];
   return 0;
 }
 
@@ -655,7 +691,7 @@ static int64_t *make_i64_out(imp_t *m, int k, int nd, const int64_t *dims,
 static int any_i64(imp_t *m) {
   for (int i = 0; i < nin(m); i++) {
     int id = in_id(m, i);
-    if (id >= 0 && T(m, id)->dtype == CN_DT_I64)
+    if (id >= 0 && cn_dtype_is_int(T(m, id)->dtype))
       return 1;
   }
   return 0;
@@ -674,20 +710,97 @@ static int all_const(imp_t *m) {
  * rather than an undefined conversion. */
 static int64_t i64_at(imp_t *m, int id, int64_t i) {
   const cn_tensor_t *t = T(m, id);
-  if (t->dtype == CN_DT_I64)
+  if (cn_dtype_is_int(t->dtype))
     return ((const int64_t *)t->data)[i];
   float f = ((const float *)t->data)[i];
   return fabsf(f) < 9.2e18f ? (int64_t)f : 0;
 }
 
-/* Integer broadcasting binary op on constants (shape math). */
-static int i64_binary(imp_t *m, const char *op) {
-  int a, b, o;
-  TRY(need_in(m, 0, &a));
-  TRY(need_in(m, 1, &b));
-  const cn_tensor_t *ta = T(m, a), *tb = T(m, b);
+/* Element value of a constant as a double (either type). */
+static double f64_at(imp_t *m, int id, int64_t i) {
+  const cn_tensor_t *t = T(m, id);
+  return cn_dtype_is_int(t->dtype) ? (double)((const int64_t *)t->data)[i]
+                                   : (double)((const float *)t->data)[i];
+}
+
+static int is_compare(const char *op) {
+  static const char *const c[] = {
+      "Equal",          "Less", "Greater", "LessOrEqual",
+      "GreaterOrEqual", "And",  "Or",      "Xor"};
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+    if (!strcmp(op, c[i]))
+      return 1;
+  return 0;
+}
+
+/* One element of op in double (comparisons give 0 or 1); 1 when op is
+ * not one of these. */
+static int bin_f64(const char *op, double x, double z, double *r) {
+  if (!strcmp(op, "Add"))
+    *r = x + z;
+  else if (!strcmp(op, "Sub"))
+    *r = x - z;
+  else if (!strcmp(op, "Mul"))
+    *r = x * z;
+  else if (!strcmp(op, "Div"))
+    *r = x / z;
+  else if (!strcmp(op, "Pow"))
+    *r = pow(x, z);
+  else if (!strcmp(op, "Max"))
+    *r = x > z || isnan(x) ? x : z;
+  else if (!strcmp(op, "Min"))
+    *r = x < z || isnan(x) ? x : z;
+  else if (!strcmp(op, "Equal"))
+    *r = x == z;
+  else if (!strcmp(op, "Less"))
+    *r = x < z;
+  else if (!strcmp(op, "Greater"))
+    *r = x > z;
+  else if (!strcmp(op, "LessOrEqual"))
+    *r = x <= z;
+  else if (!strcmp(op, "GreaterOrEqual"))
+    *r = x >= z;
+  else if (!strcmp(op, "And"))
+    *r = x != 0 && z != 0;
+  else if (!strcmp(op, "Or"))
+    *r = x != 0 || z != 0;
+  else if (!strcmp(op, "Xor"))
+    *r = (x != 0) != (z != 0);
+  else
+    return 1;
+  return 0;
+}
+
+/* The same in int64, wrapping as ONNX runtimes do, without UB. */
+static int bin_i64(imp_t *m, const char *op, int64_t x, int64_t z, int64_t *r) {
+  if (!strcmp(op, "Add"))
+    *r = (int64_t)((uint64_t)x + (uint64_t)z);
+  else if (!strcmp(op, "Sub"))
+    *r = (int64_t)((uint64_t)x - (uint64_t)z);
+  else if (!strcmp(op, "Mul"))
+    *r = (int64_t)((uint64_t)x * (uint64_t)z);
+  else if (!strcmp(op, "Div")) {
+    if (z == 0)
+      return ierr(m, CN_EFORMAT, "integer division by zero");
+    *r = (x == INT64_MIN && z == -1) ? x : x / z;
+  } else if (!strcmp(op, "Max"))
+    *r = x > z ? x : z;
+  else if (!strcmp(op, "Min"))
+    *r = x < z ? x : z;
+  else {
+    double d;
+    if (bin_f64(op, (double)x, (double)z, &d))
+      return ierr(m, CN_EUNSUPPORTED, "%s on integer constants", op);
+    *r = fabs(d) < 9.2e18 ? (int64_t)d : 0;
+  }
+  return 0;
+}
+
+/* The output of a broadcasting binary op on constants a and b: its shape
+ * and each operand's strides (0 on broadcast axes). */
+static int bcast(imp_t *m, const cn_tensor_t *ta, const cn_tensor_t *tb,
+                 int64_t *dims, int64_t *sa, int64_t *sb) {
   int nd = ta->ndim > tb->ndim ? ta->ndim : tb->ndim;
-  int64_t dims[MAXD], sa[MAXD], sb[MAXD], idx[MAXD] = {0};
   int64_t s1 = 1, s2 = 1;
   for (int i = nd - 1; i >= 0; i--) {
     int ia = i - (nd - ta->ndim), ib = i - (nd - tb->ndim);
@@ -702,9 +815,25 @@ static int i64_binary(imp_t *m, const char *op) {
     s1 *= da;
     s2 *= db;
   }
-  int64_t *y = make_i64_out(m, 0, nd, dims, &o);
-  if (!y)
-    return o;
+  return nd;
+}
+
+/* Broadcasting binary op on constants (shape math, masks): in int64 when
+ * both are integers, else in double; comparisons and logic give bool,
+ * anything else input 0's type. */
+static int const_binary(imp_t *m, const char *op) {
+  int a, b, o;
+  TRY(need_in(m, 0, &a));
+  TRY(need_in(m, 1, &b));
+  int64_t dims[MAXD], sa[MAXD], sb[MAXD], idx[MAXD] = {0};
+  int nd = bcast(m, T(m, a), T(m, b), dims, sa, sb);
+  TRY(nd);
+  int ints = cn_dtype_is_int(T(m, a)->dtype) && cn_dtype_is_int(T(m, b)->dtype);
+  cn_dtype_t dt = is_compare(op)                    ? CN_DT_BOOL
+                  : cn_dtype_is_int(T(m, a)->dtype) ? CN_DT_I64
+                                                    : CN_DT_F32;
+  o = out_const(m, 0, dt, nd, dims, NULL);
+  TRY(o);
   int64_t numel = cn_tensor_numel(T(m, o));
   for (int64_t e = 0; e < numel; e++) {
     int64_t oa = 0, ob = 0;
@@ -712,26 +841,81 @@ static int i64_binary(imp_t *m, const char *op) {
       oa += idx[i] * sa[i];
       ob += idx[i] * sb[i];
     }
-    int64_t x = i64_at(m, a, oa), z = i64_at(m, b, ob), r;
-    if (!strcmp(op, "Add"))
-      r = (int64_t)((uint64_t)x + (uint64_t)z); /* wraps, no UB */
-    else if (!strcmp(op, "Sub"))
-      r = (int64_t)((uint64_t)x - (uint64_t)z);
-    else if (!strcmp(op, "Mul"))
-      r = (int64_t)((uint64_t)x * (uint64_t)z);
-    else if (!strcmp(op, "Div")) {
-      if (z == 0)
-        return ierr(m, CN_EFORMAT, "integer division by zero");
-      r = (x == INT64_MIN && z == -1) ? x : x / z;
-    } else if (!strcmp(op, "Max"))
-      r = x > z ? x : z;
-    else if (!strcmp(op, "Min"))
-      r = x < z ? x : z;
-    else if (!strcmp(op, "Equal"))
-      r = x == z;
+    int64_t q = 0;
+    double d = 0;
+    if (ints)
+      TRY(bin_i64(m, op, i64_at(m, a, oa), i64_at(m, b, ob), &q));
+    else if (bin_f64(op, f64_at(m, a, oa), f64_at(m, b, ob), &d))
+      return ierr(m, CN_EUNSUPPORTED, "%s on constants", op);
+    if (dt == CN_DT_F32)
+      ((float *)T(m, o)->data)[e] = ints ? (float)q : (float)d;
     else
-      return ierr(m, CN_EUNSUPPORTED, "%s on integer constants", op);
-    y[e] = r;
+      ((int64_t *)T(m, o)->data)[e] =
+          ints ? q : (fabs(d) < 9.2e18 ? (int64_t)d : 0);
+    for (int i = nd - 1; i >= 0; i--) {
+      if (++idx[i] < dims[i])
+        break;
+      idx[i] = 0;
+    }
+  }
+  return 0;
+}
+
+/* Strides of t read as the broadcast shape dims (rank nd): 0 on the axes
+ * it broadcasts; -1 when it does not broadcast to dims. */
+static int bstrides(const cn_tensor_t *t, int nd, const int64_t *dims,
+                    int64_t *st) {
+  int64_t s = 1;
+  for (int i = nd - 1; i >= 0; i--) {
+    int it = i - (nd - t->ndim);
+    int64_t d = it >= 0 ? t->dims[it] : 1;
+    if (d != dims[i] && d != 1)
+      return -1;
+    st[i] = d == 1 ? 0 : s;
+    s *= d;
+  }
+  return 0;
+}
+
+/* Where on constants (masks built from shapes): cond ? x : y with
+ * broadcasting, in x's type. */
+static int const_where(imp_t *m) {
+  int id[3];
+  int64_t dims[MAXD], st[3][MAXD], idx[MAXD] = {0};
+  int nd = 0;
+  for (int k = 0; k < 3; k++) {
+    TRY(need_in(m, k, &id[k]));
+    if (T(m, id[k])->ndim > nd)
+      nd = T(m, id[k])->ndim;
+  }
+  for (int i = 0; i < nd; i++) {
+    dims[i] = 1;
+    for (int k = 0; k < 3; k++) {
+      const cn_tensor_t *t = T(m, id[k]);
+      int it = i - (nd - t->ndim);
+      if (it >= 0 && t->dims[it] != 1)
+        dims[i] = t->dims[it];
+    }
+  }
+  for (int k = 0; k < 3; k++)
+    if (bstrides(T(m, id[k]), nd, dims, st[k]) < 0)
+      return ierr(m, CN_EFORMAT, "shapes do not broadcast");
+  cn_dtype_t dt = T(m, id[1])->dtype;
+  if (cn_dtype_is_int(dt) != cn_dtype_is_int(T(m, id[2])->dtype))
+    return ierr(m, CN_EFORMAT, "X and Y differ in type");
+  int o = out_const(m, 0, dt, nd, dims, NULL);
+  TRY(o);
+  size_t es = cn_dtype_size(dt);
+  int64_t numel = cn_tensor_numel(T(m, o));
+  for (int64_t e = 0; e < numel; e++) {
+    int64_t off[3] = {0, 0, 0};
+    for (int i = 0; i < nd; i++)
+      for (int k = 0; k < 3; k++)
+        off[k] += idx[i] * st[k][i];
+    int pick = f64_at(m, id[0], off[0]) != 0 ? 1 : 2;
+    memcpy((unsigned char *)T(m, o)->data + (size_t)e * es,
+           (const unsigned char *)T(m, id[pick])->data + (size_t)off[pick] * es,
+           es);
     for (int i = nd - 1; i >= 0; i--) {
       if (++idx[i] < dims[i])
         break;
@@ -747,7 +931,7 @@ static int i64_binary(imp_t *m, const char *op) {
 static int const_move(imp_t *m, char kind, int x, const cn_op_params_t *p,
                       int nd, const int64_t *odims, int k_out) {
   const cn_tensor_t *t = T(m, x);
-  size_t es = t->dtype == CN_DT_I64 ? 8 : 4;
+  size_t es = cn_dtype_size(t->dtype);
   int o = out_const(m, k_out, t->dtype, nd, odims, NULL);
   if (o < 0)
     return o;
@@ -1040,7 +1224,7 @@ static int op_pool(imp_t *m, cn_pool_kind_t kind, int global) {
 static int op_act(imp_t *m, cn_act_t kind, float alpha, float beta) {
   int x, y;
   TRY(need_in(m, 0, &x));
-  if (is_const(m, x) && T(m, x)->dtype == CN_DT_I64 &&
+  if (is_const(m, x) && cn_dtype_is_int(T(m, x)->dtype) &&
       (kind == CN_ACT_NEG || kind == CN_ACT_ABS)) {
     /* Shape arithmetic (-axis, |x|) on int64 constants. */
     int o;
@@ -1092,7 +1276,7 @@ static int op_clip(imp_t *m, int arg) {
 
 static int op_binary(imp_t *m, cn_binary_kind_t k, const char *name) {
   if (all_const(m) && any_i64(m))
-    return i64_binary(m, name);
+    return const_binary(m, name);
   int n = nin(m);
   if (n < 1)
     return ierr(m, CN_EFORMAT, "no inputs");
@@ -1106,9 +1290,11 @@ static int op_binary(imp_t *m, cn_binary_kind_t k, const char *name) {
     TRY(new_out(m, 0, &y));
     return emit1(m, CN_OP_IDENTITY, NULL, 1, &acc, y);
   }
+  TRY(as_float(m, acc, &acc));
   for (int i = 1; i < n; i++) {
     int b, y;
     TRY(need_in(m, i, &b));
+    TRY(as_float(m, b, &b));
     if (i == n - 1)
       TRY(new_out(m, 0, &y));
     else
@@ -1371,7 +1557,7 @@ static int finish_reshape(imp_t *m, int x, int nd, const int64_t *dims) {
     return ierr(m, CN_EFORMAT,
                 "cannot reshape %" PRId64 " elements into %" PRId64,
                 cn_tensor_numel(T(m, x)), n);
-  if (is_const(m, x) && T(m, x)->dtype == CN_DT_I64)
+  if (is_const(m, x) && cn_dtype_is_int(T(m, x)->dtype))
     return const_move(m, 'r', x, NULL, nd, dims, 0);
   int y;
   TRY(new_out(m, 0, &y));
@@ -1534,7 +1720,7 @@ static int op_transpose(imp_t *m, int arg) {
     p.transpose.perm[i] = (int)pi;
     d[i] = t->dims[pi];
   }
-  if (is_const(m, x) && t->dtype == CN_DT_I64)
+  if (is_const(m, x) && cn_dtype_is_int(t->dtype))
     return const_move(m, 't', x, &p, t->ndim, d, 0);
   int y;
   TRY(new_out(m, 0, &y));
@@ -1607,6 +1793,41 @@ static int op_concat(imp_t *m, int arg) {
   return emit1(m, CN_OP_CONCAT, &p, k, ins, y);
 }
 
+/* Split-18 without sizes: num_outputs chunks of ceil(len / n), the last
+ * one smaller. */
+static int split_num_outputs(imp_t *m, int64_t len, int no, int64_t *sizes) {
+  int64_t k;
+  TRY(attr_int(m, "num_outputs", 0, &k));
+  if (k != no)
+    return ierr(m, CN_EFORMAT, "num_outputs %" PRId64 " for %d outputs", k, no);
+  int64_t chunk = (len + no - 1) / no;
+  for (int i = 0; i < no; i++) {
+    int64_t left = len - chunk * i;
+    sizes[i] = left < 0 ? 0 : left < chunk ? left : chunk;
+  }
+  return 0;
+}
+
+/* Split of an integer constant (TF-style folded shape arithmetic): each
+ * part becomes a constant. */
+static int split_const(imp_t *m, int x, int axis, int no,
+                       const int64_t *sizes) {
+  cn_op_params_t p;
+  memset(&p, 0, sizeof p);
+  int nd = T(m, x)->ndim;
+  int64_t d[MAXD];
+  for (int i = 0; i < nd; i++) {
+    d[i] = T(m, x)->dims[i];
+    p.slice.steps[i] = 1;
+  }
+  for (int k = 0; k < no; k++) {
+    d[axis] = sizes[k];
+    TRY(const_move(m, 's', x, &p, nd, d, k));
+    p.slice.starts[axis] += sizes[k];
+  }
+  return 0;
+}
+
 static int op_split(imp_t *m, int arg) {
   (void)arg;
   int x;
@@ -1636,7 +1857,9 @@ static int op_split(imp_t *m, int arg) {
     }
   }
   int64_t len = t->dims[axis];
-  if (ns == 0) {
+  if (ns == 0 && m->opset >= 18) {
+    TRY(split_num_outputs(m, len, no, sizes));
+  } else if (ns == 0) {
     if (len % no)
       return ierr(m, CN_EFORMAT, "axis of %" PRId64 " does not split in %d",
                   len, no);
@@ -1657,6 +1880,8 @@ static int op_split(imp_t *m, int arg) {
     return ierr(m, CN_EFORMAT,
                 "split sizes add up to %" PRId64 ", axis has %" PRId64, sum,
                 len);
+  if (is_const(m, x) && cn_dtype_is_int(T(m, x)->dtype))
+    return split_const(m, x, axis, no, sizes);
   int outs[1024];
   for (int i = 0; i < no; i++) {
     TRY(new_out(m, i, &outs[i]));
@@ -1785,7 +2010,7 @@ static int op_slice(imp_t *m, int arg) {
         slice_axis(t->dims[a], sa.st[i], sa.en[i], &step, &p.slice.starts[a]);
     p.slice.steps[a] = step;
   }
-  if (is_const(m, x) && t->dtype == CN_DT_I64)
+  if (is_const(m, x) && cn_dtype_is_int(t->dtype))
     return const_move(m, 's', x, &p, t->ndim, d, 0);
   int y;
   TRY(new_out(m, 0, &y));
@@ -1818,7 +2043,7 @@ static int gather_const(imp_t *m, const gather_t *q) {
   int o = out_const(m, 0, dt, q->out_rank, q->od, NULL);
   if (o < 0)
     return o;
-  size_t es = dt == CN_DT_I64 ? 8 : 4;
+  size_t es = cn_dtype_size(dt);
   const unsigned char *src = T(m, q->x)->data;
   unsigned char *dst = T(m, o)->data;
   for (int64_t oo = 0; oo < q->outer; oo++)
@@ -2001,14 +2226,14 @@ static int op_constant_of_shape(imp_t *m, int arg) {
     if (cn_tensor_numel(T(m, id)) != 1)
       return ierr(m, CN_EFORMAT, "value must hold one element");
     dt = T(m, id)->dtype;
-    val = dt == CN_DT_I64 ? (double)((int64_t *)T(m, id)->data)[0]
-                          : ((float *)T(m, id)->data)[0];
+    val = cn_dtype_is_int(dt) ? (double)((int64_t *)T(m, id)->data)[0]
+                              : ((float *)T(m, id)->data)[0];
   }
   int o = out_const(m, 0, dt, n, d, NULL);
   TRY(o);
   if (val == 0)
     return 0; /* constants start zeroed */
-  if (dt == CN_DT_I64) {
+  if (cn_dtype_is_int(dt)) {
     int64_t *q = T(m, o)->data, iv = fabs(val) < 9.2e18 ? (int64_t)val : 0;
     for (int64_t i = 0; i < numel; i++)
       q[i] = iv;
@@ -2020,6 +2245,70 @@ static int op_constant_of_shape(imp_t *m, int arg) {
   return 0;
 }
 
+/* float -> IEEE half -> float, rounding to nearest even: what a Cast to
+ * float16 keeps of a constant. */
+static float round_half(float f) {
+  if (!isfinite(f) || f == 0)
+    return f;
+  int e;
+  frexpf(f, &e); /* |f| = m * 2^e, m in [0.5, 1) */
+  if (e > 16)
+    return f > 0 ? INFINITY : -INFINITY;
+  /* 11 significant bits, fewer below the normal range (2^-14). */
+  int bits = e >= -13 ? 11 : 11 - (-13 - e);
+  if (bits < 0)
+    return 0.0f * f;
+  float q = ldexpf(1.0f, e - bits);
+  float r = nearbyintf(f / q) * q;
+  return fabsf(r) >= 65520.0f ? (f > 0 ? INFINITY : -INFINITY) : r;
+}
+
+/* v converted to ONNX integer type `to`, wrapping to its width as
+ * runtimes do; bool is v != 0. */
+static int64_t cast_int(double v, int64_t to) {
+  if (to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
+    return v != 0;
+  int64_t q = (int64_t)v; /* the caller checks the range */
+  switch (to) {
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT32:
+    return (int32_t)(uint32_t)(uint64_t)q;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT16:
+    return (int16_t)(uint16_t)(uint64_t)q;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__INT8:
+    return (int8_t)(uint8_t)(uint64_t)q;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT8:
+    return (uint8_t)(uint64_t)q;
+  default:
+    return q;
+  }
+}
+
+static int cast_const(imp_t *m, int x, int64_t to, int to_float) {
+  const cn_tensor_t *t = T(m, x);
+  cn_dtype_t dt = to_float                                    ? CN_DT_F32
+                  : to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? CN_DT_BOOL
+                                                              : CN_DT_I64;
+  int o = out_const(m, 0, dt, t->ndim, t->dims, NULL);
+  TRY(o);
+  int64_t n = cn_tensor_numel(T(m, x));
+  for (int64_t i = 0; i < n; i++) {
+    double v = f64_at(m, x, i);
+    if (dt == CN_DT_F32) {
+      float f = (float)v;
+      ((float *)T(m, o)->data)[i] =
+          to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 ? round_half(f) : f;
+      continue;
+    }
+    if (!(fabs(v) < 9.2e18) && dt != CN_DT_BOOL)
+      return ierr(m, CN_EFORMAT, "cannot cast %g to an integer", v);
+    ((int64_t *)T(m, o)->data)[i] = cast_int(v, to);
+  }
+  return 0;
+}
+
+/* Constants are converted here. At run time only float types exist in
+ * the engine: a Cast between them is an identity (float16 and double are
+ * computed in float32), and a Cast to an integer type needs the data. */
 static int op_cast(imp_t *m, int arg) {
   (void)arg;
   int x;
@@ -2037,32 +2326,13 @@ static int op_cast(imp_t *m, int arg) {
                to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL;
   if (!to_float && !to_int)
     return ierr(m, CN_EUNSUPPORTED, "Cast to type %" PRId64, to);
-  const cn_tensor_t *t = T(m, x);
-  if (is_const(m, x)) {
-    cn_dtype_t dt = to_float ? CN_DT_F32 : CN_DT_I64;
-    int o = out_const(m, 0, dt, t->ndim, t->dims, NULL);
-    TRY(o);
-    t = T(m, x);
-    int64_t n = cn_tensor_numel(t);
-    for (int64_t i = 0; i < n; i++) {
-      double v = t->dtype == CN_DT_I64 ? (double)((int64_t *)t->data)[i]
-                                       : ((float *)t->data)[i];
-      if (dt == CN_DT_F32) {
-        ((float *)T(m, o)->data)[i] = (float)v;
-      } else {
-        if (!(fabs(v) < 9.2e18))
-          return ierr(m, CN_EFORMAT, "cannot cast %g to an integer", v);
-        int64_t q = (int64_t)v;
-        if (to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL)
-          q = v != 0;
-        ((int64_t *)T(m, o)->data)[i] = q;
-      }
-    }
-    return 0;
-  }
+  if (is_const(m, x))
+    return cast_const(m, x, to, to_float);
   if (!to_float)
     return ierr(m, CN_EUNSUPPORTED,
-                "Cast of a runtime tensor to an integer type");
+                "Cast to an integer type needs runtime shapes: %.60s depends "
+                "on the input data",
+                T(m, x)->name);
   int y;
   TRY(new_out(m, 0, &y));
   return emit1(m, CN_OP_IDENTITY, NULL, 1, &x, y);
@@ -2076,7 +2346,7 @@ static int op_identity(imp_t *m, int arg) {
     if (m->node->output[k][0])
       return ierr(m, CN_EUNSUPPORTED,
                   "the mask output of Dropout is not supported");
-  if (is_const(m, x) && T(m, x)->dtype == CN_DT_I64)
+  if (is_const(m, x) && cn_dtype_is_int(T(m, x)->dtype))
     return const_move(m, 'r', x, NULL, T(m, x)->ndim, T(m, x)->dims, 0);
   if (!strcmp(m->node->op_type, "Dropout") && m->opset >= 12) {
     int id = in_id(m, 2);
@@ -2090,6 +2360,26 @@ static int op_identity(imp_t *m, int arg) {
   int y;
   TRY(new_out(m, 0, &y));
   return emit1(m, CN_OP_IDENTITY, NULL, 1, &x, y);
+}
+
+/* Pad-18's axes input: pads[2 * naxes] spread over the listed axes (the
+ * others get 0). Returns the new count, 2 * rank. */
+static int pad_axes(imp_t *m, int rank, int64_t *pads, int n) {
+  int id;
+  int64_t axes[MAXD], full[2 * MAXD] = {0};
+  TRY(need_const(m, 3, "axes", &id));
+  int na = const_ints(m, id, "axes", axes, MAXD);
+  TRY(na);
+  if (n != 2 * na)
+    return ierr(m, CN_EFORMAT, "pads has %d values for %d axes", n, na);
+  for (int i = 0; i < na; i++) {
+    int a;
+    TRY(norm_axis(m, axes[i], rank, 0, &a));
+    full[a] = pads[i];
+    full[rank + a] = pads[na + i];
+  }
+  memcpy(pads, full, sizeof(int64_t) * (size_t)(2 * rank));
+  return 2 * rank;
 }
 
 static int op_pad(imp_t *m, int arg) {
@@ -2131,7 +2421,7 @@ static int op_pad(imp_t *m, int arg) {
         p.pad.value = v;
     }
     if (in_id(m, 3) >= 0)
-      return ierr(m, CN_EUNSUPPORTED, "Pad with axes");
+      TRY(n = pad_axes(m, t->ndim, pads, n));
   }
   if (n != 2 * t->ndim)
     return ierr(m, CN_EFORMAT, "pads has %d values, expected %d", n,
@@ -2153,6 +2443,11 @@ typedef struct resize_in {
   int ns, nz; /* counts of scales and sizes (one is 0) */
   float roi[2 * MAXD];
   int nroi;
+  int64_t axes[MAXD]; /* Resize-18 axes (na of them; 0: all) */
+  int na;
+  unsigned mask; /* the axes resized: bit per axis */
+  int policy;    /* keep_aspect_ratio_policy: 0 stretch, 1 not_larger, 2
+                    not_smaller */
 } resize_in_t;
 
 static int resize_mode(imp_t *m, cn_resize_params_t *p) {
@@ -2229,6 +2524,86 @@ static int resize_coord(imp_t *m, cn_resize_params_t *p) {
   return 0;
 }
 
+/* Resize-18's axes and keep_aspect_ratio_policy attributes. */
+static int resize_18(imp_t *m, resize_in_t *ri) {
+  const int64_t *v;
+  ri->na = attr_ints(m, "axes", &v);
+  TRY(ri->na);
+  if (ri->na > MAXD)
+    return ierr(m, CN_EFORMAT, "axes has %d values", ri->na);
+  memcpy(ri->axes, v, sizeof *v * (size_t)ri->na);
+  char pol[24];
+  TRY(attr_str(m, "keep_aspect_ratio_policy", "stretch", pol, sizeof pol));
+  if (!strcmp(pol, "stretch"))
+    ri->policy = 0;
+  else if (!strcmp(pol, "not_larger"))
+    ri->policy = 1;
+  else if (!strcmp(pol, "not_smaller"))
+    ri->policy = 2;
+  else
+    return ierr(m, CN_EFORMAT, "keep_aspect_ratio_policy '%s'", pol);
+  return 0;
+}
+
+/* keep_aspect_ratio_policy on sizes: one scale for the listed axes (all
+ * when none are), the smallest (not_larger) or largest (not_smaller)
+ * sizes/dims ratio; sizes become round(scale * dim) and the coordinate
+ * transform uses that scale (ONNX's reference does the same). */
+static void resize_policy(const cn_tensor_t *t, resize_in_t *ri) {
+  int nd = t->ndim;
+  double sc = ri->policy == 1 ? INFINITY : 0;
+  for (int i = 0; i < nd; i++) {
+    if (!(ri->mask & (1u << i)))
+      continue;
+    double r = (double)ri->sizes[i] / (double)t->dims[i];
+    sc = ri->policy == 1 ? fmin(sc, r) : fmax(sc, r);
+  }
+  for (int i = 0; i < nd; i++) {
+    ri->scales[i] = 1.0f;
+    if (!(ri->mask & (1u << i)) || !(sc > 0 && sc < 65536))
+      continue;
+    ri->sizes[i] = (int64_t)floor(sc * (double)t->dims[i] + 0.5);
+    ri->scales[i] = (float)sc;
+  }
+}
+
+/* Spreads per-axis scales / sizes / roi given for ri->axes over all rank
+ * axes (the others keep their size), then applies the aspect policy. */
+static int resize_full_rank(imp_t *m, const cn_tensor_t *t, resize_in_t *ri) {
+  int nd = t->ndim, na = ri->na;
+  ri->mask = na ? 0u : (1u << nd) - 1u;
+  if (na) {
+    int given = ri->ns ? ri->ns : ri->nz;
+    if (given != na || (ri->nroi && ri->nroi != 2 * na))
+      return ierr(m, CN_EFORMAT, "%d scales/sizes for %d axes", given, na);
+    resize_in_t f = *ri;
+    for (int i = 0; i < nd; i++) {
+      f.scales[i] = 1.0f;
+      f.sizes[i] = t->dims[i];
+      f.roi[i] = 0.0f;
+      f.roi[nd + i] = 1.0f;
+    }
+    for (int k = 0; k < na; k++) {
+      int a;
+      TRY(norm_axis(m, ri->axes[k], nd, 0, &a));
+      f.scales[a] = ri->scales[k];
+      f.sizes[a] = ri->sizes[k];
+      f.mask |= 1u << a;
+      if (ri->nroi) {
+        f.roi[a] = ri->roi[k];
+        f.roi[nd + a] = ri->roi[na + k];
+      }
+    }
+    f.ns = ri->ns ? nd : 0;
+    f.nz = ri->nz ? nd : 0;
+    f.nroi = ri->nroi ? 2 * nd : 0;
+    *ri = f;
+  }
+  if (ri->policy && ri->nz == nd)
+    resize_policy(t, ri);
+  return 0;
+}
+
 /* Resize-11 and later: attributes, then roi / scales / sizes inputs. */
 static int resize_modern(imp_t *m, cn_resize_params_t *p, resize_in_t *ri) {
   TRY(resize_coord(m, p));
@@ -2240,8 +2615,7 @@ static int resize_modern(imp_t *m, cn_resize_params_t *p, resize_in_t *ri) {
   TRY(attr_int(m, "antialias", 0, &aa));
   if (aa)
     return ierr(m, CN_EUNSUPPORTED, "antialias");
-  if (attr(m, "axes"))
-    return ierr(m, CN_EUNSUPPORTED, "Resize with axes");
+  TRY(resize_18(m, ri));
   int id;
   if ((id = in_id(m, 1)) >= 0 && cn_tensor_numel(T(m, id)) > 0) {
     TRY(need_const(m, 1, "roi", &id));
@@ -2305,6 +2679,7 @@ static int op_resize(imp_t *m, int upsample) {
     TRY(resize_modern(m, &p.resize, &ri));
   const cn_tensor_t *t = T(m, x);
   int nd = t->ndim;
+  TRY(resize_full_rank(m, t, &ri));
   if ((ri.ns && ri.ns != nd) || (ri.nz && ri.nz != nd))
     return ierr(m, CN_EFORMAT, "%d scales/sizes for rank %d",
                 ri.ns ? ri.ns : ri.nz, nd);
@@ -2315,8 +2690,11 @@ static int op_resize(imp_t *m, int upsample) {
     memcpy(p.resize.roi, ri.roi, sizeof(float) * (size_t)ri.nroi);
   }
   int64_t od[MAXD];
-  for (int i = 0; i < nd; i++)
+  for (int i = 0; i < nd; i++) {
     TRY(resize_axis(m, T(m, x), i, &ri, &p.resize, &od[i]));
+    if (ri.policy && ri.nz)
+      p.resize.scales[i] = ri.scales[i];
+  }
   int y;
   TRY(new_out(m, 0, &y));
   T(m, y)->ndim = nd;
@@ -2342,6 +2720,53 @@ static int op_lrn(imp_t *m, int arg) {
   TRY(attr_float(m, "bias", 1.0f, &p.lrn.k));
   TRY(new_out(m, 0, &y));
   return emit1(m, CN_OP_LRN, &p, 1, &x, y);
+}
+
+/* A reduction of an integer constant over the axes in mask (ReduceProd
+ * of a shape is an element count). */
+static int reduce_const(imp_t *m, int x, cn_reduce_kind_t kind, unsigned mask,
+                        int keep) {
+  if (kind != CN_REDUCE_SUM && kind != CN_REDUCE_PROD &&
+      kind != CN_REDUCE_MAX && kind != CN_REDUCE_MIN)
+    return ierr(m, CN_EUNSUPPORTED, "%s of integer constants",
+                m->node->op_type);
+  const cn_tensor_t *t = T(m, x);
+  int nd = 0;
+  int64_t od[MAXD], kd[MAXD], st[MAXD], s = 1;
+  for (int i = t->ndim - 1; i >= 0; i--) {
+    kd[i] = (mask >> i) & 1 ? 1 : t->dims[i];
+    st[i] = (mask >> i) & 1 ? 0 : s;
+    s *= kd[i];
+  }
+  for (int i = 0; i < t->ndim; i++)
+    if (keep || !((mask >> i) & 1))
+      od[nd++] = kd[i];
+  int o = out_const(m, 0, CN_DT_I64, nd, od, NULL);
+  TRY(o);
+  int64_t *y = T(m, o)->data, n = cn_tensor_numel(T(m, o)), idx[MAXD] = {0};
+  for (int64_t e = 0; e < n; e++)
+    y[e] = kind == CN_REDUCE_PROD  ? 1
+           : kind == CN_REDUCE_MAX ? INT64_MIN
+           : kind == CN_REDUCE_MIN ? INT64_MAX
+                                   : 0;
+  for (int64_t e = 0; e < cn_tensor_numel(T(m, x)); e++) {
+    int64_t off = 0, v = i64_at(m, x, e);
+    for (int i = 0; i < T(m, x)->ndim; i++)
+      off += idx[i] * st[i];
+    int64_t *r = &y[off];
+    if (kind == CN_REDUCE_SUM)
+      *r = (int64_t)((uint64_t)*r + (uint64_t)v);
+    else if (kind == CN_REDUCE_PROD)
+      *r = (int64_t)((uint64_t)*r * (uint64_t)v);
+    else if (kind == CN_REDUCE_MAX ? v > *r : v < *r)
+      *r = v;
+    for (int i = T(m, x)->ndim - 1; i >= 0; i--) {
+      if (++idx[i] < T(m, x)->dims[i])
+        break;
+      idx[i] = 0;
+    }
+  }
+  return 0;
 }
 
 /* Reductions. Over H and W of a 4-D tensor with keepdims (how exporters
@@ -2373,6 +2798,8 @@ static int op_reduce(imp_t *m, int kind_arg) {
     TRY(norm_axis(m, axes[i], t->ndim, 0, &a));
     mask |= 1u << a;
   }
+  if (is_const(m, x) && cn_dtype_is_int(t->dtype))
+    return reduce_const(m, x, kind, mask, keep != 0);
   cn_op_params_t p;
   memset(&p, 0, sizeof p);
   TRY(new_out(m, 0, &y));
@@ -2388,6 +2815,40 @@ static int op_reduce(imp_t *m, int kind_arg) {
   return emit1(m, CN_OP_REDUCE, &p, 1, &x, y);
 }
 
+/* Expand of an integer constant to the broadcast of its shape and
+ * shape[0..n). */
+static int expand_const(imp_t *m, int x, int n, const int64_t *d) {
+  const cn_tensor_t *t = T(m, x);
+  int nd = n > t->ndim ? n : t->ndim;
+  int64_t od[MAXD], st[MAXD], idx[MAXD] = {0}, numel = 1;
+  for (int i = 0; i < nd; i++) {
+    int it = i - (nd - t->ndim), is = i - (nd - n);
+    int64_t a = it >= 0 ? t->dims[it] : 1, b = is >= 0 ? d[is] : 1;
+    if (a != b && a != 1 && b != 1)
+      return ierr(m, CN_EFORMAT, "shapes do not broadcast");
+    od[i] = a == 1 ? b : a;
+    numel *= od[i];
+    if (numel > ((int64_t)1 << 24))
+      return ierr(m, CN_EFORMAT, "Expand to %" PRId64 "+ elements", numel);
+  }
+  if (bstrides(t, nd, od, st) < 0)
+    return ierr(m, CN_EFORMAT, "shapes do not broadcast");
+  int o = out_const(m, 0, T(m, x)->dtype, nd, od, NULL);
+  TRY(o);
+  for (int64_t e = 0; e < numel; e++) {
+    int64_t off = 0;
+    for (int i = 0; i < nd; i++)
+      off += idx[i] * st[i];
+    ((int64_t *)T(m, o)->data)[e] = i64_at(m, x, off);
+    for (int i = nd - 1; i >= 0; i--) {
+      if (++idx[i] < od[i])
+        break;
+      idx[i] = 0;
+    }
+  }
+  return 0;
+}
+
 static int op_expand(imp_t *m, int arg) {
   (void)arg;
   int x, s;
@@ -2399,7 +2860,9 @@ static int op_expand(imp_t *m, int arg) {
   for (int i = 0; i < n; i++)
     if (d[i] < 0 || d[i] > ((int64_t)1 << 24))
       return ierr(m, CN_EFORMAT, "shape[%d] = %" PRId64, i, d[i]);
-  if (T(m, x)->dtype == CN_DT_I64)
+  if (is_const(m, x) && cn_dtype_is_int(T(m, x)->dtype))
+    return expand_const(m, x, n, d);
+  if (cn_dtype_is_int(T(m, x)->dtype))
     return ierr(m, CN_EUNSUPPORTED, "Expand of an integer tensor");
   /* x * ones(shape) broadcasts exactly as Expand does. */
   int ones, y;
@@ -2441,7 +2904,7 @@ static int op_range(imp_t *m, int arg) {
   int o = out_const(m, 0, dt, 1, &n, NULL);
   TRY(o);
   for (int64_t i = 0; i < n; i++) {
-    if (dt == CN_DT_I64)
+    if (cn_dtype_is_int(dt))
       ((int64_t *)T(m, o)->data)[i] = (int64_t)s + i * (int64_t)d;
     else
       ((float *)T(m, o)->data)[i] = s + (float)i * d;
@@ -2499,12 +2962,24 @@ static int import_global_pool(imp_t *m, int kind) {
   return op_pool(m, (cn_pool_kind_t)kind, 1);
 }
 
-/* Only on constants (shape arithmetic), folded at load. */
-static int import_equal(imp_t *m, int arg) {
+/* Comparisons and logic: only on constants (shape arithmetic, masks),
+ * folded at load. */
+static int import_compare(imp_t *m, int arg) {
   (void)arg;
-  if (!all_const(m))
-    return ierr(m, CN_EUNSUPPORTED, "unsupported op %s", m->node->op_type);
-  return i64_binary(m, m->node->op_type);
+  TRY(need_runtime_free(m));
+  return const_binary(m, m->node->op_type);
+}
+
+static int op_not(imp_t *m, int arg) {
+  (void)arg;
+  int x, o;
+  TRY(need_in(m, 0, &x));
+  TRY(need_runtime_free(m));
+  o = out_const(m, 0, CN_DT_BOOL, T(m, x)->ndim, T(m, x)->dims, NULL);
+  TRY(o);
+  for (int64_t i = 0; i < cn_tensor_numel(T(m, o)); i++)
+    ((int64_t *)T(m, o)->data)[i] = f64_at(m, x, i) == 0;
+  return 0;
 }
 
 /* ---- normalization, indexing and layout ops of exporters' graphs ------- */
@@ -2596,7 +3071,10 @@ static int op_where(imp_t *m, int arg) {
   int ins[3], y;
   for (int i = 0; i < 3; i++)
     TRY(need_in(m, i, &ins[i]));
-  if (T(m, ins[0])->dtype == CN_DT_I64) {
+  /* Masks built from shapes (integer or float) fold at load. */
+  if (all_const(m))
+    return const_where(m);
+  if (cn_dtype_is_int(T(m, ins[0])->dtype)) {
     if (!is_const(m, ins[0]))
       return ierr(m, CN_EUNSUPPORTED,
                   "Where with a condition computed at run "
@@ -2698,6 +3176,7 @@ typedef struct onnx_op {
 static const onnx_op_t onnx_ops[] = {
     {"Abs", import_act, CN_ACT_ABS},
     {"Add", import_binary, CN_BIN_ADD},
+    {"And", import_compare, 0},
     {"AveragePool", import_pool, CN_POOL_AVG},
     {"BatchNormalization", op_batchnorm, 0},
     {"Cast", op_cast, 0},
@@ -2714,7 +3193,7 @@ static const onnx_op_t onnx_ops[] = {
     {"Div", import_binary, CN_BIN_DIV},
     {"Dropout", op_identity, 0},
     {"Elu", import_elu, 0},
-    {"Equal", import_equal, 0},
+    {"Equal", import_compare, 0},
     {"Erf", import_act, CN_ACT_ERF},
     {"Exp", import_act, CN_ACT_EXP},
     {"Expand", op_expand, 0},
@@ -2725,6 +3204,8 @@ static const onnx_op_t onnx_ops[] = {
     {"Gemm", op_gemm, 0},
     {"GlobalAveragePool", import_global_pool, CN_POOL_AVG},
     {"GlobalMaxPool", import_global_pool, CN_POOL_MAX},
+    {"Greater", import_compare, 0},
+    {"GreaterOrEqual", import_compare, 0},
     {"HardSigmoid", import_hardsigmoid, 0},
     {"HardSwish", import_act, CN_ACT_HARDSWISH},
     {"Identity", op_identity, 0},
@@ -2732,6 +3213,8 @@ static const onnx_op_t onnx_ops[] = {
     {"LRN", op_lrn, 0},
     {"LayerNormalization", op_layernorm, 0},
     {"LeakyRelu", import_leaky_relu, 0},
+    {"Less", import_compare, 0},
+    {"LessOrEqual", import_compare, 0},
     {"Log", import_act, CN_ACT_LOG},
     {"LogSoftmax", op_softmax, 1},
     {"MatMul", op_matmul, 0},
@@ -2742,6 +3225,8 @@ static const onnx_op_t onnx_ops[] = {
     {"Mish", import_act, CN_ACT_MISH},
     {"Mul", import_binary, CN_BIN_MUL},
     {"Neg", import_act, CN_ACT_NEG},
+    {"Not", op_not, 0},
+    {"Or", import_compare, 0},
     {"PRelu", op_prelu, 0},
     {"Pad", op_pad, 0},
     {"Pow", import_binary, CN_BIN_POW},
@@ -2784,6 +3269,7 @@ static const onnx_op_t onnx_ops[] = {
     {"Unsqueeze", op_squeeze, 1},
     {"Upsample", op_resize, 1},
     {"Where", op_where, 0},
+    {"Xor", import_compare, 0},
 };
 #define N_ONNX_OPS (sizeof onnx_ops / sizeof onnx_ops[0])
 
@@ -2828,17 +3314,122 @@ static int graph_opset(imp_t *m, const Onnx__ModelProto *mp) {
   }
   if (m->opset < 0)
     return ierr(m, CN_EFORMAT, "no opset_import for the default domain");
-  /* Opsets 7 to 17 are supported; older models load when they use none of
-   * the legacy forms refused in import_node (legacy broadcast, ...). */
-  if (m->opset < 1 || m->opset > 17)
-    return ierr(m, CN_EUNSUPPORTED, "opset %" PRId64 " (supported: 7 to 17)",
+  /* Opsets 7 to 17 are supported, and 18 for the forms exporters write
+   * (docs/models.md); older models load when they use none of the legacy
+   * forms refused in import_node (legacy broadcast, ...). */
+  if (m->opset < 1)
+    return ierr(m, CN_EFORMAT, "opset %" PRId64, m->opset);
+  if (m->opset > 18)
+    return ierr(m, CN_EUNSUPPORTED,
+                "opset %" PRId64 " is newer than camnet reads: re-export "
+                "with opset 17 or lower (torch.onnx.export(..., "
+                "opset_version=17))",
                 m->opset);
   return 0;
 }
 
-/* A runtime input (not an initializer): a float tensor of fixed shape but
- * for a symbolic batch, which runs with batch 1. Returns its id. */
-static int graph_input(imp_t *m, const Onnx__ValueInfoProto *vi) {
+/* ---- runtime inputs and their open dimensions -------------------------- */
+
+/* The entry of opts->input_shapes for the k-th runtime input named name:
+ * the first that names it ("" names input 0). */
+static const cn_input_shape_t *shape_entry(imp_t *m, const char *name, int k) {
+  for (int i = 0; m->o && i < m->o->ninput_shapes; i++) {
+    const cn_input_shape_t *e = &m->o->input_shapes[i];
+    if (e->name[0] ? !strcmp(e->name, name) : k == 0)
+      return e;
+  }
+  return NULL;
+}
+
+/* "--input-shape x:Nx3xHxW" for the message about an open dimension:
+ * fixed dimensions as numbers, open ones as letters. */
+static void shape_hint(const char *name, int nd, const int64_t *d, char *buf,
+                       size_t n) {
+  static const char *const nchw[] = {"N", "C", "H", "W"};
+  size_t o = (size_t)snprintf(buf, n, "--input-shape %.60s:", name);
+  for (int k = 0; k < nd && o < n; k++) {
+    if (d[k] > 0)
+      o += (size_t)snprintf(buf + o, n - o, "%s%" PRId64, k ? "x" : "", d[k]);
+    else if (nd == 4)
+      o += (size_t)snprintf(buf + o, n - o, "%s%s", k ? "x" : "", nchw[k]);
+    else
+      o += (size_t)snprintf(buf + o, n - o, "%sD%d", k ? "x" : "", k);
+  }
+}
+
+/* Open dimensions (d[k] == 0) from the options, in their order of
+ * precedence (camnet/model.h); fixed ones checked against an entry. */
+static int resolve_dims(imp_t *m, const char *name, int k, int nd, int64_t *d,
+                        const char *const *sym) {
+  const cn_input_shape_t *e = shape_entry(m, name, k);
+  if (e && e->hint && e->ndim != nd)
+    e = NULL;
+  if (e && e->ndim != nd)
+    return ierr(m, CN_EINVAL, "input %s has %d dimensions, the given shape %d",
+                name, nd, e->ndim);
+  for (int i = 0; e && i < nd; i++) {
+    if (d[i] > 0 && d[i] != e->dims[i] && !e->hint)
+      return ierr(m, CN_EINVAL,
+                  "input %s: dimension %d is %" PRId64 " in the model, the "
+                  "given shape says %" PRId64,
+                  name, i, d[i], e->dims[i]);
+    if (d[i] == 0)
+      d[i] = e->dims[i];
+  }
+  int64_t w = m->o ? m->o->width : 0, h = m->o ? m->o->height : 0;
+  if (w <= 0 || h <= 0)
+    w = m->imgsz[1], h = m->imgsz[0];
+  if (nd == 4 && w > 0 && h > 0) {
+    /* NHWC when the channels are fixed last and H is open (BlazeFace). */
+    int hi = d[3] > 0 && d[1] == 0 ? 1 : 2;
+    if (d[hi] == 0)
+      d[hi] = h;
+    if (d[hi + 1] == 0)
+      d[hi + 1] = w;
+  }
+  if (nd > 0 && d[0] == 0)
+    d[0] = 1; /* an open batch runs with batch 1 */
+  for (int i = 0; i < nd; i++)
+    if (d[i] == 0) {
+      char hint[160];
+      shape_hint(name, nd, d, hint, sizeof hint);
+      return ierr(m, CN_EINVAL,
+                  "input %s: dimension %d ('%.40s') is open: give its size "
+                  "(%s)",
+                  name, i, sym[i] ? sym[i] : "?", hint);
+    }
+  return 0;
+}
+
+/* Dimension k of an input as the file gives it: > 0 fixed, 0 open (its
+ * symbol in *sym), or an error. */
+static int input_dim(imp_t *m, const Onnx__ValueInfoProto *vi, size_t k,
+                     int64_t *d, const char **sym) {
+  const Onnx__TensorShapeProto__Dimension *dm =
+      vi->type->tensor_type->shape->dim[k];
+  *sym = NULL;
+  *d = 0;
+  if (dm->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+    const char *p =
+        dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM
+            ? dm->dim_param
+            : NULL;
+    *sym = cn_graph_strdup(m->g, p && p[0] ? p : "?");
+    return *sym ? 0 : ierr(m, CN_ENOMEM, "out of memory");
+  }
+  *d = dm->dim_value;
+  if (*d == 0)
+    return ierr(m, CN_EUNSUPPORTED, "input %s: empty tensors are not supported",
+                vi->name);
+  if (*d < 1 || *d > ((int64_t)1 << 24))
+    return ierr(m, CN_EFORMAT, "input %s: dimension %zu is %" PRId64, vi->name,
+                k, *d);
+  return 0;
+}
+
+/* A runtime input (not an initializer), the k-th: a float tensor whose
+ * open dimensions are resolved from the options. Returns its id. */
+static int graph_input(imp_t *m, const Onnx__ValueInfoProto *vi, int k) {
   const Onnx__TypeProto *tp = vi->type;
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
       !tp->tensor_type)
@@ -2854,28 +3445,42 @@ static int graph_input(imp_t *m, const Onnx__ValueInfoProto *vi) {
     return ierr(m, CN_EUNSUPPORTED, "input %s has %zu dimensions", vi->name,
                 sh->n_dim);
   int64_t d[MAXD];
-  for (size_t k = 0; k < sh->n_dim; k++) {
-    const Onnx__TensorShapeProto__Dimension *dm = sh->dim[k];
-    if (dm->value_case ==
-        ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
-      d[k] = dm->dim_value;
-      if (d[k] == 0)
-        return ierr(m, CN_EUNSUPPORTED,
-                    "input %s: empty tensors are not supported", vi->name);
-      if (d[k] < 1 || d[k] > ((int64_t)1 << 24))
-        return ierr(m, CN_EFORMAT, "input %s: dimension %zu is %" PRId64,
-                    vi->name, k, d[k]);
-    } else if (k == 0) {
-      d[k] = 1; /* a symbolic batch runs with batch 1 */
-    } else {
-      return ierr(m, CN_EUNSUPPORTED, "input %s: dimension %zu is symbolic",
-                  vi->name, k);
-    }
+  const char **sym = cn_graph_alloc(m->g, sizeof(char *) * MAXD);
+  if (!sym)
+    return ierr(m, CN_ENOMEM, "out of memory");
+  int open = 0;
+  for (size_t i = 0; i < sh->n_dim; i++) {
+    TRY(input_dim(m, vi, i, &d[i], &sym[i]));
+    open += d[i] == 0;
   }
+  TRY(resolve_dims(m, vi->name, k, (int)sh->n_dim, d, sym));
   int id = cn_graph_add_tensor(m->g, vi->name, CN_DT_F32, (int)sh->n_dim, d);
   if (id < 0)
-    return ierr(m, CN_EFORMAT, "input %s: bad shape", vi->name);
+    return ierr(m, CN_EINVAL, "input %s: the shape is too large", vi->name);
+  if (open)
+    m->g->tensors[id].dim_syms = sym;
   return id;
+}
+
+/* Every entry of opts->input_shapes must name a runtime input (checked
+ * first: a misspelt name would otherwise read as a dimension left open). */
+static int check_shape_names(imp_t *m, const Onnx__GraphProto *gp) {
+  for (int i = 0; m->o && i < m->o->ninput_shapes; i++) {
+    const cn_input_shape_t *e = &m->o->input_shapes[i];
+    int found = e->hint, first = -1;
+    for (size_t k = 0; k < gp->n_input; k++) {
+      const char *nm = gp->input[k]->name;
+      if (!nm || cn_graph_find(m->g, nm) >= 0)
+        continue; /* an initializer */
+      if (first < 0)
+        first = (int)k;
+      found |= !e->name[0] || !strcmp(nm, e->name);
+    }
+    if (!found)
+      return ierr(m, CN_EINVAL, "no input named '%.80s' (the first is '%.80s')",
+                  e->name, first >= 0 ? gp->input[first]->name : "");
+  }
+  return 0;
 }
 
 /* Inputs that are not initializers are the graph's runtime inputs. */
@@ -2884,13 +3489,14 @@ static int graph_inputs(imp_t *m, const Onnx__GraphProto *gp) {
   if (!ins)
     return ierr(m, CN_ENOMEM, "out of memory");
   int nins = 0;
+  TRY(check_shape_names(m, gp));
   for (size_t i = 0; i < gp->n_input; i++) {
     const Onnx__ValueInfoProto *vi = gp->input[i];
     if (!vi->name || !vi->name[0])
       return ierr(m, CN_EFORMAT, "input %zu has no name", i);
     if (cn_graph_find(m->g, vi->name) >= 0)
       continue;
-    int id = graph_input(m, vi);
+    int id = graph_input(m, vi, nins);
     TRY(id);
     ins[nins++] = id;
   }
@@ -2951,11 +3557,94 @@ static int graph_outputs(imp_t *m, const Onnx__GraphProto *gp) {
   return 0;
 }
 
+/* Ultralytics' imgsz: "[640, 640]" (H, W) or "640". */
+static void parse_imgsz(imp_t *m, const char *v) {
+  long a = 0, b = 0;
+  char tail;
+  if (sscanf(v, " [ %ld , %ld ] %c", &a, &b, &tail) != 2 &&
+      sscanf(v, " [ %ld ] %c", &a, &tail) != 1 &&
+      sscanf(v, " %ld %c", &a, &tail) != 1)
+    return;
+  if (b == 0)
+    b = a;
+  if (a >= 1 && b >= 1 && a <= 16384 && b <= 16384)
+    m->imgsz[0] = a, m->imgsz[1] = b;
+}
+
+/* metadata_props into the graph (key, value pairs); imgsz read here
+ * because it resolves open input dimensions. */
+static int import_meta(imp_t *m, const Onnx__ModelProto *mp) {
+  size_t n = mp->n_metadata_props;
+  if (n == 0)
+    return 0;
+  if (n > 4096)
+    return ierr(m, CN_EFORMAT, "%zu metadata entries", n);
+  const char **kv = cn_graph_alloc(m->g, sizeof(char *) * 2 * n);
+  if (!kv)
+    return ierr(m, CN_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    const Onnx__StringStringEntryProto *e = mp->metadata_props[i];
+    kv[2 * i] = cn_graph_strdup(m->g, e->key ? e->key : "");
+    kv[2 * i + 1] = cn_graph_strdup(m->g, e->value ? e->value : "");
+    if (!kv[2 * i] || !kv[2 * i + 1])
+      return ierr(m, CN_ENOMEM, "out of memory");
+    if (!strcmp(kv[2 * i], "imgsz"))
+      parse_imgsz(m, kv[2 * i + 1]);
+  }
+  m->g->meta = kv;
+  m->g->nmeta = (int)n;
+  return 0;
+}
+
+/* Every op type the importer does not convert, named in one message
+ * before any node is converted: a new user learns at once all that a
+ * model needs, not one op per attempt. */
+static int scan_ops(imp_t *m, const Onnx__GraphProto *gp) {
+  char seen[24][128], list[200] = "";
+  int nseen = 0, nbad = 0, first = -1;
+  size_t o = 0;
+  for (size_t i = 0; i < gp->n_node; i++) {
+    const Onnx__NodeProto *nd = gp->node[i];
+    const char *op = nd->op_type ? nd->op_type : "";
+    int foreign = nd->domain && nd->domain[0] && strcmp(nd->domain, "ai.onnx");
+    if (!foreign && onnx_op_find(op))
+      continue;
+    char item[128];
+    snprintf(item, sizeof item, "%.60s%s%.60s", foreign ? nd->domain : "",
+             foreign ? "." : "", op);
+    int dup = 0;
+    for (int k = 0; k < nseen && !dup; k++)
+      dup = !strcmp(seen[k], item);
+    if (dup)
+      continue;
+    if (first < 0)
+      first = (int)i;
+    nbad++;
+    if (nseen < 24)
+      memcpy(seen[nseen++], item, sizeof item);
+    if (o < sizeof list)
+      o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", o ? ", " : "",
+                            item);
+  }
+  if (nbad == 0)
+    return 0;
+  m->ni = first;
+  m->node = gp->node[first];
+  const char *nm = m->node->name && m->node->name[0] ? m->node->name
+                   : m->node->op_type                ? m->node->op_type
+                                                     : "?";
+  snprintf(m->nname, sizeof m->nname, "%s", nm);
+  return ierr(m, CN_EUNSUPPORTED, "unsupported op%s %s", nbad > 1 ? "s" : "",
+              list);
+}
+
 static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
   const Onnx__GraphProto *gp = mp->graph;
   if (!gp)
     return ierr(m, CN_EFORMAT, "no graph in the model");
   TRY(graph_opset(m, mp));
+  TRY(import_meta(m, mp));
+  TRY(scan_ops(m, gp));
   for (size_t i = 0; i < gp->n_initializer; i++)
     TRY(add_tensor_proto(m, gp->initializer[i], NULL,
                          i < m->nspans ? &m->spans[i] : NULL));
@@ -2971,7 +3660,8 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
  * imports it into g; destroys g on failure. */
 static int import_into(cn_graph_t *g, const uint8_t *buf, size_t len,
                        uint8_t *image, const cn__span_t *spans, size_t nspans,
-                       cn_graph_t **out, cn_err_t *err) {
+                       const cn_model_opts_t *o, cn_graph_t **out,
+                       cn_err_t *err) {
   ProtobufCAllocator alloc = {
       .alloc = pb_alloc, .free = pb_free, .allocator_data = g};
   Onnx__ModelProto *mp = onnx__model_proto__unpack(&alloc, len, buf);
@@ -2986,7 +3676,8 @@ static int import_into(cn_graph_t *g, const uint8_t *buf, size_t len,
              .err = err,
              .image = image,
              .spans = spans,
-             .nspans = nspans};
+             .nspans = nspans,
+             .o = o};
   int r = import_graph(&m, mp);
   if (r < 0)
     cn__err_clean(err);
@@ -3009,11 +3700,12 @@ static int import_into(cn_graph_t *g, const uint8_t *buf, size_t len,
  * constants then use in place. A file the splitter does not understand is
  * unpacked whole, and protobuf-c says what is wrong with it. */
 static int load_image(cn_graph_t *g, uint8_t *image, size_t len,
-                      cn_graph_t **out, cn_err_t *err) {
+                      const cn_model_opts_t *o, cn_graph_t **out,
+                      cn_err_t *err) {
   size_t nspans = 0;
   int64_t n = cn__onnx_split(image, len, CN__ONNX_INPLACE, NULL, NULL, &nspans);
   if (n < 0)
-    return import_into(g, image, len, NULL, NULL, 0, out, err);
+    return import_into(g, image, len, NULL, NULL, 0, o, out, err);
   uint8_t *skel = malloc(n > 0 ? (size_t)n : 1);
   cn__span_t *spans = malloc((nspans ? nspans : 1) * sizeof *spans);
   if (!skel || !spans) {
@@ -3025,9 +3717,10 @@ static int load_image(cn_graph_t *g, uint8_t *image, size_t len,
   }
   size_t ns2 = 0;
   int64_t n2 = cn__onnx_split(image, len, CN__ONNX_INPLACE, skel, spans, &ns2);
-  int r = n2 == n && ns2 == nspans
-              ? import_into(g, skel, (size_t)n, image, spans, nspans, out, err)
-              : import_into(g, image, len, NULL, NULL, 0, out, err);
+  int r =
+      n2 == n && ns2 == nspans
+          ? import_into(g, skel, (size_t)n, image, spans, nspans, o, out, err)
+          : import_into(g, image, len, NULL, NULL, 0, o, out, err);
   free(skel);
   free(spans);
   return r;
@@ -3055,6 +3748,16 @@ static int new_image(const char *name, uint64_t len, cn_graph_t **g,
  * zero-copy load from it (so the fuzz targets cover the splitter too). */
 int cn_onnx_load_mem(const void *buf, size_t len, const char *name,
                      cn_graph_t **out, cn_err_t *err) {
+  return cn_onnx_load_mem_opts(buf, len, name, NULL, out, err);
+}
+
+int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err) {
+  return cn_onnx_load_opts(path, NULL, out, err);
+}
+
+int cn_onnx_load_mem_opts(const void *buf, size_t len, const char *name,
+                          const cn_model_opts_t *opts, cn_graph_t **out,
+                          cn_err_t *err) {
   *out = NULL;
   cn_graph_t *g;
   uint8_t *image;
@@ -3062,10 +3765,11 @@ int cn_onnx_load_mem(const void *buf, size_t len, const char *name,
   if (r < 0)
     return r;
   memcpy(image, buf, len);
-  return load_image(g, image, len, out, err);
+  return load_image(g, image, len, opts, out, err);
 }
 
-int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err) {
+int cn_onnx_load_opts(const char *path, const cn_model_opts_t *opts,
+                      cn_graph_t **out, cn_err_t *err) {
   *out = NULL;
   int fd = -1;
   size_t len = 0;
@@ -3084,5 +3788,5 @@ int cn_onnx_load(const char *path, cn_graph_t **out, cn_err_t *err) {
     cn_graph_destroy(g);
     return r;
   }
-  return load_image(g, image, len, out, err);
+  return load_image(g, image, len, opts, out, err);
 }

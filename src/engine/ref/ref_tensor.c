@@ -123,6 +123,41 @@ int cn__ref_transpose(const cn_graph_t *g, const cn_node_t *n,
   return 0;
 }
 
+/* Source index of padded position v on an axis of len, or -1 outside
+ * (constant mode). */
+static int64_t pad_map(cn_pad_mode_t mode, int64_t v, int64_t len) {
+  if (v >= 0 && v < len)
+    return v;
+  if (mode == CN_PAD_CONSTANT)
+    return -1;
+  if (mode == CN_PAD_EDGE)
+    return v < 0 ? 0 : len - 1;
+  int64_t per = 2 * (len - 1); /* reflect without repeating the edge */
+  if (per == 0)
+    return 0;
+  v %= per;
+  if (v < 0)
+    v += per;
+  return v >= len ? per - v : v;
+}
+
+/* One output row of the last axis: the part inside the input is one
+ * memcpy, only the padded ends are mapped element by element. */
+static void pad_row(const cn_pad_params_t *p, const float *x, int64_t len,
+                    int64_t lo, float *y, int64_t w) {
+  int64_t j0 = lo > 0 ? lo : 0, j1 = lo + len < w ? lo + len : w;
+  for (int64_t j = 0; j < j0 && j < w; j++) {
+    int64_t v = pad_map(p->mode, j - lo, len);
+    y[j] = v < 0 ? p->value : x[v];
+  }
+  if (j1 > j0)
+    memcpy(y + j0, x + (j0 - lo), (size_t)(j1 - j0) * sizeof(float));
+  for (int64_t j = j1 > j0 ? j1 : j0; j < w; j++) {
+    int64_t v = pad_map(p->mode, j - lo, len);
+    y[j] = v < 0 ? p->value : x[v];
+  }
+}
+
 int cn__ref_pad(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
                 float *const *out, void *scratch, cn_err_t *err) {
   (void)scratch;
@@ -134,35 +169,30 @@ int cn__ref_pad(const cn_graph_t *g, const cn_node_t *n, const float *const *in,
   int64_t xs[CN_MAX_DIMS], idx[CN_MAX_DIMS] = {0};
   row_major_strides(xt, xs);
   int64_t numel = cn_tensor_numel(yt);
-  for (int64_t o = 0; o < numel; o++) {
+  if (nd == 0 || numel == 0) {
+    if (numel)
+      out[0][0] = in[0][0];
+    return 0;
+  }
+  int64_t w = yt->dims[nd - 1], len = xt->dims[nd - 1];
+  for (int64_t o = 0; o < numel; o += w) {
     int64_t off = 0;
-    int outside = 0;
-    for (int i = 0; i < nd; i++) {
-      int64_t len = xt->dims[i];
-      int64_t v = idx[i] - p->pads[i];
-      if (v < 0 || v >= len) {
-        if (p->mode == CN_PAD_CONSTANT) {
-          outside = 1;
-          break;
-        } else if (p->mode == CN_PAD_EDGE) {
-          v = v < 0 ? 0 : len - 1;
-        } else { /* reflect without repeating the edge; period 2*(len-1) */
-          int64_t per = 2 * (len - 1);
-          if (per == 0) {
-            v = 0;
-          } else {
-            v = v % per;
-            if (v < 0)
-              v += per;
-            if (v >= len)
-              v = per - v;
-          }
-        }
-      }
+    int outside = len == 0;
+    for (int i = 0; i < nd - 1 && !outside; i++) {
+      int64_t v = pad_map(p->mode, idx[i] - p->pads[i], xt->dims[i]);
+      outside = v < 0;
       off += v * xs[i];
     }
-    out[0][o] = outside ? p->value : in[0][off];
-    next_index(idx, yt->dims, yt->ndim);
+    if (outside)
+      for (int64_t j = 0; j < w; j++)
+        out[0][o + j] = p->value;
+    else
+      pad_row(p, in[0] + off, len, p->pads[nd - 1], out[0] + o, w);
+    for (int i = nd - 2; i >= 0; i--) {
+      if (++idx[i] < yt->dims[i])
+        break;
+      idx[i] = 0;
+    }
   }
   return 0;
 }
