@@ -35,7 +35,8 @@
   X(CN_EAGAIN, -12, "try again")                                               \
   X(CN_EUNSUPPORTED, -13, "not supported")                                     \
   X(CN_EPERM, -14, "permission denied")                                        \
-  X(CN_EINTERNAL, -15, "internal error")
+  X(CN_EINTERNAL, -15, "internal error")                                       \
+  X(CN_EINTR, -16, "interrupted")
 
 enum {
   CN_OK = 0,

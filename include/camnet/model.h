@@ -59,6 +59,16 @@ typedef struct cn_input_shape {
 #define CN_INPUT_MAX_DIM ((int64_t)1 << 20)
 #define CN_INPUT_MAX_NUMEL ((int64_t)1 << 28)
 
+/* Asked while a long operation runs (a model load: between reading,
+ * parsing and each layer's preparation, at least every few ms of work):
+ * nonzero abandons it with CN_EINTR. Called on the loading thread; it
+ * must be cheap and thread-safe (typically an atomic stop flag). As
+ * FFmpeg's AVIOInterruptCB. */
+typedef struct cn_interrupt {
+  int (*callback)(void *opaque);
+  void *opaque;
+} cn_interrupt_t;
+
 typedef struct cn_model_opts {
   const char *format;   /* "onnx", "caffe" or NULL: from the extension */
   const char *prototxt; /* Caffe: network text when path is the weights */
@@ -81,7 +91,8 @@ typedef struct cn_model_opts {
    * is CN_EINVAL naming the input and the dimension's symbol. */
   const cn_input_shape_t *input_shapes;
   int ninput_shapes;
-  int width, height; /* 0: not given */
+  int width, height;        /* 0: not given */
+  cn_interrupt_t interrupt; /* {NULL}: never interrupted */
 } cn_model_opts_t;
 
 typedef struct cn_tensor_desc {

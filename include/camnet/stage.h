@@ -55,7 +55,8 @@ typedef struct cn_stage_opts {
    * and size to its "imgsz" (Ultralytics exports). */
   const char *const *input_shapes;
   int ninput_shapes;
-  const cn_logger_t *log; /* warnings while loading; NULL: silent */
+  const cn_logger_t *log;   /* warnings while loading; NULL: silent */
+  cn_interrupt_t interrupt; /* stops a load (camnet/model.h); {NULL}: none */
 } cn_stage_opts_t;
 
 typedef struct cn_stage_model cn_stage_model_t;

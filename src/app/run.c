@@ -724,9 +724,13 @@ static int open_all(run_t *r) {
 /* The model, as many engines of it as the thread policy gives each
  * source (threads.h; --threads N: one of N threads). Each engine is its
  * own load: one model's runs are serialised. */
+/* A stop while the model loads abandons the load (cn_interrupt_t). */
+static int stop_asked(void *arg) { return atomic_load(&((run_t *)arg)->stop); }
+
 static int open_models(run_t *r, cn_err_t *err) {
   cn_stage_opts_t so;
   init_stage_opts(r->cfg, &r->log, &so);
+  so.interrupt = (cn_interrupt_t){stop_asked, r};
   cn_source_t *srcs[CN_APP_MAX_SOURCES];
   for (int i = 0; i < r->n; i++)
     srcs[i] = r->consumers[i].src;
@@ -752,7 +756,8 @@ static int open_outputs(run_t *r) {
   cn_app_config_t *cfg = r->cfg;
   cn_err_t err = {0};
   if (cfg->model && open_models(r, &err)) {
-    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    if (err.code != CN_EINTR) /* a stop is said by the summary */
+      cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
   for (int i = 0; i < r->n; i++)

@@ -23,10 +23,12 @@
 #define CN_ENGINE_BACKEND_H
 
 #include "camnet/error.h"
+#include "camnet/model.h"
 #include "engine/ir/graph.h"
 
 typedef struct cn_engine_opts {
-  int threads; /* 0: backend default */
+  int threads;                     /* 0: backend default */
+  const cn_interrupt_t *interrupt; /* asked between nodes; NULL: none */
 } cn_engine_opts_t;
 
 /* One step of a prepared plan, in execution order (profiles, warnings). */

@@ -10,6 +10,7 @@
 
 #include "engine/backend.h"
 #include "engine/caffe/caffe_import.h"
+#include "engine/interrupt.h"
 #include "engine/ir/graph.h"
 #include "engine/ir/graph_internal.h"
 #include "engine/ir/optimize.h"
@@ -61,7 +62,7 @@ static int import(const char *path, const cn_model_opts_t *o, cn_graph_t **g,
     if (!proto)
       return cn_err_set(err, CN_EINVAL, "%s: a Caffe model needs its .prototxt",
                         path);
-    return cn_caffe_load(proto, weights, g, err);
+    return cn_caffe_load(proto, weights, &o->interrupt, g, err);
   }
   return cn_err_set(err, CN_EINVAL, "%s: unknown model format '%s'", path, fmt);
 }
@@ -245,7 +246,8 @@ int cn_model_load(cn_model_t **out, const char *path,
       goto fail;
     }
   }
-  if (opts->optimize && (r = cn_graph_optimize(m->g, CN_OPT_ALL, err)) < 0)
+  if ((r = cn__load_interrupted(&opts->interrupt, path, err)) < 0 ||
+      (opts->optimize && (r = cn_graph_optimize(m->g, CN_OPT_ALL, err)) < 0))
     goto fail;
   m->flops = cn_graph_flops(m->g);
   m->params = cn_graph_params(m->g);
@@ -256,8 +258,10 @@ int cn_model_load(cn_model_t **out, const char *path,
   }
   m->nin = m->g->ninputs;
   m->nout = m->g->noutputs;
-  cn_engine_opts_t eo = {.threads = opts->threads};
-  if ((r = ops->prepare(m->g, &eo, &m->state, err)) < 0)
+  cn_engine_opts_t eo = {.threads = opts->threads,
+                         .interrupt = &opts->interrupt};
+  if ((r = cn__load_interrupted(&opts->interrupt, path, err)) < 0 ||
+      (r = ops->prepare(m->g, &eo, &m->state, err)) < 0)
     goto fail;
   m->ops = ops;
   if (pthread_mutex_init(&m->lock, NULL) != 0) {

@@ -78,6 +78,8 @@ typedef struct ff_src {
   bool draining;            /* decoder flushed at end of input */
   int64_t arrival;          /* ns: the last packet sent to the decoder */
   int64_t pts0;             /* network: first picture's pts, per open */
+  int64_t last_ts;          /* network: the previous picture's pts... */
+  int64_t last_arrival;     /* ...and when it arrived (ns) */
   _Atomic int64_t deadline; /* ns, 0: none; read by the interrupt callback */
   /* The interrupt callback ended a call at the deadline. Sticky until the
    * next open: after an interrupted read, av_read_frame may still return
@@ -235,7 +237,9 @@ static const AVInputFormat *input_setup(ff_src_t *c, AVDictionary **o) {
     av_dict_set(o, "timestamps", "default", 0);
     return av_find_input_format("video4linux2");
   case FF_NETWORK:
-    av_dict_set(o, "fflags", "+nobuffer", 0);
+    /* No +nobuffer: the packets read while probing are handed out
+     * afterwards. Dropping them threw away the first key frame of every
+     * (re)connect, and the first picture waited a whole GOP. */
     av_dict_set(o, "probesize", LIVE_PROBESIZE, 0);
     av_dict_set(o, "analyzeduration", LIVE_ANALYZE_US, 0);
     snprintf(buf, sizeof buf, "%lld", (long long)opts->timeout_ms * 1000);
@@ -682,19 +686,43 @@ static int64_t capture_stamp(ff_src_t *c, int64_t ts, int64_t arrival) {
   return ns <= arrival && ns > arrival - STAMP_WINDOW_NS ? ns : arrival;
 }
 
-static double pts_seconds(ff_src_t *c, int64_t ts) {
+/* A network stream's timeline may jump: FFmpeg's RTP client moves to the
+ * RTCP-synchronised one once a sender report arrives, after the pictures
+ * it kept from probing; cameras reset their RTP clock. A step backwards or
+ * more than 10 s beyond the wall time between two pictures is taken as
+ * such a jump: the timeline goes on from the wall time instead. */
+static void follow_jumps(ff_src_t *c, int64_t ts, int64_t arrival) {
+  double tb = av_q2d(c->tb);
+  double step = (double)(ts - c->last_ts) * tb;
+  double wall = (double)(arrival - c->last_arrival) / CN_NS_PER_S;
+  if (step >= -1.0 && step <= wall + 10.0)
+    return;
+  int64_t last_rel = c->last_ts - c->pts0;
+  c->pts0 = ts - last_rel - (int64_t)(wall > 0 ? wall / tb : 0);
+}
+
+static double pts_seconds(ff_src_t *c, int64_t ts, int64_t arrival) {
   if (c->kind == FF_DIR)
     return c->file_index / c->image_fps;
-  if (ts == AV_NOPTS_VALUE)
+  if (c->kind != FF_NETWORK)
+    return ts == AV_NOPTS_VALUE ? NAN : (double)ts * av_q2d(c->tb);
+  /* FFmpeg's RTP client leaves a session's first packet unstamped (the
+   * key frame kept from probing) and counts the next ones from its RTP
+   * time: that picture is the origin. */
+  if (ts == AV_NOPTS_VALUE && c->pts0 != AV_NOPTS_VALUE)
     return NAN;
-  /* Network streams: from the first picture received, as the RTSP
-   * client of src_rtsp_gst.c counts (FFmpeg's origin is the RTP stream's
-   * start, which a client joining late never saw). */
-  if (c->kind == FF_NETWORK && c->pts0 == AV_NOPTS_VALUE)
+  if (ts == AV_NOPTS_VALUE)
+    ts = 0;
+  /* From the first picture received, as the RTSP client of src_rtsp_gst.c
+   * counts (FFmpeg's origin is the RTP stream's start, which a client
+   * joining late never saw). */
+  if (c->pts0 == AV_NOPTS_VALUE)
     c->pts0 = ts;
-  if (c->kind == FF_NETWORK)
-    ts -= c->pts0;
-  return (double)ts * av_q2d(c->tb);
+  else
+    follow_jumps(c, ts, arrival);
+  c->last_ts = ts;
+  c->last_arrival = arrival;
+  return (double)(ts - c->pts0) * av_q2d(c->tb);
 }
 
 /* Device packets point into the driver's mmap()ed buffers, which vanish
@@ -728,7 +756,7 @@ static int read_compressed(ff_src_t *c, cn_frame_t *f, cn_avpriv_t *p,
     return rc;
   p->params = cn_avpar_ref(c->params);
   int64_t ts = p->pkt->pts != AV_NOPTS_VALUE ? p->pkt->pts : p->pkt->dts;
-  f->pts = pts_seconds(c, ts);
+  f->pts = pts_seconds(c, ts, arrival);
   f->t_capture = capture_stamp(c, ts, arrival);
   f->t_decode = cn_clock_now();
   return 0;
@@ -739,6 +767,16 @@ static int read_compressed(ff_src_t *c, cn_frame_t *f, cn_avpriv_t *p,
 static int decode_next(ff_src_t *c, AVFrame *out, bool block, cn_err_t *err) {
   for (;;) {
     int ret = avcodec_receive_frame(c->dec, out);
+    /* A network picture decoded from lost data (or, for HEVC, from
+     * before the first key frame) is counted, not inferred: the gst
+     * client's rule too. A damaged file is still shown as decoded. */
+    if (ret == 0 && c->kind == FF_NETWORK && cn_av_frame_corrupt(out)) {
+      av_frame_unref(out);
+      atomic_fetch_add(&c->env->decode_errors, 1);
+      return cn_err_set(err, CN_EAGAIN,
+                        "%s: %s picture decoded with errors (data lost)",
+                        c->uri, c->dec->codec->name);
+    }
     if (ret == 0)
       return 0;
     if (ret == AVERROR_EOF || (ret == AVERROR(EAGAIN) && c->draining))
@@ -784,7 +822,7 @@ static int read_decoded(ff_src_t *c, cn_frame_t *f, cn_avpriv_t *p,
     av_frame_move_ref(p->frame, c->scratch);
   }
   int64_t ts = p->frame->best_effort_timestamp;
-  f->pts = pts_seconds(c, ts);
+  f->pts = pts_seconds(c, ts, c->arrival);
   f->t_capture = capture_stamp(c, ts, c->arrival);
   f->t_decode = cn_clock_now();
   /* From the last packet in to the picture out. */

@@ -57,8 +57,9 @@ int cn_labels_from_dict(const char *text, const char *what, cn_labels_t **out,
   if (!names)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", what);
   const char *p = skip_ws(text);
-  int ok = *p++ == '{', n = 0;
-  p = skip_ws(p);
+  int ok = *p == '{', n = 0;
+  if (ok) /* never past the end of an empty text */
+    p = skip_ws(p + 1);
   while (ok && *p != '}') {
     ok = (p = read_entry(p, names, max)) != NULL;
     if (ok && *p == ',')

@@ -72,6 +72,7 @@ static int load_model(const cn_stage_opts_t *o, cn_stage_model_t *m,
   mo.threads = o->threads;
   mo.weights = o->weights;
   mo.log = o->log;
+  mo.interrupt = o->interrupt;
   cn_input_shape_t shapes[CN__STAGE_SHAPES];
   if (o->ninput_shapes > CN__STAGE_SHAPES)
     return cn_err_set(err, CN_EINVAL, "option --input-shape: at most %d",

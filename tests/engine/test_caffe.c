@@ -233,7 +233,7 @@ static void compare_with_opencv(const char *dir, const int64_t *in_dims,
   assert_int_equal(cn_npy_write(inp, x, in_ndim, in_dims, &err), 0);
 
   cn_graph_t *g = NULL;
-  if (cn_caffe_load(proto, model, &g, &err))
+  if (cn_caffe_load(proto, model, NULL, &g, &err))
     fail_msg("%s", err.msg);
   int ids[32];
   assert_true(ncmp <= 32);
@@ -528,8 +528,8 @@ static void test_optimized_graph_agrees(void **state) {
   write_text(proto, mixed_net);
   cn_err_t err = {0};
   cn_graph_t *a = NULL, *b = NULL;
-  if (cn_caffe_load(proto, model, &a, &err) ||
-      cn_caffe_load(proto, model, &b, &err))
+  if (cn_caffe_load(proto, model, NULL, &a, &err) ||
+      cn_caffe_load(proto, model, NULL, &b, &err))
     fail_msg("%s", err.msg);
   if (cn_graph_optimize(b, CN_OPT_ALL, &err))
     fail_msg("%s", err.msg);
@@ -700,7 +700,7 @@ static void test_ssd_matches_opencv(void **state) {
   char proto[512], model[512];
   snprintf(proto, sizeof proto, "%s/net.prototxt", dir);
   snprintf(model, sizeof model, "%s/net.caffemodel", dir);
-  if (cn_caffe_load(proto, model, &g, &err))
+  if (cn_caffe_load(proto, model, NULL, &g, &err))
     fail_msg("%s", err.msg);
   assert_int_equal(g->noutputs, 1);
   int id = g->outputs[0];
@@ -832,7 +832,7 @@ static void test_bad_inputs_give_one_line_errors(void **state) {
   mb_t m;
   small_weights(&m, 1);
   mb_write(&m, model, 0);
-  assert_int_equal(cn_caffe_load(proto, model, &g, &err), CN_EFORMAT);
+  assert_int_equal(cn_caffe_load(proto, model, NULL, &g, &err), CN_EFORMAT);
   assert_null(g);
   snprintf(want, sizeof want,
            "%s: layer conv1: weight blob has 576 values, expected 1728", model);
@@ -842,7 +842,7 @@ static void test_bad_inputs_give_one_line_errors(void **state) {
   /* The right model loads; then every prefix of it is refused cleanly. */
   small_weights(&m, 3);
   mb_write(&m, model, 0);
-  if (cn_caffe_load(proto, model, &g, &err))
+  if (cn_caffe_load(proto, model, NULL, &g, &err))
     fail_msg("%s", err.msg);
   cn_graph_destroy(g);
   FILE *f = fopen(model, "rb");
@@ -942,12 +942,13 @@ static void test_bad_inputs_give_one_line_errors(void **state) {
   memset(&m, 0, sizeof m);
   mb_blob(&m, "other", "Convolution", -1, 1, 1, 4, 0, 0, 0);
   mb_write(&m, model, 0);
-  assert_int_equal(cn_caffe_load(proto, model, &g, &err), CN_EFORMAT);
+  assert_int_equal(cn_caffe_load(proto, model, NULL, &g, &err), CN_EFORMAT);
   snprintf(want, sizeof want, "%s: layer conv1: no weights", model);
   assert_string_equal(err.msg, want);
   mb_free(&m);
-  assert_int_equal(cn_caffe_load("/nonexistent/a.prototxt", NULL, &g, &err),
-                   CN_ENOENT);
+  assert_int_equal(
+      cn_caffe_load("/nonexistent/a.prototxt", NULL, NULL, &g, &err),
+      CN_ENOENT);
   cn_test_rmtree(dir);
   free(dir);
 }

@@ -1060,7 +1060,7 @@ static int load_model(const char *name, cn_graph_t **g) {
     snprintf(b, sizeof(b), "%s/models/%s/model.caffemodel", src, name);
     if (access(a, R_OK) || access(b, R_OK))
       return 1;
-    rc = cn_caffe_load(a, b, g, &err);
+    rc = cn_caffe_load(a, b, NULL, g, &err);
   } else {
     if (!strcmp(name, "blazeface"))
       snprintf(

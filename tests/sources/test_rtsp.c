@@ -258,9 +258,13 @@ static void test_ffmpeg_client_frames_in_order(void **state) {
   check_frames_via(state, "tcp", "h264", 1, "ffmpeg");
 }
 
-/* H.265 on the GStreamer client, which starts at a key frame (FFmpeg's,
- * the default, hands out pictures decoded from before the first one). */
+/* H.265 on both clients: each starts at a key frame and passes over
+ * pictures the decoder marks damaged. */
 static void test_h265_frames_in_order(void **state) {
+  check_frames(state, "tcp", "h265", 1);
+}
+
+static void test_h265_gst_client_frames_in_order(void **state) {
   check_frames_via(state, "tcp", "h265", 1, "gst");
 }
 
@@ -382,6 +386,60 @@ static void check_reconnect(void **state, const char *transport, int sig) {
   assert_true(st.reconnects >= 1);
   take_from(src, &seq, &s, 10);
   cn_test_check_counters(src, "after the reconnect");
+  cn_source_destroy(src);
+  server_stop(&s, SIGTERM);
+}
+
+/* The server's key frames: one every FPS pictures (cn_rtsp_server). */
+#define GOP FPS
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RESTART_BOUND_MS 4000 /* sanitizers slow connect and probing */
+#else
+#define RESTART_BOUND_MS 2000
+#endif
+
+/* Outages of 1 to 4 s: the first picture after each restart is the new
+ * server's first key frame (its numbers start anew; the next key frame is
+ * GOP pictures later, where a client that loses what it probed starts),
+ * its pts is near 0 (the origin is per connection) and it comes within
+ * RESTART_BOUND_MS of the server listening again (backoff at most 1 s in
+ * the first 30 s offline, then connect and probe). */
+static void test_restart_starts_at_first_key_frame(void **state) {
+  fixture_t *fx = fixture(state);
+  server_t s = {0};
+  server_start(fx, &s, "h264");
+  cn_source_t *src = source_open(&s, "tcp", 2000, -1);
+  uint64_t seq = 0;
+  take_increasing(src, &seq, 5);
+  static const int outage_ms[] = {1000, 4000, 2000};
+  for (int i = 0; i < 3; i++) {
+    server_stop(&s, SIGKILL);
+    cn_source_stats_t st;
+    assert_true(wait_online(src, false, 5000, &st));
+    cn_test_sleep_ms(outage_ms[i]);
+    s.first = 1000001 + 100000 * i;
+    server_start(fx, &s, "h264");
+    double t_up = cn_test_now();
+    cn_frame_t *f = NULL;
+    int64_t n = take_number(src, &seq, &f);
+    double waited_ms = (cn_test_now() - t_up) * 1000, pts = f->pts;
+    cn_frame_unref(&f);
+    fprintf(stderr,
+            "outage %d ms: first picture %lld (server's first %ld), pts "
+            "%.3f s, %.0f ms after the restart\n",
+            outage_ms[i], (long long)n, s.first, pts, waited_ms);
+    if (n < s.first || n >= s.first + GOP)
+      fail_msg("after a %d ms outage the first picture is %lld, not the new "
+               "server's first key frame %ld",
+               outage_ms[i], (long long)n, s.first);
+    if (!(pts >= 0 && pts < 0.5))
+      fail_msg("first picture after the restart: pts %.3f s, not near 0", pts);
+    if (waited_ms > RESTART_BOUND_MS)
+      fail_msg("first picture %.0f ms after the restart (bound %d ms)",
+               waited_ms, RESTART_BOUND_MS);
+    take_from(src, &seq, &s, 5);
+    cn_test_check_counters(src, "after a restart");
+  }
   cn_source_destroy(src);
   server_stop(&s, SIGTERM);
 }
@@ -599,6 +657,8 @@ int main(void) {
       cmocka_unit_test_teardown(test_udp_frames_in_order, test_teardown),
       cmocka_unit_test_teardown(test_rtp_jpeg_frames_in_order, test_teardown),
       cmocka_unit_test_teardown(test_h265_frames_in_order, test_teardown),
+      cmocka_unit_test_teardown(test_h265_gst_client_frames_in_order,
+                                test_teardown),
       cmocka_unit_test_teardown(test_ffmpeg_client_frames_in_order,
                                 test_teardown),
       cmocka_unit_test_teardown(test_multislice_h264_frames_whole,
@@ -607,6 +667,8 @@ int main(void) {
       cmocka_unit_test_teardown(test_reconnect_after_sigkill, test_teardown),
       cmocka_unit_test_teardown(test_reconnect_after_sigterm, test_teardown),
       cmocka_unit_test_teardown(test_reconnect_udp, test_teardown),
+      cmocka_unit_test_teardown(test_restart_starts_at_first_key_frame,
+                                test_teardown),
       cmocka_unit_test_teardown(test_frozen_server_times_out, test_teardown),
       cmocka_unit_test_teardown(test_no_reconnect_ends_stream, test_teardown),
       cmocka_unit_test_teardown(test_reconnect_n_gives_up_with_backoff,

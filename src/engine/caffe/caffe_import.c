@@ -42,6 +42,7 @@
 #include "engine/caffe.pb-c.h"
 #include "engine/pb_wire.h"
 #include "engine/caffe/prototxt.h"
+#include "engine/interrupt.h"
 
 #define MAX_MODEL_BYTES ((size_t)2 << 30) /* protobuf's own 2 GiB limit */
 
@@ -425,6 +426,7 @@ typedef struct imp {
   int nproduced, capproduced;
   int *inputs;
   int ninputs;
+  const cn_interrupt_t *intr; /* asked between layers; NULL: none */
 } imp_t;
 
 static int lerr(imp_t *im, const lview_t *l, int code, const char *fmt, ...)
@@ -1809,7 +1811,7 @@ static int import_net(imp_t *im) {
   if (!r)
     r = imp_net_inputs(im);
   for (size_t i = 0; i < nl && !r; i++)
-    if (inc[i])
+    if (inc[i] && !(r = cn__load_interrupted(im->intr, im->pname, im->err)))
       r = imp_layer(im, &ls[i]);
   if (!r && im->ninputs == 0)
     r = cn_err_set(im->err, CN_EFORMAT, "%s: the network has no inputs",
@@ -1824,7 +1826,8 @@ static int import_net(imp_t *im) {
 }
 
 static int load_common(Caffe__NetParameter *net, const wmodel_t *wm,
-                       const char *pname, const char *mname, cn_graph_t **out,
+                       const char *pname, const char *mname,
+                       const cn_interrupt_t *intr, cn_graph_t **out,
                        cn_err_t *err) {
   imp_t im;
   memset(&im, 0, sizeof im);
@@ -1834,6 +1837,7 @@ static int load_common(Caffe__NetParameter *net, const wmodel_t *wm,
   im.wm = wm;
   im.state = net->state;
   im.err = err;
+  im.intr = intr;
   im.g = cn_graph_create(pname);
   int r = im.g ? import_net(&im)
                : cn_err_set(err, CN_ENOMEM, "%s: out of memory", pname);
@@ -1884,7 +1888,8 @@ static int one_line(int r, cn_err_t *err) {
 }
 
 static int load_net(ProtobufCMessage *nm, const void *model, size_t mlen,
-                    const char *pname, const char *mname, cn_graph_t **out,
+                    const char *pname, const char *mname,
+                    const cn_interrupt_t *intr, cn_graph_t **out,
                     cn_err_t *err) {
   wmodel_t wm;
   memset(&wm, 0, sizeof wm);
@@ -1893,7 +1898,7 @@ static int load_net(ProtobufCMessage *nm, const void *model, size_t mlen,
     r = index_model(model, mlen, mname, &wm, err);
   if (!r)
     r = load_common((Caffe__NetParameter *)nm, model ? &wm : NULL, pname, mname,
-                    out, err);
+                    intr, out, err);
   wm_free(&wm);
   protobuf_c_message_free_unpacked(nm, NULL);
   return one_line(r, err);
@@ -1910,11 +1915,11 @@ int cn_caffe_load_mem(const char *text, size_t tlen, const void *model,
                             &caffe__net_parameter__descriptor, &nm, err);
   if (r)
     return r;
-  return load_net(nm, model, mlen, pname, mname, out, err);
+  return load_net(nm, model, mlen, pname, mname, NULL, out, err);
 }
 
 int cn_caffe_load(const char *prototxt, const char *caffemodel,
-                  cn_graph_t **out, cn_err_t *err) {
+                  const cn_interrupt_t *intr, cn_graph_t **out, cn_err_t *err) {
   *out = NULL;
   ProtobufCMessage *nm;
   int r =
@@ -1922,13 +1927,13 @@ int cn_caffe_load(const char *prototxt, const char *caffemodel,
   if (r)
     return r;
   if (!caffemodel)
-    return load_net(nm, NULL, 0, prototxt, NULL, out, err);
+    return load_net(nm, NULL, 0, prototxt, NULL, intr, out, err);
   cn_file_map_t m;
   if ((r = cn_file_map(caffemodel, "Caffe model", MAX_MODEL_BYTES, &m, err))) {
     protobuf_c_message_free_unpacked(nm, NULL);
     return r;
   }
-  r = load_net(nm, m.data, m.len, prototxt, caffemodel, out, err);
+  r = load_net(nm, m.data, m.len, prototxt, caffemodel, intr, out, err);
   cn_file_unmap(&m);
   return r;
 }

@@ -2,7 +2,8 @@
  * weights -> a finalized IR graph (caffe/caffe_import.c).
  *
  * cn_caffe_load() reads the files; caffemodel may be NULL (the net without
- * trained weights). On success *out is owned by the caller.
+ * trained weights); intr (NULL: none) is asked between layers. On success
+ * *out is owned by the caller.
  *
  * cn_caffe_load_mem() parses `text` (prototxt, tlen bytes) and, when model
  * is not NULL, the binary caffemodel (mlen bytes). pname/mname label the
@@ -16,10 +17,11 @@
 #include <stddef.h>
 
 #include "camnet/error.h"
+#include "camnet/model.h"
 #include "engine/ir/graph.h"
 
 int cn_caffe_load(const char *prototxt, const char *caffemodel,
-                  cn_graph_t **out, cn_err_t *err);
+                  const cn_interrupt_t *intr, cn_graph_t **out, cn_err_t *err);
 /* The same import from memory, for tests and the fuzz harness. */
 int cn_caffe_load_mem(const char *text, size_t tlen, const void *model,
                       size_t mlen, const char *pname, const char *mname,

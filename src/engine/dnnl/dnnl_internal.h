@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "engine/backend.h"
+#include "engine/interrupt.h"
 
 enum { CN__ST_ARENA, CN__ST_INPUT, CN__ST_OUTPUT, CN__ST_CONST };
 
@@ -82,6 +83,7 @@ typedef struct cn__dpend {
 typedef struct cn__dnnl {
   const cn_graph_t *g;
   int threads;
+  const cn_interrupt_t *intr; /* while preparing only; NULL: none */
   dnnl_engine_t eng;
   dnnl_stream_t strm;
 

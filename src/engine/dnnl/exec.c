@@ -232,6 +232,7 @@ static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts,
     return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
   s->g = g;
   s->threads = opts && opts->threads > 0 ? opts->threads : 0;
+  s->intr = opts ? opts->interrupt : NULL;
   /* oneDNN sizes its blocking by the thread count at creation: create the
    * primitives with the count they will run with. */
   int saved_threads = omp_get_max_threads();
@@ -282,7 +283,8 @@ static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts,
     s->tval[g->inputs[j]] = v;
   }
   for (int i = 0; i < g->nnodes && rc == 0; i++)
-    rc = cn__dnnl_lower_node(s, i, err);
+    if (!(rc = cn__load_interrupted(s->intr, g->source, err)))
+      rc = cn__dnnl_lower_node(s, i, err);
   if (rc == 0)
     rc = cn__dnnl_lower_outputs(s, err);
   if (rc == 0)
@@ -294,6 +296,7 @@ static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts,
     rc = bind(s, err);
   if (rc == 0)
     rc = cn__dnnl_profile_init(s, err);
+  s->intr = NULL; /* the caller's, valid only during the load */
 out:
   if (s->threads)
     omp_set_num_threads(saved_threads);

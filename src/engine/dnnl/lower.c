@@ -163,6 +163,9 @@ int cn__dnnl_load_weights(cn__dnnl_t *s, cn_err_t *err) {
                       "dnnl: no memory for %zu bytes of weights", total);
   size_t off = 0;
   for (int k = 0; k < s->npend; k++) {
+    int rc = cn__load_interrupted(s->intr, s->g->source, err);
+    if (rc)
+      return rc;
     cn__dval_t *v = &s->vals[s->pend[k].val];
     dnnl_memory_t um;
     dnnl_status_t st =

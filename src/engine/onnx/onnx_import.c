@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/file.h"
+#include "engine/interrupt.h"
 #include "engine/ir/graph.h"
 #include "engine/ir/graph_internal.h"
 #include "engine/ir/optimize.h"
@@ -3505,6 +3506,11 @@ static int graph_inputs(imp_t *m, const Onnx__GraphProto *gp) {
              : 0;
 }
 
+/* A stop asked for while loading (cn_model_opts_t.interrupt). */
+static int interrupted(const imp_t *m) {
+  return cn__load_interrupted(m->o ? &m->o->interrupt : NULL, m->src, m->err);
+}
+
 static int graph_nodes(imp_t *m, const Onnx__GraphProto *gp) {
   for (size_t i = 0; i < gp->n_node; i++) {
     m->ni = (int)i;
@@ -3514,6 +3520,7 @@ static int graph_nodes(imp_t *m, const Onnx__GraphProto *gp) {
                      : m->node->op_type                ? m->node->op_type
                                                        : "?";
     snprintf(m->nname, sizeof m->nname, "%s", nm);
+    TRY(interrupted(m));
     for (size_t k = 0; k < m->node->n_input; k++) {
       const char *in = m->node->input[k];
       if (in && in[0] && cn_graph_find(m->g, in) < 0)
@@ -3645,9 +3652,11 @@ static int import_graph(imp_t *m, const Onnx__ModelProto *mp) {
   TRY(graph_opset(m, mp));
   TRY(import_meta(m, mp));
   TRY(scan_ops(m, gp));
-  for (size_t i = 0; i < gp->n_initializer; i++)
+  for (size_t i = 0; i < gp->n_initializer; i++) {
+    TRY(interrupted(m));
     TRY(add_tensor_proto(m, gp->initializer[i], NULL,
                          i < m->nspans ? &m->spans[i] : NULL));
+  }
   if (gp->n_sparse_initializer)
     return ierr(m, CN_EUNSUPPORTED, "sparse initializers");
   TRY(graph_inputs(m, gp));
