@@ -26,6 +26,8 @@ packages=(
   # HTTP tests: a real browser, Prometheus' own parser, a client, and
   # network namespaces (a second host on a veth pair)
   chromium python3-prometheus-client curl iproute2
+  # RTSP loss test: random packet loss where the kernel has no netem
+  nftables
   # window test: X key events, screenshots, a small EWMH window manager
   # (fullscreen is the window manager's job on X11)
   xdotool x11-apps x11-utils evilwm

@@ -1,8 +1,9 @@
 /* cn_rtsp_server: a loopback RTSP server whose frames carry their number.
  *
  *   cn_rtsp_server --port N [--path /cam] [--size WxH] [--fps F]
- *                  [--codec h264|h265|mjpeg] [--slices N] [--log FILE] [--first
- * N]
+ *                  [--codec h264|h265|mjpeg] [--slices N] [--log FILE]
+ *                  [--first N] [--address A] [--user U --password P]
+ *                  [--audio pcma|opus]
  *
  * Frames are painted with cn_pattern_paint_bgr (number 1, 2, 3... for the
  * life of the process, or from --first N, so that a test tells a restarted
@@ -12,6 +13,12 @@
  * encoders send: each slice is its own NAL unit and RTP packets). With --log,
  * one line "N t_push_ns" per pushed frame records when frame N went live
  * (CLOCK_MONOTONIC), so a client can measure its own delay per frame.
+ *
+ * Like an IP camera: --user/--password require RTSP digest authentication
+ * (the only method offered, as cameras do), and --audio adds a live audio
+ * track (a tone, PCMA or Opus) to the same media, which a video client
+ * must ignore. --address listens elsewhere than 127.0.0.1 (a test's
+ * network namespace).
  *
  * One pipeline is shared by all clients; frames are painted only while a
  * client is connected. Prints "ready" once listening; exits 0 on SIGTERM
@@ -41,6 +48,9 @@ typedef struct server_opts {
   const char *log_path;
   int slices;
   long first; /* the first frame's number (a restarted server's differ) */
+  const char *address;
+  const char *user, *password; /* digest authentication when set */
+  const char *audio;           /* NULL, "pcma" or "opus" */
 } server_opts_t;
 
 /* State shared by the GLib main loop (media callbacks) and the pusher
@@ -63,7 +73,8 @@ static int usage(const char *why) {
     fprintf(stderr, "cn_rtsp_server: %s\n", why);
   fprintf(stderr, "usage: cn_rtsp_server --port N [--path /cam] [--size WxH] "
                   "[--fps F] [--codec h264|h265|mjpeg] [--slices N] "
-                  "[--log FILE] [--first N]\n");
+                  "[--log FILE] [--first N] [--address A] "
+                  "[--user U --password P] [--audio pcma|opus]\n");
   return 2;
 }
 
@@ -74,7 +85,8 @@ static int parse_args(int argc, char **argv, server_opts_t *o) {
                        .fps = 30.0,
                        .codec = "h264",
                        .slices = 1,
-                       .first = 1};
+                       .first = 1,
+                       .address = "127.0.0.1"};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -98,6 +110,14 @@ static int parse_args(int argc, char **argv, server_opts_t *o) {
       o->slices = atoi(v);
     else if (!strcmp(a, "--first"))
       o->first = atol(v);
+    else if (!strcmp(a, "--address"))
+      o->address = v;
+    else if (!strcmp(a, "--user"))
+      o->user = v;
+    else if (!strcmp(a, "--password"))
+      o->password = v;
+    else if (!strcmp(a, "--audio"))
+      o->audio = v;
     else
       return usage("unknown option");
   }
@@ -118,6 +138,10 @@ static int parse_args(int argc, char **argv, server_opts_t *o) {
     return usage("--slices must be 1..16");
   if (o->first < 1 || o->first > 1000000000L)
     return usage("--first must be 1..1000000000");
+  if (!o->user != !o->password)
+    return usage("--user and --password go together");
+  if (o->audio && strcmp(o->audio, "pcma") && strcmp(o->audio, "opus"))
+    return usage("--audio must be pcma or opus");
   return 0;
 }
 
@@ -146,6 +170,34 @@ static void on_media_unprepared(GstRTSPMedia *media, gpointer data) {
   g_mutex_unlock(&s->lock);
 }
 
+/* audiotestsrc says it can seek; then the media does too, and a client's
+ * PLAY with "Range: npt=0-" (FFmpeg's) makes the server seek the whole
+ * pipeline, which the appsrc refuses: 503. A camera's microphone is live
+ * and cannot seek, so the tone says so. */
+static GstPadProbeReturn on_audio_query(GstPad *pad, GstPadProbeInfo *info,
+                                        gpointer data) {
+  (void)pad;
+  (void)data;
+  GstQuery *q = GST_PAD_PROBE_INFO_QUERY(info);
+  if (GST_QUERY_TYPE(q) != GST_QUERY_SEEKING)
+    return GST_PAD_PROBE_OK;
+  GstFormat fmt;
+  gst_query_parse_seeking(q, &fmt, NULL, NULL, NULL);
+  gst_query_set_seeking(q, fmt, FALSE, 0, -1);
+  return GST_PAD_PROBE_HANDLED;
+}
+
+static void audio_not_seekable(GstElement *media_bin) {
+  GstElement *asrc = gst_bin_get_by_name(GST_BIN(media_bin), "asrc");
+  if (!asrc)
+    return;
+  GstPad *pad = gst_element_get_static_pad(asrc, "src");
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, on_audio_query,
+                    NULL, NULL);
+  gst_object_unref(pad);
+  gst_object_unref(asrc);
+}
+
 static void on_media_configure(GstRTSPMediaFactory *factory,
                                GstRTSPMedia *media, gpointer data) {
   (void)factory;
@@ -158,6 +210,7 @@ static void on_media_configure(GstRTSPMediaFactory *factory,
                      G_CALLBACK(on_element_added), NULL);
   if (pipeline)
     gst_object_unref(pipeline);
+  audio_not_seekable(el);
   gst_object_unref(el);
   if (!src) {
     fprintf(stderr, "cn_rtsp_server: no appsrc in the media\n");
@@ -272,44 +325,82 @@ static int open_buffers(server_t *s) {
   return 0;
 }
 
+/* The audio track, as pay1 in the same media: a live tone (a camera's
+ * microphone), 8 kHz G.711 A-law (pt 8, static) or 48 kHz Opus. */
+static const char *audio_launch(const server_opts_t *o) {
+  if (!o->audio)
+    return "";
+  if (!strcmp(o->audio, "pcma"))
+    return " audiotestsrc name=asrc is-live=true wave=sine ! audioconvert ! "
+           "audioresample ! audio/x-raw,rate=8000,channels=1 ! alawenc ! "
+           "rtppcmapay name=pay1 pt=8";
+  return " audiotestsrc name=asrc is-live=true wave=sine ! audioconvert ! "
+         "audioresample ! audio/x-raw,rate=48000,channels=1 ! opusenc ! "
+         "rtpopuspay name=pay1 pt=97";
+}
+
 static void media_launch(const server_opts_t *o, char *launch, size_t size) {
   int key = (int)(o->fps + 0.5);
+  char video[400];
   /* One encoder thread: zerolatency's sliced threads would otherwise
    * decide the slice count (one per thread); --slices sets it instead. */
   if (!strcmp(o->codec, "h264"))
-    snprintf(launch, size,
-             "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
+    snprintf(video, sizeof video,
+             "appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
              "x264enc tune=zerolatency speed-preset=ultrafast threads=1 "
              "key-int-max=%d option-string=slices=%d ! "
-             "rtph264pay name=pay0 pt=96 config-interval=-1 )",
+             "rtph264pay name=pay0 pt=96 config-interval=-1",
              key, o->slices);
   else if (!strcmp(o->codec, "h265"))
-    snprintf(launch, size,
-             "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
+    snprintf(video, sizeof video,
+             "appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
              "x265enc tune=zerolatency speed-preset=ultrafast key-int-max=%d "
-             "! rtph265pay name=pay0 pt=96 config-interval=-1 )",
+             "! rtph265pay name=pay0 pt=96 config-interval=-1",
              key);
   else
-    snprintf(launch, size,
-             "( appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
-             "jpegenc quality=85 ! rtpjpegpay name=pay0 pt=26 )");
+    snprintf(video, sizeof video,
+             "appsrc name=src ! videoconvert ! video/x-raw,format=I420 ! "
+             "jpegenc quality=85 ! rtpjpegpay name=pay0 pt=26");
+  snprintf(launch, size, "( %s%s )", video, audio_launch(o));
+}
+
+/* Digest authentication as a camera asks for it: the one user may see
+ * and start the media; nobody else gets past the 401. */
+static void require_digest(GstRTSPServer *server, GstRTSPMediaFactory *factory,
+                           const server_opts_t *o) {
+  GstRTSPAuth *auth = gst_rtsp_auth_new();
+  gst_rtsp_auth_set_supported_methods(auth, GST_RTSP_AUTH_DIGEST);
+  GstRTSPToken *token = gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE,
+                                           G_TYPE_STRING, "viewer", NULL);
+  gst_rtsp_auth_add_digest(auth, o->user, o->password, token);
+  gst_rtsp_token_unref(token);
+  gst_rtsp_server_set_auth(server, auth);
+  g_object_unref(auth);
+  GstRTSPPermissions *perm = gst_rtsp_permissions_new();
+  gst_rtsp_permissions_add_role(
+      perm, "viewer", GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN, TRUE,
+      GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE, NULL);
+  gst_rtsp_media_factory_set_permissions(factory, perm);
+  gst_rtsp_permissions_unref(perm);
 }
 
 /* Mounts the shared media and attaches the listening socket to the default
  * main context. Returns the server, or NULL with the message printed. */
 static GstRTSPServer *start_server(server_t *s, GSource **listen) {
-  char launch[512];
+  char launch[768];
   media_launch(&s->opts, launch, sizeof launch);
   GstRTSPServer *server = gst_rtsp_server_new();
   char service[16];
   snprintf(service, sizeof service, "%d", s->opts.port);
-  gst_rtsp_server_set_address(server, "127.0.0.1");
+  gst_rtsp_server_set_address(server, s->opts.address);
   gst_rtsp_server_set_service(server, service);
   GstRTSPMediaFactory *factory = gst_rtsp_media_factory_new();
   gst_rtsp_media_factory_set_launch(factory, launch);
   gst_rtsp_media_factory_set_shared(factory, TRUE);
   g_signal_connect(factory, "media-configure", G_CALLBACK(on_media_configure),
                    s);
+  if (s->opts.user)
+    require_digest(server, factory, &s->opts);
   GstRTSPMountPoints *mounts = gst_rtsp_server_get_mount_points(server);
   gst_rtsp_mount_points_add_factory(mounts, s->opts.path, factory);
   g_object_unref(mounts);
@@ -317,8 +408,8 @@ static GstRTSPServer *start_server(server_t *s, GSource **listen) {
   GError *gerr = NULL;
   *listen = gst_rtsp_server_create_source(server, NULL, &gerr);
   if (!*listen) {
-    fprintf(stderr, "cn_rtsp_server: 127.0.0.1:%d: %s\n", s->opts.port,
-            gerr ? gerr->message : "cannot listen");
+    fprintf(stderr, "cn_rtsp_server: %s:%d: %s\n", s->opts.address,
+            s->opts.port, gerr ? gerr->message : "cannot listen");
     g_clear_error(&gerr);
     g_object_unref(server);
     return NULL;
