@@ -421,8 +421,15 @@ void cn_app_config_print(const cn_app_config_t *cfg, FILE *f) {
     title_of(cfg, i, titles);
     fprintf(f, "\n[%s]\n", titles[i]);
     print_key(f, "", "uri", cfg->sources[i]);
+    /* Its own keys as their values read (loop = yes: true). */
+    cn_app_config_t own;
+    cn_app_source_config(cfg, i, &own);
     const cn_app_source_keys_t *k = &cfg->keys[i];
-    for (int j = 0; i < cfg->n_file_sources && j < k->n; j++)
-      print_key(f, "", k->key[j], k->val[j]);
+    for (int j = 0; i < cfg->n_file_sources && j < k->n; j++) {
+      const cn_opt_t *o = cn_opt_find(cn_app_options(), k->key[j]);
+      char val[4096];
+      cn_opt_format(o, &own, 0, val, sizeof val);
+      print_key(f, "", o->name, val);
+    }
   }
 }
