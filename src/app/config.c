@@ -48,6 +48,7 @@ typedef struct load {
   cn_err_t *err;
   bool failed;
   int line; /* lines read so far: the one inih is on */
+  int read_errno;
   /* section headers as the reader sees them: line, title, keys under */
   int nheaders;
   int header_line[CN_APP_MAX_SOURCES];
@@ -100,8 +101,10 @@ static void note_header(load_t *l, const char *text) {
 static char *read_line(char *str, int num, void *stream) {
   load_t *l = stream;
   char buf[4096];
-  if (l->failed || !fgets(buf, sizeof buf, l->f))
+  if (l->failed || !fgets(buf, sizeof buf, l->f)) {
+    l->read_errno = ferror(l->f) ? errno : 0;
     return NULL;
+  }
   l->line++;
   size_t len = strlen(buf);
   bool whole = len && (buf[len - 1] == '\n' || feof(l->f));
@@ -258,7 +261,8 @@ static int check_sections(load_t *l) {
   return 1;
 }
 
-int cn_app_config_load(cn_app_config_t *cfg, const char *path, cn_err_t *err) {
+int cn_app_config_read(cn_app_config_t *cfg, FILE *f, const char *path,
+                       cn_err_t *err) {
   load_t *l = calloc(1, sizeof *l);
   if (!l)
     return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
@@ -266,25 +270,28 @@ int cn_app_config_load(cn_app_config_t *cfg, const char *path, cn_err_t *err) {
   l->set = cn_app_options();
   l->path = path;
   l->err = err;
-  l->f = fopen(path, "r");
-  if (!l->f) {
-    int e = errno;
-    free(l);
-    return cn_err_set(err, CN_EIO, "option --config: %s: %s", path,
-                      strerror(e));
-  }
+  l->f = f;
   int line = ini_parse_stream(read_line, l, on_key, l);
   if (!l->failed && line > 0)
     fail(l, line, "not 'key = value', '[NAME]' or a comment");
   if (!l->failed && ferror(l->f))
-    fail(l, l->line, "read error");
+    fail(l, l->line + 1, "cannot read: %s", strerror(l->read_errno));
   if (!l->failed && line < 0)
     fail(l, l->line, "out of memory");
   if (!l->failed)
     check_sections(l);
   int rc = l->failed ? CN_EINVAL : 0;
-  fclose(l->f);
   free(l);
+  return rc;
+}
+
+int cn_app_config_load(cn_app_config_t *cfg, const char *path, cn_err_t *err) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return cn_err_set(err, CN_EIO, "option --config: %s: %s", path,
+                      strerror(errno));
+  int rc = cn_app_config_read(cfg, f, path, err);
+  fclose(f);
   return rc;
 }
 

@@ -29,6 +29,10 @@
  * CN_EIO (the file cannot be read). */
 int cn_app_config_load(cn_app_config_t *cfg, const char *path, cn_err_t *err);
 
+/* The same from an open stream, named path in messages. */
+int cn_app_config_read(cn_app_config_t *cfg, FILE *f, const char *path,
+                       cn_err_t *err);
+
 /* Source i's settings: cfg's with the section's own keys applied. */
 void cn_app_source_config(const cn_app_config_t *cfg, int i,
                           cn_app_config_t *out);

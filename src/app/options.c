@@ -433,13 +433,14 @@ int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,
 
 void cn_app_print_help(const char *prog) {
   printf("Usage: %s [options] SOURCE...\n"
+         "       %s --config FILE [options] [SOURCE...]\n"
          "Captures live video, runs a network on the newest frame and shows,\n"
          "records or writes what it sees. Without --model it reports what "
          "each\nsource delivers.\n\n"
          "SOURCE is a file, an image, a sequence (img_%%04d.jpg), a directory "
          "of images,\n/dev/videoN, rtsp://..., http://..., gst:PIPELINE or "
          "test:WxH@FPS.\n\nOptions:\n",
-         prog);
+         prog, prog);
   cn_opt_print_help(&option_set, stdout);
 }
 

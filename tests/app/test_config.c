@@ -19,8 +19,7 @@ static int camnet(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(args, sizeof args, fmt, ap);
   va_end(ap);
-  return cn_test_sh(out, sizeof out, "%s/camnet %s", cn_test_build_dir(),
-                    args);
+  return cn_test_sh(out, sizeof out, "%s/camnet %s", cn_test_build_dir(), args);
 }
 
 static void write_file(const char *dir, const char *name, const char *text) {
