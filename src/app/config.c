@@ -112,7 +112,7 @@ static char *read_line(char *str, int num, void *stream) {
     fail(l, l->line, "line longer than %d characters", LINE_MAX_CHARS);
     return NULL;
   }
-  const char *t = buf + strspn(buf, " \t");
+  const char *t = buf + strspn(buf, " \t\v\f\r"); /* inih's isspace */
   memcpy(str, t, strlen(t) + 1);
   if (*t == '[')
     note_header(l, t);
@@ -231,15 +231,28 @@ static int new_section(load_t *l, const char *section) {
   return 1;
 }
 
+static bool has_control(const char *s) {
+  for (; *s; s++)
+    if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+      return true;
+  return false;
+}
+
 static int on_key(void *user, const char *section, const char *name,
                   const char *value) {
   load_t *l = user;
   if (l->failed)
     return 0;
+  /* A carriage return or other control character inside a line is
+   * damage, and could not be printed back (--print-config). */
+  if (has_control(section) || has_control(name) || has_control(value))
+    return fail(l, l->line, "a control character in '%s'", name);
   if (!section[0])
     return global_key(l, name, value);
   /* The reader has seen this section's header: a new header since the
    * last source began means a new source (even under the same title). */
+  if (!l->nheaders) /* a header the reader did not see: never */
+    return fail(l, l->line, "section [%s] not understood", section);
   if (l->cfg->n_file_sources < l->nheaders && !new_section(l, section))
     return 0;
   l->header_keys[l->nheaders - 1]++;
@@ -337,12 +350,28 @@ static bool is_secret(const char *name) {
          strstr(name, "secret");
 }
 
+/* Whether inih reads val back as it is: no line break, no blank at
+ * either end (trimmed) and no ';' after a blank (a comment). Values from
+ * a file always are; the command line's may not be. */
+static bool representable(const char *val) {
+  size_t n = strlen(val);
+  if (strpbrk(val, "\r\n") || strstr(val, " ;") || strstr(val, "\t;"))
+    return false;
+  return !n || (!strchr(" \t", val[0]) && !strchr(" \t", val[n - 1]));
+}
+
 static void print_key(FILE *f, const char *comment, const char *key,
                       const char *val) {
   char masked[4096];
   mask_uris(val, masked, sizeof masked);
-  fprintf(f, "%s%s = %s\n", comment, key,
-          is_secret(key) && val[0] ? "****" : masked);
+  const char *v = is_secret(key) && val[0] ? "****" : masked;
+  if (!representable(v))
+    fprintf(f,
+            "# %s: its value cannot be written in a config file "
+            "(a line break, a blank at an end or ' ;')\n",
+            key);
+  else /* "key =;x": a ';' right after '=' is no comment, after a blank is */
+    fprintf(f, "%s%s =%s%s\n", comment, key, v[0] == ';' ? "" : " ", v);
 }
 
 /* json and record made from --out are not keys of their own. */
@@ -406,6 +435,8 @@ static void title_of(const cn_app_config_t *cfg, int i, char titles[][64]) {
   size_t n = strlen(t);
   bool ok = n && n <= SECTION_MAX && !strpbrk(t, "];") && t[0] != ' ' &&
             t[n - 1] != ' ';
+  for (size_t k = 0; ok && k < n; k++)
+    ok = (unsigned char)t[k] >= 0x20 && t[k] != 0x7f;
   for (int j = 0; ok && j < i; j++)
     ok = strcmp(titles[j], t) != 0;
   for (int k = i + 1; !ok; k++) {
