@@ -376,9 +376,9 @@ static void print_key(FILE *f, const char *comment, const char *key,
 
 /* json and record made from --out are not keys of their own. */
 static bool from_out(const cn_app_config_t *cfg, const cn_opt_t *o) {
-  const char *v = *(const char *const *)((const char *)cfg + o->offset);
   if (strcmp(o->name, "json") && strcmp(o->name, "record"))
     return false;
+  const char *v = *(const char *const *)((const char *)cfg + o->offset);
   for (int i = 0; i < cfg->n_outs; i++)
     if (v == cfg->outs[i])
       return true;
