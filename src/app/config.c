@@ -108,6 +108,8 @@ static char *read_line(char *str, int num, void *stream) {
   l->line++;
   size_t len = strlen(buf);
   bool whole = len && (buf[len - 1] == '\n' || feof(l->f));
+  if (!whole && len + 1 < sizeof buf) /* fgets stopped later than strlen */
+    fail(l, l->line, "a NUL byte in the line");
   if (!whole || len + 1 > (size_t)num) {
     fail(l, l->line, "line longer than %d characters", LINE_MAX_CHARS);
     return NULL;
