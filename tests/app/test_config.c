@@ -137,6 +137,10 @@ static void test_errors_name_file_and_line(void **state) {
   memcpy(long_line, "uri = ", 6);
   long_line[sizeof long_line - 2] = '\n';
   long_line[sizeof long_line - 1] = 0;
+  char many[1024] = "";
+  for (int i = 0; i < 17; i++) /* two lines each: the 17th header, line 33 */
+    snprintf(many + strlen(many), sizeof many - strlen(many),
+             "[s%d]\nuri = test:\n", i);
   const struct {
     const char *text, *msg;
   } cases[] = {
@@ -176,6 +180,8 @@ static void test_errors_name_file_and_line(void **state) {
       {"[a\nuri = test:\n", "1: not 'key = value', '[NAME]' or a comment"},
       {"[]\nuri = test:\n", "1: a section title is 1 to 49 characters"},
       {long_line, "1: line longer than 198 characters"},
+      {"[a]\nuri = te\rst:\n", "2: a control character in 'uri'"},
+      {many, "33: too many sections (at most 16 sources)"},
   };
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     write_file(dir, "e.ini", cases[k].text);
