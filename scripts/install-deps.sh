@@ -14,6 +14,8 @@ packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   gstreamer1.0-tools
   # outputs (HTTP live view: libmicrohttpd, JPEG: libturbojpeg)
+  # the config file (--config): inih
+  libinih-dev
   libjansson-dev libsdl2-dev libcairo2-dev libmicrohttpd-dev libturbojpeg0-dev
   # engine
   libdnnl-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev

@@ -9,6 +9,7 @@
 
 #include "app/cmd_model.h"
 #include "app/cmd_timeline.h"
+#include "app/config.h"
 #include "app/options.h"
 #include "app/run.h"
 #include "camnet/version.h"
@@ -40,6 +41,48 @@ static void glib_log(const gchar *domain, GLogLevelFlags level,
                      : level & G_LOG_LEVEL_WARNING ? CN_LOG_WARN
                                                    : CN_LOG_DEBUG;
   cn_log(&lib_log, l, domain ? domain : "glib", "%s", msg ? msg : "");
+}
+
+/* The options, their actions and the sources: an exit status, or -1 to
+ * run. */
+static int setup(cn_app_config_t *cfg, int argc, char **argv) {
+  cn_err_t err = {0};
+  if (cn_app_parse(cfg, argc, argv, &err)) {
+    fprintf(stderr, "camnet: %s\n", err.msg);
+    return 2;
+  }
+  if (cfg->help) {
+    cn_app_print_help("camnet");
+    return 0;
+  }
+  if (cfg->man) {
+    cn_app_print_man(stdout);
+    return 0;
+  }
+  if (cfg->version) {
+    printf("camnet %s\n", cn_version());
+    return 0;
+  }
+  if (cfg->print_config) {
+    cn_app_config_print(cfg, stdout);
+    return fflush(stdout) ? 1 : 0;
+  }
+  return -1;
+}
+
+static int run(cn_app_config_t *cfg) {
+  cn_err_t err = {0};
+  char alias[1024];
+  if (cn_app_resolve_sources(cfg, alias, sizeof alias, &err)) {
+    fprintf(stderr, "camnet: %s\n", err.msg);
+    return 2;
+  }
+  /* FFmpeg's own messages are noise next to our one-line errors. */
+  av_log_set_level(cfg->verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
+  lib_log.level = cfg->verbose ? CN_LOG_DEBUG : CN_LOG_WARN;
+  av_log_set_callback(ffmpeg_log);
+  g_log_set_default_handler(glib_log, NULL);
+  return cn_app_run(cfg);
 }
 
 int main(int argc, char **argv) {
@@ -74,32 +117,9 @@ int main(int argc, char **argv) {
     execv("/proc/self/exe", argv); /* returns only on failure: go on */
   cn_app_config_t cfg;
   cn_app_config_default(&cfg);
-  cn_err_t err = {0};
-  if (cn_app_parse(&cfg, argc, argv, &err)) {
-    fprintf(stderr, "camnet: %s\n", err.msg);
-    return 2;
-  }
-  if (cfg.help) {
-    cn_app_print_help("camnet");
-    return 0;
-  }
-  if (cfg.man) {
-    cn_app_print_man(stdout);
-    return 0;
-  }
-  if (cfg.version) {
-    printf("camnet %s\n", cn_version());
-    return 0;
-  }
-  char alias[1024];
-  if (cn_app_resolve_sources(&cfg, alias, sizeof alias, &err)) {
-    fprintf(stderr, "camnet: %s\n", err.msg);
-    return 2;
-  }
-  /* FFmpeg's own messages are noise next to our one-line errors. */
-  av_log_set_level(cfg.verbose ? AV_LOG_WARNING : AV_LOG_QUIET);
-  lib_log.level = cfg.verbose ? CN_LOG_DEBUG : CN_LOG_WARN;
-  av_log_set_callback(ffmpeg_log);
-  g_log_set_default_handler(glib_log, NULL);
-  return cn_app_run(&cfg);
+  int rc = setup(&cfg, argc, argv);
+  if (rc < 0)
+    rc = run(&cfg);
+  cn_app_config_free(&cfg);
+  return rc;
 }

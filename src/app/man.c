@@ -8,12 +8,28 @@
 #include "app/options.h"
 #include "camnet/version.h"
 
+/* The keys a section may set, from the option table. */
+static void per_source_keys(FILE *f) {
+  const cn_optset_t *set = cn_app_options();
+  const char *sep = " ";
+  for (size_t k = 0; k < set->n; k++) {
+    if (!cn_app_per_source(set->opts[k].name))
+      continue;
+    fputs(sep, f);
+    for (const char *c = set->opts[k].name; *c; c++)
+      fputs(*c == '-' ? "\\-" : (char[2]){*c, 0}, f);
+    sep = ", ";
+  }
+}
+
 void cn_app_print_man(FILE *f) {
   fprintf(f,
           ".TH CAMNET 1 \"\" \"camnet %s\" \"User Commands\"\n"
           ".SH NAME\ncamnet \\- real-time neural-network inference on live "
           "video\n"
           ".SH SYNOPSIS\n.B camnet\n[\\fIoptions\\fR] \\fISOURCE\\fR...\n.br\n"
+          ".B camnet \\-\\-config\n\\fIFILE\\fR [\\fIoptions\\fR] "
+          "[\\fISOURCE\\fR...]\n.br\n"
           ".B camnet info\\fR|\\fBinfer\\fR|\\fBbench\n\\fIMODEL\\fR "
           "[\\fIoptions\\fR]\n.br\n"
           ".B camnet timeline\n\\fITRACE\\fR \\fB--out\\fR "
@@ -29,6 +45,29 @@ void cn_app_print_man(FILE *f) {
           ".SH OPTIONS\n",
           cn_version());
   cn_opt_print_man(cn_app_options(), f);
+  fputs(
+      ".SH CONFIGURATION FILE\n\\fB\\-\\-config\\fR \\fIFILE\\fR reads an "
+      "INI file. Its keys are the long options above without \\(lq\\-\\-\\(rq "
+      "(flags take true or false; a repeatable option is a repeated key), "
+      "their values checked as on the command line. Keys before the first "
+      "section apply to every source. Each section \\fB[\\fR\\fINAME\\fR"
+      "\\fB]\\fR is a source named \\fINAME\\fR, with \\fBuri =\\fR "
+      "\\fISOURCE\\fR and its own",
+      f);
+  per_source_keys(f);
+  fputs("; other keys are refused in a section. Not keys: help, version, "
+        "man, config, "
+        "print\\-config, name. Lines starting with # or ; are comments, as "
+        "is ; after a space; lines are at most 198 characters.\n.PP\n"
+        "The command line overrides the file, for every source; its lists "
+        "replace the file's; its sources come after the file's. Errors are "
+        "\\fIFILE\\fR:\\fILINE\\fR: and what is wrong, exit status 2. "
+        "\\fB\\-\\-print\\-config\\fR prints the merged configuration as "
+        "such a file, URI passwords and tokens masked as ****, and exits.\n"
+        ".PP\n.nf\njson = results.jsonl\ntimeout = 3000\n[door]\n"
+        "uri = rtsp://viewer:secret@192.168.1.10/stream\nlatency = 200\n"
+        "[yard]\nuri = /dev/video0\nfps = 15\n.fi\n",
+        f);
   fputs(".SH MODEL TOOLS\n\\fBcamnet info\\fR prints a model's inputs, "
         "outputs and optimized graph; \\fBcamnet infer\\fR runs it on a .npy "
         "tensor; \\fBcamnet bench\\fR times it. Their options:\n",

@@ -1,5 +1,6 @@
 #include "app/options.h"
 #include "app/optparse.h"
+#include "app/config.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,6 +14,12 @@
 
 #define F(field) offsetof(cn_app_config_t, field)
 static const cn_opt_t options[] = {
+    {"config", 0, "FILE", CN_ARG_STRING, F(config), 0, 0, 0,
+     "read settings and sources from the INI file FILE (see CONFIGURATION "
+     "FILE in camnet(1)); the command line overrides it"},
+    {"print-config", 0, NULL, CN_ARG_FLAG, F(print_config), 0, 0, 0,
+     "print the effective configuration as a config file, secrets masked, "
+     "and exit"},
     {"out", 'o', "FILE", CN_ARG_LIST, F(outs), 0, CN_APP_MAX_OUTS, F(n_outs),
      "write to FILE, by its kind: .jsonl/.json or '-' as --json, .mp4/.mkv/"
      ".mov as --record (repeatable)"},
@@ -176,19 +183,28 @@ static bool ends_with(const char *s, const char *tail) {
 }
 
 /* -o FILE: the kind of output from the name, as ffmpeg does. */
-static int resolve_out(cn_app_config_t *cfg, const char *path, cn_err_t *err) {
-  const char **slot = NULL;
+static const char **out_slot(cn_app_config_t *cfg, const char *path) {
   if (!strcmp(path, "-") || ends_with(path, ".jsonl") ||
       ends_with(path, ".json") || ends_with(path, ".ndjson"))
-    slot = &cfg->json;
-  else if (ends_with(path, ".mp4") || ends_with(path, ".mkv") ||
-           ends_with(path, ".mov"))
-    slot = &cfg->record;
-  if (!slot)
+    return &cfg->json;
+  if (ends_with(path, ".mp4") || ends_with(path, ".mkv") ||
+      ends_with(path, ".mov"))
+    return &cfg->record;
+  return NULL;
+}
+
+static int check_out(const char *path, cn_err_t *err) {
+  cn_app_config_t probe;
+  if (!out_slot(&probe, path))
     return cn_err_set(err, CN_EINVAL,
                       "option --out: '%s' is neither JSON Lines (.jsonl, "
                       ".json, .ndjson, -) nor a video (.mp4, .mkv, .mov)",
                       path);
+  return 0;
+}
+
+static int resolve_out(cn_app_config_t *cfg, const char *path, cn_err_t *err) {
+  const char **slot = out_slot(cfg, path);
   if (*slot)
     return cn_err_set(err, CN_EINVAL,
                       "option --out: '%s' and '%s' are the same kind of "
@@ -228,43 +244,102 @@ static int check_mean(const char *mean, cn_err_t *err) {
   return 0;
 }
 
-/* --threads auto|N (1..256). */
-static int parse_threads(cn_app_config_t *cfg, cn_err_t *err) {
-  const char *s = cfg->threads_arg;
-  cfg->threads = 0;
+/* --threads auto|N (1..256): 0 for auto, -1 when neither. */
+static long threads_of(const char *s) {
   if (!s || !strcmp(s, "auto"))
     return 0;
   char *end = NULL;
   errno = 0;
   long n = strtol(s, &end, 10);
-  if (errno || end == s || *end || n < 1 || n > 256)
-    return cn_err_set(err, CN_EINVAL,
-                      "option --threads: '%s' is not auto or a number from 1 "
-                      "to 256",
-                      s);
-  cfg->threads = n;
+  return errno || end == s || *end || n < 1 || n > 256 ? -1 : n;
+}
+
+/* One of the words in `words` (NULL-terminated). */
+static int check_word(const char *name, const char *val,
+                      const char *const *words, const char *said,
+                      cn_err_t *err) {
+  if (!val)
+    return 0;
+  for (int k = 0; words[k]; k++)
+    if (!strcmp(val, words[k]))
+      return 0;
+  return cn_err_set(err, CN_EINVAL, "option --%s: '%s' is not %s", name, val,
+                    said);
+}
+
+static int check_list(const char *const *vals, int n,
+                      int (*check)(const char *, cn_err_t *), cn_err_t *err) {
+  for (int i = 0; i < n; i++)
+    if (check(vals[i], err))
+      return CN_EINVAL;
   return 0;
 }
 
-int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err) {
-  int rc = cn_opt_parse(&option_set, cfg, argc, argv, 1, err);
-  for (int i = 0; !rc && i < cfg->n_outs; i++)
-    rc = resolve_out(cfg, cfg->outs[i], err);
-  if (!rc && cfg->size)
-    rc = check_size(cfg->size, err);
-  if (!rc && cfg->mean)
-    rc = check_mean(cfg->mean, err);
-  for (int i = 0; !rc && i < cfg->n_input_shapes; i++) {
-    cn_input_shape_t s;
-    cn_err_t e = {0};
-    if (cn_input_shape_parse(cfg->input_shapes[i], &s, &e))
-      rc = cn_err_set(err, CN_EINVAL, "option --input-shape: %s", e.msg);
-  }
-  for (int i = 0; !rc && i < cfg->n_names; i++)
-    if (!cfg->names[i][0])
-      rc = cn_err_set(err, CN_EINVAL, "option --name: empty name");
-  if (rc)
-    return rc;
+static int check_shape(const char *shape, cn_err_t *err) {
+  cn_input_shape_t s;
+  cn_err_t e = {0};
+  if (cn_input_shape_parse(shape, &s, &e))
+    return cn_err_set(err, CN_EINVAL, "option --input-shape: %s", e.msg);
+  return 0;
+}
+
+static int check_name(const char *name, cn_err_t *err) {
+  return name[0] ? 0 : cn_err_set(err, CN_EINVAL, "option --name: empty name");
+}
+
+int cn_app_check_option(const cn_app_config_t *cfg, const char *name,
+                        cn_err_t *err) {
+  static const char *const display[] = {"inferred", "live", NULL};
+  static const char *const task[] = {"classify", "detect", NULL};
+  static const char *const transport[] = {"tcp", "udp", NULL};
+  static const char *const via[] = {"gst", "ffmpeg", NULL};
+  if (!strcmp(name, "out"))
+    return check_list(cfg->outs, cfg->n_outs, check_out, err);
+  if (!strcmp(name, "size"))
+    return cfg->size ? check_size(cfg->size, err) : 0;
+  if (!strcmp(name, "mean"))
+    return cfg->mean ? check_mean(cfg->mean, err) : 0;
+  if (!strcmp(name, "input-shape"))
+    return check_list(cfg->input_shapes, cfg->n_input_shapes, check_shape, err);
+  if (!strcmp(name, "name"))
+    return check_list(cfg->names, cfg->n_names, check_name, err);
+  if (!strcmp(name, "display"))
+    return check_word(name, cfg->display, display, "inferred or live", err);
+  if (!strcmp(name, "task"))
+    return check_word(name, cfg->task, task, "classify or detect", err);
+  if (!strcmp(name, "transport"))
+    return check_word(name, cfg->transport, transport, "tcp or udp", err);
+  if (!strcmp(name, "rtsp-via"))
+    return check_word(name, cfg->rtsp_via, via, "gst or ffmpeg", err);
+  if (!strcmp(name, "threads") && threads_of(cfg->threads_arg) < 0)
+    return cn_err_set(err, CN_EINVAL,
+                      "option --threads: '%s' is not auto or a number from 1 "
+                      "to 256",
+                      cfg->threads_arg);
+  return 0;
+}
+
+bool cn_app_per_source(const char *name) {
+  /* init_source_opts in run.c takes these from each source's own
+   * settings; --every-frame stays global (the thread policy and the plan
+   * read it for the whole run). */
+  static const char *const keys[] = {
+      "width",   "height",  "fps",       "input-format", "transport",
+      "latency", "timeout", "reconnect", "rtsp-via",     "loop"};
+  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+    if (!strcmp(name, keys[k]))
+      return true;
+  return false;
+}
+
+/* Every option's own check, then those between options. */
+static int check_all(cn_app_config_t *cfg, cn_err_t *err) {
+  for (size_t k = 0; k < N_OPTIONS; k++)
+    if (cn_app_check_option(cfg, options[k].name, err))
+      return CN_EINVAL;
+  for (int i = 0; i < cfg->n_outs; i++)
+    if (resolve_out(cfg, cfg->outs[i], err))
+      return CN_EINVAL;
   if (!cfg->http &&
       (cfg->http_token || cfg->http_cors || cfg->http_cert || cfg->http_key))
     return cn_err_set(err, CN_EINVAL,
@@ -273,25 +348,51 @@ int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err) {
                       : cfg->http_cors ? "cors"
                       : cfg->http_cert ? "cert"
                                        : "key");
-  if (strcmp(cfg->display, "inferred") && strcmp(cfg->display, "live"))
-    return cn_err_set(err, CN_EINVAL,
-                      "option --display: '%s' is not inferred or live",
-                      cfg->display);
-  if (cfg->task && strcmp(cfg->task, "classify") && strcmp(cfg->task, "detect"))
-    return cn_err_set(err, CN_EINVAL,
-                      "option --task: '%s' is not classify or detect",
-                      cfg->task);
   if (cfg->rgb && cfg->bgr)
     return cn_err_set(err, CN_EINVAL, "choose one of --rgb and --bgr");
-  if (strcmp(cfg->transport, "tcp") && strcmp(cfg->transport, "udp"))
-    return cn_err_set(err, CN_EINVAL,
-                      "option --transport: '%s' is not tcp or udp",
-                      cfg->transport);
-  if (strcmp(cfg->rtsp_via, "gst") && strcmp(cfg->rtsp_via, "ffmpeg"))
-    return cn_err_set(err, CN_EINVAL,
-                      "option --rtsp-via: '%s' is not gst or ffmpeg",
-                      cfg->rtsp_via);
-  return parse_threads(cfg, err);
+  cfg->threads = threads_of(cfg->threads_arg);
+  return 0;
+}
+
+/* What the command line gives replaces the file's: its lists (--name
+ * aside: the command line's names are those of its own sources) and the
+ * sections' own keys. */
+static void drop_overridden(cn_app_config_t *cfg, const bool *seen) {
+  for (size_t k = 0; k < N_OPTIONS; k++) {
+    if (!seen[k])
+      continue;
+    const cn_opt_t *o = &options[k];
+    if (o->type == CN_ARG_LIST && strcmp(o->name, "name"))
+      *(int *)((char *)cfg + o->count_offset) = 0;
+    for (int i = 0; i < cfg->n_file_sources; i++) {
+      cn_app_source_keys_t *sk = &cfg->keys[i];
+      int n = 0;
+      for (int j = 0; j < sk->n; j++)
+        if (strcmp(sk->key[j], o->name)) {
+          sk->key[n] = sk->key[j];
+          sk->val[n++] = sk->val[j];
+        }
+      sk->n = n;
+    }
+  }
+}
+
+int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err) {
+  /* The command line first on its own, for --config and what it sets. */
+  cn_app_config_t line;
+  cn_app_config_default(&line);
+  bool seen[N_OPTIONS] = {0};
+  int rc = cn_opt_parse_seen(&option_set, &line, argc, argv, 1, seen, err);
+  if (!rc && line.config) {
+    rc = cn_app_config_load(cfg, line.config, err);
+    if (!rc) {
+      drop_overridden(cfg, seen);
+      rc = cn_opt_parse(&option_set, cfg, argc, argv, 1, err);
+    }
+  } else if (!rc) {
+    *cfg = line;
+  }
+  return rc ? rc : check_all(cfg, err);
 }
 
 int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,
@@ -332,14 +433,20 @@ int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,
 
 void cn_app_print_help(const char *prog) {
   printf("Usage: %s [options] SOURCE...\n"
+         "       %s --config FILE [options] [SOURCE...]\n"
          "Captures live video, runs a network on the newest frame and shows,\n"
          "records or writes what it sees. Without --model it reports what "
          "each\nsource delivers.\n\n"
          "SOURCE is a file, an image, a sequence (img_%%04d.jpg), a directory "
          "of images,\n/dev/videoN, rtsp://..., http://..., gst:PIPELINE or "
          "test:WxH@FPS.\n\nOptions:\n",
-         prog);
+         prog, prog);
   cn_opt_print_help(&option_set, stdout);
 }
 
 const cn_optset_t *cn_app_options(void) { return &option_set; }
+
+void cn_app_config_free(cn_app_config_t *cfg) {
+  cn_app_strings_free(cfg->strings);
+  cfg->strings = NULL;
+}

@@ -12,6 +12,17 @@
 #define CN_APP_MAX_SOURCES 16
 #define CN_APP_MAX_OUTS 4
 #define CN_APP_MAX_SHAPES 8
+#define CN_APP_MAX_SOURCE_KEYS 16
+
+/* A config file section's own keys for its source (app/config.h): option
+ * names from the table and their values, applied over the globals. */
+typedef struct cn_app_source_keys {
+  int n;
+  const char *key[CN_APP_MAX_SOURCE_KEYS];
+  const char *val[CN_APP_MAX_SOURCE_KEYS];
+} cn_app_source_keys_t;
+
+struct cn_app_strings;
 
 typedef struct cn_app_config {
   const char *sources[CN_APP_MAX_SOURCES];
@@ -62,12 +73,34 @@ typedef struct cn_app_config {
   bool usb, rtsp, onboard;
   int64_t vid;
   const char *uri;
+  /* the config file (app/config.h): sources[0..n_file_sources) are its
+   * sections, named names[i]; keys[i] are source i's own settings */
+  const char *config;
+  bool print_config;
+  int n_file_sources;
+  cn_app_source_keys_t keys[CN_APP_MAX_SOURCES];
+  struct cn_app_strings *strings; /* the file's text; cn_app_config_free */
 } cn_app_config_t;
 
 void cn_app_config_default(cn_app_config_t *cfg);
 
-/* Parses argv[1..]. Returns 0 or CN_EINVAL with "option --x: why". */
+/* Parses argv[1..] over the config file named by --config, if any: the
+ * command line's options replace the file's (its lists too, --name
+ * aside), its sources come after the file's. Returns 0 or CN_EINVAL with
+ * "option --x: why" or "FILE:LINE: why". */
 int cn_app_parse(cn_app_config_t *cfg, int argc, char **argv, cn_err_t *err);
+
+/* Checks option `name`'s values in cfg beyond type and range (a WxH, one
+ * of a set of words...). Returns 0 or CN_EINVAL with "option --x: why". */
+int cn_app_check_option(const cn_app_config_t *cfg, const char *name,
+                        cn_err_t *err);
+
+/* True for the options a config file section may set for its source
+ * (what run.c takes per source). */
+bool cn_app_per_source(const char *name);
+
+/* Frees what cn_app_parse read from a config file. */
+void cn_app_config_free(cn_app_config_t *cfg);
 
 /* Resolves the Jetson script's --usb/--rtsp/--onboard flags into sources. */
 int cn_app_resolve_sources(cn_app_config_t *cfg, char *buf, int bufsize,

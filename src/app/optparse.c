@@ -57,7 +57,7 @@ static int set_value(void *cfg, const cn_opt_t *o, const char *val,
 /* One option word at argv[*i] (and its value, which may be the next
  * word). */
 static int parse_option(const cn_optset_t *set, void *cfg, int argc,
-                        char **argv, int *i, cn_err_t *err) {
+                        char **argv, int *i, bool *seen, cn_err_t *err) {
   const char *a = argv[*i];
   const cn_opt_t *o;
   const char *eq = NULL;
@@ -70,6 +70,8 @@ static int parse_option(const cn_optset_t *set, void *cfg, int argc,
   }
   if (!o)
     return cn_err_set(err, CN_EINVAL, "unknown option %s (see --help)", a);
+  if (seen)
+    seen[o - set->opts] = true;
   if (o->type == CN_ARG_FLAG) {
     if (eq)
       return cn_err_set(err, CN_EINVAL, "option --%s takes no value", o->name);
@@ -85,6 +87,11 @@ static int parse_option(const cn_optset_t *set, void *cfg, int argc,
 
 int cn_opt_parse(const cn_optset_t *set, void *cfg, int argc, char **argv,
                  int first, cn_err_t *err) {
+  return cn_opt_parse_seen(set, cfg, argc, argv, first, NULL, err);
+}
+
+int cn_opt_parse_seen(const cn_optset_t *set, void *cfg, int argc, char **argv,
+                      int first, bool *seen, cn_err_t *err) {
   bool only_words = false;
   for (int i = first; i < argc; i++) {
     const char *a = argv[i];
@@ -98,11 +105,63 @@ int cn_opt_parse(const cn_optset_t *set, void *cfg, int argc, char **argv,
                ? set->positional(cfg, a, err)
                : cn_err_set(err, CN_EINVAL, "unexpected argument '%s'", a);
     else
-      rc = parse_option(set, cfg, argc, argv, &i, err);
+      rc = parse_option(set, cfg, argc, argv, &i, seen, err);
     if (rc)
       return rc;
   }
   return 0;
+}
+
+const cn_opt_t *cn_opt_find(const cn_optset_t *set, const char *name) {
+  return find_long(set, name, strlen(name));
+}
+
+int cn_opt_set(const cn_opt_t *o, void *cfg, const char *val, cn_err_t *err) {
+  if (o->type != CN_ARG_FLAG)
+    return set_value(cfg, o, val, err);
+  static const char *const yes[] = {"true", "yes", "on", "1"};
+  static const char *const no[] = {"false", "no", "off", "0"};
+  for (int k = 0; k < 4; k++) {
+    if (!strcmp(val, yes[k]) || !strcmp(val, no[k])) {
+      *(bool *)((char *)cfg + o->offset) = !strcmp(val, yes[k]);
+      return 0;
+    }
+  }
+  return cn_err_set(err, CN_EINVAL, "option --%s: '%s' is not true or false",
+                    o->name, val);
+}
+
+/* The shortest "%g" text that reads back as exactly v. */
+static int format_double(double v, char *buf, size_t n) {
+  for (int digits = 6; digits < 17; digits++) {
+    char t[40];
+    snprintf(t, sizeof t, "%.*g", digits, v);
+    if (strtod(t, NULL) == v)
+      return snprintf(buf, n, "%s", t);
+  }
+  return snprintf(buf, n, "%.17g", v);
+}
+
+int cn_opt_format(const cn_opt_t *o, const void *cfg, int i, char *buf,
+                  size_t n) {
+  const char *field = (const char *)cfg + o->offset;
+  const char *s = NULL;
+  switch (o->type) {
+  case CN_ARG_FLAG:
+    return snprintf(buf, n, "%s", *(const bool *)field ? "true" : "false");
+  case CN_ARG_INT:
+    return snprintf(buf, n, "%lld", (long long)*(const int64_t *)field);
+  case CN_ARG_DOUBLE:
+    return format_double(*(const double *)field, buf, n);
+  case CN_ARG_STRING:
+    s = *(const char *const *)field;
+    break;
+  case CN_ARG_LIST:
+    if (i < *(const int *)((const char *)cfg + o->count_offset))
+      s = ((const char *const *)field)[i];
+    break;
+  }
+  return snprintf(buf, n, "%s", s ? s : "");
 }
 
 static void left_column(const cn_opt_t *o, char *buf, size_t n) {

@@ -12,6 +12,7 @@
 #ifndef CN_APP_OPTPARSE_H
 #define CN_APP_OPTPARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -46,6 +47,25 @@ typedef struct cn_optset {
 /* Parses argv[first..argc) into cfg. Returns 0 or CN_EINVAL. */
 int cn_opt_parse(const cn_optset_t *set, void *cfg, int argc, char **argv,
                  int first, cn_err_t *err);
+
+/* The same; seen[k] (set->n entries, NULL: none) becomes true for each
+ * option k the command line gives. */
+int cn_opt_parse_seen(const cn_optset_t *set, void *cfg, int argc, char **argv,
+                      int first, bool *seen, cn_err_t *err);
+
+/* The option named name (without "--"), or NULL. */
+const cn_opt_t *cn_opt_find(const cn_optset_t *set, const char *name);
+
+/* Sets option o from a "key = value" text (a config file) with the
+ * command line's parsing, ranges and messages. Flags take true/false
+ * (yes/no, on/off, 1/0). Returns 0 or CN_EINVAL. */
+int cn_opt_set(const cn_opt_t *o, void *cfg, const char *val, cn_err_t *err);
+
+/* Writes option o's value in cfg as text that cn_opt_set reads back
+ * ("true"/"false", numbers exactly, strings as they are; NULL strings and
+ * lists give ""). Lists: entry i only. Returns the length, like snprintf. */
+int cn_opt_format(const cn_opt_t *o, const void *cfg, int i, char *buf,
+                  size_t n);
 
 /* The options as "  -x, --name ARG   help" lines. */
 void cn_opt_print_help(const cn_optset_t *set, FILE *f);

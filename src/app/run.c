@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app/config.h"
 #include "app/latency.h"
 #include "app/threads.h"
 #include "camnet/clock.h"
@@ -639,8 +640,13 @@ static void on_source_state(void *opaque, int index, bool online,
   }
 }
 
+/* Source i's settings: the globals, over them its config file section's
+ * own (cn_app_per_source lists which; keep the two in step). The
+ * strings point into r->cfg, which outlives the source. */
 static void init_source_opts(run_t *r, int i, cn_source_opts_t *o) {
-  const cn_app_config_t *cfg = r->cfg;
+  cn_app_config_t own;
+  cn_app_source_config(r->cfg, i, &own);
+  const cn_app_config_t *cfg = &own;
   cn_source_opts_default(o);
   o->uri = cfg->sources[i];
   o->index = i;

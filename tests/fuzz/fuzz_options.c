@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     snprintf(cn_fuzz_outcome, sizeof cn_fuzz_outcome, "ok %d sources",
              cfg.n_sources);
   }
+  cn_app_config_free(&cfg);
   free(text);
   return 0;
 }
