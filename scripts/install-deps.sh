@@ -15,6 +15,8 @@ packages=(
   gstreamer1.0-tools
   # outputs (HTTP live view: libmicrohttpd, JPEG: libturbojpeg)
   libjansson-dev libsdl2-dev libcairo2-dev libmicrohttpd-dev libturbojpeg0-dev
+  # MQTT output (libmosquitto); its tests run Debian's broker and clients
+  libmosquitto-dev mosquitto mosquitto-clients
   # engine
   libdnnl-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev
   # tests: cmocka, test servers and media, references

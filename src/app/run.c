@@ -40,6 +40,7 @@
 #include "camnet/redact.h"
 #include "outputs/http.h"
 #include "outputs/jsonl_internal.h"
+#include "outputs/mqtt.h"
 #include "camnet/overlay.h"
 #include "outputs/plan.h"
 #include "outputs/present.h"
@@ -133,6 +134,7 @@ struct run {
   cn_window_t *window;
   cn_recorder_t *rec;
   cn_http_t *http; /* --http */
+  cn_mqtt_t *mqtt; /* --mqtt */
   latest_t latest;
   pthread_t display_thread, signal_thread;
   bool display_started, signal_started;
@@ -569,6 +571,25 @@ static void warn_ending(run_t *r, const char *prefix, const char *uri,
            run_secs);
 }
 
+/* After the fan-out closed (the ring drained): final figures, and
+ * acknowledged + dropped + queued = records. */
+static void print_mqtt(run_t *r) {
+  if (!r->mqtt)
+    return;
+  cn_mqtt_stats_t m;
+  cn_mqtt_get_stats(r->mqtt, &m);
+  cn_log(&r->log, CN_LOG_INFO, NULL,
+         "mqtt %s: %llu records (%llu results, %llu states; %llu results "
+         "left out by --mqtt-rate), %llu published, %llu acknowledged, %llu "
+         "dropped, %llu queued, %llu connections",
+         cn_mqtt_name(r->mqtt), (unsigned long long)m.records,
+         (unsigned long long)m.results,
+         (unsigned long long)(m.records - m.results),
+         (unsigned long long)m.skipped, (unsigned long long)m.published,
+         (unsigned long long)m.acknowledged, (unsigned long long)m.dropped,
+         (unsigned long long)m.queued, (unsigned long long)m.connects);
+}
+
 static void print_summary(run_t *r) {
   double secs = cn_ns_to_s(cn_clock_now() - r->t_start);
   for (int i = 0; i < r->n; i++) {
@@ -769,6 +790,8 @@ static int open_outputs(run_t *r) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
+  if (r->mqtt)
+    cn_mqtt_set_results(r->mqtt, r->have_model);
   cn_source_stats_t s;
   cn_source_get_stats(r->consumers[0].src, &s);
   if (atomic_load(&r->stop)) /* the model took a while: stop here */
@@ -922,7 +945,8 @@ static int open_records(run_t *r) {
     names[i] = r->consumers[i].name;
   if (cn_fanout_create(&r->records, &err) ||
       (cfg->json && cn_sink_file_add(r->records, cfg->json, &err)) ||
-      (r->http && cn_http_sink_add(r->http, r->records, &err))) {
+      (r->http && cn_http_sink_add(r->http, r->records, &err)) ||
+      (r->mqtt && cn_mqtt_sink_add(r->mqtt, r->records, &err))) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
@@ -978,12 +1002,47 @@ static int open_http(run_t *r) {
   return 0;
 }
 
+/* --mqtt: the client connects in the background (a broker that is down
+ * is a warning, retried); the record sink is added with the others. */
+static int open_mqtt(run_t *r) {
+  const cn_app_config_t *cfg = r->cfg;
+  if (!cfg->mqtt)
+    return 0;
+  cn_source_t *srcs[CN_APP_MAX_SOURCES];
+  for (int i = 0; i < r->n; i++) {
+    srcs[i] = r->consumers[i].src;
+    r->names[i] = r->consumers[i].name;
+  }
+  const char *pw = getenv("CAMNET_MQTT_PASSWORD");
+  cn_mqtt_opts_t o = {.url = cfg->mqtt,
+                      .password = pw && pw[0] ? pw : NULL,
+                      .cafile = cfg->mqtt_cafile,
+                      .cert = cfg->mqtt_cert,
+                      .key = cfg->mqtt_key,
+                      .instance = cfg->instance_id,
+                      .qos = (int)cfg->mqtt_qos,
+                      .rate = cfg->mqtt_rate,
+                      .state_every_s = cfg->mqtt_state_every,
+                      .sources = srcs,
+                      .names = r->names,
+                      .nsources = r->n,
+                      .log = &r->log};
+  cn_err_t err = {0};
+  if (cn_mqtt_open(&o, &r->mqtt, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
+  }
+  return 0;
+}
+
 /* The clock starts once everything is open, just before the threads: the
  * summary's rates are of the run, not of opening the model or window. */
 static int open_run(run_t *r) {
   int status = open_all(r);
   if (!status)
     status = open_http(r);
+  if (!status)
+    status = open_mqtt(r);
   if (!status)
     status = open_records(r);
   if (!status)
@@ -1084,8 +1143,9 @@ static int close_trace(run_t *r) {
 }
 
 static void free_run(run_t *r) {
-  /* First: its clients read the sources' figures. */
+  /* First: their clients and threads read the sources' figures. */
   cn_http_close(r->http);
+  cn_mqtt_close(r->mqtt);
   cn_window_close(r->window);
   cn_present_destroy(r->pres);
   for (int i = 0; i < r->n; i++) {
@@ -1153,8 +1213,10 @@ int cn_app_run(cn_app_config_t *cfg) {
            sig == SIGINT ? "SIGINT" : "SIGTERM");
   /* A run that failed to start has its one error line and nothing else;
    * one stopped by a signal while opening says where each source was. */
-  if (r->n && (r->consumers[r->n - 1].workers[0].started || sig))
+  if (r->n && (r->consumers[r->n - 1].workers[0].started || sig)) {
     print_summary(r);
+    print_mqtt(r);
+  }
   free_run(r);
   return status;
 }
