@@ -430,6 +430,58 @@ static void test_broker_down_at_start(void **state) {
   assert_int_equal(s.acked + s.dropped + s.queued, s.records);
 }
 
+/* Result messages received on topic, each one of --json's lines. */
+static int received_subset(sub_t *sub, const char *topic, char **lines, int n) {
+  int k = 0;
+  pthread_mutex_lock(&sub->lock);
+  for (int i = 0; i < sub->n; i++) {
+    if (strcmp(sub->msgs[i].topic, topic))
+      continue;
+    bool found = false;
+    for (int j = 0; j < n && !found; j++)
+      found = !strcmp(sub->msgs[i].payload, lines[j]);
+    if (!found)
+      fail_msg("not a --json record: %s", sub->msgs[i].payload);
+    k++;
+  }
+  pthread_mutex_unlock(&sub->lock);
+  return k;
+}
+
+/* --mqtt-rate 2: at most 2 results a second (3 s of 10 fps: at most 7
+ * with the first); change:1: at least one a second; the rest are counted
+ * as left out. */
+static void test_rates(void **state) {
+  fixture_t *fx = *state;
+  start_broker(fx);
+  static const char *const rates[] = {"2", "change:1"};
+  for (int r = 0; r < 2; r++) {
+    char inst[16], topic[64];
+    snprintf(inst, sizeof inst, "r%d", r);
+    snprintf(topic, sizeof topic, "camnet/%s/cam1/result", inst);
+    fx->sub = sub_start(fx->port, topic);
+    const char *extra[] = {"--frames", "30", "--mqtt-rate", rates[r], NULL};
+    start_camnet(fx, inst, extra);
+    assert_int_equal(wait_camnet(fx, 120), 0);
+    int n = 0;
+    char **lines = json_frames(fx, &n);
+    summary_t s = read_summary(fx);
+    int got = received_subset(fx->sub, topic, lines, n);
+    fprintf(stderr, "--mqtt-rate %s: %d of %d results published\n", rates[r],
+            got, n);
+    assert_int_equal(n, 30);
+    assert_int_equal(s.results + s.skipped, 30);
+    assert_int_equal((unsigned long long)got, s.results);
+    if (r == 0)
+      assert_true(got >= 2 && got <= 7);
+    else
+      assert_true(got >= 3);
+    free_lines(lines, n);
+    sub_stop(fx->sub);
+    fx->sub = NULL;
+  }
+}
+
 static void test_usage_errors(void **state) {
   (void)state;
   static const char *const cases[][2] = {
@@ -456,6 +508,7 @@ int main(void) {
       cmocka_unit_test(test_usage_errors),
       cmocka_unit_test_setup_teardown(test_results_equal_json, setup, teardown),
       cmocka_unit_test_setup_teardown(test_will_on_kill, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_rates, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broker_outage, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broker_down_at_start, setup,
                                       teardown),
