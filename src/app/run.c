@@ -967,6 +967,17 @@ static void http_quantiles(void *opaque, int k, cn_http_quantiles_t *q) {
   q->infer_p99_ms = cn_latency_quantile_ms(c->infer_ms, 0.99);
 }
 
+static bool http_mqtt(void *opaque, cn_http_mqtt_t *out) {
+  run_t *r = opaque;
+  if (!r->mqtt) /* set before the server started, never changed after */
+    return false;
+  cn_mqtt_stats_t s;
+  cn_mqtt_get_stats(r->mqtt, &s);
+  *out = (cn_http_mqtt_t){s.records, s.published, s.acknowledged, s.dropped,
+                          s.queued,  s.connects,  s.connected};
+  return true;
+}
+
 /* --http: the server listens before the sources start, so a port that
  * is taken fails the run at once. */
 static int open_http(run_t *r) {
@@ -992,6 +1003,7 @@ static int open_http(run_t *r) {
                       .names = r->names,
                       .nsources = r->n,
                       .quantiles = http_quantiles,
+                      .mqtt = http_mqtt,
                       .opaque = r,
                       .log = &r->log};
   cn_err_t err = {0};
@@ -1039,10 +1051,10 @@ static int open_mqtt(run_t *r) {
  * summary's rates are of the run, not of opening the model or window. */
 static int open_run(run_t *r) {
   int status = open_all(r);
+  if (!status) /* before the HTTP server, whose /state reads it */
+    status = open_mqtt(r);
   if (!status)
     status = open_http(r);
-  if (!status)
-    status = open_mqtt(r);
   if (!status)
     status = open_records(r);
   if (!status)

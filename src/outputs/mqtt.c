@@ -493,7 +493,8 @@ void cn_mqtt_get_stats(cn_mqtt_t *m, cn_mqtt_stats_t *s) {
                          .acknowledged = m->acked,
                          .dropped = m->dropped,
                          .queued = (uint64_t)m->count + (uint64_t)inflight(m),
-                         .connects = m->connects};
+                         .connects = m->connects,
+                         .connected = m->connected};
   pthread_mutex_unlock(&m->lock);
 }
 

@@ -101,6 +101,7 @@ typedef struct cn_mqtt_stats {
   uint64_t dropped;      /* pushed out of the full ring, or refused */
   uint64_t queued;       /* in the ring or awaiting acknowledgement */
   uint64_t connects;     /* successful connections (1 + reconnects) */
+  bool connected;
 } cn_mqtt_stats_t;
 
 int cn_mqtt_open(const cn_mqtt_opts_t *o, cn_mqtt_t **out, cn_err_t *err);

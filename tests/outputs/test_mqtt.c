@@ -325,10 +325,29 @@ static void test_will_on_kill(void **state) {
   fixture_t *fx = *state;
   start_broker(fx);
   fx->sub = sub_start(fx->port, "camnet/t2/#");
-  const char *extra[] = {"--duration", "120", NULL};
+  char listen[32];
+  int hport = cn_test_free_port();
+  snprintf(listen, sizeof listen, "127.0.0.1:%d", hport);
+  const char *extra[] = {"--duration", "120", "--http", listen, NULL};
   start_camnet(fx, "t2", extra);
   assert_true(sub_wait(fx->sub, "camnet/t2/status", "online", 0, 60000));
   assert_true(sub_wait(fx->sub, "camnet/t2/cam1/result", NULL, 0, 60000));
+  /* The HTTP output reports the MQTT one: /state and /metrics. */
+  assert_int_equal(
+      cn_test_sh(out, sizeof out, "curl -s -m 10 http://%s/state", listen), 0);
+  json_t *st = json_loads(out, 0, NULL);
+  assert_non_null(st);
+  json_t *mq = json_object_get(st, "mqtt");
+  assert_true(json_is_true(json_object_get(mq, "connected")));
+  assert_true(json_integer_value(json_object_get(mq, "records")) >= 1);
+  assert_int_equal(json_integer_value(json_object_get(mq, "connections")), 1);
+  json_decref(st);
+  assert_int_equal(cn_test_sh(out, sizeof out,
+                              "curl -s -m 10 http://%s/metrics | grep "
+                              "'^camnet_mqtt_connected '",
+                              listen),
+                   0);
+  assert_string_equal(out, "camnet_mqtt_connected 1\n");
   int from = fx->sub->n;
   kill(fx->camnet, SIGKILL);
   cn_test_reap(&fx->camnet);
