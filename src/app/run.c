@@ -66,6 +66,7 @@ typedef struct worker {
   pthread_t thread;
   bool started;
   cn_trace_ring_t *trace; /* this thread's; NULL: not tracing */
+  cn_result_t *above;     /* results over a commanded threshold; made once */
 } worker_t;
 
 /* A source's consumers: one worker, or several taking turns on the
@@ -87,6 +88,10 @@ struct consumer {
   cn_latency_t *infer_ms; /* inference time */
   atomic_bool done;
   atomic_uint_fast64_t infers; /* frames of this source inferred */
+  /* MQTT set commands: detection off (frames are still taken and shown,
+   * not inferred, no records); a threshold in millionths (-1: none). */
+  atomic_bool detect_off;
+  atomic_int threshold_ppm;
   cn_err_t err; /* why it ended, if not by a clean end of stream */
   /* status line: previous counters */
   uint64_t prev_captured, prev_delivered;
@@ -368,6 +373,27 @@ static void worker_open(worker_t *w, cn_stage_t **stage, cn_overlay_t **ov) {
     cn__stage_set_trace(*stage, w->trace);
 }
 
+/* A threshold commanded over MQTT: entries below it are left out (the
+ * decoder's own threshold still applies under it). */
+static const cn_result_t *above(worker_t *w, const cn_result_t *res) {
+  int t = atomic_load(&w->c->threshold_ppm);
+  if (!res || t < 0)
+    return res;
+  if (!w->above && !(w->above = malloc(sizeof *w->above)))
+    return res;
+  float min = (float)t / 1e6f;
+  cn_result_t *o = w->above;
+  o->task = res->task;
+  o->ntop = o->nboxes = 0;
+  for (int i = 0; i < res->ntop; i++)
+    if (res->top[i].prob >= min)
+      o->top[o->ntop++] = res->top[i];
+  for (int i = 0; i < res->nboxes; i++)
+    if (res->boxes[i].score >= min)
+      o->boxes[o->nboxes++] = res->boxes[i];
+  return o;
+}
+
 static void *consume(void *arg) {
   worker_t *w = arg;
   consumer_t *c = w->c;
@@ -389,8 +415,9 @@ static void *consume(void *arg) {
       break;
     if (!got)
       continue;
+    bool infer = stage && !atomic_load(&c->detect_off);
     const cn_result_t *res = NULL;
-    if (stage && cn_stage_run(stage, f, &res, &err)) {
+    if (infer && cn_stage_run(stage, f, &res, &err)) {
       cn_frame_unref(&f);
       /* A model that never worked will not start now: end the run. Later
        * failures are logged once per distinct message. */
@@ -404,9 +431,10 @@ static void *consume(void *arg) {
       continue;
     }
     ok_once = true;
-    if (stage)
+    res = above(w, res);
+    if (infer)
       atomic_fetch_add(&c->infers, 1);
-    if (first && stage && r->plan.live_thread)
+    if (first && infer && r->plan.live_thread)
       publish_latest(r, f, res);
     int64_t n = atomic_fetch_add(&r->written, 1);
     if (r->cfg->frames && n >= r->cfg->frames) {
@@ -414,7 +442,7 @@ static void *consume(void *arg) {
       break;
     }
     int64_t t_json = cn_trace_on(w->trace) ? cn_clock_now() : 0;
-    if (r->json && cn_jsonl_write(r->json, f, res, &err)) {
+    if (r->json && (infer || !stage) && cn_jsonl_write(r->json, f, res, &err)) {
       c->err = err; /* logged once, by cn_app_run */
       atomic_store(&r->stop, true);
       cn_frame_unref(&f);
@@ -427,7 +455,7 @@ static void *consume(void *arg) {
       drawn_t d = {res, cn_ns_to_ms(f->t_infer_end - f->t_capture), -1};
       present(r, ov, &rates, f, &d, CN_RENDER_INFERRED, w->trace);
     }
-    observe(c, f, stage != NULL);
+    observe(c, f, infer);
     cn_frame_unref(&f);
     if (r->cfg->frames && n + 1 >= r->cfg->frames) {
       /* The count is for the whole run: the other sources' consumers may
@@ -438,6 +466,8 @@ static void *consume(void *arg) {
   }
   cn_overlay_destroy(ov);
   cn_stage_destroy(stage);
+  free(w->above);
+  w->above = NULL;
   if (atomic_fetch_sub(&c->running, 1) == 1)
     atomic_store(&c->done, true);
   wake_main(r);
@@ -1014,6 +1044,19 @@ static int open_http(run_t *r) {
   return 0;
 }
 
+/* A command from PREFIX/INSTANCE/NAME/set (libmosquitto's thread): the
+ * consumers read these atomics for each frame. */
+static void on_mqtt_set(void *opaque, int k, const cn_mqtt_cmd_t *cmd) {
+  run_t *r = opaque;
+  if (k < 0 || k >= r->n)
+    return;
+  consumer_t *c = &r->consumers[k];
+  if (cmd->detect >= 0)
+    atomic_store(&c->detect_off, !cmd->detect);
+  if (cmd->threshold >= 0)
+    atomic_store(&c->threshold_ppm, (int)lround(cmd->threshold * 1e6));
+}
+
 /* --mqtt: the client connects in the background (a broker that is down
  * is a warning, retried); the record sink is added with the others. */
 static int open_mqtt(run_t *r) {
@@ -1025,6 +1068,8 @@ static int open_mqtt(run_t *r) {
     srcs[i] = r->consumers[i].src;
     r->names[i] = r->consumers[i].name;
   }
+  for (int i = 0; i < r->n; i++)
+    atomic_store(&r->consumers[i].threshold_ppm, -1);
   const char *pw = getenv("CAMNET_MQTT_PASSWORD");
   cn_mqtt_opts_t o = {.url = cfg->mqtt,
                       .password = pw && pw[0] ? pw : NULL,
@@ -1038,7 +1083,9 @@ static int open_mqtt(run_t *r) {
                       .sources = srcs,
                       .names = r->names,
                       .nsources = r->n,
-                      .log = &r->log};
+                      .log = &r->log,
+                      .on_set = on_mqtt_set,
+                      .opaque = r};
   cn_err_t err = {0};
   if (cn_mqtt_open(&o, &r->mqtt, &err)) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);

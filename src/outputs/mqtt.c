@@ -29,7 +29,8 @@
 /* Boxes of the same class closer than this IoU are "the same" (change). */
 #define SAME_IOU 0.5
 
-enum { T_RESULT, T_STATE, T_KINDS };
+/* Topics per source; entries of the ring are of the first two. */
+enum { T_RESULT, T_STATE, T_SET, T_KINDS };
 
 typedef struct entry {
   int kind, source;
@@ -58,6 +59,9 @@ struct cn_mqtt {
   const char *names[CN_MQTT_MAX_SOURCES];
   int n;
   char status_topic[CN_MQTT_FIELD * 3];
+  char set_filter[CN_MQTT_FIELD * 3]; /* PREFIX/INSTANCE/+/set */
+  void (*on_set)(void *opaque, int k, const cn_mqtt_cmd_t *cmd);
+  void *opaque;
   char *topics[CN_MQTT_MAX_SOURCES][T_KINDS];
   const cn_logger_t *log;
   atomic_bool results_on;
@@ -74,6 +78,9 @@ struct cn_mqtt {
   bool patient;             /* the slower retry delays are set */
   bool state_due;           /* (re)connected: every source's state now */
   char why[CN_ERR_MSG_MAX]; /* why the first connect failed */
+  /* What commands set, per source, for the state (-1: not set). */
+  int detect[CN_MQTT_MAX_SOURCES];
+  double threshold[CN_MQTT_MAX_SOURCES];
   int64_t t_offline;
   uint64_t records, results, skipped, published, acked, dropped, connects;
   pthread_t thread;
@@ -172,6 +179,8 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc) {
   if (mosquitto_publish(mosq, &mid, m->status_topic, 6, "online", 1, true) ==
       MOSQ_ERR_SUCCESS)
     m->status_mid = mid;
+  if (m->on_set) /* clean session: subscribe on every connection */
+    mosquitto_subscribe(mosq, NULL, m->set_filter, 1);
   if (m->patient)
     mosquitto_reconnect_delay_set(mosq, 1, 1, false);
   m->patient = false;
@@ -208,6 +217,44 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid) {
   pthread_mutex_unlock(&m->lock);
 }
 
+/* A command on PREFIX/INSTANCE/NAME/set: applied by the run, then the
+ * state says what is in force. */
+static void on_message(struct mosquitto *mosq, void *obj,
+                       const struct mosquitto_message *msg) {
+  (void)mosq;
+  cn_mqtt_t *m = obj;
+  int k = 0;
+  while (k < m->n && strcmp(msg->topic, m->topics[k][T_SET]))
+    k++;
+  if (k == m->n)
+    return;
+  cn_mqtt_cmd_t cmd;
+  if (!cn_mqtt_parse_cmd(msg->payload, msg->payloadlen, &cmd)) {
+    cn_log(m->log, CN_LOG_WARN, NULL,
+           "%s: %s: not ON, OFF, a threshold from 0 to 1 or "
+           "{\"detect\":..,\"threshold\":..}; ignored",
+           m->name, msg->topic);
+    return;
+  }
+  m->on_set(m->opaque, k, &cmd);
+  char what[64] = "";
+  size_t w = 0;
+  if (cmd.detect >= 0)
+    w = (size_t)snprintf(what, sizeof what, " detect %s",
+                         cmd.detect ? "on" : "off");
+  if (cmd.threshold >= 0 && w < sizeof what)
+    snprintf(what + w, sizeof what - w, " threshold %g", cmd.threshold);
+  cn_log(m->log, CN_LOG_INFO, NULL, "%s: %s:%s", m->name, msg->topic, what);
+  pthread_mutex_lock(&m->lock);
+  if (cmd.detect >= 0)
+    m->detect[k] = cmd.detect;
+  if (cmd.threshold >= 0)
+    m->threshold[k] = cmd.threshold;
+  m->state_due = true;
+  pthread_cond_broadcast(&m->cond);
+  pthread_mutex_unlock(&m->lock);
+}
+
 /* ---- state messages */
 
 static const char *state_word(const cn_source_stats_t *s) {
@@ -229,6 +276,8 @@ static void publish_state(cn_mqtt_t *m, int k, const char *rec, size_t len) {
     snprintf(reason, sizeof reason, "%s", why ? why : "");
   }
   pthread_mutex_lock(&m->lock);
+  int detect = m->detect[k];
+  double threshold = m->threshold[k];
   uint64_t q = (uint64_t)m->count + (uint64_t)inflight(m);
   json_t *mq =
       json_pack("{s:I, s:I, s:I, s:I}", "records", (json_int_t)m->records,
@@ -245,7 +294,14 @@ static void publish_state(cn_mqtt_t *m, int k, const char *rec, size_t len) {
       (json_int_t)s.dropped, "decode_errors", (json_int_t)s.decode_errors,
       "reconnects", (json_int_t)s.reconnects, "width", s.width, "height",
       s.height, "fps", s.fps, "mqtt", mq);
-  char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  if (o && m->on_set) {
+    json_object_set_new(o, "detect", json_boolean(detect != 0));
+    json_object_set_new(o, "threshold",
+                        threshold >= 0 ? json_real(threshold) : json_null());
+  }
+  char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                     JSON_REAL_PRECISION(15))
+                 : NULL;
   if (text)
     enqueue(m, T_STATE, k, text, strlen(text));
   free(text);
@@ -516,7 +572,9 @@ static int make_topics(cn_mqtt_t *m, const char *instance) {
   level_of(instance, inst, sizeof inst);
   snprintf(m->status_topic, sizeof m->status_topic, "%s/%s/status",
            m->url.prefix, inst);
-  static const char *const tails[T_KINDS] = {"result", "state"};
+  snprintf(m->set_filter, sizeof m->set_filter, "%s/%s/+/set", m->url.prefix,
+           inst);
+  static const char *const tails[T_KINDS] = {"result", "state", "set"};
   for (int k = 0; k < m->n; k++) {
     level_of(m->names[k], level, sizeof level);
     for (int t = 0; t < T_KINDS; t++) {
@@ -587,6 +645,7 @@ static int make_client(cn_mqtt_t *m, const cn_mqtt_opts_t *o, cn_err_t *err) {
   mosquitto_connect_callback_set(m->mosq, on_connect);
   mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
   mosquitto_publish_callback_set(m->mosq, on_publish);
+  mosquitto_message_callback_set(m->mosq, on_message);
   mosquitto_reconnect_delay_set(m->mosq, 1, 1, false);
   mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, WINDOW);
   return 0;
@@ -618,6 +677,12 @@ int cn_mqtt_open(const cn_mqtt_opts_t *o, cn_mqtt_t **out, cn_err_t *err) {
   m->status_mid = -1;
   m->t_offline = cn_clock_now();
   m->log = o->log;
+  m->on_set = o->on_set;
+  m->opaque = o->opaque;
+  for (int k = 0; k < CN_MQTT_MAX_SOURCES; k++) {
+    m->detect[k] = 1;
+    m->threshold[k] = -1;
+  }
   m->qos = o->qos ? 1 : 0;
   m->state_every_ns =
       (int64_t)((o->state_every_s > 0 ? o->state_every_s : 30) * 1e9);

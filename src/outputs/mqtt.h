@@ -11,7 +11,11 @@
  *                                --mqtt-state-every seconds;
  *   PREFIX/INSTANCE/status       retained "online" on every connect;
  *                                "offline" as the last will and on a clean
- *                                exit.
+ *                                exit;
+ *   PREFIX/INSTANCE/NAME/set     subscribed: commands (ON, OFF, a
+ *                                threshold, or JSON {"detect":..,
+ *                                "threshold":..}) passed to opts.on_set,
+ *                                then the state is published again.
  *
  * Threads: the fan-out's sink thread copies each record into a bounded
  * ring of preallocated buffers that drops the oldest when full (so the
@@ -75,6 +79,17 @@ typedef struct cn_mqtt_rate {
  * "option --mqtt-rate: ...". */
 int cn_mqtt_parse_rate(const char *s, cn_mqtt_rate_t *out, cn_err_t *err);
 
+/* A command for one source; -1: leave as it is. */
+typedef struct cn_mqtt_cmd {
+  int detect;       /* 1 on, 0 off */
+  double threshold; /* 0..1: results below it are left out */
+} cn_mqtt_cmd_t;
+
+/* Parses a set payload (pure): ON, OFF (any case; "detect on" too), a
+ * number from 0 to 1, or a JSON object with "detect" (true, false, "on",
+ * "off") and/or "threshold". Returns false when it is none of these. */
+bool cn_mqtt_parse_cmd(const char *payload, int len, cn_mqtt_cmd_t *cmd);
+
 typedef struct cn_mqtt_opts {
   const char *url;
   const char *password; /* overrides the URL's (CAMNET_MQTT_PASSWORD) */
@@ -88,6 +103,10 @@ typedef struct cn_mqtt_opts {
   const char *const *names; /* per source, no credentials */
   int nsources;
   const cn_logger_t *log;
+  /* A command arrived for source k (libmosquitto's thread; NULL: commands
+   * are not subscribed to). */
+  void (*on_set)(void *opaque, int k, const cn_mqtt_cmd_t *cmd);
+  void *opaque;
 } cn_mqtt_opts_t;
 
 typedef struct cn_mqtt cn_mqtt_t;

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <strings.h>
+
 #include "camnet/redact.h"
 
 /* Copies in[0..n) to out, decoding %XX (user names and passwords may hold
@@ -170,4 +173,83 @@ int cn_mqtt_parse_rate(const char *s, cn_mqtt_rate_t *out, cn_err_t *err) {
   out->kind = CN_MQTT_RATE_MAX;
   out->per_s = n;
   return 0;
+}
+
+/* "on"/"off"/true/false as detect: 1, 0, or -2 (not a switch). */
+static int switch_of(const char *s, size_t n) {
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+    n--;
+  while (n && *s == ' ')
+    s++, n--;
+  if (n > 7 && !strncasecmp(s, "detect ", 7))
+    s += 7, n -= 7;
+  if ((n == 2 && !strncasecmp(s, "on", 2)) ||
+      (n == 4 && !strncasecmp(s, "true", 4)))
+    return 1;
+  if ((n == 3 && !strncasecmp(s, "off", 3)) ||
+      (n == 5 && !strncasecmp(s, "false", 5)))
+    return 0;
+  return -2;
+}
+
+static bool threshold_of(const char *s, double *out) {
+  char buf[64];
+  size_t n = strlen(s);
+  if (!n || n >= sizeof buf)
+    return false;
+  memcpy(buf, s, n + 1);
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(buf, &end);
+  while (end && (*end == ' ' || *end == '\n' || *end == '\r'))
+    end++;
+  if (errno || end == buf || *end || !(v >= 0 && v <= 1))
+    return false;
+  *out = v;
+  return true;
+}
+
+static bool json_cmd(const char *payload, int len, cn_mqtt_cmd_t *cmd) {
+  json_t *j = json_loadb(payload, (size_t)len, 0, NULL);
+  bool ok = json_is_object(j) && json_object_size(j);
+  const char *key;
+  json_t *v;
+  json_object_foreach(j, key, v) {
+    if (!ok)
+      break;
+    if (!strcmp(key, "detect")) {
+      const char *s = json_string_value(v);
+      cmd->detect = json_is_boolean(v) ? json_is_true(v)
+                    : s                ? switch_of(s, strlen(s))
+                                       : -2;
+      ok = cmd->detect != -2;
+    } else if (!strcmp(key, "threshold")) {
+      double t = json_number_value(v);
+      ok = json_is_number(v) && t >= 0 && t <= 1;
+      cmd->threshold = t;
+    } else {
+      ok = false; /* a key we do not know: say so rather than half-apply */
+    }
+  }
+  json_decref(j);
+  return ok;
+}
+
+bool cn_mqtt_parse_cmd(const char *payload, int len, cn_mqtt_cmd_t *cmd) {
+  *cmd = (cn_mqtt_cmd_t){-1, -1};
+  if (len <= 0 || len > 1024)
+    return false;
+  if (payload[0] == '{')
+    return json_cmd(payload, len, cmd);
+  char text[1025];
+  memcpy(text, payload, (size_t)len);
+  text[len] = 0;
+  if (strlen(text) != (size_t)len)
+    return false;
+  int d = switch_of(text, (size_t)len);
+  if (d >= 0) {
+    cmd->detect = d;
+    return true;
+  }
+  return threshold_of(text, &cmd->threshold);
 }

@@ -501,6 +501,67 @@ static void test_rates(void **state) {
   }
 }
 
+/* The index of the first message on topic containing text (from on), or
+ * -1 after timeout_ms. */
+static int sub_find(sub_t *s, const char *topic, const char *text, int from,
+                    int timeout_ms) {
+  for (int w = 0; w < timeout_ms; w += 20) {
+    pthread_mutex_lock(&s->lock);
+    int at = -1;
+    for (int i = from; i < s->n && at < 0; i++)
+      if (!strcmp(s->msgs[i].topic, topic) && strstr(s->msgs[i].payload, text))
+        at = i;
+    pthread_mutex_unlock(&s->lock);
+    if (at >= 0)
+      return at;
+    cn_test_sleep_ms(20);
+  }
+  return -1;
+}
+
+static void command(sub_t *s, const char *payload) {
+  assert_int_equal(mosquitto_publish(s->m, NULL, "camnet/t5/cam1/set",
+                                     (int)strlen(payload), payload, 1, false),
+                   0);
+}
+
+/* set: OFF stops results (the state says detect false), a JSON command
+ * turns detection on with a threshold that leaves every class out, a bad
+ * payload is a warning. */
+static void test_commands(void **state) {
+  fixture_t *fx = *state;
+  start_broker(fx);
+  fx->sub = sub_start(fx->port, "camnet/t5/#");
+  const char *extra[] = {"--duration", "60", NULL};
+  start_camnet(fx, "t5", extra);
+  const char *res = "camnet/t5/cam1/result", *st = "camnet/t5/cam1/state";
+  assert_true(sub_find(fx->sub, res, "\"top\":[{", 0, 60000) >= 0);
+  command(fx->sub, "OFF");
+  int off = sub_find(fx->sub, st, "\"detect\":false", 0, 5000);
+  assert_true(off >= 0);
+  /* One record may have been on its way: then none. */
+  cn_test_sleep_ms(500);
+  pthread_mutex_lock(&fx->sub->lock);
+  int mark = fx->sub->n;
+  pthread_mutex_unlock(&fx->sub->lock);
+  cn_test_sleep_ms(1500);
+  assert_int_equal(sub_find(fx->sub, res, "", mark, 0), -1);
+  command(fx->sub, "maybe");
+  command(fx->sub, "{\"detect\":\"on\",\"threshold\":0.999}");
+  int on =
+      sub_find(fx->sub, st, "\"detect\":true,\"threshold\":0.999", mark, 5000);
+  assert_true(on >= 0);
+  /* Results again, every class under 0.999 left out. */
+  int r1 = sub_find(fx->sub, res, "\"top\":[]", on, 5000);
+  assert_true(r1 >= 0);
+  assert_int_equal(sub_find(fx->sub, res, "\"top\":[{", on, 0), -1);
+  assert_int_equal(cn_test_stop(fx->camnet, SIGTERM), 0);
+  fx->camnet = 0;
+  cn_test_sh(out, sizeof out,
+             "grep -c 'not ON, OFF, a threshold' %s/camnet.log", fx->dir);
+  assert_int_equal(atoi(out), 1);
+}
+
 static void test_usage_errors(void **state) {
   (void)state;
   static const char *const cases[][2] = {
@@ -528,6 +589,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_results_equal_json, setup, teardown),
       cmocka_unit_test_setup_teardown(test_will_on_kill, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rates, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broker_outage, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broker_down_at_start, setup,
                                       teardown),
