@@ -54,7 +54,11 @@ void cn_app_print_man(FILE *f) {
         "queue in a ring of 256 (the oldest dropped when it is full) while "
         "it is away; camnet reconnects by itself, and the summary counts "
         "records, published, acknowledged, dropped and queued "
-        "(acknowledged + dropped + queued = records).\n",
+        "(acknowledged + dropped + queued = records). Commands on "
+        "\\fIPREFIX\\fR/\\fIINSTANCE\\fR/\\fINAME\\fR/set: ON or OFF "
+        "turns detection of that source on or off, a number from 0 to 1 "
+        "leaves out results below it, {\\(dqdetect\\(dq:..., "
+        "\\(dqthreshold\\(dq:...} does both.\n",
         f);
   fputs(".SH EXIT STATUS\n0 when the run is done: its sources ended, "
         "\\-\\-frames or \\-\\-duration reached, the window closed, or "
