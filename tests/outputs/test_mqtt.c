@@ -348,7 +348,9 @@ static void test_will_on_kill(void **state) {
                               listen),
                    0);
   assert_string_equal(out, "camnet_mqtt_connected 1\n");
+  pthread_mutex_lock(&fx->sub->lock);
   int from = fx->sub->n;
+  pthread_mutex_unlock(&fx->sub->lock);
   kill(fx->camnet, SIGKILL);
   cn_test_reap(&fx->camnet);
   double t0 = cn_test_now();
