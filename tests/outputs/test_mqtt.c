@@ -6,6 +6,7 @@
  * coming), camnet is back within 2 s of the broker, and the summary's
  * acknowledged + dropped + queued = records. */
 #include "harness.h"
+#include "outputs/mqtt.h"
 
 #include <jansson.h>
 #include <mosquitto.h>
@@ -564,6 +565,64 @@ static void test_commands(void **state) {
   assert_int_equal(atoi(out), 1);
 }
 
+/* The parsers against hand-worked answers. */
+static void test_parse(void **state) {
+  (void)state;
+  cn_mqtt_url_t u;
+  cn_err_t err = {0};
+  assert_int_equal(
+      cn_mqtt_parse_url("mqtts://me:p%40ss%3Aw@[::1]:9000/a/b/", &u, &err), 0);
+  assert_true(u.tls);
+  assert_string_equal(u.user, "me");
+  assert_string_equal(u.password, "p@ss:w");
+  assert_string_equal(u.host, "::1");
+  assert_int_equal(u.port, 9000);
+  assert_string_equal(u.prefix, "a/b");
+  assert_int_equal(cn_mqtt_parse_url("mqtt://broker", &u, &err), 0);
+  assert_false(u.tls || u.has_user || u.has_password);
+  assert_int_equal(u.port, 1883);
+  assert_string_equal(u.prefix, "camnet");
+  assert_int_equal(cn_mqtt_parse_url("mqtts://b", &u, &err), 0);
+  assert_int_equal(u.port, 8883);
+  assert_int_equal(cn_mqtt_parse_url("mqtt://u:%zz@b", &u, &err), CN_EINVAL);
+  assert_null(strstr(err.msg, "%zz"));
+  cn_mqtt_rate_t r;
+  assert_int_equal(cn_mqtt_parse_rate("change", &r, &err), 0);
+  assert_true(r.kind == CN_MQTT_RATE_CHANGE && r.heartbeat_s == 10);
+  assert_int_equal(cn_mqtt_parse_rate("change:2.5", &r, &err), 0);
+  assert_true(r.heartbeat_s == 2.5);
+  assert_int_equal(cn_mqtt_parse_rate("0.5", &r, &err), 0);
+  assert_true(r.kind == CN_MQTT_RATE_MAX && r.per_s == 0.5);
+  assert_int_equal(cn_mqtt_parse_rate("0", &r, &err), CN_EINVAL);
+  assert_int_equal(cn_mqtt_parse_rate("change:", &r, &err), CN_EINVAL);
+  static const struct {
+    const char *payload;
+    bool ok;
+    int detect;
+    double threshold;
+  } cmds[] = {
+      {"ON", true, 1, -1},
+      {"off\n", true, 0, -1},
+      {"detect On", true, 1, -1},
+      {"0.75", true, -1, 0.75},
+      {"1.5", false, -1, -1},
+      {"{\"detect\":false}", true, 0, -1},
+      {"{\"detect\":\"on\",\"threshold\":0.3}", true, 1, 0.3},
+      {"{\"threshold\":0.3,\"zone\":1}", false, -1, 0.3},
+      {"{}", false, -1, -1},
+      {"maybe", false, -1, -1},
+  };
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+    cn_mqtt_cmd_t c;
+    bool ok =
+        cn_mqtt_parse_cmd(cmds[i].payload, (int)strlen(cmds[i].payload), &c);
+    if (ok != cmds[i].ok || (ok && (c.detect != cmds[i].detect ||
+                                    c.threshold != cmds[i].threshold)))
+      fail_msg("%s: ok %d detect %d threshold %g", cmds[i].payload, ok,
+               c.detect, c.threshold);
+  }
+}
+
 static void test_usage_errors(void **state) {
   (void)state;
   static const char *const cases[][2] = {
@@ -587,6 +646,7 @@ static void test_usage_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parse),
       cmocka_unit_test(test_usage_errors),
       cmocka_unit_test_setup_teardown(test_results_equal_json, setup, teardown),
       cmocka_unit_test_setup_teardown(test_will_on_kill, setup, teardown),
