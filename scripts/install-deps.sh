@@ -17,6 +17,8 @@ packages=(
   # the config file (--config): inih
   libinih-dev
   libjansson-dev libsdl2-dev libcairo2-dev libmicrohttpd-dev libturbojpeg0-dev
+  # MQTT output (libmosquitto); its tests run Debian's broker and clients
+  libmosquitto-dev mosquitto mosquitto-clients
   # engine
   libdnnl-dev protobuf-c-compiler libprotobuf-c-dev libonnx-dev
   # tests: cmocka, test servers and media, references

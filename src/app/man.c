@@ -80,6 +80,25 @@ void cn_app_print_man(FILE *f) {
         "the result that used it. Its options:\n",
         f);
   cn_app_timeline_man(f);
+  fputs(".SH MQTT\nWith \\-\\-mqtt, camnet publishes to "
+        "\\fIPREFIX\\fR/\\fIINSTANCE\\fR/\\fINAME\\fR/result the JSON "
+        "records of frames with a result (the lines \\-\\-json writes), to "
+        "\\fIPREFIX\\fR/\\fIINSTANCE\\fR/\\fINAME\\fR/state each "
+        "source's retained state and counters (on every connection, on "
+        "every online/offline change, every \\-\\-mqtt\\-state\\-every "
+        "seconds and at the end), and to \\fIPREFIX\\fR/\\fIINSTANCE\\fR/"
+        "status a retained online, with offline as the last will and on a "
+        "clean exit. \\fINAME\\fR is the source's name with /, + and # "
+        "replaced by _. The pipeline never waits for the broker: records "
+        "queue in a ring of 256 (the oldest dropped when it is full) while "
+        "it is away; camnet reconnects by itself, and the summary counts "
+        "records, published, acknowledged, dropped and queued "
+        "(acknowledged + dropped + queued = records). Commands on "
+        "\\fIPREFIX\\fR/\\fIINSTANCE\\fR/\\fINAME\\fR/set: ON or OFF "
+        "turns detection of that source on or off, a number from 0 to 1 "
+        "leaves out results below it, {\\(dqdetect\\(dq:..., "
+        "\\(dqthreshold\\(dq:...} does both.\n",
+        f);
   fputs(".SH EXIT STATUS\n0 when the run is done: its sources ended, "
         "\\-\\-frames or \\-\\-duration reached, the window closed, or "
         "stopped by SIGINT or SIGTERM (at any moment, a connect or a model "
@@ -89,6 +108,10 @@ void cn_app_print_man(FILE *f) {
         ".SH ENVIRONMENT\n.TP\n.B OMP_WAIT_POLICY\ncamnet sets PASSIVE for "
         "itself unless it is set: oneDNN's spinning OpenMP workers would "
         "starve the capture threads.\n"
+        ".TP\n.B CAMNET_MQTT_PASSWORD\nthe password for \\-\\-mqtt "
+        "(wins over the URL's).\n"
+        ".TP\n.B CAMNET_HTTP_TOKEN\nthe token for \\-\\-http when "
+        "\\-\\-http\\-token is not given.\n"
         ".SH SEE ALSO\nffmpeg(1), gst-launch-1.0(1)\n",
         f);
 }

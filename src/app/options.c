@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "camnet/model.h"
+#include "outputs/mqtt.h"
 #include "sources/gst_pipelines.h"
 
 #define F(field) offsetof(cn_app_config_t, field)
@@ -126,6 +127,29 @@ static const cn_opt_t options[] = {
      "HTTP connections at once (default 32)"},
     {"http-timeout", 0, "S", CN_ARG_INT, F(http_timeout), 1, 3600, 0,
      "drop an HTTP client idle (or not reading) this long (default 10)"},
+    {"mqtt", 0, "URL", CN_ARG_STRING, F(mqtt), 0, 0, 0,
+     "publish results and state to an MQTT broker: "
+     "mqtt[s]://[user[:password]@]host[:port][/prefix] (port 1883, mqtts "
+     "8883; prefix camnet; password also $CAMNET_MQTT_PASSWORD)"},
+    {"mqtt-qos", 0, "0|1", CN_ARG_INT, F(mqtt_qos), 0, 1, 0,
+     "MQTT quality of service of results and state (default 1: the broker "
+     "acknowledges each)"},
+    {"mqtt-rate", 0, "all|change[:S]|N", CN_ARG_STRING, F(mqtt_rate), 0, 0, 0,
+     "which results to publish: all (default); change: when the classes or "
+     "boxes change, and at least every S seconds (default 10); N: at most N "
+     "per second per source"},
+    {"mqtt-state-every", 0, "S", CN_ARG_DOUBLE, F(mqtt_state_every), 0.1, 86400,
+     0,
+     "publish each source's retained state every S seconds too "
+     "(default 30)"},
+    {"mqtt-cafile", 0, "FILE", CN_ARG_STRING, F(mqtt_cafile), 0, 0, 0,
+     "mqtts: the broker's CA certificate (PEM; default: the system's)"},
+    {"mqtt-cert", 0, "FILE", CN_ARG_STRING, F(mqtt_cert), 0, 0, 0,
+     "mqtts: this client's certificate (PEM, with --mqtt-key)"},
+    {"mqtt-key", 0, "FILE", CN_ARG_STRING, F(mqtt_key), 0, 0, 0,
+     "mqtts: the private key of --mqtt-cert (PEM)"},
+    {"instance-id", 0, "ID", CN_ARG_STRING, F(instance_id), 0, 0, 0,
+     "this camnet's level in MQTT topics (default: the host name)"},
     {"usb", 0, NULL, CN_ARG_FLAG, F(usb), 0, 0, 0,
      "USB camera /dev/video<N>, N from --vid (the Jetson script's flag)"},
     {"vid", 0, "N", CN_ARG_INT, F(vid), 0, 255, 0,
@@ -162,6 +186,8 @@ void cn_app_config_default(cn_app_config_t *cfg) {
   cfg->snapshot_dir = ".";
   cfg->http_clients = 32;
   cfg->http_timeout = 10;
+  cfg->mqtt_qos = 1;
+  cfg->mqtt_state_every = 30;
 }
 
 static const cn_optset_t option_set;
@@ -319,6 +345,42 @@ int cn_app_check_option(const cn_app_config_t *cfg, const char *name,
   return 0;
 }
 
+/* --mqtt and its companions: usage errors before anything opens. */
+static int check_mqtt(const cn_app_config_t *cfg, cn_err_t *err) {
+  const char *tls = cfg->mqtt_cafile ? "cafile"
+                    : cfg->mqtt_cert ? "cert"
+                    : cfg->mqtt_key  ? "key"
+                                     : NULL;
+  if (!cfg->mqtt) {
+    if (tls || cfg->mqtt_rate)
+      return cn_err_set(err, CN_EINVAL, "option --mqtt-%s: needs --mqtt URL",
+                        tls ? tls : "rate");
+    if (cfg->instance_id)
+      return cn_err_set(err, CN_EINVAL,
+                        "option --instance-id: needs --mqtt URL");
+    return 0;
+  }
+  cn_mqtt_url_t u;
+  cn_mqtt_rate_t r;
+  if (cn_mqtt_parse_url(cfg->mqtt, &u, err) ||
+      cn_mqtt_parse_rate(cfg->mqtt_rate, &r, err))
+    return CN_EINVAL;
+  if (tls && !u.tls)
+    return cn_err_set(err, CN_EINVAL, "option --mqtt-%s: needs an mqtts:// URL",
+                      tls);
+  if (!cfg->mqtt_cert != !cfg->mqtt_key)
+    return cn_err_set(err, CN_EINVAL, "option --mqtt-%s: needs --mqtt-%s",
+                      cfg->mqtt_cert ? "cert" : "key",
+                      cfg->mqtt_cert ? "key" : "cert");
+  if (cfg->instance_id &&
+      (!cfg->instance_id[0] || strpbrk(cfg->instance_id, "/+#")))
+    return cn_err_set(err, CN_EINVAL,
+                      "option --instance-id: '%s' is empty or has '/', '+' "
+                      "or '#'",
+                      cfg->instance_id);
+  return 0;
+}
+
 bool cn_app_per_source(const char *name) {
   /* init_source_opts in run.c takes these from each source's own
    * settings; --every-frame stays global (the thread policy and the plan
@@ -348,6 +410,8 @@ static int check_all(cn_app_config_t *cfg, cn_err_t *err) {
                       : cfg->http_cors ? "cors"
                       : cfg->http_cert ? "cert"
                                        : "key");
+  if (check_mqtt(cfg, err))
+    return CN_EINVAL;
   if (cfg->rgb && cfg->bgr)
     return cn_err_set(err, CN_EINVAL, "choose one of --rgb and --bgr");
   cfg->threads = threads_of(cfg->threads_arg);

@@ -69,6 +69,11 @@ typedef struct cn_app_config {
   /* the live view over HTTP */
   const char *http, *http_token, *http_cors, *http_cert, *http_key;
   int64_t http_clients, http_timeout;
+  /* results on an MQTT broker */
+  const char *mqtt, *mqtt_cafile, *mqtt_cert, *mqtt_key, *instance_id;
+  const char *mqtt_rate;
+  int64_t mqtt_qos;
+  double mqtt_state_every;
   /* the Jetson script's source flags */
   bool usb, rtsp, onboard;
   int64_t vid;

@@ -41,6 +41,7 @@
 #include "camnet/redact.h"
 #include "outputs/http.h"
 #include "outputs/jsonl_internal.h"
+#include "outputs/mqtt.h"
 #include "camnet/overlay.h"
 #include "outputs/plan.h"
 #include "outputs/present.h"
@@ -66,6 +67,7 @@ typedef struct worker {
   pthread_t thread;
   bool started;
   cn_trace_ring_t *trace; /* this thread's; NULL: not tracing */
+  cn_result_t *above;     /* results over a commanded threshold; made once */
 } worker_t;
 
 /* A source's consumers: one worker, or several taking turns on the
@@ -87,6 +89,10 @@ struct consumer {
   cn_latency_t *infer_ms; /* inference time */
   atomic_bool done;
   atomic_uint_fast64_t infers; /* frames of this source inferred */
+  /* MQTT set commands: detection off (frames are still taken and shown,
+   * not inferred, no records); a threshold in millionths (-1: none). */
+  atomic_bool detect_off;
+  atomic_int threshold_ppm;
   cn_err_t err; /* why it ended, if not by a clean end of stream */
   /* status line: previous counters */
   uint64_t prev_captured, prev_delivered;
@@ -134,6 +140,7 @@ struct run {
   cn_window_t *window;
   cn_recorder_t *rec;
   cn_http_t *http; /* --http */
+  cn_mqtt_t *mqtt; /* --mqtt */
   latest_t latest;
   pthread_t display_thread, signal_thread;
   bool display_started, signal_started;
@@ -367,6 +374,27 @@ static void worker_open(worker_t *w, cn_stage_t **stage, cn_overlay_t **ov) {
     cn__stage_set_trace(*stage, w->trace);
 }
 
+/* A threshold commanded over MQTT: entries below it are left out (the
+ * decoder's own threshold still applies under it). */
+static const cn_result_t *above(worker_t *w, const cn_result_t *res) {
+  int t = atomic_load(&w->c->threshold_ppm);
+  if (!res || t < 0)
+    return res;
+  if (!w->above && !(w->above = malloc(sizeof *w->above)))
+    return res;
+  float min = (float)t / 1e6f;
+  cn_result_t *o = w->above;
+  o->task = res->task;
+  o->ntop = o->nboxes = 0;
+  for (int i = 0; i < res->ntop; i++)
+    if (res->top[i].prob >= min)
+      o->top[o->ntop++] = res->top[i];
+  for (int i = 0; i < res->nboxes; i++)
+    if (res->boxes[i].score >= min)
+      o->boxes[o->nboxes++] = res->boxes[i];
+  return o;
+}
+
 static void *consume(void *arg) {
   worker_t *w = arg;
   consumer_t *c = w->c;
@@ -388,8 +416,9 @@ static void *consume(void *arg) {
       break;
     if (!got)
       continue;
+    bool infer = stage && !atomic_load(&c->detect_off);
     const cn_result_t *res = NULL;
-    if (stage && cn_stage_run(stage, f, &res, &err)) {
+    if (infer && cn_stage_run(stage, f, &res, &err)) {
       cn_frame_unref(&f);
       /* A model that never worked will not start now: end the run. Later
        * failures are logged once per distinct message. */
@@ -403,9 +432,10 @@ static void *consume(void *arg) {
       continue;
     }
     ok_once = true;
-    if (stage)
+    res = above(w, res);
+    if (infer)
       atomic_fetch_add(&c->infers, 1);
-    if (first && stage && r->plan.live_thread)
+    if (first && infer && r->plan.live_thread)
       publish_latest(r, f, res);
     int64_t n = atomic_fetch_add(&r->written, 1);
     if (r->cfg->frames && n >= r->cfg->frames) {
@@ -413,7 +443,7 @@ static void *consume(void *arg) {
       break;
     }
     int64_t t_json = cn_trace_on(w->trace) ? cn_clock_now() : 0;
-    if (r->json && cn_jsonl_write(r->json, f, res, &err)) {
+    if (r->json && (infer || !stage) && cn_jsonl_write(r->json, f, res, &err)) {
       c->err = err; /* logged once, by cn_app_run */
       atomic_store(&r->stop, true);
       cn_frame_unref(&f);
@@ -426,7 +456,7 @@ static void *consume(void *arg) {
       drawn_t d = {res, cn_ns_to_ms(f->t_infer_end - f->t_capture), -1};
       present(r, ov, &rates, f, &d, CN_RENDER_INFERRED, w->trace);
     }
-    observe(c, f, stage != NULL);
+    observe(c, f, infer);
     cn_frame_unref(&f);
     if (r->cfg->frames && n + 1 >= r->cfg->frames) {
       /* The count is for the whole run: the other sources' consumers may
@@ -437,6 +467,8 @@ static void *consume(void *arg) {
   }
   cn_overlay_destroy(ov);
   cn_stage_destroy(stage);
+  free(w->above);
+  w->above = NULL;
   if (atomic_fetch_sub(&c->running, 1) == 1)
     atomic_store(&c->done, true);
   wake_main(r);
@@ -568,6 +600,25 @@ static void warn_ending(run_t *r, const char *prefix, const char *uri,
     cn_log(&r->log, CN_LOG_WARN, prefix,
            "%s: ended after %.1f s; the run went on for %.1f s", uri, live_secs,
            run_secs);
+}
+
+/* After the fan-out closed (the ring drained): final figures, and
+ * acknowledged + dropped + queued = records. */
+static void print_mqtt(run_t *r) {
+  if (!r->mqtt)
+    return;
+  cn_mqtt_stats_t m;
+  cn_mqtt_get_stats(r->mqtt, &m);
+  cn_log(&r->log, CN_LOG_INFO, NULL,
+         "mqtt %s: %llu records (%llu results, %llu states; %llu results "
+         "left out by --mqtt-rate), %llu published, %llu acknowledged, %llu "
+         "dropped, %llu queued, %llu connections",
+         cn_mqtt_name(r->mqtt), (unsigned long long)m.records,
+         (unsigned long long)m.results,
+         (unsigned long long)(m.records - m.results),
+         (unsigned long long)m.skipped, (unsigned long long)m.published,
+         (unsigned long long)m.acknowledged, (unsigned long long)m.dropped,
+         (unsigned long long)m.queued, (unsigned long long)m.connects);
 }
 
 static void print_summary(run_t *r) {
@@ -780,6 +831,8 @@ static int open_outputs(run_t *r) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
+  if (r->mqtt)
+    cn_mqtt_set_results(r->mqtt, r->have_model);
   cn_source_stats_t s;
   cn_source_get_stats(r->consumers[0].src, &s);
   if (atomic_load(&r->stop)) /* the model took a while: stop here */
@@ -933,7 +986,8 @@ static int open_records(run_t *r) {
     names[i] = r->consumers[i].name;
   if (cn_fanout_create(&r->records, &err) ||
       (cfg->json && cn_sink_file_add(r->records, cfg->json, &err)) ||
-      (r->http && cn_http_sink_add(r->http, r->records, &err))) {
+      (r->http && cn_http_sink_add(r->http, r->records, &err)) ||
+      (r->mqtt && cn_mqtt_sink_add(r->mqtt, r->records, &err))) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
@@ -952,6 +1006,17 @@ static void http_quantiles(void *opaque, int k, cn_http_quantiles_t *q) {
   q->age_p99_ms = cn_latency_quantile_ms(c->ages, 0.99);
   q->infer_p50_ms = cn_latency_quantile_ms(c->infer_ms, 0.5);
   q->infer_p99_ms = cn_latency_quantile_ms(c->infer_ms, 0.99);
+}
+
+static bool http_mqtt(void *opaque, cn_http_mqtt_t *out) {
+  run_t *r = opaque;
+  if (!r->mqtt) /* set before the server started, never changed after */
+    return false;
+  cn_mqtt_stats_t s;
+  cn_mqtt_get_stats(r->mqtt, &s);
+  *out = (cn_http_mqtt_t){s.records, s.published, s.acknowledged, s.dropped,
+                          s.queued,  s.connects,  s.connected};
+  return true;
 }
 
 /* --http: the server listens before the sources start, so a port that
@@ -979,6 +1044,7 @@ static int open_http(run_t *r) {
                       .names = r->names,
                       .nsources = r->n,
                       .quantiles = http_quantiles,
+                      .mqtt = http_mqtt,
                       .opaque = r,
                       .log = &r->log};
   cn_err_t err = {0};
@@ -989,10 +1055,62 @@ static int open_http(run_t *r) {
   return 0;
 }
 
+/* A command from PREFIX/INSTANCE/NAME/set (libmosquitto's thread): the
+ * consumers read these atomics for each frame. */
+static void on_mqtt_set(void *opaque, int k, const cn_mqtt_cmd_t *cmd) {
+  run_t *r = opaque;
+  if (k < 0 || k >= r->n)
+    return;
+  consumer_t *c = &r->consumers[k];
+  if (cmd->detect >= 0)
+    atomic_store(&c->detect_off, !cmd->detect);
+  if (cmd->threshold >= 0)
+    atomic_store(&c->threshold_ppm, (int)lround(cmd->threshold * 1e6));
+}
+
+/* --mqtt: the client connects in the background (a broker that is down
+ * is a warning, retried); the record sink is added with the others. */
+static int open_mqtt(run_t *r) {
+  const cn_app_config_t *cfg = r->cfg;
+  if (!cfg->mqtt)
+    return 0;
+  cn_source_t *srcs[CN_APP_MAX_SOURCES];
+  for (int i = 0; i < r->n; i++) {
+    srcs[i] = r->consumers[i].src;
+    r->names[i] = r->consumers[i].name;
+  }
+  for (int i = 0; i < r->n; i++)
+    atomic_store(&r->consumers[i].threshold_ppm, -1);
+  const char *pw = getenv("CAMNET_MQTT_PASSWORD");
+  cn_mqtt_opts_t o = {.url = cfg->mqtt,
+                      .password = pw && pw[0] ? pw : NULL,
+                      .cafile = cfg->mqtt_cafile,
+                      .cert = cfg->mqtt_cert,
+                      .key = cfg->mqtt_key,
+                      .instance = cfg->instance_id,
+                      .qos = (int)cfg->mqtt_qos,
+                      .rate = cfg->mqtt_rate,
+                      .state_every_s = cfg->mqtt_state_every,
+                      .sources = srcs,
+                      .names = r->names,
+                      .nsources = r->n,
+                      .log = &r->log,
+                      .on_set = on_mqtt_set,
+                      .opaque = r};
+  cn_err_t err = {0};
+  if (cn_mqtt_open(&o, &r->mqtt, &err)) {
+    cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
+    return 1;
+  }
+  return 0;
+}
+
 /* The clock starts once everything is open, just before the threads: the
  * summary's rates are of the run, not of opening the model or window. */
 static int open_run(run_t *r) {
   int status = open_all(r);
+  if (!status) /* before the HTTP server, whose /state reads it */
+    status = open_mqtt(r);
   if (!status)
     status = open_http(r);
   if (!status)
@@ -1095,8 +1213,9 @@ static int close_trace(run_t *r) {
 }
 
 static void free_run(run_t *r) {
-  /* First: its clients read the sources' figures. */
+  /* First: their clients and threads read the sources' figures. */
   cn_http_close(r->http);
+  cn_mqtt_close(r->mqtt);
   cn_window_close(r->window);
   cn_present_destroy(r->pres);
   for (int i = 0; i < r->n; i++) {
@@ -1164,8 +1283,10 @@ int cn_app_run(cn_app_config_t *cfg) {
            sig == SIGINT ? "SIGINT" : "SIGTERM");
   /* A run that failed to start has its one error line and nothing else;
    * one stopped by a signal while opening says where each source was. */
-  if (r->n && (r->consumers[r->n - 1].workers[0].started || sig))
+  if (r->n && (r->consumers[r->n - 1].workers[0].started || sig)) {
     print_summary(r);
+    print_mqtt(r);
+  }
   free_run(r);
   return status;
 }

@@ -46,6 +46,12 @@ typedef struct cn_http_quantiles {
   double age_p50_ms, age_p99_ms, infer_p50_ms, infer_p99_ms;
 } cn_http_quantiles_t;
 
+/* The MQTT output's figures (outputs/mqtt.h), for /state and /metrics. */
+typedef struct cn_http_mqtt {
+  uint64_t records, published, acknowledged, dropped, queued, connects;
+  bool connected;
+} cn_http_mqtt_t;
+
 typedef struct cn_http_opts {
   const char *listen;     /* [ADDR:]PORT; ADDR default 127.0.0.1 */
   const char *token;      /* NULL: no authentication */
@@ -58,6 +64,8 @@ typedef struct cn_http_opts {
   int nsources;
   /* Called from server threads for /state. */
   void (*quantiles)(void *opaque, int k, cn_http_quantiles_t *out);
+  /* Called from server threads; NULL, or false: no MQTT output. */
+  bool (*mqtt)(void *opaque, cn_http_mqtt_t *out);
   void *opaque;
   const cn_logger_t *log;
 } cn_http_opts_t;

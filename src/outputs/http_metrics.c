@@ -131,6 +131,37 @@ static void server_figures(cn_http_t *h, FILE *f) {
   fprintf(f, "camnet_build_info{version=\"%s\"} 1\n", cn_version());
 }
 
+/* The MQTT output's figures, when there is one. */
+static void mqtt_figures(cn_http_t *h, FILE *f) {
+  cn_http_mqtt_t m;
+  if (!h->o.mqtt || !h->o.mqtt(h->o.opaque, &m))
+    return;
+  const struct {
+    const char *name, *type, *help;
+    uint64_t v;
+  } rows[] = {
+      {"camnet_mqtt_records_total", "counter",
+       "Messages given to the MQTT queue (results and states).", m.records},
+      {"camnet_mqtt_published_total", "counter",
+       "MQTT messages handed to the client library.", m.published},
+      {"camnet_mqtt_acknowledged_total", "counter",
+       "MQTT messages acknowledged (QoS 1) or written (QoS 0).",
+       m.acknowledged},
+      {"camnet_mqtt_dropped_total", "counter",
+       "MQTT messages dropped by the full queue.", m.dropped},
+      {"camnet_mqtt_connections_total", "counter",
+       "Connections to the MQTT broker.", m.connects},
+      {"camnet_mqtt_queued", "gauge",
+       "MQTT messages queued or awaiting acknowledgement.", m.queued},
+      {"camnet_mqtt_connected", "gauge", "1 while connected to the broker.",
+       m.connected ? 1 : 0},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    family(f, rows[i].name, rows[i].type, rows[i].help);
+    fprintf(f, "%s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+  }
+}
+
 char *cn__http_metrics(cn_http_t *h) {
   char *text = NULL;
   size_t len = 0;
@@ -157,6 +188,7 @@ char *cn__http_metrics(cn_http_t *h) {
       histogram(f, "camnet_inference_seconds", lbl[k], &h->fig[k].infer);
   }
   server_figures(h, f);
+  mqtt_figures(h, f);
   free(lbl);
   if (fclose(f)) {
     free(text);

@@ -156,14 +156,26 @@ static json_t *http_json(cn_http_t *h) {
                    (json_int_t)skipped);
 }
 
+static json_t *mqtt_json(cn_http_t *h) {
+  cn_http_mqtt_t m;
+  if (!h->o.mqtt || !h->o.mqtt(h->o.opaque, &m))
+    return json_null();
+  return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I}", "connected",
+                   m.connected, "records", (json_int_t)m.records, "published",
+                   (json_int_t)m.published, "acknowledged",
+                   (json_int_t)m.acknowledged, "dropped", (json_int_t)m.dropped,
+                   "queued", (json_int_t)m.queued, "connections",
+                   (json_int_t)m.connects);
+}
+
 char *cn__http_state_json(cn_http_t *h) {
   json_t *srcs = json_array();
   for (int k = 0; k < h->o.nsources; k++)
     json_array_append_new(srcs, source_json(h, k));
-  json_t *root =
-      json_pack("{s:s, s:f, s:o, s:o, s:o}", "version", cn_version(),
-                "uptime_s", (double)(cn_clock_now() - h->t_start) / 1e9,
-                "sources", srcs, "model", model_json(h), "http", http_json(h));
+  json_t *root = json_pack(
+      "{s:s, s:f, s:o, s:o, s:o, s:o}", "version", cn_version(), "uptime_s",
+      (double)(cn_clock_now() - h->t_start) / 1e9, "sources", srcs, "model",
+      model_json(h), "http", http_json(h), "mqtt", mqtt_json(h));
   char *text =
       root ? json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
   json_decref(root);
