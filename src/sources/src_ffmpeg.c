@@ -155,8 +155,15 @@ static int av_error(ff_src_t *c, const char *uri, int e, cn_err_t *err) {
     return cn_err_set(err, CN_ENODEV, "%s: not a V4L2 capture device", uri);
   if (e == AVERROR(ECONNREFUSED))
     return cn_err_set(err, CN_ECONNREFUSED, "%s: connection refused", uri);
+  /* FFmpeg's RTSP client turns a 401 into EPERM and a 403 into EACCES. */
+  if (e == AVERROR_HTTP_UNAUTHORIZED ||
+      (e == AVERROR(EPERM) && !strncmp(uri, "rtsp", 4)))
+    return cn_err_set(err, CN_EPERM,
+                      "%s: permission denied (%s 401: wrong or missing "
+                      "credentials)",
+                      uri, strncmp(uri, "rtsp", 4) ? "HTTP" : "RTSP");
   if (e == AVERROR(EACCES) || e == AVERROR(EPERM) ||
-      e == AVERROR_HTTP_UNAUTHORIZED || e == AVERROR_HTTP_FORBIDDEN)
+      e == AVERROR_HTTP_FORBIDDEN)
     return cn_err_set(err, CN_EPERM, "%s: permission denied", uri);
   if (e == AVERROR_HTTP_NOT_FOUND)
     return cn_err_set(err, CN_ENOENT, "%s: not found (HTTP 404)", uri);

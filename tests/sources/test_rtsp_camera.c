@@ -28,17 +28,13 @@
  * reconnect (seen rarely under sanitizers on a loaded machine). */
 #define TAKE_TIMEOUT_NS (12 * CN_NS_PER_S)
 /* Where FFmpeg's client (src/sources/src_ffmpeg.c) falls short of the
- * rule both clients must follow, as of this test: a 401 says only
- * "permission denied"; an H.265 stream starts with pictures decoded
- * before the first key frame (10-15 unreadable ones at 30 fps); and
- * pictures damaged by packet loss are handed out, uncounted. Each check
- * prints what it saw, and with KNOWN_FFMPEG_GAPS set holds that client
- * only to what it does today (the right URL, no password, CN_EPERM;
- * frames in order once readable; frames keep coming under loss). Set it
- * to 0 once src_ffmpeg.c names authentication and drops what the gst
- * client drops: pictures before the first key frame and after lost
- * packets up to the next one (the decoder's corrupt flags alone miss
- * these: the gst client saw 34 damaged of 235 with the flags checked). */
+ * rule both clients must follow, as of this test: pictures damaged by
+ * packet loss are handed out, uncounted (the decoder's corrupt flags alone
+ * miss them: the gst client saw 34 damaged of 235 with the flags checked;
+ * it now drops what follows lost packets up to the next key frame). With
+ * KNOWN_FFMPEG_GAPS set the loss check holds that client only to frames
+ * that keep coming, and prints what it saw. (A 401 named as such and the
+ * first H.265 pictures from the first key frame were gaps too, closed.) */
 #define KNOWN_FFMPEG_GAPS 1
 #define USER "viewer"
 #define PASSWORD "s3cr3t-Pw"
@@ -268,19 +264,11 @@ static int64_t take_number(cn_source_t *src, uint64_t *seq) {
 
 /* Takes count frames: every number readable, strictly increasing and
  * never beyond what the server pushed. Returns the last. */
-static int64_t take_increasing(cn_source_t *src, const server_t *s, int count,
-                               bool known_gap) {
+static int64_t take_increasing(cn_source_t *src, const server_t *s, int count) {
   uint64_t seq = 0;
   int64_t last = 0;
   for (int i = 0; i < count; i++) {
     int64_t n = take_number(src, &seq);
-    if (n < 0 && !last && known_gap) {
-      fprintf(stderr,
-              "known gap via ffmpeg: frame %d, before any readable "
-              "one, is damaged\n",
-              i);
-      continue;
-    }
     if (n <= last)
       fail_msg("frame %d: number %lld after %lld", i, (long long)n,
                (long long)last);
@@ -310,7 +298,7 @@ static void check_frames(void **state, const cam_t *cam, const char *userinfo,
   server_t s = {0};
   server_start(fx, &s, cam);
   cn_source_t *src = source_open(fx, &s, userinfo, transport, via);
-  take_increasing(src, &s, 30, KNOWN_FFMPEG_GAPS && !strcmp(via, "ffmpeg"));
+  take_increasing(src, &s, 30);
   const char *codec = cam->codec ? cam->codec : "h264";
   check_stream(codec,
                !strcmp(codec, "h265")    ? "hevc"
@@ -377,12 +365,7 @@ static void check_refused(const server_t *s, const char *userinfo,
   if (strchr(err.msg, '\n'))
     fail_msg("via %s: \"%s\" is not one line", via, err.msg);
   assert_int_equal(rc, CN_EPERM);
-  if (!mentions_auth(err.msg) && KNOWN_FFMPEG_GAPS && !strcmp(via, "ffmpeg"))
-    fprintf(stderr,
-            "known gap via ffmpeg: \"%s\" does not say "
-            "authentication failed\n",
-            err.msg);
-  else if (!mentions_auth(err.msg))
+  if (!mentions_auth(err.msg))
     fail_msg("via %s: \"%s\" (code %d) does not say authentication failed", via,
              err.msg, rc);
 }
