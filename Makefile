@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS := $(shell nproc)
 
-.PHONY: all deps build demo check test bench bench-engine bench-program bench-latency format clean install abi-update fuzz soak zoo
+.PHONY: all deps build demo check test bench bench-engine bench-program bench-latency probe-stop format clean install abi-update fuzz soak zoo
 
 all: build
 
@@ -50,6 +50,12 @@ bench-program: build
 bench-latency: build
 	bash scripts/fetch-models.sh
 	BUILD=$(BUILD) bash scripts/bench-latency.sh
+
+# How fast SIGTERM stops camnet while connecting, loading a model and
+# running (docs/benchmarks.md, "Stopping").
+probe-stop: build
+	bash scripts/fetch-models.sh
+	BUILD=$(BUILD) bash scripts/probe-stop.sh
 
 # Installs into PREFIX (default /usr/local), under DESTDIR if set.
 PREFIX ?= /usr/local

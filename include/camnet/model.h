@@ -59,11 +59,9 @@ typedef struct cn_input_shape {
 #define CN_INPUT_MAX_DIM ((int64_t)1 << 20)
 #define CN_INPUT_MAX_NUMEL ((int64_t)1 << 28)
 
-/* Asked while a long operation runs (a model load: between reading,
- * parsing and each layer's preparation, at least every few ms of work):
- * nonzero abandons it with CN_EINTR. Called on the loading thread; it
- * must be cheap and thread-safe (typically an atomic stop flag). As
- * FFmpeg's AVIOInterruptCB. */
+/* Asked while a model loads (between parsing and each layer's preparation):
+ * nonzero abandons the load with CN_EINTR. Called on the loading thread;
+ * cheap and thread-safe (an atomic stop flag). As FFmpeg's AVIOInterruptCB. */
 typedef struct cn_interrupt {
   int (*callback)(void *opaque);
   void *opaque;

@@ -63,10 +63,10 @@ typedef struct cn_source_opts {
   void (*on_state)(void *opaque, int index, bool online, const char *reason,
                    int64_t t_state);
   void *opaque;
-  /* rtsp:// client: "gst" (GStreamer's RTSP client feeding camnet's
-   * decoder: each picture decoded as soon as its last packet is in; the
-   * default) or "ffmpeg" (libavformat's, which holds each H.264/H.265
-   * picture until the next one begins). NULL: the default. */
+  /* rtsp:// client: "ffmpeg" (libavformat's, the default: it holds each
+   * H.264/H.265 picture until the next one begins) or "gst" (GStreamer's
+   * RTSP client feeding camnet's decoder: each picture decoded as soon as
+   * its last packet is in). NULL: the default. */
   const char *rtsp_via;
 } cn_source_opts_t;
 

@@ -22,29 +22,7 @@ static void per_source_keys(FILE *f) {
   }
 }
 
-void cn_app_print_man(FILE *f) {
-  fprintf(f,
-          ".TH CAMNET 1 \"\" \"camnet %s\" \"User Commands\"\n"
-          ".SH NAME\ncamnet \\- real-time neural-network inference on live "
-          "video\n"
-          ".SH SYNOPSIS\n.B camnet\n[\\fIoptions\\fR] \\fISOURCE\\fR...\n.br\n"
-          ".B camnet \\-\\-config\n\\fIFILE\\fR [\\fIoptions\\fR] "
-          "[\\fISOURCE\\fR...]\n.br\n"
-          ".B camnet info\\fR|\\fBinfer\\fR|\\fBbench\n\\fIMODEL\\fR "
-          "[\\fIoptions\\fR]\n.br\n"
-          ".B camnet timeline\n\\fITRACE\\fR \\fB--out\\fR "
-          "\\fIFILE\\fR\n"
-          ".SH DESCRIPTION\nA capture thread per source keeps only the newest "
-          "frame; an inference thread always takes the freshest one, so "
-          "results never lag behind the camera. Stale frames are dropped and "
-          "counted, never queued. Results are drawn on the video, shown in a "
-          "window, written as JSON Lines or recorded.\n.PP\n\\fISOURCE\\fR is "
-          "a video file, an image, a sequence (img_%%04d.jpg), a directory of "
-          "images, /dev/video\\fIN\\fR, rtsp://..., http://..., "
-          "gst:\\fIPIPELINE\\fR or test:\\fIW\\fRx\\fIH\\fR@\\fIFPS\\fR.\n"
-          ".SH OPTIONS\n",
-          cn_version());
-  cn_opt_print_man(cn_app_options(), f);
+static void man_config(FILE *f) {
   fputs(
       ".SH CONFIGURATION FILE\n\\fB\\-\\-config\\fR \\fIFILE\\fR reads an "
       "INI file. Its keys are the long options above without \\(lq\\-\\-\\(rq "
@@ -68,18 +46,9 @@ void cn_app_print_man(FILE *f) {
         "uri = rtsp://viewer:secret@192.168.1.10/stream\nlatency = 200\n"
         "[yard]\nuri = /dev/video0\nfps = 15\n.fi\n",
         f);
-  fputs(".SH MODEL TOOLS\n\\fBcamnet info\\fR prints a model's inputs, "
-        "outputs and optimized graph; \\fBcamnet infer\\fR runs it on a .npy "
-        "tensor; \\fBcamnet bench\\fR times it. Their options:\n",
-        f);
-  cn_app_model_tool_man(f);
-  fputs(".SH TIMELINE\n\fBcamnet timeline\fR \fITRACE\fR \fB--out\fR "
-        "\fIFILE\fR.svg|.png draws a trace written by \fB--trace\fR as a "
-        "time sequence: one lane per thread, spans as boxes labelled with "
-        "their frame, dropped frames marked, an arrow from each capture to "
-        "the result that used it. Its options:\n",
-        f);
-  cn_app_timeline_man(f);
+}
+
+static void man_mqtt(FILE *f) {
   fputs(".SH MQTT\nWith \\-\\-mqtt, camnet publishes to "
         "\\fIPREFIX\\fR/\\fIINSTANCE\\fR/\\fINAME\\fR/result the JSON "
         "records of frames with a result (the lines \\-\\-json writes), to "
@@ -99,6 +68,46 @@ void cn_app_print_man(FILE *f) {
         "leaves out results below it, {\\(dqdetect\\(dq:..., "
         "\\(dqthreshold\\(dq:...} does both.\n",
         f);
+}
+
+void cn_app_print_man(FILE *f) {
+  fprintf(f,
+          ".TH CAMNET 1 \"\" \"camnet %s\" \"User Commands\"\n"
+          ".SH NAME\ncamnet \\- real-time neural-network inference on live "
+          "video\n"
+          ".SH SYNOPSIS\n.B camnet\n[\\fIoptions\\fR] \\fISOURCE\\fR...\n.br\n"
+          ".B camnet \\-\\-config\n\\fIFILE\\fR [\\fIoptions\\fR] "
+          "[\\fISOURCE\\fR...]\n.br\n"
+          ".B camnet info\\fR|\\fBinfer\\fR|\\fBbench\n\\fIMODEL\\fR "
+          "[\\fIoptions\\fR]\n.br\n"
+          ".B camnet timeline\n\\fITRACE\\fR \\fB--out\\fR "
+          "\\fIFILE\\fR\n"
+          ".SH DESCRIPTION\nA capture thread per source keeps only the newest "
+          "frame; an inference thread always takes the freshest one, so "
+          "results never lag behind the camera. Stale frames are dropped and "
+          "counted, never queued. Results are drawn on the video, shown in a "
+          "window, written as JSON Lines or recorded.\n.PP\n\\fISOURCE\\fR is "
+          "a video file, an image, a sequence (img_%%04d.jpg), a directory of "
+          "images, /dev/video\\fIN\\fR, rtsp://..., http://..., "
+          "gst:\\fIPIPELINE\\fR or test:\\fIW\\fRx\\fIH\\fR@\\fIFPS\\fR.\n"
+          ".SH OPTIONS\n",
+          cn_version());
+  cn_opt_print_man(cn_app_options(), f);
+  man_config(f);
+  fputs(".SH MODEL TOOLS\n\\fBcamnet info\\fR prints a model's inputs, "
+        "outputs and optimized graph; \\fBcamnet infer\\fR runs it on a .npy "
+        "tensor; \\fBcamnet bench\\fR times it. Their options:\n",
+        f);
+  cn_app_model_tool_man(f);
+  fputs(
+      ".SH TIMELINE\n\\fBcamnet timeline\\fR \\fITRACE\\fR \\fB\\-\\-out\\fR "
+      "\\fIFILE\\fR.svg|.png draws a trace written by \\fB\\-\\-trace\\fR as a "
+      "time sequence: one lane per thread, spans as boxes labelled with "
+      "their frame, dropped frames marked, an arrow from each capture to "
+      "the result that used it. Its options:\n",
+      f);
+  cn_app_timeline_man(f);
+  man_mqtt(f);
   fputs(".SH EXIT STATUS\n0 when the run is done: its sources ended, "
         "\\-\\-frames or \\-\\-duration reached, the window closed, or "
         "stopped by SIGINT or SIGTERM (at any moment, a connect or a model "

@@ -199,6 +199,29 @@ static int check_input_shapes(const cn_graph_t *g, const cn_model_opts_t *o,
   return 0;
 }
 
+/* The tensors asked for instead of the graph's outputs (opts->outputs). */
+static int set_outputs(cn_graph_t *g, const char *path,
+                       const cn_model_opts_t *opts, cn_err_t *err) {
+  int *ids = malloc(sizeof(int) * (size_t)opts->noutputs);
+  if (!ids)
+    return cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
+  for (int i = 0; i < opts->noutputs; i++) {
+    ids[i] = opts->outputs[i] ? cn_graph_find(g, opts->outputs[i]) : -1;
+    if (ids[i] < 0) {
+      free(ids);
+      return cn_err_set(err, CN_EINVAL, "%s: no tensor named '%s'", path,
+                        opts->outputs[i] ? opts->outputs[i] : "(null)");
+    }
+  }
+  int r = cn_graph_set_outputs(g, ids, opts->noutputs);
+  free(ids);
+  if (r < 0 || (r = cn_graph_finalize(g, err)) < 0) {
+    if (r == CN_ENOMEM)
+      cn_err_set(err, r, "%s: out of memory", path);
+  }
+  return r;
+}
+
 int cn_model_load(cn_model_t **out, const char *path,
                   const cn_model_opts_t *opts, cn_err_t *err) {
   *out = NULL;
@@ -223,29 +246,8 @@ int cn_model_load(cn_model_t **out, const char *path,
   int r = import(path, opts, &m->g, err);
   if (r < 0 || (r = check_input_shapes(m->g, opts, err)) < 0)
     goto fail;
-  if (opts->noutputs > 0) {
-    int *ids = malloc(sizeof(int) * (size_t)opts->noutputs);
-    if (!ids) {
-      r = cn_err_set(err, CN_ENOMEM, "%s: out of memory", path);
-      goto fail;
-    }
-    for (int i = 0; i < opts->noutputs; i++) {
-      ids[i] = opts->outputs[i] ? cn_graph_find(m->g, opts->outputs[i]) : -1;
-      if (ids[i] < 0) {
-        r = cn_err_set(err, CN_EINVAL, "%s: no tensor named '%s'", path,
-                       opts->outputs[i] ? opts->outputs[i] : "(null)");
-        free(ids);
-        goto fail;
-      }
-    }
-    r = cn_graph_set_outputs(m->g, ids, opts->noutputs);
-    free(ids);
-    if (r < 0 || (r = cn_graph_finalize(m->g, err)) < 0) {
-      if (r == CN_ENOMEM)
-        cn_err_set(err, r, "%s: out of memory", path);
-      goto fail;
-    }
-  }
+  if (opts->noutputs > 0 && (r = set_outputs(m->g, path, opts, err)) < 0)
+    goto fail;
   if ((r = cn__load_interrupted(&opts->interrupt, path, err)) < 0 ||
       (opts->optimize && (r = cn_graph_optimize(m->g, CN_OPT_ALL, err)) < 0))
     goto fail;

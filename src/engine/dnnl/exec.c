@@ -224,6 +224,28 @@ static int bind(cn__dnnl_t *s, cn_err_t *err) {
   return 0;
 }
 
+/* The graph inputs: plain float32 memories the caller's data lands in. */
+static int lower_inputs(cn__dnnl_t *s, cn_err_t *err) {
+  const cn_graph_t *g = s->g;
+  for (int j = 0; j < g->ninputs; j++) {
+    const cn_tensor_t *t = &g->tensors[g->inputs[j]];
+    if (t->dtype != CN_DT_F32)
+      return cn_err_set(err, CN_EUNSUPPORTED,
+                        "dnnl: input %d (%s) is not float32", j, t->name);
+    dnnl_memory_desc_t md;
+    cn__dnnl_md_plain(&md, t->ndim, t->dims);
+    int st = cn__dnnl_new_store(s, CN__ST_INPUT, dnnl_memory_desc_get_size(&md),
+                                s->last_use[g->inputs[j]]);
+    int v = st < 0 ? st : cn__dnnl_new_val(s, g->inputs[j], &md, st, 0);
+    if (v < 0)
+      return cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
+    s->stores[st].ext = j;
+    s->vals[v].dense = 1;
+    s->tval[g->inputs[j]] = v;
+  }
+  return 0;
+}
+
 static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts,
                         void **state, cn_err_t *err) {
   *state = NULL;
@@ -262,26 +284,8 @@ static int dnnl_prepare(const cn_graph_t *g, const cn_engine_opts_t *opts,
   for (int j = 0; j < g->noutputs; j++)
     s->last_use[g->outputs[j]] = INT_MAX;
 
-  for (int j = 0; j < g->ninputs && rc == 0; j++) {
-    const cn_tensor_t *t = &g->tensors[g->inputs[j]];
-    if (t->dtype != CN_DT_F32) {
-      rc = cn_err_set(err, CN_EUNSUPPORTED,
-                      "dnnl: input %d (%s) is not float32", j, t->name);
-      break;
-    }
-    dnnl_memory_desc_t md;
-    cn__dnnl_md_plain(&md, t->ndim, t->dims);
-    int st = cn__dnnl_new_store(s, CN__ST_INPUT, dnnl_memory_desc_get_size(&md),
-                                s->last_use[g->inputs[j]]);
-    int v = st < 0 ? st : cn__dnnl_new_val(s, g->inputs[j], &md, st, 0);
-    if (v < 0) {
-      rc = cn_err_set(err, CN_ENOMEM, "dnnl: out of memory");
-      break;
-    }
-    s->stores[st].ext = j;
-    s->vals[v].dense = 1;
-    s->tval[g->inputs[j]] = v;
-  }
+  if (rc == 0)
+    rc = lower_inputs(s, err);
   for (int i = 0; i < g->nnodes && rc == 0; i++)
     if (!(rc = cn__load_interrupted(s->intr, g->source, err)))
       rc = cn__dnnl_lower_node(s, i, err);
