@@ -226,3 +226,38 @@ void cn_test_check_counters(cn_source_t *src, const char *when) {
              (unsigned long long)st.delivered, (unsigned long long)st.dropped,
              (unsigned long long)st.pending);
 }
+
+long cn_test_last_logged(const char *log) {
+  FILE *f = fopen(log, "r");
+  long n = 0, last = 0;
+  long long t;
+  while (f && fscanf(f, "%ld %lld", &n, &t) == 2)
+    last = n;
+  if (f)
+    fclose(f);
+  return last;
+}
+
+void cn_test_netns_down(const cn_test_netns_t *n) {
+  cn_test_sh(NULL, 0, "ip netns del %s; ip link del %s", n->ns, n->veth);
+}
+
+bool cn_test_netns_up(cn_test_netns_t *n, const char *tag, int net, char *why,
+                      size_t whysz) {
+  int id = (int)(getpid() % 200) + 20;
+  snprintf(n->ns, sizeof n->ns, "cn%s%d", tag, (int)getpid());
+  snprintf(n->veth, sizeof n->veth, "cn%c%da", tag[0], (int)getpid() % 100000);
+  snprintf(n->host, sizeof n->host, "10.%d.%d.1", net, id);
+  snprintf(n->peer, sizeof n->peer, "10.%d.%d.2", net, id);
+  int rc = cn_test_sh(
+      why, whysz,
+      "set -e; ip netns add %s; ip link add %s type veth peer name %sb; "
+      "ip link set %sb netns %s; ip addr add %s/24 dev %s; ip link set %s up; "
+      "ip -n %s addr add %s/24 dev %sb; ip -n %s link set %sb up; "
+      "ip -n %s link set lo up",
+      n->ns, n->veth, n->veth, n->veth, n->ns, n->host, n->veth, n->veth, n->ns,
+      n->peer, n->veth, n->ns, n->veth, n->ns);
+  if (rc)
+    cn_test_netns_down(n);
+  return rc == 0;
+}

@@ -59,6 +59,21 @@ bool cn_test_wait_port(int port, int timeout_ms);
 /* True when the program is on PATH. */
 bool cn_test_have(const char *prog);
 
+/* The highest frame number in a pattern server's --log file (lines
+ * "N t_push_ns": cn_rtsp_server, cn_pattern_feed); 0 before any. */
+long cn_test_last_logged(const char *log);
+
+/* A network namespace joined to this one by a veth pair: host is this
+ * side's address, peer the namespace's, in 10.NET.X.0/24 (X from the pid).
+ * Named cn<tag><pid>; a refusal (no root, a kernel without namespaces or
+ * veth) returns false with the shell's words in why. */
+typedef struct cn_test_netns {
+  char ns[32], veth[16], host[32], peer[32];
+} cn_test_netns_t;
+bool cn_test_netns_up(cn_test_netns_t *n, const char *tag, int net, char *why,
+                      size_t whysz);
+void cn_test_netns_down(const cn_test_netns_t *n);
+
 /* Skipping. A skipped test must be visible: each skip prints one line
  *   SKIP: [missing WHAT: ]REASON
  * on stderr (and appends "EXE: " and that line to $CN_TEST_SKIP_LOG when

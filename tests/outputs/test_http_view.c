@@ -483,34 +483,7 @@ static void test_abuse(void **state) {
 
 /* ---- a phone on the LAN: another network namespace -------------------- */
 
-typedef struct netns {
-  char ns[32], veth[16], host[32], peer[32];
-} netns_t;
-
-static void netns_down(const netns_t *n) {
-  cn_test_sh(NULL, 0, "ip netns del %s; ip link del %s", n->ns, n->veth);
-}
-
-static bool netns_up(netns_t *n) {
-  int id = (int)(getpid() % 200) + 20;
-  snprintf(n->ns, sizeof n->ns, "cnhttp%d", (int)getpid());
-  snprintf(n->veth, sizeof n->veth, "cnh%da", (int)getpid() % 100000);
-  snprintf(n->host, sizeof n->host, "10.231.%d.1", id);
-  snprintf(n->peer, sizeof n->peer, "10.231.%d.2", id);
-  int rc = cn_test_sh(
-      out, sizeof out,
-      "set -e; ip netns add %s; ip link add %s type veth peer name %sb; "
-      "ip link set %sb netns %s; ip addr add %s/24 dev %s; ip link set %s up; "
-      "ip -n %s addr add %s/24 dev %sb; ip -n %s link set %sb up; "
-      "ip -n %s link set lo up",
-      n->ns, n->veth, n->veth, n->veth, n->ns, n->host, n->veth, n->veth, n->ns,
-      n->peer, n->veth, n->ns, n->veth, n->ns);
-  if (rc)
-    netns_down(n);
-  return rc == 0;
-}
-
-static int phone_get(const netns_t *n, int port, const char *path,
+static int phone_get(const cn_test_netns_t *n, int port, const char *path,
                      const char *extra) {
   cn_test_sh(out, sizeof out,
              "ip netns exec %s curl -s -m 10 -o /dev/null -w '%%{http_code}' "
@@ -519,7 +492,7 @@ static int phone_get(const netns_t *n, int port, const char *path,
   return atoi(out);
 }
 
-static pid_t camnet_on(fixture_t *fx, const netns_t *n, int port,
+static pid_t camnet_on(fixture_t *fx, const cn_test_netns_t *n, int port,
                        const char *token, const char *log) {
   char camnet[600], listen[64], logp[700];
   snprintf(camnet, sizeof camnet, "%s/camnet", cn_test_build_dir());
@@ -539,10 +512,10 @@ static pid_t camnet_on(fixture_t *fx, const netns_t *n, int port,
 
 static void test_phone_on_the_lan(void **state) {
   fixture_t *fx = *state;
-  netns_t n;
+  cn_test_netns_t n;
   if (geteuid() != 0 || !cn_test_have("ip"))
     CN_TEST_SKIP("network namespaces need root and ip(8)");
-  if (!netns_up(&n))
+  if (!cn_test_netns_up(&n, "http", 231, out, sizeof out))
     CN_TEST_SKIP("this kernel refuses a network namespace or veth: %s", out);
   int port = cn_test_free_port();
   fx->camnet = camnet_on(fx, &n, port, TOKEN, "lan.log");
@@ -554,7 +527,7 @@ static void test_phone_on_the_lan(void **state) {
   int open = phone_get(&n, port, "/state", "");
   cn_test_stop(fx->camnet, SIGTERM);
   fx->camnet = 0;
-  netns_down(&n);
+  cn_test_netns_down(&n);
   assert_int_equal(no_token, 401);
   assert_int_equal(with_token, 200);
   assert_int_equal(page, 200);

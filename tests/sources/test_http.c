@@ -115,17 +115,6 @@ static void server_stop(server_t *s) {
   s->pid = 0;
 }
 
-static long server_last_pushed(const server_t *s) {
-  FILE *f = fopen(s->log, "r");
-  long n = 0, last = 0;
-  long long t;
-  while (f && fscanf(f, "%ld %lld", &n, &t) == 2)
-    last = n;
-  if (f)
-    fclose(f);
-  return last;
-}
-
 /* Creates the source and opens it, retrying while the server is not
  * listening yet (a refused connection does not use up its one client). */
 static cn_source_t *source_open(const server_t *s, int reconnect) {
@@ -191,10 +180,10 @@ static void take_from(cn_source_t *src, uint64_t *seq, const server_t *s,
     *seq = f->seq;
     int64_t n = cn_pattern_read_bgr(f->data, f->stride, f->width, f->height);
     cn_frame_unref(&f);
-    long pushed = server_last_pushed(s);
+    long pushed = cn_test_last_logged(s->log);
     for (int k = 0; k < 100 && pushed < n; k++) {
       cn_test_sleep_ms(20);
-      pushed = server_last_pushed(s);
+      pushed = cn_test_last_logged(s->log);
     }
     if (n < s->first || n > pushed || n <= last)
       fail_msg("frame %d after the reconnect: number %lld, after %lld; the "
@@ -222,7 +211,7 @@ static void test_mjpeg_frames_in_order(void **state) {
   cn_source_t *src = source_open(&s, -1);
   uint64_t seq = 0;
   int64_t last = take_increasing(src, &seq, 20);
-  assert_true(last <= server_last_pushed(&s));
+  assert_true(last <= cn_test_last_logged(s.log));
   cn_source_stats_t st;
   cn_source_get_stats(src, &st);
   assert_true(st.online);

@@ -108,18 +108,6 @@ static int server_stop(server_t *s, int sig) {
   return st;
 }
 
-/* The highest frame number the server says it pushed. */
-static long server_last_pushed(const server_t *s) {
-  FILE *f = fopen(s->log, "r");
-  long n = 0, last = 0;
-  long long t;
-  while (f && fscanf(f, "%ld %lld", &n, &t) == 2)
-    last = n;
-  if (f)
-    fclose(f);
-  return last;
-}
-
 static cn_source_t *source_open_via(const server_t *s, const char *transport,
                                     int timeout_ms, int reconnect,
                                     const char *via) {
@@ -229,7 +217,7 @@ static void check_frames_via(void **state, const char *transport,
   check_pts(src, &seq);
   int64_t last = take_increasing(src, &seq, 30);
   /* The numbers are the server's: never beyond what it pushed. */
-  assert_true(last <= server_last_pushed(&s));
+  assert_true(last <= cn_test_last_logged(s.log));
   cn_source_stats_t st;
   cn_source_get_stats(src, &st);
   assert_true(st.online);
@@ -336,10 +324,10 @@ static void take_from(cn_source_t *src, uint64_t *seq, const server_t *s,
   int64_t last = 0;
   for (int i = 0; i < count; i++) {
     int64_t n = take_number(src, seq, NULL);
-    long pushed = server_last_pushed(s);
+    long pushed = cn_test_last_logged(s->log);
     for (int k = 0; k < 100 && pushed < n; k++) {
       cn_test_sleep_ms(20);
-      pushed = server_last_pushed(s);
+      pushed = cn_test_last_logged(s->log);
     }
     if (n < s->first || n > pushed || n <= last)
       fail_msg("frame %d after the reconnect: number %lld, after %lld; the "

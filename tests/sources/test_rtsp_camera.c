@@ -39,18 +39,12 @@
 #define USER "viewer"
 #define PASSWORD "s3cr3t-Pw"
 
-/* A network namespace joined to this one by a veth pair: the server runs
- * inside on peer, the source connects from host. */
-typedef struct netns {
-  char ns[32], veth[16], host[32], peer[32];
-} netns_t;
-
 /* What the camera serves. */
 typedef struct cam {
-  const char *codec;    /* h264 (NULL), h265, mjpeg */
-  const char *audio;    /* NULL, "pcma", "opus" */
-  bool auth;            /* digest: USER / PASSWORD */
-  const netns_t *netns; /* NULL: loopback */
+  const char *codec;            /* h264 (NULL), h265, mjpeg */
+  const char *audio;            /* NULL, "pcma", "opus" */
+  bool auth;                    /* digest: USER / PASSWORD */
+  const cn_test_netns_t *netns; /* NULL: loopback */
 } cam_t;
 
 typedef struct server {
@@ -64,35 +58,12 @@ typedef struct server {
 typedef struct fixture {
   char *dir;
   pid_t running; /* the current server, killed by the test teardown */
-  netns_t *netns;
+  cn_test_netns_t *netns;
   cn_source_t *src; /* the open source, destroyed by the test teardown */
   char bin[512];
 } fixture_t;
 
 static char out[8192]; /* shell output, for messages */
-
-static void netns_down(const netns_t *n) {
-  cn_test_sh(NULL, 0, "ip netns del %s; ip link del %s", n->ns, n->veth);
-}
-
-static bool netns_up(netns_t *n) {
-  int id = (int)(getpid() % 200) + 20;
-  snprintf(n->ns, sizeof n->ns, "cnrtsp%d", (int)getpid());
-  snprintf(n->veth, sizeof n->veth, "cnr%da", (int)getpid() % 100000);
-  snprintf(n->host, sizeof n->host, "10.232.%d.1", id);
-  snprintf(n->peer, sizeof n->peer, "10.232.%d.2", id);
-  int rc = cn_test_sh(
-      out, sizeof out,
-      "set -e; ip netns add %s; ip link add %s type veth peer name %sb; "
-      "ip link set %sb netns %s; ip addr add %s/24 dev %s; ip link set %s up; "
-      "ip -n %s addr add %s/24 dev %sb; ip -n %s link set %sb up; "
-      "ip -n %s link set lo up",
-      n->ns, n->veth, n->veth, n->veth, n->ns, n->host, n->veth, n->veth, n->ns,
-      n->peer, n->veth, n->ns, n->veth, n->ns);
-  if (rc)
-    netns_down(n);
-  return rc == 0;
-}
 
 static int group_setup(void **state) {
   fixture_t *fx = calloc(1, sizeof *fx);
@@ -119,7 +90,7 @@ static int test_teardown(void **state) {
   fx->src = NULL;
   cn_test_reap(&fx->running);
   if (fx->netns)
-    netns_down(fx->netns);
+    cn_test_netns_down(fx->netns);
   fx->netns = NULL;
   return 0;
 }
@@ -203,18 +174,6 @@ static void server_stop(fixture_t *fx, server_t *s) {
   assert_int_equal(WEXITSTATUS(st), 0);
 }
 
-/* The highest frame number the server says it pushed. */
-static long server_last_pushed(const server_t *s) {
-  FILE *f = fopen(s->log, "r");
-  long n = 0, last = 0;
-  long long t;
-  while (f && fscanf(f, "%ld %lld", &n, &t) == 2)
-    last = n;
-  if (f)
-    fclose(f);
-  return last;
-}
-
 static void make_uri(const server_t *s, const char *userinfo, char *uri,
                      size_t n) {
   snprintf(uri, n, "rtsp://%s%s%s:%d/cam", userinfo ? userinfo : "",
@@ -275,7 +234,7 @@ static int64_t take_increasing(cn_source_t *src, const server_t *s, int count) {
     last = n;
   }
   assert_true(last > 0);
-  assert_true(last <= server_last_pushed(s));
+  assert_true(last <= cn_test_last_logged(s->log));
   return last;
 }
 
@@ -443,7 +402,7 @@ static void test_mjpeg_udp_gst(void **state) {
  * dropping UDP (the RTP and RTCP; the RTSP session stays up). Returns the
  * method, or NULL when the kernel refuses both (out says why). */
 #define LOSS_PCT 2
-static const char *loss_up(const netns_t *n) {
+static const char *loss_up(const cn_test_netns_t *n) {
   char veth[24];
   snprintf(veth, sizeof veth, "%sb", n->veth);
   if (cn_test_sh(out, sizeof out,
@@ -470,7 +429,7 @@ static const char *loss_up(const netns_t *n) {
 }
 
 /* How many packets the loss dropped, from the kernel's own counters. */
-static long loss_dropped(const netns_t *n, const char *method) {
+static long loss_dropped(const cn_test_netns_t *n, const char *method) {
   if (!strcmp(method, "netem"))
     cn_test_sh(out, sizeof out,
                "ip netns exec %s tc -s qdisc show dev %sb | "
@@ -493,8 +452,8 @@ static void check_loss(void **state, const char *via) {
   fixture_t *fx = fixture(state);
   if (geteuid() != 0 || !cn_test_have("ip") || !cn_test_have("tc"))
     CN_TEST_SKIP("network namespaces need root, ip(8) and tc(8)");
-  static netns_t n;
-  if (!netns_up(&n))
+  static cn_test_netns_t n;
+  if (!cn_test_netns_up(&n, "rtsp", 232, out, sizeof out))
     CN_TEST_SKIP("this kernel refuses a network namespace or veth: %s", out);
   fx->netns = &n;
   const char *method = loss_up(&n);
@@ -523,7 +482,7 @@ static void check_loss(void **state, const char *via) {
   }
   cn_source_stats_t st;
   cn_source_get_stats(src, &st);
-  long dropped = loss_dropped(&n, method), pushed = server_last_pushed(&s);
+  long dropped = loss_dropped(&n, method), pushed = cn_test_last_logged(s.log);
   fprintf(stderr,
           "loss via %s (%s, %d%%): %ld packets dropped; %lld frames taken, "
           "%lld damaged (first: %lld after %lld), last number %lld of %ld "
@@ -535,7 +494,7 @@ static void check_loss(void **state, const char *via) {
   cn_source_destroy(src);
   fx->src = NULL;
   server_stop(fx, &s);
-  netns_down(&n);
+  cn_test_netns_down(&n);
   fx->netns = NULL;
   if (bad && !(KNOWN_FFMPEG_GAPS && !strcmp(via, "ffmpeg")))
     fail_msg("via %s: %lld of %lld frames handed out were damaged (number "
