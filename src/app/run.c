@@ -122,6 +122,7 @@ struct run {
   cn_jsonl_t *json;     /* NULL without a record sink */
   consumer_t consumers[CN_APP_MAX_SOURCES];
   const char *names[CN_APP_MAX_SOURCES]; /* the consumers' names */
+  cn_source_t *srcs[CN_APP_MAX_SOURCES]; /* and sources, once all open */
   int n;
   atomic_bool stop;
   atomic_int_fast64_t written;
@@ -774,25 +775,26 @@ static int open_all(run_t *r) {
     cn_redact_text(i < r->cfg->n_names ? r->cfg->names[i]
                                        : cn_source_uri(c->src),
                    c->name, sizeof c->name);
+    r->names[i] = c->name;
+    r->srcs[i] = c->src;
   }
   return 0;
 }
 
+/* A stop while the model loads abandons the load (cn_interrupt_t). */
+static int stop_asked(void *arg) { return atomic_load(&((run_t *)arg)->stop); }
+
 /* The model, as many engines of it as the thread policy gives each
  * source (threads.h; --threads N: one of N threads). Each engine is its
  * own load: one model's runs are serialised. */
-/* A stop while the model loads abandons the load (cn_interrupt_t). */
-static int stop_asked(void *arg) { return atomic_load(&((run_t *)arg)->stop); }
 
 static int open_models(run_t *r, cn_err_t *err) {
   cn_stage_opts_t so;
   init_stage_opts(r->cfg, &r->log, &so);
   so.interrupt = (cn_interrupt_t){stop_asked, r};
-  cn_source_t *srcs[CN_APP_MAX_SOURCES];
-  for (int i = 0; i < r->n; i++)
-    srcs[i] = r->consumers[i].src;
   cn_thread_policy_in_t in;
-  cn_app_threads_in(srcs, r->n, r->cfg->every_frame, (int)r->cfg->threads, &in);
+  cn_app_threads_in(r->srcs, r->n, r->cfg->every_frame, (int)r->cfg->threads,
+                    &in);
   cn_thread_policy(&in, &r->policy);
   so.threads = r->policy.threads;
   int rc = cn_stage_model_open(&so, &r->models[0], err);
@@ -981,9 +983,6 @@ static bool wait_main(run_t *r, int64_t wait_ns) {
 static int open_records(run_t *r) {
   const cn_app_config_t *cfg = r->cfg;
   cn_err_t err = {0};
-  const char *names[CN_APP_MAX_SOURCES];
-  for (int i = 0; i < r->n; i++)
-    names[i] = r->consumers[i].name;
   if (cn_fanout_create(&r->records, &err) ||
       (cfg->json && cn_sink_file_add(r->records, cfg->json, &err)) ||
       (r->http && cn_http_sink_add(r->http, r->records, &err)) ||
@@ -993,7 +992,7 @@ static int open_records(run_t *r) {
   }
   if (cn_fanout_sinks(r->records) &&
       (cn_jsonl_create(r->records, &r->json, &err) ||
-       cn_jsonl_set_names(r->json, names, r->n, &err))) {
+       cn_jsonl_set_names(r->json, r->names, r->n, &err))) {
     cn_log(&r->log, CN_LOG_ERROR, NULL, "%s", err.msg);
     return 1;
   }
@@ -1025,11 +1024,6 @@ static int open_http(run_t *r) {
   const cn_app_config_t *cfg = r->cfg;
   if (!cfg->http)
     return 0;
-  cn_source_t *srcs[CN_APP_MAX_SOURCES];
-  for (int i = 0; i < r->n; i++) {
-    srcs[i] = r->consumers[i].src;
-    r->names[i] = r->consumers[i].name;
-  }
   const char *token = cfg->http_token;
   if (!token)
     token = getenv("CAMNET_HTTP_TOKEN");
@@ -1040,7 +1034,7 @@ static int open_http(run_t *r) {
                       .key = cfg->http_key,
                       .max_clients = (int)cfg->http_clients,
                       .timeout_s = (int)cfg->http_timeout,
-                      .sources = srcs,
+                      .sources = r->srcs,
                       .names = r->names,
                       .nsources = r->n,
                       .quantiles = http_quantiles,
@@ -1074,11 +1068,6 @@ static int open_mqtt(run_t *r) {
   const cn_app_config_t *cfg = r->cfg;
   if (!cfg->mqtt)
     return 0;
-  cn_source_t *srcs[CN_APP_MAX_SOURCES];
-  for (int i = 0; i < r->n; i++) {
-    srcs[i] = r->consumers[i].src;
-    r->names[i] = r->consumers[i].name;
-  }
   for (int i = 0; i < r->n; i++)
     atomic_store(&r->consumers[i].threshold_ppm, -1);
   const char *pw = getenv("CAMNET_MQTT_PASSWORD");
@@ -1091,7 +1080,7 @@ static int open_mqtt(run_t *r) {
                       .qos = (int)cfg->mqtt_qos,
                       .rate = cfg->mqtt_rate,
                       .state_every_s = cfg->mqtt_state_every,
-                      .sources = srcs,
+                      .sources = r->srcs,
                       .names = r->names,
                       .nsources = r->n,
                       .log = &r->log,
