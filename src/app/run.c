@@ -88,6 +88,7 @@ struct consumer {
   cn_latency_t *ages;     /* capture -> output */
   cn_latency_t *infer_ms; /* inference time */
   atomic_bool done;
+  bool ended_alone; /* its source had ended when the run did (wait_run) */
   atomic_uint_fast64_t infers; /* frames of this source inferred */
   /* MQTT set commands: detection off (frames are still taken and shown,
    * not inferred, no records); a threshold in millionths (-1: none). */
@@ -581,10 +582,13 @@ static void print_status(run_t *r, double dt) {
 }
 
 /* A source that ended before the run did, or a file that ended before
- * its container says it should (cut, damaged): one warning line. */
-static void warn_ending(run_t *r, const char *prefix, const char *uri,
+ * its container says it should (cut, damaged): one warning line. Not for
+ * a source the run stopped (--duration, --frames, a signal, the window):
+ * finished is true then too, and the file was not cut. */
+static void warn_ending(run_t *r, const consumer_t *c, const char *prefix,
                         const cn_source_stats_t *s, double run_secs) {
-  if (!s->finished || atomic_load(&r->stop_sig))
+  const char *uri = cn_source_uri(c->src);
+  if (!c->ended_alone || atomic_load(&r->stop_sig))
     return;
   double live_secs = cn_ns_to_s(s->online_ns);
   if (!s->live && s->end_pts > 0 && !isnan(s->last_pts) &&
@@ -635,7 +639,7 @@ static void print_summary(run_t *r) {
              cn_source_uri(c->src));
       continue;
     }
-    warn_ending(r, prefix, cn_source_uri(c->src), &s, secs);
+    warn_ending(r, c, prefix, &s, secs);
     /* Rates over the time the source was live: a file that ended early or
      * a camera offline for a while is not averaged over the whole run. */
     double live = s.online_ns > 0 ? cn_ns_to_s(s.online_ns) : secs;
@@ -1143,6 +1147,11 @@ static void wait_run(run_t *r) {
   }
   if (printed)
     fputc('\n', stderr);
+  for (int i = 0; i < r->n; i++) {
+    cn_source_stats_t s;
+    cn_source_get_stats(r->consumers[i].src, &s);
+    r->consumers[i].ended_alone = s.finished;
+  }
 }
 
 /* After the threads are joined. A run that failed to open has told its

@@ -461,6 +461,14 @@ static void test_cut_file_is_said(void **state) {
   assert_int_equal(camnet(args), 0);
   assert_null(strstr(out, "warning"));
   assert_non_null(strstr(out, "100 captured"));
+  /* A run that stops the file early (--duration, --frames) did not find
+   * it cut: no warning (there was one, naming the whole file damaged). */
+  snprintf(args, sizeof args, "--headless --frames 10 %s/full.mp4", dir);
+  assert_int_equal(camnet(args), 0);
+  assert_null(strstr(out, "warning"));
+  snprintf(args, sizeof args, "--headless --duration 1 %s/full.mp4", dir);
+  assert_int_equal(camnet(args), 0);
+  assert_null(strstr(out, "warning"));
   cn_test_rmtree(dir);
   free(dir);
 }
