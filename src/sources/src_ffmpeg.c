@@ -249,6 +249,11 @@ static const AVInputFormat *input_setup(ff_src_t *c, AVDictionary **o) {
      * (re)connect, and the first picture waited a whole GOP. */
     av_dict_set(o, "probesize", LIVE_PROBESIZE, 0);
     av_dict_set(o, "analyzeduration", LIVE_ANALYZE_US, 0);
+    /* Probing ends once the codec's parameters are known, not after
+     * analyzeduration spent estimating a frame rate from timestamps: the
+     * packets it read come out in a burst after it, and a burst of half a
+     * second would leave only its newest picture in the slot. */
+    av_dict_set(o, "fpsprobesize", "0", 0);
     snprintf(buf, sizeof buf, "%lld", (long long)opts->timeout_ms * 1000);
     if (strncmp(c->uri, "rtsp", 4) == 0) {
       av_dict_set(o, "rtsp_transport",
